@@ -1,0 +1,101 @@
+import 'reflect-metadata';
+import { createAuctionItemRepository } from './catalog/auctionItem.repository';
+import { CatalogService } from './catalog/auctionItem.service';
+import { generateDemoCatalog } from './catalog/demoCatalog';
+import type { GavelConfig } from './config';
+import { connectDatabase, type Database } from './db/database';
+import { startEngine, type RunningEngine } from './db/engine';
+import { buildGavelSchema } from './graphql/schema';
+import type { GavelServices } from './graphql/context';
+import { startHttpServer, type GavelHttpServer } from './server/httpServer';
+import { systemClock, type Clock } from './shared/clock';
+import { createLogger, type Logger } from './shared/logger';
+
+/** Replaceable parts, for tests: a controlled clock, a logger that records. */
+export interface AppOverrides {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** A running Gavel: engine, database, services and the HTTP/websocket server. */
+export interface GavelApp {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly engine: RunningEngine;
+  readonly database: Database;
+  readonly services: GavelServices;
+  /**
+   * Graceful shutdown in dependency order: stop taking requests and finish in-flight ones,
+   * close websockets, then disconnect the database and stop an embedded engine. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Gavel from a validated configuration. Every resource acquired is released again if a
+ * later step fails, so a failed start leaves no engine process behind.
+ */
+export async function startApp(config: GavelConfig, overrides: AppOverrides = {}): Promise<GavelApp> {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const clock = overrides.clock ?? systemClock;
+  // Resources in acquisition order; released in reverse, each step even if an earlier one failed.
+  const cleanup: Array<{ name: string; release: () => Promise<void> }> = [];
+  const release = async (): Promise<void> => {
+    for (const step of [...cleanup].reverse()) {
+      try {
+        await step.release();
+        logger.debug(`stopped ${step.name}`);
+      } catch (err) {
+        logger.error({ err }, `stopping ${step.name} failed`);
+      }
+    }
+  };
+
+  try {
+    const engine = await startEngine({
+      choice: config.mongoEngine,
+      purpose: 'serve',
+      mongodbUri: config.mongodbUri,
+      dataDir: config.dataDir,
+      onAttempt: (message) => logger.warn(`engine attempt failed: ${message}`),
+    });
+    cleanup.push({ name: 'engine', release: () => engine.stop() });
+    logger.info({ engine: engine.name }, `MongoDB engine: ${engine.description}`);
+
+    const database = await connectDatabase(engine.uri, config.mongodbDb);
+    cleanup.push({ name: 'database connection', release: () => database.close() });
+
+    const auctionItems = createAuctionItemRepository(database.connection);
+    await auctionItems.ensureIndexes();
+    if (config.seedDemo && (await auctionItems.isEmpty())) {
+      await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
+      logger.info(`seeded ${config.demoItemCount} demo auction items`);
+    }
+
+    const services: GavelServices = { catalog: new CatalogService(auctionItems, clock) };
+    const server: GavelHttpServer = await startHttpServer({
+      config,
+      schema: await buildGavelSchema(),
+      services,
+      database,
+      logger,
+    });
+    cleanup.push({ name: 'http server', release: () => server.stop() });
+    logger.info(`Gavel ready at ${server.url} (websockets: ${server.wsUrl})`);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url: server.url,
+      wsUrl: server.wsUrl,
+      port: server.port,
+      engine,
+      database,
+      services,
+      stop: () => (stopped ??= release()),
+    };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}

@@ -1,0 +1,66 @@
+import { type Types, type Connection, type UpdateQuery } from 'mongoose';
+import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
+
+/** Fields written when an item is created (the id is assigned by the repository). */
+export type NewAuctionItem = Omit<AuctionItemRecord, '_id'>;
+
+/** Fields an update may set. */
+export type AuctionItemChanges = Partial<Omit<AuctionItemRecord, '_id' | 'createdAt' | 'sellerId'>>;
+
+/** The catalog's database access: small functions, no policy. */
+export interface AuctionItemRepository {
+  /** The item with this id, or null. */
+  findById(id: Types.ObjectId): Promise<AuctionItemRecord | null>;
+  /** The items with these ids, in no particular order; missing ids are simply absent. */
+  findByIds(ids: readonly Types.ObjectId[]): Promise<AuctionItemRecord[]>;
+  /** Inserts one item and returns it as stored. */
+  insert(item: NewAuctionItem): Promise<AuctionItemRecord>;
+  /** Inserts many items in unordered batches (the demo seed). */
+  insertMany(items: readonly NewAuctionItem[]): Promise<void>;
+  /**
+   * Applies `changes` only if the item still has `expectedStatus`, so two concurrent status
+   * changes cannot both pass the transition check. Returns the updated item, or null when the
+   * item is gone or its status moved on.
+   */
+  updateIfStatus(
+    id: Types.ObjectId,
+    expectedStatus: AuctionStatus,
+    changes: AuctionItemChanges,
+  ): Promise<AuctionItemRecord | null>;
+  /** Whether the collection holds no item at all. */
+  isEmpty(): Promise<boolean>;
+  /** Creates the collection's indexes (idempotent; never drops indexes it does not know). */
+  ensureIndexes(): Promise<void>;
+}
+
+/** Binds the catalog repository to a connection. */
+export function createAuctionItemRepository(connection: Connection): AuctionItemRepository {
+  const model = auctionItemModel(connection);
+  return {
+    findById: (id) => model.findById(id).lean<AuctionItemRecord>().exec(),
+    findByIds: (ids) =>
+      model
+        .find({ _id: { $in: ids } })
+        .lean<AuctionItemRecord[]>()
+        .exec(),
+    insert: async (item) => {
+      const created = await model.create(item);
+      return created.toObject();
+    },
+    insertMany: async (items) => {
+      await model.insertMany(items, { ordered: false, lean: true });
+    },
+    updateIfStatus: (id, expectedStatus, changes) =>
+      model
+        .findOneAndUpdate({ _id: id, status: expectedStatus }, { $set: changes } as UpdateQuery<AuctionItemRecord>, {
+          returnDocument: 'after',
+        })
+        .lean<AuctionItemRecord>()
+        .exec(),
+    isEmpty: async () => (await model.findOne({}, { _id: 1 }).lean().exec()) === null,
+    ensureIndexes: async () => {
+      await model.createCollection().catch(() => undefined);
+      await model.createIndexes();
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Gavel's configuration: every knob is an environment variable, parsed and validated once at
+ * startup into a typed, frozen object. A bad value stops startup with a message naming the
+ * variable and what it expects, so a typo never turns into a silently wrong default.
+ */
+
+/** Which MongoDB engine backs the server. See README "Engines". */
+export type MongoEngineChoice = 'auto' | 'memory-server' | 'java' | 'uri';
+
+/** pino log levels accepted by `LOG_LEVEL`. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** The validated configuration of one Gavel process. */
+export interface GavelConfig {
+  /** `NODE_ENV`; `production` hides internal error details from clients. */
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  /** `HOST`: interface the HTTP server binds. */
+  readonly host: string;
+  /** `PORT`: HTTP and websocket port; 0 picks a free one (tests). */
+  readonly port: number;
+  /** `LOG_LEVEL` */
+  readonly logLevel: LogLevel;
+  /** `MONGODB_URI`: an external MongoDB; when set, no embedded engine is started. */
+  readonly mongodbUri: string | undefined;
+  /** `MONGODB_DB`: database name used on the server. */
+  readonly mongodbDb: string;
+  /** `GAVEL_MONGO_ENGINE` */
+  readonly mongoEngine: MongoEngineChoice;
+  /** `GAVEL_DATA_DIR`: where an embedded engine keeps its files between restarts. */
+  readonly dataDir: string;
+  /** `GAVEL_SEED_DEMO`: fill an empty catalog with the deterministic demo data at startup. */
+  readonly seedDemo: boolean;
+  /** `GAVEL_DEMO_ITEMS`: how many demo items the seed creates. */
+  readonly demoItemCount: number;
+  /** `SHUTDOWN_TIMEOUT_MS`: upper bound on a graceful shutdown before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  /** `CORS_ORIGIN`: allowed browser origins (comma separated, `*` for any). */
+  readonly corsOrigins: readonly string[];
+  /** `MAX_BODY_BYTES`: largest accepted HTTP request body. */
+  readonly maxBodyBytes: number;
+  /** `TRUST_PROXY`: hops of reverse proxies whose X-Forwarded-For is trusted (0 = none). */
+  readonly trustProxy: number;
+  /** `GRAPHQL_INTROSPECTION`: allow schema introspection (defaults to on outside production). */
+  readonly introspection: boolean;
+}
+
+/** Thrown when an environment variable holds a value Gavel cannot use. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    received: string,
+  ) {
+    super(`Invalid ${variable}=${JSON.stringify(received)}: expected ${expected}.`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(name, `one of ${allowed.join(', ')}`, value);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(name, `an integer from ${min} to ${max}`, value);
+  }
+  return parsed;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  if (['true', '1', 'yes'].includes(value.toLowerCase())) return true;
+  if (['false', '0', 'no'].includes(value.toLowerCase())) return false;
+  throw new ConfigError(name, 'true or false', value);
+}
+
+function mongoUri(env: Env): string | undefined {
+  const value = read(env, 'MONGODB_URI');
+  if (value !== undefined && !/^mongodb(\+srv)?:\/\/.+/.test(value)) {
+    throw new ConfigError('MONGODB_URI', 'a mongodb:// or mongodb+srv:// connection string', value);
+  }
+  return value;
+}
+
+/**
+ * Parses and validates the environment into a {@link GavelConfig}.
+ *
+ * @param env - the variables to read; defaults to `process.env`
+ * @throws {@link ConfigError} naming the first variable with an unusable value
+ */
+export function loadConfig(env: Env = process.env): GavelConfig {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'], 'development');
+  const mongodbUri = mongoUri(env);
+  const mongoEngine = oneOf<MongoEngineChoice>(
+    env,
+    'GAVEL_MONGO_ENGINE',
+    ['auto', 'memory-server', 'java', 'uri'],
+    mongodbUri ? 'uri' : 'auto',
+  );
+  if (mongoEngine === 'uri' && !mongodbUri) {
+    throw new ConfigError('MONGODB_URI', 'a connection string when GAVEL_MONGO_ENGINE=uri', '');
+  }
+  const mongodbDb = read(env, 'MONGODB_DB') ?? 'gavel';
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) {
+    throw new ConfigError('MONGODB_DB', 'a database name of letters, digits, _ or - (max 63)', mongodbDb);
+  }
+  const corsRaw = read(env, 'CORS_ORIGIN') ?? '*';
+  return Object.freeze({
+    nodeEnv,
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    logLevel: oneOf<LogLevel>(
+      env,
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      nodeEnv === 'test' ? 'silent' : 'info',
+    ),
+    mongodbUri,
+    mongodbDb,
+    mongoEngine,
+    dataDir: read(env, 'GAVEL_DATA_DIR') ?? './data',
+    seedDemo: boolean(env, 'GAVEL_SEED_DEMO', nodeEnv !== 'test'),
+    demoItemCount: integer(env, 'GAVEL_DEMO_ITEMS', 3000, 0, 1_000_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    corsOrigins: Object.freeze(corsRaw.split(',').map((origin) => origin.trim())),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
+    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
+    introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+  });
+}

@@ -1,0 +1,133 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { MongoEngineChoice } from '../config';
+import { javaServerAvailable, startJavaServer, type RunningEngine } from './engines/javaServer';
+import { locateMongodBinary, startMemoryServer } from './engines/memoryServer';
+import { repoRoot } from '../shared/repoRoot';
+
+export type { RunningEngine };
+
+/** What the engine is for: `serve` keeps data on disk, `test` is throw-away and in memory. */
+export type EnginePurpose = 'serve' | 'test';
+
+/** Inputs of {@link startEngine}. */
+export interface StartEngineOptions {
+  readonly choice: MongoEngineChoice;
+  readonly purpose: EnginePurpose;
+  /** Connection string of an external MongoDB (required for `uri`). */
+  readonly mongodbUri?: string;
+  /** Where `serve` engines keep their files. */
+  readonly dataDir: string;
+  /** Reports each attempt, e.g. to the startup log. */
+  readonly onAttempt?: (message: string) => void;
+}
+
+/** Thrown when no engine could be started; the message lists every attempt and the fixes. */
+export class EngineUnavailableError extends Error {
+  constructor(readonly attempts: readonly string[]) {
+    super(
+      [
+        'No MongoDB engine could be started. Tried:',
+        ...attempts.map((attempt) => `  - ${attempt}`),
+        'Fix one of:',
+        '  - set MONGODB_URI to a running MongoDB (GAVEL_MONGO_ENGINE=uri)',
+        '  - set MONGOMS_SYSTEM_BINARY to a local mongod binary (GAVEL_MONGO_ENGINE=memory-server)',
+        '  - install Java 17 and Maven, then run `bash scripts/fetch-engine-jars.sh` (GAVEL_MONGO_ENGINE=java)',
+      ].join('\n'),
+    );
+    this.name = 'EngineUnavailableError';
+  }
+}
+
+/**
+ * A failed mongod download takes ~7 s (three DNS retries) on machines without internet; `auto`
+ * remembers the failure for a day instead of paying that on every start.
+ */
+const DOWNLOAD_FAILURE_TTL_MS = 24 * 60 * 60 * 1000;
+const downloadFailureMarker = path.join(repoRoot(), 'node_modules', '.cache', 'gavel', 'mongod-download-failed');
+
+function downloadRecentlyFailed(): boolean {
+  if (!existsSync(downloadFailureMarker)) return false;
+  const failedAt = Number(readFileSync(downloadFailureMarker, 'utf8'));
+  return Number.isFinite(failedAt) && Date.now() - failedAt < DOWNLOAD_FAILURE_TTL_MS;
+}
+
+function rememberDownloadFailure(): void {
+  mkdirSync(path.dirname(downloadFailureMarker), { recursive: true });
+  writeFileSync(downloadFailureMarker, String(Date.now()));
+}
+
+function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]!.slice(0, 300);
+}
+
+/** Hides the password of a connection string before it is logged. */
+export function redactUri(uri: string): string {
+  return uri.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}
+
+async function startMemoryServerFor(options: StartEngineOptions): Promise<RunningEngine> {
+  return startMemoryServer(options.purpose === 'serve' ? { dbPath: path.join(options.dataDir, 'mongod') } : {});
+}
+
+async function startJavaFor(options: StartEngineOptions): Promise<RunningEngine> {
+  return startJavaServer(
+    options.purpose === 'serve'
+      ? { backend: 'h2', dataFile: path.join(options.dataDir, 'gavel.mv') }
+      : { backend: 'memory' },
+  );
+}
+
+/**
+ * Starts (or, for `uri`, just names) the MongoDB engine chosen by `GAVEL_MONGO_ENGINE`.
+ *
+ * `auto` prefers the real `mongod`: a system or cached binary first, then one download attempt
+ * (remembered when it fails), then the offline engine mongo-java-server. Forced choices try only
+ * themselves. Throws {@link EngineUnavailableError} listing what was tried when nothing starts.
+ */
+export async function startEngine(options: StartEngineOptions): Promise<RunningEngine> {
+  const attempts: string[] = [];
+  const note = (message: string): void => {
+    attempts.push(message);
+    options.onAttempt?.(message);
+  };
+
+  if (options.choice === 'uri') {
+    if (!options.mongodbUri) throw new EngineUnavailableError(['uri: MONGODB_URI is not set']);
+    return {
+      uri: options.mongodbUri,
+      name: 'uri',
+      description: `external MongoDB at ${redactUri(options.mongodbUri)}`,
+      stop: async () => undefined,
+    };
+  }
+
+  if (options.choice === 'memory-server' || options.choice === 'auto') {
+    const binary = await locateMongodBinary().catch(() => undefined);
+    const mayDownload = options.choice === 'memory-server' || !downloadRecentlyFailed();
+    if (binary || mayDownload) {
+      try {
+        return await startMemoryServerFor(options);
+      } catch (error) {
+        if (!binary) rememberDownloadFailure();
+        note(`memory-server (real mongod${binary ? ` at ${binary}` : ', download'}): ${describeError(error)}`);
+      }
+    } else {
+      note('memory-server: no mongod binary cached and a download failed within the last 24 h');
+    }
+    if (options.choice === 'memory-server') throw new EngineUnavailableError(attempts);
+  }
+
+  const java = javaServerAvailable();
+  if (!java.ok) {
+    note(`java (mongo-java-server): ${java.reason}`);
+    throw new EngineUnavailableError(attempts);
+  }
+  try {
+    return await startJavaFor(options);
+  } catch (error) {
+    note(`java (mongo-java-server): ${describeError(error)}`);
+    throw new EngineUnavailableError(attempts);
+  }
+}

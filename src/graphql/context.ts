@@ -1,0 +1,24 @@
+import type { CatalogService } from '../catalog/auctionItem.service';
+import type { Logger } from '../shared/logger';
+
+/** The services resolvers call; one instance each per process (see `createApp`). */
+export interface GavelServices {
+  readonly catalog: CatalogService;
+}
+
+/** Facts about the client taken from the transport, never from GraphQL input. */
+export interface ClientInfo {
+  /** Remote address (first `X-Forwarded-For` hop when behind a trusted proxy). */
+  readonly ip: string;
+  /** `User-Agent` header, if any. */
+  readonly userAgent: string | undefined;
+  /** `x-session-id` header (HTTP) or `sessionId` connection parameter (websocket), if any. */
+  readonly sessionId: string | undefined;
+}
+
+/** Per-operation GraphQL context: shared services plus this request's state. */
+export interface GavelContext {
+  readonly services: GavelServices;
+  readonly client: ClientInfo;
+  readonly logger: Logger;
+}

@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express, { type ErrorRequestHandler } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { GavelConfig } from '../config';
+import type { Database } from '../db/database';
+import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context';
+import { ErrorCode } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { createErrorFormatter } from './formatError';
+
+/** The path serving GraphQL over HTTP and over websockets. */
+export const GRAPHQL_PATH = '/graphql';
+
+/** Everything the HTTP layer needs from the composition root. */
+export interface HttpServerOptions {
+  readonly config: GavelConfig;
+  readonly schema: GraphQLSchema;
+  readonly services: GavelServices;
+  readonly database: Database;
+  readonly logger: Logger;
+}
+
+/** A listening Gavel HTTP + websocket server. */
+export interface GavelHttpServer {
+  /** `http://host:port/graphql` */
+  readonly url: string;
+  /** `ws://host:port/graphql` */
+  readonly wsUrl: string;
+  readonly port: number;
+  /**
+   * Graceful stop: refuses new connections and requests, lets in-flight HTTP requests finish,
+   * closes websockets with 1001 (going away). Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Session ids are client-chosen; anything outside this shape is ignored rather than stored. */
+const sessionIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function sessionIdFrom(value: unknown): string | undefined {
+  return typeof value === 'string' && sessionIdPattern.test(value) ? value : undefined;
+}
+
+/** Starts the HTTP server (GraphQL, health probes) and the graphql-ws server on one port. */
+export async function startHttpServer(options: HttpServerOptions): Promise<GavelHttpServer> {
+  const { config, schema, services, database, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a load balancer the client address is in X-Forwarded-For; trust it only when told to.
+  app.set('trust proxy', config.trustProxy);
+  const httpServer = createServer(app);
+  let stopping = false;
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const databaseUp = !stopping && (await database.ping());
+    res
+      .status(databaseUp ? 200 : 503)
+      .json({ status: databaseUp ? 'ready' : stopping ? 'stopping' : 'database unreachable' });
+  });
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  const wsCleanup = useServer<Record<string, unknown>>(
+    {
+      schema,
+      context: (ctx): GavelContext => ({
+        services,
+        logger,
+        client: {
+          ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+          userAgent: header(ctx.extra.request, 'user-agent'),
+          sessionId: sessionIdFrom(ctx.connectionParams?.sessionId),
+        },
+      }),
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<GavelContext>({
+    schema,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    // The process entry point owns signal handling and the shutdown order.
+    stopOnTerminationSignals: false,
+    formatError: createErrorFormatter(logger, config.nodeEnv === 'production'),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const corsOptions = config.corsOrigins.includes('*') ? {} : { origin: [...config.corsOrigins] };
+  app.use(
+    GRAPHQL_PATH,
+    cors(corsOptions),
+    express.json({ limit: config.maxBodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req }): Promise<GavelContext> => {
+        const client: ClientInfo = {
+          ip: req.ip ?? 'unknown',
+          userAgent: req.get('user-agent'),
+          sessionId: sessionIdFrom(req.get('x-session-id')),
+        };
+        return { services, logger, client };
+      },
+    }),
+  );
+
+  // Transport-level failures (body not JSON, body too large) answer in GraphQL's error shape.
+  const transportErrors: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const tooLarge = error.type === 'entity.too.large';
+    const status = tooLarge ? 413 : (error.status ?? 500);
+    const code = tooLarge
+      ? ErrorCode.PAYLOAD_TOO_LARGE
+      : status < 500
+        ? ErrorCode.BAD_REQUEST
+        : ErrorCode.INTERNAL_SERVER_ERROR;
+    const message = tooLarge
+      ? `Request body exceeds ${config.maxBodyBytes} bytes; send smaller batches.`
+      : status < 500
+        ? 'Request body must be valid JSON: {"query": "...", "variables": {...}}.'
+        : 'Internal server error.';
+    if (status >= 500) logger.error({ err: error }, 'transport error');
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
+  app.use(transportErrors);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}${GRAPHQL_PATH}`,
+    wsUrl: `ws://${host}:${port}${GRAPHQL_PATH}`,
+    port,
+    stop: () => {
+      stopping = true;
+      stopped ??= apollo.stop();
+      return stopped;
+    },
+  };
+}

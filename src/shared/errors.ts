@@ -1,0 +1,52 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The stable `extensions.code` values Gavel puts on errors it raises itself. Clients branch on
+ * these, so they never change meaning. (Documents that fail to parse or validate carry Apollo's
+ * `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED`.)
+ */
+export const ErrorCode = {
+  /** The request is wrong; `extensions.field` names the offending argument or input field. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** The thing addressed does not exist. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** Credentials are missing or invalid. */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** Credentials are valid but do not allow this. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** Too many requests; retry later (`extensions.retryAfterMs` when known). */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** A dependency (the database) is unavailable; safe to retry. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** The HTTP request itself is malformed (e.g. a body that is not JSON). */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** The HTTP request body is larger than `MAX_BODY_BYTES`. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A bug or an unexpected failure; details are logged, never sent. */
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+
+/** One of {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * A client mistake in one argument or input field.
+ *
+ * @param field - path of the offending value as the client wrote it, e.g. `input.title`
+ * @param message - what is wrong and what to send instead
+ */
+export function badUserInput(field: string, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, field } });
+}
+
+/** The addressed entity does not exist. */
+export function notFound(message: string, field?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.NOT_FOUND, field } });
+}
+
+/** A dependency is down; the client may retry the same request. */
+export function serviceUnavailable(message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryable: true },
+  });
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { spawnServer, waitForReady } from '../support/serverProcess';
+
+const baseEnv = () => ({
+  MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI,
+  MONGODB_DB: `test_${randomBytes(6).toString('hex')}`,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  GAVEL_DEMO_ITEMS: '50',
+});
+
+describe('process lifecycle', () => {
+  it('seeds the demo catalog, serves it, and shuts down gracefully on SIGTERM', async () => {
+    const server = spawnServer(baseEnv());
+    const url = await waitForReady(server);
+    expect(server.output()).toMatch(/MongoDB engine: external MongoDB at mongodb:\/\//);
+    expect(server.output()).toMatch(/seeded 50 demo auction items/);
+
+    const ready = await fetch(url.replace('/graphql', '/readyz'));
+    expect(ready.status).toBe(200);
+
+    const socketClosed = new Promise<number>((resolve) => {
+      const client = createClient({
+        url: url.replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        on: { closed: (event) => resolve((event as { code: number }).code) },
+      });
+      client.on('connected', () => server.child.kill('SIGTERM'));
+    });
+
+    expect(await socketClosed).toBe(1001);
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+  });
+
+  it('refuses to start on an invalid variable, naming it', async () => {
+    const server = spawnServer({ ...baseEnv(), PORT: 'eighty' });
+    expect(await server.exited).toBe(2);
+    expect(server.output()).toMatch(/Invalid PORT="eighty": expected an integer from 0 to 65535/);
+  });
+
+  it('fails fast, listing what was tried and how to fix it, when no engine can start', async () => {
+    const server = spawnServer({
+      ...baseEnv(),
+      MONGODB_URI: undefined,
+      GAVEL_MONGO_ENGINE: 'java',
+      PATH: '/nonexistent',
+      JAVA_HOME: '/nonexistent',
+    });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toMatch(/No MongoDB engine could be started/);
+    expect(server.output()).toMatch(/java \(mongo-java-server\)/);
+    expect(server.output()).toMatch(/MONGODB_URI/);
+    expect(server.output()).toMatch(/MONGOMS_SYSTEM_BINARY/);
+  });
+});

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+
+/** A Gavel server running as a separate OS process (`src/main.ts`), as in production. */
+export interface ServerProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Spawns `src/main.ts` (transpiled on the fly) with exactly the given extra environment. */
+export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(root, 'src', 'main.ts')], {
+    cwd: root,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/**
+ * Waits until the process logs that it is ready and returns its GraphQL URL; rejects with the
+ * process output if it exits first or `timeoutMs` passes.
+ */
+export function waitForReady(server: ServerProcess, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => fail(new Error(`server not ready in ${timeoutMs} ms:\n${server.output()}`)),
+      timeoutMs,
+    );
+    const onData = (): void => {
+      const match = /Gavel ready at (http:\/\/\S+\/graphql)/.exec(server.output());
+      if (match) done(match[1]!);
+    };
+    const onExit = (code: number | null): void =>
+      fail(new Error(`server exited (${code}) before ready:\n${server.output()}`));
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      server.child.stdout.off('data', onData);
+      server.child.off('exit', onExit);
+    };
+    const done = (url: string): void => {
+      cleanup();
+      resolve(url);
+    };
+    const fail = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    server.child.stdout.on('data', onData);
+    server.child.once('exit', onExit);
+    onData();
+  });
+}

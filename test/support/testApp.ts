@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { print } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { startApp, type GavelApp, type AppOverrides } from '../../src/app';
+import { loadConfig } from '../../src/config';
+
+/** A Gavel server on an ephemeral port with a database of its own, on the run's shared engine. */
+export interface TestApp extends GavelApp {
+  /** Name of this app's database (unique per call). */
+  readonly databaseName: string;
+}
+
+/**
+ * Starts the real server (HTTP + websockets) against the run's engine, in a fresh database.
+ *
+ * @param env - extra environment variables (as a user would set them), e.g. limits
+ * @param databaseName - reuse a database (e.g. to restart a server on the same data)
+ */
+export async function startTestApp(
+  options: AppOverrides & { env?: Record<string, string>; databaseName?: string } = {},
+): Promise<TestApp> {
+  const uri = process.env.GAVEL_TEST_MONGODB_URI;
+  if (!uri) throw new Error('GAVEL_TEST_MONGODB_URI is not set: run the tests through jest (globalSetup).');
+  const databaseName = options.databaseName ?? `test_${randomBytes(6).toString('hex')}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MONGODB_URI: uri,
+    MONGODB_DB: databaseName,
+    GAVEL_MONGO_ENGINE: 'uri',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  const app = await startApp(config, options);
+  return { ...app, databaseName };
+}
+
+/** A GraphQL response as received over HTTP. */
+export interface GraphQLResponse<TData> {
+  readonly status: number;
+  readonly data?: TData | null;
+  readonly errors?: ReadonlyArray<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }>;
+}
+
+/**
+ * POSTs an operation to the server (the codegen-typed document keeps data and variables typed).
+ */
+export async function execute<TData, TVariables>(
+  app: { url: string },
+  document: TypedDocumentNode<TData, TVariables>,
+  variables?: TVariables,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<TData>> {
+  return postRaw<TData>(app, { query: print(document), variables }, headers);
+}
+
+/** POSTs any JSON body (for malformed and hostile requests that typed documents cannot express). */
+export async function postRaw<TData = unknown>(
+  app: { url: string },
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<TData>> {
+  const response = await fetch(app.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const json = (await response.json()) as Omit<GraphQLResponse<TData>, 'status'>;
+  return { status: response.status, ...json };
+}
+
+/** The `extensions.code` of each error, for compact assertions. */
+export function errorCodes(response: GraphQLResponse<unknown>): unknown[] {
+  return (response.errors ?? []).map((error) => error.extensions?.code);
+}
