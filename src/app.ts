@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { createAuctionItemRepository } from './catalog/auctionItem.repository';
 import { CatalogService } from './catalog/auctionItem.service';
+import { createSearchRepository } from './catalog/search.repository';
+import { SearchService } from './catalog/search.service';
+import { CursorCodec } from './graphql/cursor';
 import { generateDemoCatalog } from './catalog/demoCatalog';
 import type { GavelConfig } from './config';
 import { connectDatabase, type Database } from './db/database';
@@ -73,7 +76,10 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
     }
 
-    const services: GavelServices = { catalog: new CatalogService(auctionItems, clock) };
+    const services: GavelServices = {
+      catalog: new CatalogService(auctionItems, clock),
+      search: new SearchService(createSearchRepository(database.connection), new CursorCodec(config.cursorSecret)),
+    };
     const server: GavelHttpServer = await startHttpServer({
       config,
       schema: await buildGavelSchema(),

@@ -40,6 +40,11 @@ export interface GavelConfig {
   readonly maxBodyBytes: number;
   /** `TRUST_PROXY`: hops of reverse proxies whose X-Forwarded-For is trusted (0 = none). */
   readonly trustProxy: number;
+  /**
+   * `CURSOR_SECRET`: signs pagination cursors so forged ones are rejected. Set the same value on
+   * every instance behind a load balancer (cursors cross instances).
+   */
+  readonly cursorSecret: string;
   /** `GRAPHQL_INTROSPECTION`: allow schema introspection (defaults to on outside production). */
   readonly introspection: boolean;
 }
@@ -96,6 +101,21 @@ function mongoUri(env: Env): string | undefined {
   return value;
 }
 
+/** Development default; production must set its own (anyone can read this one). */
+const DEVELOPMENT_CURSOR_SECRET = 'gavel-development-cursor-secret';
+
+function cursorSecret(env: Env, nodeEnv: GavelConfig['nodeEnv']): string {
+  const value = read(env, 'CURSOR_SECRET');
+  if (value === undefined) {
+    if (nodeEnv === 'production') {
+      throw new ConfigError('CURSOR_SECRET', 'a random string of at least 16 characters in production', '');
+    }
+    return DEVELOPMENT_CURSOR_SECRET;
+  }
+  if (value.length < 16) throw new ConfigError('CURSOR_SECRET', 'at least 16 characters', value);
+  return value;
+}
+
 /**
  * Parses and validates the environment into a {@link GavelConfig}.
  *
@@ -138,6 +158,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     corsOrigins: Object.freeze(corsRaw.split(',').map((origin) => origin.trim())),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
+    cursorSecret: cursorSecret(env, nodeEnv),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
   });

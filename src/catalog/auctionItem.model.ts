@@ -26,6 +26,10 @@ export interface AuctionItemRecord {
   endsAt: Date;
   sellerId: string;
   tags: string[];
+  /** Derived from title, description and tags by `searchTermsOf`; see searchTerms.ts. */
+  searchTerms: string[];
+  /** Derived from the title by `searchTermsOf`; title matches rank higher. */
+  titleTerms: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -43,6 +47,8 @@ const auctionItemSchema = new Schema<AuctionItemRecord>(
     endsAt: { type: Date, required: true },
     sellerId: { type: String, required: true },
     tags: { type: [String], default: [] },
+    searchTerms: { type: [String], default: [] },
+    titleTerms: { type: [String], default: [] },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -50,8 +56,27 @@ const auctionItemSchema = new Schema<AuctionItemRecord>(
   { collection: 'auction_items', versionKey: false, strict: 'throw' },
 );
 
-// A seller's listing page: their items, newest first.
+/*
+ * Indexes, one per supported query shape of search (see search.repository.ts). Every sort key is
+ * followed by `_id`, the keyset tie-breaker, so a page continues from (sortKey, _id) by an index
+ * seek instead of skipping. Equality fields come first, then the sort (the ESR rule), and range
+ * filters (price, dates) are checked while walking the index in sort order.
+ */
+const sortKeys = ['createdAt', 'priceAmount', 'endsAt'] as const;
+for (const sortKey of sortKeys) {
+  // No filter, or only range filters: walk the sort order directly.
+  auctionItemSchema.index({ [sortKey]: -1, _id: -1 });
+  // The common buyer view: ACTIVE (or a set of statuses, merged by MongoDB's SORT_MERGE).
+  auctionItemSchema.index({ status: 1, [sortKey]: -1, _id: -1 });
+  // A category page, usually with a status filter too.
+  auctionItemSchema.index({ category: 1, status: 1, [sortKey]: -1, _id: -1 });
+}
+// A seller's listings.
 auctionItemSchema.index({ sellerId: 1, createdAt: -1, _id: -1 });
+// Tag pages (multikey).
+auctionItemSchema.index({ tags: 1, createdAt: -1, _id: -1 });
+// Word search: anchored prefix regexes on the multikey word list use index bounds.
+auctionItemSchema.index({ searchTerms: 1 });
 
 /** The collection's indexes, created at startup (see `ensureIndexes`). */
 export { auctionItemSchema };

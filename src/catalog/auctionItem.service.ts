@@ -5,6 +5,7 @@ import { parseObjectId } from '../shared/ids';
 import { AuctionStatus, type AuctionItemRecord } from './auctionItem.model';
 import type { AuctionItemChanges, AuctionItemRepository } from './auctionItem.repository';
 import type { AuctionItem, CreateAuctionItemInput, MoneyInput, UpdateAuctionItemInput } from './auctionItem.types';
+import { searchTermsOf } from './searchTerms';
 
 /** Limits on what a client may store; documented in the schema descriptions too. */
 export const CatalogLimits = {
@@ -145,9 +146,14 @@ export class CatalogService {
       throw badUserInput('input.sellerId', 'input.sellerId must be 1 to 64 letters, digits or _ . : -');
     }
     const startingPrice = amount(input.startingPrice, 'input.startingPrice');
-    const record = await this.items.insert({
+    const words = {
       title: text(input.title, 'input.title', CatalogLimits.titleMin, CatalogLimits.titleMax),
       description: text(input.description ?? '', 'input.description', 0, CatalogLimits.descriptionMax, true),
+      tags: tags(input.tags ?? [], 'input.tags'),
+    };
+    const record = await this.items.insert({
+      ...words,
+      ...searchTermsOf(words),
       category: category(input.category, 'input.category'),
       status: startsAt.getTime() <= now.getTime() ? AuctionStatus.ACTIVE : AuctionStatus.SCHEDULED,
       currency: input.startingPrice.currency,
@@ -156,7 +162,6 @@ export class CatalogService {
       startsAt,
       endsAt,
       sellerId: input.sellerId,
-      tags: tags(input.tags ?? [], 'input.tags'),
       createdAt: now,
       updatedAt: now,
     });
@@ -219,6 +224,9 @@ export class CatalogService {
         );
       }
       changes.status = input.status;
+    }
+    if (changes.title !== undefined || changes.description !== undefined || changes.tags !== undefined) {
+      Object.assign(changes, searchTermsOf({ ...current, ...changes }));
     }
     return changes;
   }

@@ -1,5 +1,6 @@
 import { AuctionStatus } from './auctionItem.model';
 import type { NewAuctionItem } from './auctionItem.repository';
+import { searchTermsOf } from './searchTerms';
 
 /** Seeded pseudo-random numbers (mulberry32): the same seed gives the same catalog everywhere. */
 export function seededRandom(seed: number): () => number {
@@ -130,9 +131,11 @@ export function generateDemoCatalog(count: number, now: Date, seed = 42): NewAuc
     const startingPriceAmount = between(words.price[0], words.price[1]);
     const bidsRaised = status === AuctionStatus.ACTIVE || status === AuctionStatus.ENDED ? 1 + random() * 1.5 : 1;
     const tags = [...new Set([pick(words.tags), pick(words.tags), pick(words.tags)])].slice(0, between(1, 4));
+    const description = `${title} ${pick(conditions)}. Lot ${index + 1} of the Gavel demo catalog, ${category} department.`;
     items.push({
       title,
-      description: `${title} ${pick(conditions)}. Lot ${index + 1} of the Gavel demo catalog, ${category} department.`,
+      description,
+      ...searchTermsOf({ title, description, tags }),
       category,
       status,
       currency: pick(currencies),

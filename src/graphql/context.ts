@@ -1,9 +1,11 @@
 import type { CatalogService } from '../catalog/auctionItem.service';
+import type { SearchService } from '../catalog/search.service';
 import type { Logger } from '../shared/logger';
 
 /** The services resolvers call; one instance each per process (see `createApp`). */
 export interface GavelServices {
   readonly catalog: CatalogService;
+  readonly search: SearchService;
 }
 
 /** Facts about the client taken from the transport, never from GraphQL input. */

@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { AuctionItemResolver } from '../catalog/auctionItem.resolver';
+import { SearchResolver } from '../catalog/search.resolver';
 
 /** Every resolver class of the API, by domain. */
-const resolvers = [AuctionItemResolver] as const;
+const resolvers = [AuctionItemResolver, SearchResolver] as const;
 
 let schema: Promise<GraphQLSchema> | undefined;
 

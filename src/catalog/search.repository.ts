@@ -1,0 +1,204 @@
+import type { Connection, PipelineStage, QueryFilter, Types } from 'mongoose';
+import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
+import { escapeRegExp } from './searchTerms';
+
+/** A validated search: every present condition must hold. */
+export interface ItemSearch {
+  /** Normalized query words; each must be a prefix of one of the item's words. */
+  readonly words: readonly string[];
+  readonly categories?: readonly string[];
+  readonly statuses?: readonly AuctionStatus[];
+  readonly sellerId?: string;
+  /** The item carries all of these tags. */
+  readonly tags?: readonly string[];
+  readonly currency?: string;
+  readonly price?: { readonly min?: number; readonly max?: number };
+  readonly createdAt?: { readonly from?: Date; readonly to?: Date };
+  readonly endsAt?: { readonly from?: Date; readonly to?: Date };
+}
+
+/** Stored fields a search can be ordered by; `relevance` is computed from the query words. */
+export type SortKey = 'createdAt' | 'priceAmount' | 'endsAt' | 'relevance';
+
+/** A total order over results: the key, then `_id` in the same direction. */
+export interface ItemOrder {
+  readonly key: SortKey;
+  readonly direction: 1 | -1;
+}
+
+/** A position in an order: the sort key's value and the id of the item there. */
+export interface Keyset {
+  readonly value: number | Date;
+  readonly id: Types.ObjectId;
+}
+
+/** One page request in storage terms (the service has turned Relay arguments into this). */
+export interface PageQuery {
+  readonly search: ItemSearch;
+  readonly order: ItemOrder;
+  /** Items strictly after this position in `order`. */
+  readonly after?: Keyset;
+  readonly limit: number;
+}
+
+/** A result row: the item and its sort key value (for the cursor). */
+export interface RankedItem {
+  readonly record: AuctionItemRecord;
+  readonly sortValue: number | Date;
+}
+
+/** Facet counts as stored values. */
+export interface FacetCounts {
+  readonly category: Array<{ value: string; count: number }>;
+  readonly status: Array<{ value: string; count: number }>;
+  /** Count per band, keyed by the band's lower bound. */
+  readonly priceBands: Map<number, number>;
+}
+
+/** Lower bounds of the price bands (minor units): <10, 10–50, 50–100, 100–500, 500–1k, 1k–5k, 5k+. */
+export const PRICE_BAND_BOUNDS = [0, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000] as const;
+
+/** Weight of a query word found in the title versus only in the description or tags. */
+const TITLE_WEIGHT = 3;
+const BODY_WEIGHT = 1;
+
+function range<T>(bounds: { min?: T; max?: T } | { from?: T; to?: T } | undefined, inclusiveUpper: boolean) {
+  if (!bounds) return undefined;
+  const lower = 'min' in bounds ? bounds.min : 'from' in bounds ? bounds.from : undefined;
+  const upper = 'max' in bounds ? bounds.max : 'to' in bounds ? bounds.to : undefined;
+  const condition: Record<string, T> = {};
+  if (lower !== undefined) condition.$gte = lower;
+  if (upper !== undefined) condition[inclusiveUpper ? '$lte' : '$lt'] = upper;
+  return Object.keys(condition).length > 0 ? condition : undefined;
+}
+
+/** Builds the MongoDB filter of a search; all values are typed, none is a user-supplied operator. */
+export function searchFilter(search: ItemSearch): QueryFilter<AuctionItemRecord> {
+  const filter: Record<string, unknown> = {};
+  if (search.categories) filter.category = { $in: search.categories };
+  if (search.statuses) filter.status = { $in: search.statuses };
+  if (search.sellerId !== undefined) filter.sellerId = search.sellerId;
+  if (search.tags) filter.tags = { $all: search.tags };
+  if (search.currency !== undefined) filter.currency = search.currency;
+  const price = range(search.price, true);
+  if (price) filter.priceAmount = price;
+  const createdAt = range(search.createdAt, false);
+  if (createdAt) filter.createdAt = createdAt;
+  const endsAt = range(search.endsAt, false);
+  if (endsAt) filter.endsAt = endsAt;
+  if (search.words.length > 0) {
+    filter.$and = search.words.map((word) => ({ searchTerms: { $regex: `^${escapeRegExp(word)}` } }));
+  }
+  return filter as QueryFilter<AuctionItemRecord>;
+}
+
+/** `{ field: value, _id: id }` strictly after `after` in `order` (the keyset seek condition). */
+function seek(field: string, order: ItemOrder, after: Keyset): Record<string, unknown> {
+  const beyond = order.direction === 1 ? '$gt' : '$lt';
+  return { $or: [{ [field]: { [beyond]: after.value } }, { [field]: after.value, _id: { [beyond]: after.id } }] };
+}
+
+/** Aggregation expression: does any word of `arrayField` start with `prefix`? */
+function anyWordStartsWith(arrayField: string, prefix: string) {
+  return {
+    $anyElementTrue: [
+      {
+        $map: {
+          input: arrayField,
+          as: 'word',
+          in: { $eq: [{ $substrCP: ['$$word', 0, [...prefix].length] }, prefix] },
+        },
+      },
+    ],
+  };
+}
+
+/** Relevance: per query word, TITLE_WEIGHT if it prefixes a title word, else BODY_WEIGHT (it matched somewhere). */
+function relevanceScore(words: readonly string[]) {
+  return {
+    $add: [0, ...words.map((word) => ({ $cond: [anyWordStartsWith('$titleTerms', word), TITLE_WEIGHT, BODY_WEIGHT] }))],
+  };
+}
+
+/** Search queries over the catalog: keyset pages, counts and facets. No policy here. */
+export interface SearchRepository {
+  /** Up to `limit` items after the position, in order, each with its sort value. One round trip. */
+  findPage(query: PageQuery): Promise<RankedItem[]>;
+  /** Number of items matching the search. One round trip. */
+  count(search: ItemSearch): Promise<number>;
+  /** Counts by category, status and price band of the items matching the search. One round trip. */
+  facets(search: ItemSearch): Promise<FacetCounts>;
+}
+
+/** Binds the search repository to a connection. */
+export function createSearchRepository(connection: Connection): SearchRepository {
+  const model = auctionItemModel(connection);
+
+  async function findByStoredKey(query: PageQuery, key: Exclude<SortKey, 'relevance'>): Promise<RankedItem[]> {
+    const filter: Record<string, unknown> = { ...searchFilter(query.search) };
+    if (query.after) {
+      // Combine with any other $and (the word conditions) rather than overwrite it.
+      filter.$and = [...((filter.$and as unknown[] | undefined) ?? []), seek(key, query.order, query.after)];
+    }
+    const records = await model
+      .find(filter as QueryFilter<AuctionItemRecord>)
+      .sort({ [key]: query.order.direction, _id: query.order.direction })
+      .limit(query.limit)
+      .lean<AuctionItemRecord[]>()
+      .exec();
+    return records.map((record) => ({ record, sortValue: record[key] }));
+  }
+
+  async function findByRelevance(query: PageQuery): Promise<RankedItem[]> {
+    // The score depends on the query, so matches are scored and sorted in the pipeline; the cost
+    // grows with the number of matches (as with any relevance ranking), not with the page number.
+    const pipeline: PipelineStage[] = [
+      { $match: searchFilter(query.search) },
+      { $addFields: { _score: relevanceScore(query.search.words) } },
+    ];
+    if (query.after) pipeline.push({ $match: seek('_score', query.order, query.after) });
+    pipeline.push({ $sort: { _score: query.order.direction, _id: query.order.direction } }, { $limit: query.limit });
+    const rows = await model.aggregate<AuctionItemRecord & { _score: number }>(pipeline).exec();
+    return rows.map(({ _score, ...record }) => ({ record, sortValue: _score }));
+  }
+
+  return {
+    findPage: (query) =>
+      query.order.key === 'relevance' ? findByRelevance(query) : findByStoredKey(query, query.order.key),
+    count: (search) => model.countDocuments(searchFilter(search)).exec(),
+    facets: async (search) => {
+      const [result] = await model
+        .aggregate<{
+          category: Array<{ _id: string; count: number }>;
+          status: Array<{ _id: string; count: number }>;
+          priceBands: Array<{ _id: number; count: number }>;
+        }>([
+          { $match: searchFilter(search) },
+          {
+            $facet: {
+              category: [{ $group: { _id: '$category', count: { $sum: 1 } } }],
+              status: [{ $group: { _id: '$status', count: { $sum: 1 } } }],
+              priceBands: [
+                {
+                  $bucket: {
+                    groupBy: '$priceAmount',
+                    boundaries: [...PRICE_BAND_BOUNDS, Number.MAX_SAFE_INTEGER],
+                    default: 'other',
+                    output: { count: { $sum: 1 } },
+                  },
+                },
+              ],
+            },
+          },
+        ])
+        .exec();
+      const byCountThenValue = (a: { value: string; count: number }, b: { value: string; count: number }) =>
+        b.count - a.count || a.value.localeCompare(b.value);
+      return {
+        category: (result?.category ?? []).map(({ _id, count }) => ({ value: _id, count })).sort(byCountThenValue),
+        status: (result?.status ?? []).map(({ _id, count }) => ({ value: _id, count })).sort(byCountThenValue),
+        priceBands: new Map((result?.priceBands ?? []).map(({ _id, count }) => [_id, count])),
+      };
+    },
+  };
+}
