@@ -18,6 +18,8 @@ import { createLogger, type Logger } from './shared/logger';
 export interface AppOverrides {
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Emit the driver's command events (to count database round trips). */
+  readonly monitorCommands?: boolean;
 }
 
 /** A running Gavel: engine, database, services and the HTTP/websocket server. */
@@ -66,7 +68,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     cleanup.push({ name: 'engine', release: () => engine.stop() });
     logger.info({ engine: engine.name }, `MongoDB engine: ${engine.description}`);
 
-    const database = await connectDatabase(engine.uri, config.mongodbDb);
+    const database = await connectDatabase(engine.uri, config.mongodbDb, {
+      monitorCommands: overrides.monitorCommands,
+    });
     cleanup.push({ name: 'database connection', release: () => database.close() });
 
     const auctionItems = createAuctionItemRepository(database.connection);

@@ -45,6 +45,11 @@ export interface GavelConfig {
    * every instance behind a load balancer (cursors cross instances).
    */
   readonly cursorSecret: string;
+  /**
+   * `AUTH_TOKENS`: comma-separated API tokens (16+ characters each). When set, catalog writes,
+   * analytics and live subscriptions need `Authorization: Bearer <token>`; when empty, all are open.
+   */
+  readonly authTokens: readonly string[];
   /** `GRAPHQL_INTROSPECTION`: allow schema introspection (defaults to on outside production). */
   readonly introspection: boolean;
 }
@@ -116,6 +121,21 @@ function cursorSecret(env: Env, nodeEnv: GavelConfig['nodeEnv']): string {
   return value;
 }
 
+function authTokens(env: Env): readonly string[] {
+  const tokens = (read(env, 'AUTH_TOKENS') ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter(Boolean);
+  const weak = tokens.find((token) => token.length < 16 || /\s/.test(token));
+  if (weak !== undefined)
+    throw new ConfigError(
+      'AUTH_TOKENS',
+      'comma-separated tokens of at least 16 characters, no spaces',
+      `${weak.slice(0, 4)}…`,
+    );
+  return Object.freeze(tokens);
+}
+
 /**
  * Parses and validates the environment into a {@link GavelConfig}.
  *
@@ -159,6 +179,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     corsOrigins: Object.freeze(corsRaw.split(',').map((origin) => origin.trim())),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     cursorSecret: cursorSecret(env, nodeEnv),
+    authTokens: authTokens(env),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
   });

@@ -29,9 +29,15 @@ describe('loadConfig', () => {
     ['NODE_ENV', 'staging'],
     ['SHUTDOWN_TIMEOUT_MS', '0'],
     ['MAX_BODY_BYTES', '1e9'],
+    ['AUTH_TOKENS', 'short'],
+    ['CURSOR_SECRET', 'short'],
   ])('stops on %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=.*expected`));
+  });
+
+  it('requires a CURSOR_SECRET in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CURSOR_SECRET/);
   });
 
   it('requires MONGODB_URI when the uri engine is forced', () => {

@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { GavelContext } from '../graphql/context';
 import { AuctionItem, CreateAuctionItemInput, UpdateAuctionItemInput } from './auctionItem.types';
 
@@ -10,7 +10,8 @@ export class AuctionItemResolver {
     return services.catalog.getItem(id);
   }
 
-  @Mutation(() => AuctionItem, { description: 'Lists a new auction item.' })
+  @Authorized()
+  @Mutation(() => AuctionItem, { description: 'Lists a new auction item. Needs a token when AUTH_TOKENS is set.' })
   createAuctionItem(
     @Arg('input', () => CreateAuctionItemInput) input: CreateAuctionItemInput,
     @Ctx() { services }: GavelContext,
@@ -18,7 +19,11 @@ export class AuctionItemResolver {
     return services.catalog.createItem(input);
   }
 
-  @Mutation(() => AuctionItem, { description: 'Changes an auction item; status changes must follow the lifecycle.' })
+  @Authorized()
+  @Mutation(() => AuctionItem, {
+    description:
+      'Changes an auction item; status changes must follow the lifecycle. Needs a token when AUTH_TOKENS is set.',
+  })
   updateAuctionItem(
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateAuctionItemInput) input: UpdateAuctionItemInput,

@@ -16,9 +16,15 @@ export interface Database {
  * Opens a mongoose connection to `dbName` on the server at `uri`. Each call gets its own
  * connection (not mongoose's global one), so several apps or test files can share a process.
  */
-export async function connectDatabase(uri: string, dbName: string): Promise<Database> {
+export async function connectDatabase(
+  uri: string,
+  dbName: string,
+  options: { monitorCommands?: boolean } = {},
+): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName,
+    // Emits `commandStarted` on the client: benchmarks and tests count round trips with it.
+    monitorCommands: options.monitorCommands ?? false,
     autoIndex: false,
     autoCreate: false,
     serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,

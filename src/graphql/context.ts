@@ -1,5 +1,6 @@
 import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
+import type { Viewer } from '../auth/viewer';
 import type { Logger } from '../shared/logger';
 
 /** The services resolvers call; one instance each per process (see `createApp`). */
@@ -22,5 +23,6 @@ export interface ClientInfo {
 export interface GavelContext {
   readonly services: GavelServices;
   readonly client: ClientInfo;
+  readonly viewer: Viewer;
   readonly logger: Logger;
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { authChecker } from '../auth/viewer';
 import { AuctionItemResolver } from '../catalog/auctionItem.resolver';
 import { SearchResolver } from '../catalog/search.resolver';
 
@@ -11,7 +12,7 @@ let schema: Promise<GraphQLSchema> | undefined;
 
 /** Builds (once per process) the executable schema from the type-graphql classes. */
 export function buildGavelSchema(): Promise<GraphQLSchema> {
-  schema ??= buildSchema({ resolvers, validate: false });
+  schema ??= buildSchema({ resolvers, validate: false, authChecker });
   return schema;
 }
 

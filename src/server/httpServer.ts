@@ -8,10 +8,11 @@ import express, { type ErrorRequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { TokenAuthenticator } from '../auth/viewer';
 import type { GavelConfig } from '../config';
 import type { Database } from '../db/database';
 import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context';
-import { ErrorCode } from '../shared/errors';
+import { ErrorCode, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { createErrorFormatter } from './formatError';
 
@@ -61,6 +62,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   // Behind a load balancer the client address is in X-Forwarded-For; trust it only when told to.
   app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
+  const authenticator = new TokenAuthenticator(config.authTokens);
   let stopping = false;
 
   app.get('/healthz', (_req, res) => {
@@ -77,9 +79,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
+      // A wrong token refuses the connection (close 4403); no token connects anonymously, like HTTP.
+      onConnect: (ctx) => !authenticator.viewerFor(ctx.connectionParams?.authorization).invalidToken,
       context: (ctx): GavelContext => ({
         services,
         logger,
+        viewer: authenticator.viewerFor(ctx.connectionParams?.authorization),
         client: {
           ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           userAgent: header(ctx.extra.request, 'user-agent'),
@@ -124,7 +129,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           userAgent: req.get('user-agent'),
           sessionId: sessionIdFrom(req.get('x-session-id')),
         };
-        return { services, logger, client };
+        const viewer = authenticator.viewerFor(req.get('authorization'));
+        if (viewer.invalidToken)
+          throw unauthenticated('The Authorization token is not valid; send `Bearer <token>` with a configured token.');
+        return { services, logger, client, viewer };
       },
     }),
   );

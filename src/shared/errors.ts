@@ -50,3 +50,8 @@ export function serviceUnavailable(message: string): GraphQLError {
     extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryable: true },
   });
 }
+
+/** Missing or invalid credentials (HTTP 401 when raised before execution). */
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+}

@@ -1,0 +1,65 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { AuctionItemDocument, CreateAuctionItemDocument } from '../generated/graphql';
+import { errorCodes, execute, startTestApp, type TestApp } from '../support/testApp';
+
+const TOKEN = 'dashboard-token-0123456789';
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp({ env: { GAVEL_SEED_DEMO: 'false', AUTH_TOKENS: `${TOKEN},another-token-abcdefghij` } });
+});
+afterAll(() => app.stop());
+
+const input = {
+  title: 'Signed First Edition',
+  category: 'books',
+  startingPrice: { amount: 5_000, currency: 'GBP' },
+  startsAt: new Date(Date.now() - 60_000).toISOString(),
+  endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+  sellerId: 'seller-1',
+};
+
+describe('API tokens (AUTH_TOKENS)', () => {
+  it('requires a token for catalog writes and leaves reads public', async () => {
+    const anonymous = await execute(app, CreateAuctionItemDocument, { input });
+    expect(errorCodes(anonymous)).toEqual(['UNAUTHENTICATED']);
+    const created = await execute(app, CreateAuctionItemDocument, { input }, { authorization: `Bearer ${TOKEN}` });
+    expect(created.errors).toBeUndefined();
+    const read = await execute(app, AuctionItemDocument, { id: created.data!.createAuctionItem.id });
+    expect(read.data?.auctionItem?.title).toBe('Signed First Edition');
+  });
+
+  it('answers a wrong token with 401 UNAUTHENTICATED, even for public fields', async () => {
+    const response = await execute(
+      app,
+      AuctionItemDocument,
+      { id: '65f000000000000000000000' },
+      { authorization: 'Bearer wrong-token-0123456789' },
+    );
+    expect(response.status).toBe(401);
+    expect(errorCodes(response)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('refuses a websocket connection_init with a wrong token (4403) and accepts a right one', async () => {
+    const connect = (authorization: string) =>
+      new Promise<number | 'connected'>((resolve) => {
+        const client = createClient({
+          url: app.wsUrl,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          lazy: false,
+          connectionParams: { authorization },
+          on: {
+            connected: () => {
+              resolve('connected');
+              void client.dispose();
+            },
+            closed: (event) => resolve((event as { code: number }).code),
+          },
+        });
+      });
+    expect(await connect('Bearer wrong-token-0123456789')).toBe(4403);
+    expect(await connect(`Bearer ${TOKEN}`)).toBe('connected');
+  });
+});
