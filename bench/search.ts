@@ -27,7 +27,7 @@ async function graphql(url: string, query: string, variables: Record<string, unk
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  const body = (await response.json()) as { data?: { auctionItems: { pageInfo: { endCursor: string | null } } }; errors?: unknown[] };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data!;
 }
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     let after: string | null = null;
     for (let page = 1; page < DEEP_PAGE; page++) {
       const data = await graphql(url, query, { ...variables, after });
-      after = data.auctionItems.pageInfo.endCursor as string;
+      after = data.auctionItems.pageInfo.endCursor;
     }
     const deepCursor = after;
 
