@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+import { createAnalyticsRepository } from './analytics/analytics.repository';
+import { AnalyticsService } from './analytics/analytics.service';
+import { DAY_MS } from './analytics/timeRange';
 import { createAuctionItemRepository } from './catalog/auctionItem.repository';
 import { CatalogService } from './catalog/auctionItem.service';
 import { createSearchRepository } from './catalog/search.repository';
@@ -80,9 +83,16 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
     }
 
+    const analyticsRepository = createAnalyticsRepository(database.connection);
+    await analyticsRepository.ensureIndexes();
     const services: GavelServices = {
       catalog: new CatalogService(auctionItems, clock),
       search: new SearchService(createSearchRepository(database.connection), new CursorCodec(config.cursorSecret)),
+      analytics: new AnalyticsService(analyticsRepository, auctionItems, clock, {
+        maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
+        retentionMs: config.retentionDays * DAY_MS,
+        ctrMinImpressions: config.ctrMinImpressions,
+      }),
     };
     const server: GavelHttpServer = await startHttpServer({
       config,

@@ -50,6 +50,12 @@ export interface GavelConfig {
    * analytics and live subscriptions need `Authorization: Bearer <token>`; when empty, all are open.
    */
   readonly authTokens: readonly string[];
+  /** `RETENTION_DAYS`: how long tracked events and rollups are kept; older data is purged. */
+  readonly retentionDays: number;
+  /** `ANALYTICS_MAX_RANGE_DAYS`: longest time range one analytics query may cover. */
+  readonly analyticsMaxRangeDays: number;
+  /** `ANALYTICS_CTR_MIN_IMPRESSIONS`: items below this are left out of CTR rankings. */
+  readonly ctrMinImpressions: number;
   /** `GRAPHQL_INTROSPECTION`: allow schema introspection (defaults to on outside production). */
   readonly introspection: boolean;
 }
@@ -180,6 +186,9 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     cursorSecret: cursorSecret(env, nodeEnv),
     authTokens: authTokens(env),
+    retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
+    analyticsMaxRangeDays: integer(env, 'ANALYTICS_MAX_RANGE_DAYS', 90, 1, 3650),
+    ctrMinImpressions: integer(env, 'ANALYTICS_CTR_MIN_IMPRESSIONS', 20, 0, 1_000_000),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
   });

@@ -1,5 +1,6 @@
 import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
+import type { AnalyticsLoaders, AnalyticsService } from '../analytics/analytics.service';
 import type { Viewer } from '../auth/viewer';
 import type { Logger } from '../shared/logger';
 
@@ -7,6 +8,7 @@ import type { Logger } from '../shared/logger';
 export interface GavelServices {
   readonly catalog: CatalogService;
   readonly search: SearchService;
+  readonly analytics: AnalyticsService;
 }
 
 /** Facts about the client taken from the transport, never from GraphQL input. */
@@ -19,10 +21,16 @@ export interface ClientInfo {
   readonly sessionId: string | undefined;
 }
 
+/** DataLoaders of one request: batching and caching live exactly as long as the request. */
+export interface RequestLoaders {
+  readonly analytics: AnalyticsLoaders;
+}
+
 /** Per-operation GraphQL context: shared services plus this request's state. */
 export interface GavelContext {
   readonly services: GavelServices;
   readonly client: ClientInfo;
   readonly viewer: Viewer;
+  readonly loaders: RequestLoaders;
   readonly logger: Logger;
 }

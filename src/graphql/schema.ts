@@ -1,12 +1,23 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import {
+  AnalyticsQueryResolver,
+  ItemAnalyticsFieldResolver,
+  ItemAnalyticsResolver,
+} from '../analytics/analytics.resolver';
 import { authChecker } from '../auth/viewer';
 import { AuctionItemResolver } from '../catalog/auctionItem.resolver';
 import { SearchResolver } from '../catalog/search.resolver';
 
 /** Every resolver class of the API, by domain. */
-const resolvers = [AuctionItemResolver, SearchResolver] as const;
+const resolvers = [
+  AuctionItemResolver,
+  SearchResolver,
+  ItemAnalyticsFieldResolver,
+  ItemAnalyticsResolver,
+  AnalyticsQueryResolver,
+] as const;
 
 let schema: Promise<GraphQLSchema> | undefined;
 

@@ -85,6 +85,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         services,
         logger,
         viewer: authenticator.viewerFor(ctx.connectionParams?.authorization),
+        loaders: { analytics: services.analytics.createLoaders() },
         client: {
           ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           userAgent: header(ctx.extra.request, 'user-agent'),
@@ -132,7 +133,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         const viewer = authenticator.viewerFor(req.get('authorization'));
         if (viewer.invalidToken)
           throw unauthenticated('The Authorization token is not valid; send `Bearer <token>` with a configured token.');
-        return { services, logger, client, viewer };
+        return { services, logger, client, viewer, loaders: { analytics: services.analytics.createLoaders() } };
       },
     }),
   );

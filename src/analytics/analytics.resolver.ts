@@ -1,0 +1,124 @@
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { AuctionItem } from '../catalog/auctionItem.types';
+import type { GavelContext } from '../graphql/context';
+import { badUserInput } from '../shared/errors';
+import { ctr, type ItemRangeKey } from './analytics.service';
+import {
+  AnalyticsOverview,
+  Granularity,
+  ItemAnalytics,
+  PopularItem,
+  PopularityMetric,
+  SourceFigures,
+  TimeSeriesPoint,
+} from './analytics.types';
+import { EffectiveTimeRange, TimeRangeInput } from './timeRange';
+
+/** Most items `popularItems` returns. */
+const POPULAR_ITEMS_MAX = 100;
+
+/** `AuctionItem.analytics`: hands the (item, range) to the ItemAnalytics fields, which batch. */
+@Resolver(() => AuctionItem)
+export class ItemAnalyticsFieldResolver {
+  @Authorized()
+  @FieldResolver(() => ItemAnalytics, {
+    description: 'Engagement over a range (default: the last 7 days). Needs a token when AUTH_TOKENS is set.',
+  })
+  analytics(
+    @Root() item: AuctionItem,
+    @Ctx() { services }: GavelContext,
+    @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
+  ): ItemRangeKey {
+    return { itemId: item.id, range: services.analytics.resolveRange(range) };
+  }
+}
+
+/**
+ * The fields of ItemAnalytics. Each one loads only what it needs through the request's loaders,
+ * so a page of N items costs one read per kind of figure selected, not N.
+ */
+@Resolver(() => ItemAnalytics)
+export class ItemAnalyticsResolver {
+  @FieldResolver(() => EffectiveTimeRange)
+  range(@Root() key: ItemRangeKey): EffectiveTimeRange {
+    return key.range;
+  }
+
+  @FieldResolver(() => Int)
+  async impressions(@Root() key: ItemRangeKey, @Ctx() { loaders }: GavelContext): Promise<number> {
+    return (await loaders.analytics.bySource.load(key)).reduce((sum, row) => sum + row.impressions, 0);
+  }
+
+  @FieldResolver(() => Int)
+  async clicks(@Root() key: ItemRangeKey, @Ctx() { loaders }: GavelContext): Promise<number> {
+    return (await loaders.analytics.bySource.load(key)).reduce((sum, row) => sum + row.clicks, 0);
+  }
+
+  @FieldResolver(() => Number)
+  async ctr(@Root() key: ItemRangeKey, @Ctx() { loaders }: GavelContext): Promise<number> {
+    const rows = await loaders.analytics.bySource.load(key);
+    return ctr(
+      rows.reduce((sum, row) => sum + row.clicks, 0),
+      rows.reduce((sum, row) => sum + row.impressions, 0),
+    );
+  }
+
+  @FieldResolver(() => Int)
+  async uniqueSessions(@Root() key: ItemRangeKey, @Ctx() { loaders }: GavelContext): Promise<number> {
+    return (await loaders.analytics.uniques.load(key)).sessions;
+  }
+
+  @FieldResolver(() => Int)
+  async uniqueUsers(@Root() key: ItemRangeKey, @Ctx() { loaders }: GavelContext): Promise<number> {
+    return (await loaders.analytics.uniques.load(key)).users;
+  }
+
+  @FieldResolver(() => [SourceFigures])
+  bySource(@Root() key: ItemRangeKey, @Ctx() { loaders }: GavelContext): Promise<SourceFigures[]> {
+    return loaders.analytics.bySource.load(key);
+  }
+
+  @FieldResolver(() => [TimeSeriesPoint])
+  async timeSeries(
+    @Root() key: ItemRangeKey,
+    @Ctx() { loaders, services }: GavelContext,
+    @Arg('granularity', () => Granularity, { defaultValue: Granularity.HOUR }) granularity: Granularity,
+  ): Promise<TimeSeriesPoint[]> {
+    return services.analytics.timeSeries(await loaders.analytics.hourly.load(key), key.range, granularity);
+  }
+}
+
+/** Marketplace-level analytics queries. */
+@Resolver()
+export class AnalyticsQueryResolver {
+  @Authorized()
+  @Query(() => [PopularItem], { description: 'The most engaging items over a range (default: the last 7 days).' })
+  popularItems(
+    @Ctx() { services }: GavelContext,
+    @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
+    @Arg('by', () => PopularityMetric, { defaultValue: PopularityMetric.IMPRESSIONS })
+    by: PopularityMetric = PopularityMetric.IMPRESSIONS,
+    @Arg('category', () => String, { nullable: true }) category?: string | null,
+    @Arg('first', () => Int, { defaultValue: 10, description: '1 to 100.' }) first = 10,
+  ): Promise<PopularItem[]> {
+    if (!Number.isInteger(first) || first < 1 || first > POPULAR_ITEMS_MAX) {
+      throw badUserInput('first', `first must be from 1 to ${POPULAR_ITEMS_MAX}.`);
+    }
+    const metric = by === PopularityMetric.CLICKS ? 'clicks' : by === PopularityMetric.CTR ? 'ctr' : 'impressions';
+    return services.analytics.popularItems(
+      services.analytics.resolveRange(range),
+      metric,
+      first,
+      category ?? undefined,
+    );
+  }
+
+  @Authorized()
+  @Query(() => AnalyticsOverview, { description: 'Dashboard totals over a range (default: the last 7 days).' })
+  analyticsOverview(
+    @Ctx() { services }: GavelContext,
+    @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
+  ): Promise<AnalyticsOverview> {
+    return services.analytics.overview(services.analytics.resolveRange(range));
+  }
+}

@@ -1,0 +1,280 @@
+import type { EffectiveTimeRange } from '../analytics/timeRange';
+import type { Clock } from '../shared/clock';
+import { badUserInput } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { EventBus } from './eventBus';
+import type { ItemAnalyticsUpdate } from './live.types';
+
+/** Bus channel on which tracking announces the items whose counters changed. */
+export const COUNTERS_CHANGED_CHANNEL = 'gavel:counters-changed';
+
+/** Message on {@link COUNTERS_CHANGED_CHANNEL}. */
+export interface CountersChanged {
+  readonly itemIds: readonly string[];
+}
+
+/** Counters of one item over a range. */
+export interface ItemCounters {
+  readonly impressions: number;
+  readonly clicks: number;
+}
+
+/** Where live figures come from (the analytics rollups); one batched read per call. */
+export interface LiveFiguresSource {
+  /** Counters of these items over the range; items without events may be absent (zero). */
+  itemCounters(itemIds: readonly string[], range: EffectiveTimeRange): Promise<Map<string, ItemCounters>>;
+}
+
+/** Tunables of {@link LiveService}. */
+export interface LiveOptions {
+  /** Coalescing interval: an item's figures are computed and pushed at most once per interval. */
+  readonly intervalMs: number;
+  readonly maxItemsPerSubscription: number;
+  readonly maxSubscriptionsPerConnection: number;
+}
+
+/** Resolves a subscription's range now (relative ranges move with time). */
+export type RangeResolver = (now: Date) => EffectiveTimeRange;
+
+interface ItemSubscription {
+  readonly itemIds: readonly string[];
+  readonly resolveRange: RangeResolver;
+  readonly connectionId: string;
+  range: EffectiveTimeRange;
+  /** Latest unsent update per item: a slow consumer holds at most one per item, never a backlog. */
+  readonly pending: Map<string, ItemAnalyticsUpdate>;
+  /** Figures last queued per item, to push only changes. */
+  readonly lastQueued: Map<string, string>;
+  wake?: () => void;
+  closed: boolean;
+}
+
+const rangeKey = (range: EffectiveTimeRange) => `${range.from.getTime()}-${range.to.getTime()}`;
+
+/**
+ * Live item figures over graphql-ws. Tracking (on any instance) announces changed items on the
+ * event bus; each interval, the figures of the changed items that someone watches are read once
+ * per distinct range — however many subscribers watch them — and fanned out to the subscribers
+ * whose figures changed (the multiplexing Hasura uses for live queries).
+ */
+export class LiveService {
+  private readonly subscriptions = new Set<ItemSubscription>();
+  private readonly watchers = new Map<string, Set<ItemSubscription>>();
+  private readonly perConnection = new Map<string, number>();
+  private dirty = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private ticking = false;
+  private unsubscribeBus?: () => void;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly source: LiveFiguresSource,
+    private readonly clock: Clock,
+    private readonly options: LiveOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts listening to the bus and the coalescing timer. */
+  start(): void {
+    this.unsubscribeBus = this.bus.subscribe(COUNTERS_CHANGED_CHANNEL, (message) => this.onCountersChanged(message));
+    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and the bus listener, and ends every subscription. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.unsubscribeBus?.();
+    this.unsubscribeBus = undefined;
+    for (const subscription of [...this.subscriptions]) this.release(subscription);
+  }
+
+  /** Announces changed counters to every instance (called by tracking after a write). */
+  publishCountersChanged(itemIds: readonly string[]): void {
+    if (itemIds.length > 0) this.bus.publish(COUNTERS_CHANGED_CHANNEL, { itemIds } satisfies CountersChanged);
+  }
+
+  /** Resources held, for tests and metrics: nothing may remain after all clients leave. */
+  stats(): { subscriptions: number; watchedItems: number; connections: number } {
+    return {
+      subscriptions: this.subscriptions.size,
+      watchedItems: this.watchers.size,
+      connections: this.perConnection.size,
+    };
+  }
+
+  /**
+   * Subscribes to the figures of `itemIds`. The first message carries the current figures of
+   * every item; later ones come only for items whose figures changed, at most once per interval.
+   * Throws `BAD_USER_INPUT` for empty or oversized lists and when the connection already holds
+   * the maximum number of subscriptions (the connection itself stays open).
+   */
+  watchItems(
+    itemIds: readonly string[],
+    resolveRange: RangeResolver,
+    connectionId: string,
+  ): AsyncIterableIterator<ItemAnalyticsUpdate> {
+    const unique = [...new Set(itemIds)];
+    if (unique.length === 0) throw badUserInput('itemIds', 'itemIds must name at least one item.');
+    if (unique.length > this.options.maxItemsPerSubscription) {
+      throw badUserInput(
+        'itemIds',
+        `itemIds may name at most ${this.options.maxItemsPerSubscription} items per subscription.`,
+      );
+    }
+    const held = this.perConnection.get(connectionId) ?? 0;
+    if (held >= this.options.maxSubscriptionsPerConnection) {
+      throw badUserInput(
+        'itemIds',
+        `A connection may hold at most ${this.options.maxSubscriptionsPerConnection} subscriptions; end one first.`,
+      );
+    }
+    const subscription: ItemSubscription = {
+      itemIds: unique,
+      resolveRange,
+      connectionId,
+      range: resolveRange(this.clock.now()),
+      pending: new Map(),
+      lastQueued: new Map(),
+      closed: false,
+    };
+    this.perConnection.set(connectionId, held + 1);
+    this.subscriptions.add(subscription);
+    for (const itemId of unique) {
+      const set = this.watchers.get(itemId) ?? new Set();
+      set.add(subscription);
+      this.watchers.set(itemId, set);
+    }
+    this.refresh([subscription], unique, true).catch((error: unknown) => {
+      // The next round retries: items never queued count as changed there.
+      this.logger.warn({ err: error }, 'initial live figures failed; retrying next interval');
+    });
+    return this.iterate(subscription);
+  }
+
+  private iterate(subscription: ItemSubscription): AsyncIterableIterator<ItemAnalyticsUpdate> {
+    const done = (): IteratorResult<ItemAnalyticsUpdate> => ({ value: undefined, done: true });
+    const iterator: AsyncIterableIterator<ItemAnalyticsUpdate> = {
+      next: async () => {
+        while (!subscription.closed) {
+          const next = subscription.pending.entries().next();
+          if (!next.done) {
+            const [itemId, update] = next.value;
+            subscription.pending.delete(itemId);
+            return { value: update, done: false };
+          }
+          await new Promise<void>((resolve) => (subscription.wake = resolve));
+        }
+        return done();
+      },
+      return: async () => {
+        this.release(subscription);
+        return done();
+      },
+      throw: async () => {
+        this.release(subscription);
+        return done();
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private release(subscription: ItemSubscription): void {
+    if (subscription.closed) return;
+    subscription.closed = true;
+    subscription.pending.clear();
+    this.subscriptions.delete(subscription);
+    for (const itemId of subscription.itemIds) {
+      const set = this.watchers.get(itemId);
+      set?.delete(subscription);
+      if (set?.size === 0) this.watchers.delete(itemId);
+    }
+    const held = (this.perConnection.get(subscription.connectionId) ?? 1) - 1;
+    if (held === 0) this.perConnection.delete(subscription.connectionId);
+    else this.perConnection.set(subscription.connectionId, held);
+    subscription.wake?.();
+  }
+
+  private onCountersChanged(message: unknown): void {
+    const itemIds = (message as Partial<CountersChanged> | null)?.itemIds;
+    if (!Array.isArray(itemIds)) return;
+    for (const itemId of itemIds) {
+      if (typeof itemId === 'string' && this.watchers.has(itemId)) this.dirty.add(itemId);
+    }
+  }
+
+  /** One coalescing round: recompute what changed, once per (item, range), and fan out. */
+  private async tick(): Promise<void> {
+    if (this.ticking) return; // A slow round delays the next; rounds never pile up.
+    this.ticking = true;
+    try {
+      const now = this.clock.now();
+      const dirty = this.dirty;
+      this.dirty = new Set();
+      const work: ItemSubscription[] = [];
+      for (const subscription of this.subscriptions) {
+        const range = subscription.resolveRange(now);
+        // A rolling range that moved to a new hour changes every figure, events or not.
+        const moved = rangeKey(range) !== rangeKey(subscription.range);
+        subscription.range = range;
+        const unsent = subscription.lastQueued.size < subscription.itemIds.length;
+        if (moved || unsent || subscription.itemIds.some((itemId) => dirty.has(itemId))) work.push(subscription);
+      }
+      if (work.length > 0) await this.refresh(work, [...dirty], false);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'live figures round failed; retrying next interval');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /**
+   * Reads the figures the given subscriptions need — one read per distinct range — and queues
+   * changed figures (or all of them, for a subscription's first message).
+   */
+  private async refresh(
+    subscriptions: readonly ItemSubscription[],
+    changedItems: readonly string[],
+    initial: boolean,
+  ): Promise<void> {
+    const changed = new Set(changedItems);
+    const byRange = new Map<
+      string,
+      { range: EffectiveTimeRange; itemIds: Set<string>; subscriptions: ItemSubscription[] }
+    >();
+    for (const subscription of subscriptions) {
+      const key = rangeKey(subscription.range);
+      const group = byRange.get(key) ?? { range: subscription.range, itemIds: new Set<string>(), subscriptions: [] };
+      group.subscriptions.push(subscription);
+      for (const itemId of subscription.itemIds) {
+        if (initial || changed.has(itemId) || !subscription.lastQueued.has(itemId)) group.itemIds.add(itemId);
+      }
+      byRange.set(key, group);
+    }
+    const at = this.clock.now();
+    for (const group of byRange.values()) {
+      const ids = [...group.itemIds];
+      const counters =
+        ids.length > 0 ? await this.source.itemCounters(ids, group.range) : new Map<string, ItemCounters>();
+      for (const subscription of group.subscriptions) {
+        if (subscription.closed) continue;
+        for (const itemId of subscription.itemIds) {
+          if (!group.itemIds.has(itemId)) continue;
+          const { impressions, clicks } = counters.get(itemId) ?? { impressions: 0, clicks: 0 };
+          const signature = `${rangeKey(group.range)}:${impressions}:${clicks}`;
+          if (!initial && subscription.lastQueued.get(itemId) === signature) continue;
+          subscription.lastQueued.set(itemId, signature);
+          subscription.pending.set(itemId, {
+            itemId,
+            impressions,
+            clicks,
+            ctr: impressions > 0 ? clicks / impressions : 0,
+            at,
+          });
+        }
+        subscription.wake?.();
+      }
+    }
+  }
+}
