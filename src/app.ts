@@ -3,6 +3,12 @@ import { createAnalyticsRepository } from './analytics/analytics.repository';
 import { AnalyticsService } from './analytics/analytics.service';
 import { DAY_MS } from './analytics/timeRange';
 import { createAuctionItemRepository } from './catalog/auctionItem.repository';
+import { createInProcessBus, createRedisBus } from './live/eventBus';
+import { LiveService } from './live/live.service';
+import { scheduleMaintenance } from './tracking/maintenance';
+import { createTrackingRepository } from './tracking/tracking.repository';
+import { TrackingService } from './tracking/tracking.service';
+import { TrackingWriter } from './tracking/trackingWriter';
 import { CatalogService } from './catalog/auctionItem.service';
 import { createSearchRepository } from './catalog/search.repository';
 import { SearchService } from './catalog/search.service';
@@ -85,14 +91,62 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
 
     const analyticsRepository = createAnalyticsRepository(database.connection);
     await analyticsRepository.ensureIndexes();
+    const trackingRepository = createTrackingRepository(database.connection);
+    await trackingRepository.ensureIndexes();
+    const analytics = new AnalyticsService(analyticsRepository, auctionItems, clock, {
+      maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
+      retentionMs: config.retentionDays * DAY_MS,
+      ctrMinImpressions: config.ctrMinImpressions,
+    });
+
+    const bus = config.live.redisUrl ? createRedisBus(config.live.redisUrl, logger) : createInProcessBus();
+    cleanup.push({ name: 'event bus', release: () => bus.close() });
+    logger.info(
+      `live updates: ${bus.kind} event bus${bus.kind === 'redis' ? ' (multi-instance)' : ' (single instance; set REDIS_URL for several)'}`,
+    );
+
+    const stopMaintenance = scheduleMaintenance(
+      trackingRepository,
+      auctionItems,
+      clock,
+      { intervalMs: config.tracking.maintenanceIntervalMs, retentionMs: config.retentionDays * DAY_MS },
+      logger,
+    );
+    cleanup.push({ name: 'tracking maintenance', release: stopMaintenance });
+
+    const live = new LiveService(bus, analytics, clock, config.live, logger);
+    const writer = new TrackingWriter(
+      trackingRepository,
+      { flushIntervalMs: config.tracking.flushIntervalMs, maxBatch: config.tracking.flushMaxEvents },
+      logger.child({ component: 'tracking-writer' }),
+      (itemIds) => live.publishCountersChanged(itemIds),
+    );
+    const tracking = new TrackingService(
+      writer,
+      auctionItems,
+      (pairs, since) => trackingRepository.recentImpressions(pairs, since),
+      clock,
+      { ...config.tracking, retentionMs: config.retentionDays * DAY_MS },
+      logger.child({ component: 'tracking' }),
+    );
+    // Released after the HTTP server stops: implicit impressions drain, then every acknowledged
+    // event is written before the database connection closes.
+    cleanup.push({
+      name: 'tracking writer',
+      release: async () => {
+        await tracking.drainImplicitQueue();
+        await writer.close();
+      },
+    });
+    live.start();
+    cleanup.push({ name: 'live updates', release: async () => live.stop() });
+
     const services: GavelServices = {
       catalog: new CatalogService(auctionItems, clock),
       search: new SearchService(createSearchRepository(database.connection), new CursorCodec(config.cursorSecret)),
-      analytics: new AnalyticsService(analyticsRepository, auctionItems, clock, {
-        maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
-        retentionMs: config.retentionDays * DAY_MS,
-        ctrMinImpressions: config.ctrMinImpressions,
-      }),
+      analytics,
+      tracking,
+      live,
     };
     const server: GavelHttpServer = await startHttpServer({
       config,

@@ -56,6 +56,44 @@ export interface GavelConfig {
   readonly analyticsMaxRangeDays: number;
   /** `ANALYTICS_CTR_MIN_IMPRESSIONS`: items below this are left out of CTR rankings. */
   readonly ctrMinImpressions: number;
+  /** Tracking rules and group commit (`TRACKING_*`). */
+  readonly tracking: {
+    /** `TRACKING_IMPRESSION_COOLDOWN_MS`: one counted impression per (session, item) per window. */
+    readonly impressionCooldownMs: number;
+    /** `TRACKING_CLICK_COOLDOWN_MS`: one counted click per (session, item) per window. */
+    readonly clickCooldownMs: number;
+    /** `TRACKING_CLICK_IMPRESSION_WINDOW_MS`: a click needs an impression this recent. */
+    readonly clickImpressionWindowMs: number;
+    /** `TRACKING_SESSION_EVENTS_PER_MINUTE`: token bucket per session (per instance). */
+    readonly sessionEventsPerMinute: number;
+    /** `TRACKING_IP_EVENTS_PER_MINUTE`: token bucket per client address (per instance). */
+    readonly ipEventsPerMinute: number;
+    /** `TRACKING_MAX_CLOCK_SKEW_MS`: client timestamps further in the future are INVALID. */
+    readonly maxClockSkewMs: number;
+    /** `TRACKING_MAX_BATCH`: most events per mutation. */
+    readonly maxBatch: number;
+    /** `TRACKING_FLUSH_INTERVAL_MS`: group-commit wait. */
+    readonly flushIntervalMs: number;
+    /** `TRACKING_FLUSH_MAX_EVENTS`: group-commit batch size. */
+    readonly flushMaxEvents: number;
+    /** `TRACKING_IMPLICIT_QUEUE_SIZE`: implicit impressions waiting at most; beyond, dropped. */
+    readonly implicitQueueSize: number;
+    /** `MAINTENANCE_INTERVAL_MS`: rollup recovery and retention purge period. */
+    readonly maintenanceIntervalMs: number;
+  };
+  /** Live subscriptions (`LIVE_*`, `REDIS_URL`, `WS_KEEPALIVE_MS`). */
+  readonly live: {
+    /** `REDIS_URL`: fan-out between instances; unset = in-process (single instance). */
+    readonly redisUrl: string | undefined;
+    /** `LIVE_INTERVAL_MS`: coalescing interval. */
+    readonly intervalMs: number;
+    /** `LIVE_MAX_ITEMS_PER_SUBSCRIPTION` */
+    readonly maxItemsPerSubscription: number;
+    /** `LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION` */
+    readonly maxSubscriptionsPerConnection: number;
+    /** `WS_KEEPALIVE_MS`: ping period; a peer that misses a pong is dropped. */
+    readonly keepAliveMs: number;
+  };
   /** `GRAPHQL_INTROSPECTION`: allow schema introspection (defaults to on outside production). */
   readonly introspection: boolean;
 }
@@ -127,6 +165,13 @@ function cursorSecret(env: Env, nodeEnv: GavelConfig['nodeEnv']): string {
   return value;
 }
 
+function redisUrl(env: Env): string | undefined {
+  const value = read(env, 'REDIS_URL');
+  if (value !== undefined && !/^rediss?:\/\/.+/.test(value))
+    throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL', value);
+  return value;
+}
+
 function authTokens(env: Env): readonly string[] {
   const tokens = (read(env, 'AUTH_TOKENS') ?? '')
     .split(',')
@@ -189,6 +234,26 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
     analyticsMaxRangeDays: integer(env, 'ANALYTICS_MAX_RANGE_DAYS', 90, 1, 3650),
     ctrMinImpressions: integer(env, 'ANALYTICS_CTR_MIN_IMPRESSIONS', 20, 0, 1_000_000),
+    tracking: Object.freeze({
+      impressionCooldownMs: integer(env, 'TRACKING_IMPRESSION_COOLDOWN_MS', 30_000, 1_000, 86_400_000),
+      clickCooldownMs: integer(env, 'TRACKING_CLICK_COOLDOWN_MS', 5_000, 1_000, 86_400_000),
+      clickImpressionWindowMs: integer(env, 'TRACKING_CLICK_IMPRESSION_WINDOW_MS', 1_800_000, 1_000, 86_400_000),
+      sessionEventsPerMinute: integer(env, 'TRACKING_SESSION_EVENTS_PER_MINUTE', 600, 1, 10_000_000),
+      ipEventsPerMinute: integer(env, 'TRACKING_IP_EVENTS_PER_MINUTE', 6_000, 1, 100_000_000),
+      maxClockSkewMs: integer(env, 'TRACKING_MAX_CLOCK_SKEW_MS', 300_000, 0, 86_400_000),
+      maxBatch: integer(env, 'TRACKING_MAX_BATCH', 500, 1, 10_000),
+      flushIntervalMs: integer(env, 'TRACKING_FLUSH_INTERVAL_MS', 5, 0, 10_000),
+      flushMaxEvents: integer(env, 'TRACKING_FLUSH_MAX_EVENTS', 1_000, 1, 100_000),
+      implicitQueueSize: integer(env, 'TRACKING_IMPLICIT_QUEUE_SIZE', 10_000, 0, 10_000_000),
+      maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    }),
+    live: Object.freeze({
+      redisUrl: redisUrl(env),
+      intervalMs: integer(env, 'LIVE_INTERVAL_MS', 1_000, 10, 600_000),
+      maxItemsPerSubscription: integer(env, 'LIVE_MAX_ITEMS_PER_SUBSCRIPTION', 50, 1, 10_000),
+      maxSubscriptionsPerConnection: integer(env, 'LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, 1, 10_000),
+      keepAliveMs: integer(env, 'WS_KEEPALIVE_MS', 12_000, 1_000, 600_000),
+    }),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
   });

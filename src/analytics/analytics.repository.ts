@@ -48,9 +48,7 @@ export interface AnalyticsRepository {
     options: { category?: string; minImpressions: number },
   ): Promise<ItemTotals[]>;
   /** Marketplace totals over the range, per source and per category. */
-  totals(
-    range: EffectiveTimeRange,
-  ): Promise<{
+  totals(range: EffectiveTimeRange): Promise<{
     bySource: Array<{ source: string; impressions: number; clicks: number }>;
     byCategory: Array<{ category: string; impressions: number; clicks: number }>;
   }>;

@@ -13,6 +13,8 @@ export interface AuctionItemRepository {
   findById(id: Types.ObjectId): Promise<AuctionItemRecord | null>;
   /** The items with these ids, in no particular order; missing ids are simply absent. */
   findByIds(ids: readonly Types.ObjectId[]): Promise<AuctionItemRecord[]>;
+  /** The category of each of these items that exists (one query; for tracking's existence checks). */
+  categoriesOf(ids: readonly Types.ObjectId[]): Promise<Map<string, string>>;
   /** Inserts one item and returns it as stored. */
   insert(item: NewAuctionItem): Promise<AuctionItemRecord>;
   /** Inserts many items in unordered batches (the demo seed). */
@@ -43,6 +45,13 @@ export function createAuctionItemRepository(connection: Connection): AuctionItem
         .find({ _id: { $in: ids } })
         .lean<AuctionItemRecord[]>()
         .exec(),
+    categoriesOf: async (ids) => {
+      const rows = await model
+        .find({ _id: { $in: ids } }, { category: 1 })
+        .lean<Array<{ _id: Types.ObjectId; category: string }>>()
+        .exec();
+      return new Map(rows.map((row) => [row._id.toHexString(), row.category]));
+    },
     insert: async (item) => {
       const created = await model.create(item);
       return created.toObject();

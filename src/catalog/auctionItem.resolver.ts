@@ -6,8 +6,14 @@ import { AuctionItem, CreateAuctionItemInput, UpdateAuctionItemInput } from './a
 @Resolver(() => AuctionItem)
 export class AuctionItemResolver {
   @Query(() => AuctionItem, { nullable: true, description: 'The auction item with this id, or null.' })
-  auctionItem(@Arg('id', () => ID) id: string, @Ctx() { services }: GavelContext): Promise<AuctionItem | null> {
-    return services.catalog.getItem(id);
+  async auctionItem(
+    @Arg('id', () => ID) id: string,
+    @Ctx() { services, client }: GavelContext,
+  ): Promise<AuctionItem | null> {
+    const item = await services.catalog.getItem(id);
+    // An item page view is an impression when the client names its session (never blocks).
+    if (item) services.tracking.recordImpressionsImplicitly(client, [{ itemId: item.id }], 'ITEM_PAGE');
+    return item;
   }
 
   @Authorized()

@@ -39,8 +39,15 @@ export class SearchResolver {
   }
 
   @FieldResolver(() => [AuctionItemEdge])
-  async edges(@Root() result: SearchResult): Promise<AuctionItemEdge[]> {
-    return (await result.page()).edges;
+  async edges(@Root() result: SearchResult, @Ctx() { services, client }: GavelContext): Promise<AuctionItemEdge[]> {
+    const { edges } = await result.page();
+    // Results shown are impressions (position = rank on the page) when the client names its session.
+    services.tracking.recordImpressionsImplicitly(
+      client,
+      edges.map((edge, rank) => ({ itemId: edge.node.id, position: rank })),
+      'SEARCH',
+    );
+    return edges;
   }
 
   @FieldResolver(() => PageInfo)

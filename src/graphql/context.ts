@@ -2,6 +2,8 @@ import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
 import type { AnalyticsLoaders, AnalyticsService } from '../analytics/analytics.service';
 import type { Viewer } from '../auth/viewer';
+import type { LiveService } from '../live/live.service';
+import type { TrackingService } from '../tracking/tracking.service';
 import type { Logger } from '../shared/logger';
 
 /** The services resolvers call; one instance each per process (see `createApp`). */
@@ -9,6 +11,8 @@ export interface GavelServices {
   readonly catalog: CatalogService;
   readonly search: SearchService;
   readonly analytics: AnalyticsService;
+  readonly tracking: TrackingService;
+  readonly live: LiveService;
 }
 
 /** Facts about the client taken from the transport, never from GraphQL input. */
@@ -19,6 +23,8 @@ export interface ClientInfo {
   readonly userAgent: string | undefined;
   /** `x-session-id` header (HTTP) or `sessionId` connection parameter (websocket), if any. */
   readonly sessionId: string | undefined;
+  /** Identifies the websocket connection (undefined over HTTP): per-connection limits. */
+  readonly connectionId?: string;
 }
 
 /** DataLoaders of one request: batching and caching live exactly as long as the request. */

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import {
   AnalyticsQueryResolver,
@@ -9,6 +10,8 @@ import {
 import { authChecker } from '../auth/viewer';
 import { AuctionItemResolver } from '../catalog/auctionItem.resolver';
 import { SearchResolver } from '../catalog/search.resolver';
+import { LiveResolver } from '../live/live.resolver';
+import { TrackingResolver } from '../tracking/tracking.resolver';
 
 /** Every resolver class of the API, by domain. */
 const resolvers = [
@@ -17,13 +20,22 @@ const resolvers = [
   ItemAnalyticsFieldResolver,
   ItemAnalyticsResolver,
   AnalyticsQueryResolver,
+  TrackingResolver,
+  LiveResolver,
 ] as const;
 
 let schema: Promise<GraphQLSchema> | undefined;
 
 /** Builds (once per process) the executable schema from the type-graphql classes. */
 export function buildGavelSchema(): Promise<GraphQLSchema> {
-  schema ??= buildSchema({ resolvers, validate: false, authChecker });
+  schema ??= buildSchema({
+    resolvers,
+    validate: false,
+    authChecker,
+    // type-graphql insists on a PubSub; Gavel's subscriptions bring their own `subscribe`
+    // (LiveService, fed by the event bus), so this one never carries a message.
+    pubSub: createPubSub(),
+  });
   return schema;
 }
 

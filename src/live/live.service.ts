@@ -1,3 +1,4 @@
+import type { AnalyticsOverview } from '../analytics/analytics.types';
 import type { EffectiveTimeRange } from '../analytics/timeRange';
 import type { Clock } from '../shared/clock';
 import { badUserInput } from '../shared/errors';
@@ -23,6 +24,19 @@ export interface ItemCounters {
 export interface LiveFiguresSource {
   /** Counters of these items over the range; items without events may be absent (zero). */
   itemCounters(itemIds: readonly string[], range: EffectiveTimeRange): Promise<Map<string, ItemCounters>>;
+  /** Marketplace totals over the range. */
+  overview(range: EffectiveTimeRange): Promise<AnalyticsOverview>;
+}
+
+interface OverviewSubscription {
+  readonly resolveRange: RangeResolver;
+  readonly connectionId: string;
+  range: EffectiveTimeRange;
+  /** Only the latest overview waits for a slow consumer. */
+  pending?: AnalyticsOverview;
+  lastQueued?: string;
+  wake?: () => void;
+  closed: boolean;
 }
 
 /** Tunables of {@link LiveService}. */
@@ -59,6 +73,8 @@ const rangeKey = (range: EffectiveTimeRange) => `${range.from.getTime()}-${range
  */
 export class LiveService {
   private readonly subscriptions = new Set<ItemSubscription>();
+  private readonly overviews = new Set<OverviewSubscription>();
+  private anyChange = false;
   private readonly watchers = new Map<string, Set<ItemSubscription>>();
   private readonly perConnection = new Map<string, number>();
   private dirty = new Set<string>();
@@ -87,6 +103,7 @@ export class LiveService {
     this.unsubscribeBus?.();
     this.unsubscribeBus = undefined;
     for (const subscription of [...this.subscriptions]) this.release(subscription);
+    for (const subscription of [...this.overviews]) this.releaseOverview(subscription);
   }
 
   /** Announces changed counters to every instance (called by tracking after a write). */
@@ -138,7 +155,6 @@ export class LiveService {
       lastQueued: new Map(),
       closed: false,
     };
-    this.perConnection.set(connectionId, held + 1);
     this.subscriptions.add(subscription);
     for (const itemId of unique) {
       const set = this.watchers.get(itemId) ?? new Set();
@@ -150,6 +166,90 @@ export class LiveService {
       this.logger.warn({ err: error }, 'initial live figures failed; retrying next interval');
     });
     return this.iterate(subscription);
+  }
+
+  /**
+   * Subscribes to the marketplace overview: sent at once, then after counters change (at most
+   * once per interval), computed once per distinct range for all its subscribers.
+   */
+  watchOverview(resolveRange: RangeResolver, connectionId: string): AsyncIterableIterator<AnalyticsOverview> {
+    this.reserveConnectionSlot(connectionId);
+    const subscription: OverviewSubscription = {
+      resolveRange,
+      connectionId,
+      range: resolveRange(this.clock.now()),
+      closed: false,
+    };
+    this.overviews.add(subscription);
+    this.refreshOverviews([subscription], true).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'initial live overview failed; retrying next interval');
+    });
+    const done = (): IteratorResult<AnalyticsOverview> => ({ value: undefined, done: true });
+    const iterator: AsyncIterableIterator<AnalyticsOverview> = {
+      next: async () => {
+        while (!subscription.closed) {
+          const next = subscription.pending;
+          if (next) {
+            subscription.pending = undefined;
+            return { value: next, done: false };
+          }
+          await new Promise<void>((resolve) => (subscription.wake = resolve));
+        }
+        return done();
+      },
+      return: async () => {
+        this.releaseOverview(subscription);
+        return done();
+      },
+      throw: async () => {
+        this.releaseOverview(subscription);
+        return done();
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private reserveConnectionSlot(connectionId: string): void {
+    const held = this.perConnection.get(connectionId) ?? 0;
+    if (held >= this.options.maxSubscriptionsPerConnection) {
+      throw badUserInput(
+        'subscription',
+        `A connection may hold at most ${this.options.maxSubscriptionsPerConnection} subscriptions; end one first.`,
+      );
+    }
+    this.perConnection.set(connectionId, held + 1);
+  }
+
+  private freeConnectionSlot(connectionId: string): void {
+    const held = (this.perConnection.get(connectionId) ?? 1) - 1;
+    if (held === 0) this.perConnection.delete(connectionId);
+    else this.perConnection.set(connectionId, held);
+  }
+
+  private releaseOverview(subscription: OverviewSubscription): void {
+    if (subscription.closed) return;
+    subscription.closed = true;
+    subscription.pending = undefined;
+    this.overviews.delete(subscription);
+    this.freeConnectionSlot(subscription.connectionId);
+    subscription.wake?.();
+  }
+
+  private async refreshOverviews(subscriptions: readonly OverviewSubscription[], initial: boolean): Promise<void> {
+    const byRange = new Map<string, OverviewSubscription[]>();
+    for (const subscription of subscriptions)
+      byRange.set(rangeKey(subscription.range), [...(byRange.get(rangeKey(subscription.range)) ?? []), subscription]);
+    for (const group of byRange.values()) {
+      const overview = await this.source.overview(group[0]!.range);
+      const signature = JSON.stringify(overview);
+      for (const subscription of group) {
+        if (subscription.closed || (!initial && subscription.lastQueued === signature)) continue;
+        subscription.lastQueued = signature;
+        subscription.pending = overview;
+        subscription.wake?.();
+      }
+    }
   }
 
   private iterate(subscription: ItemSubscription): AsyncIterableIterator<ItemAnalyticsUpdate> {
@@ -190,15 +290,14 @@ export class LiveService {
       set?.delete(subscription);
       if (set?.size === 0) this.watchers.delete(itemId);
     }
-    const held = (this.perConnection.get(subscription.connectionId) ?? 1) - 1;
-    if (held === 0) this.perConnection.delete(subscription.connectionId);
-    else this.perConnection.set(subscription.connectionId, held);
+    this.freeConnectionSlot(subscription.connectionId);
     subscription.wake?.();
   }
 
   private onCountersChanged(message: unknown): void {
     const itemIds = (message as Partial<CountersChanged> | null)?.itemIds;
     if (!Array.isArray(itemIds)) return;
+    this.anyChange = true;
     for (const itemId of itemIds) {
       if (typeof itemId === 'string' && this.watchers.has(itemId)) this.dirty.add(itemId);
     }
@@ -222,6 +321,15 @@ export class LiveService {
         if (moved || unsent || subscription.itemIds.some((itemId) => dirty.has(itemId))) work.push(subscription);
       }
       if (work.length > 0) await this.refresh(work, [...dirty], false);
+      const changed = this.anyChange;
+      this.anyChange = false;
+      const overviews = [...this.overviews].filter((subscription) => {
+        const range = subscription.resolveRange(now);
+        const moved = rangeKey(range) !== rangeKey(subscription.range);
+        subscription.range = range;
+        return changed || moved || subscription.lastQueued === undefined;
+      });
+      if (overviews.length > 0) await this.refreshOverviews(overviews, false);
     } catch (error) {
       this.logger.warn({ err: error }, 'live figures round failed; retrying next interval');
     } finally {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
@@ -76,6 +77,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  // One id per websocket, for per-connection subscription limits.
+  const connectionIds = new WeakMap<object, string>();
+  const connectionIdOf = (socket: object): string => {
+    let id = connectionIds.get(socket);
+    if (!id) connectionIds.set(socket, (id = randomUUID()));
+    return id;
+  };
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
@@ -90,10 +98,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           userAgent: header(ctx.extra.request, 'user-agent'),
           sessionId: sessionIdFrom(ctx.connectionParams?.sessionId),
+          connectionId: connectionIdOf(ctx.extra.socket),
         },
       }),
     },
     wsServer,
+    // Pings every interval; a peer that does not answer is terminated and its subscriptions end.
+    config.live.keepAliveMs,
   );
 
   const apollo = new ApolloServer<GavelContext>({

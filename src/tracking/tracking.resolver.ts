@@ -1,0 +1,44 @@
+import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import type { GavelContext } from '../graphql/context';
+import { EventType } from './trackingEvent.model';
+import { ClickInput, ImpressionInput, TrackingResult } from './tracking.types';
+
+/** Tracking mutations: the client's address and user agent come from the request, never the input. */
+@Resolver()
+export class TrackingResolver {
+  @Mutation(() => TrackingResult, {
+    description: 'Reports impressions (1 to TRACKING_MAX_BATCH); returns once they are stored.',
+  })
+  trackImpressions(
+    @Arg('events', () => [ImpressionInput]) events: ImpressionInput[],
+    @Ctx() { services, client }: GavelContext,
+  ): Promise<TrackingResult> {
+    return services.tracking.track(EventType.IMPRESSION, events, client);
+  }
+
+  @Mutation(() => TrackingResult, {
+    description: 'Reports clicks (1 to TRACKING_MAX_BATCH); returns once they are stored.',
+  })
+  trackClicks(
+    @Arg('events', () => [ClickInput]) events: ClickInput[],
+    @Ctx() { services, client }: GavelContext,
+  ): Promise<TrackingResult> {
+    return services.tracking.track(EventType.CLICK, events, client);
+  }
+
+  @Mutation(() => TrackingResult, { description: 'Reports one impression.' })
+  trackImpression(
+    @Arg('event', () => ImpressionInput) event: ImpressionInput,
+    @Ctx() { services, client }: GavelContext,
+  ): Promise<TrackingResult> {
+    return services.tracking.track(EventType.IMPRESSION, [event], client);
+  }
+
+  @Mutation(() => TrackingResult, { description: 'Reports one click.' })
+  trackClick(
+    @Arg('event', () => ClickInput) event: ClickInput,
+    @Ctx() { services, client }: GavelContext,
+  ): Promise<TrackingResult> {
+    return services.tracking.track(EventType.CLICK, [event], client);
+  }
+}

@@ -1,0 +1,312 @@
+import { isbot } from 'isbot';
+import { LRUCache } from 'lru-cache';
+import { Types } from 'mongoose';
+import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
+import type { ClientInfo } from '../graphql/context';
+import type { Clock } from '../shared/clock';
+import { badUserInput } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { TokenBucketLimiter } from './rateLimiter';
+import type { NewTrackingEvent } from './tracking.repository';
+import type { ImpressionInput, TrackedEvent, TrackingResult } from './tracking.types';
+import { EventType, TrackingOutcome } from './trackingEvent.model';
+import type { TrackingWriter, WriteRequest } from './trackingWriter';
+
+/** The tracking rules' knobs; each is an environment variable (see config.ts). */
+export interface TrackingPolicy {
+  readonly impressionCooldownMs: number;
+  readonly clickCooldownMs: number;
+  /** A click counts only after an impression of the item in the same session within this window. */
+  readonly clickImpressionWindowMs: number;
+  readonly sessionEventsPerMinute: number;
+  readonly ipEventsPerMinute: number;
+  /** Client timestamps further ahead than this are INVALID (clock skew allowance). */
+  readonly maxClockSkewMs: number;
+  /** Client timestamps older than this are INVALID (nothing that old is kept). */
+  readonly retentionMs: number;
+  readonly maxBatch: number;
+  /** Capacity of the implicit-impression queue (search results, item views). */
+  readonly implicitQueueSize: number;
+}
+
+const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+const MAX_POSITION = 10_000;
+/** Audit copies of client strings are cut to this length. */
+const AUDIT_MAX = 256;
+const audit = (value: unknown): string => String(value).slice(0, AUDIT_MAX);
+
+interface Candidate {
+  readonly index: number;
+  readonly input: ImpressionInput;
+  outcome?: TrackingOutcome;
+  reason?: string;
+  itemId?: Types.ObjectId;
+  category?: string;
+  dedupKey?: string;
+}
+
+/**
+ * The tracking rules: validation, bot and rate-limit filtering, item existence, deduplication per
+ * cooldown window and the click-needs-impression rule. Every event ends with one outcome; events
+ * are stored (counted or for audit) through the group-commit writer, and the call returns only
+ * after they are stored.
+ */
+export class TrackingService {
+  private readonly sessionLimiter: TokenBucketLimiter;
+  private readonly ipLimiter: TokenBucketLimiter;
+  /** Item id → category, or null for ids known not to exist. */
+  private readonly items = new LRUCache<string, { category: string | null }>({ max: 100_000, ttl: 60_000 });
+  /** Dedup keys this instance stored recently: a fast first filter before the unique index. */
+  private readonly recentKeys: LRUCache<string, true>;
+  /** `session|item` pairs with a counted impression, for the click rule without a query. */
+  private readonly recentImpressions: LRUCache<string, true>;
+  private readonly implicitQueue: Array<{ client: ClientInfo; type: EventType; inputs: ImpressionInput[] }> = [];
+  private implicitDraining = false;
+  private droppedImplicit = 0;
+  private lastDropLog = 0;
+
+  constructor(
+    private readonly writer: TrackingWriter,
+    private readonly catalog: AuctionItemRepository,
+    private readonly recentImpressionLookup: (
+      pairs: Array<{ sessionId: string; itemId: Types.ObjectId }>,
+      since: Date,
+    ) => Promise<Set<string>>,
+    private readonly clock: Clock,
+    private readonly policy: TrackingPolicy,
+    private readonly logger: Logger,
+  ) {
+    this.sessionLimiter = new TokenBucketLimiter(policy.sessionEventsPerMinute, clock);
+    this.ipLimiter = new TokenBucketLimiter(policy.ipEventsPerMinute, clock);
+    this.recentKeys = new LRUCache({
+      max: 200_000,
+      ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs),
+      ttlAutopurge: false,
+    });
+    this.recentImpressions = new LRUCache({ max: 200_000, ttl: policy.clickImpressionWindowMs, ttlAutopurge: false });
+  }
+
+  /** Implicit impressions dropped because the queue was full (since start). */
+  get droppedImplicitImpressions(): number {
+    return this.droppedImplicit;
+  }
+
+  /**
+   * Tracks a batch of impressions or clicks from one client. Throws `BAD_USER_INPUT` only for an
+   * empty or oversized batch; every other problem is an outcome of its event.
+   */
+  async track(type: EventType, inputs: readonly ImpressionInput[], client: ClientInfo): Promise<TrackingResult> {
+    if (inputs.length === 0 || inputs.length > this.policy.maxBatch) {
+      throw badUserInput('events', `events must hold 1 to ${this.policy.maxBatch} events; split larger batches.`);
+    }
+    const now = this.clock.now();
+    const candidates: Candidate[] = inputs.map((input, index) => ({ index, input }));
+    const open = () => candidates.filter((candidate) => candidate.outcome === undefined);
+    const settle = (candidate: Candidate, outcome: TrackingOutcome, reason?: string) => {
+      candidate.outcome = outcome;
+      candidate.reason = reason;
+    };
+
+    // Bots: a property of the request, so of all its events.
+    const botReason = !client.userAgent
+      ? 'missing user agent'
+      : isbot(client.userAgent)
+        ? 'bot or crawler user agent'
+        : undefined;
+    for (const candidate of candidates) {
+      if (botReason) settle(candidate, TrackingOutcome.REJECTED_BOT, botReason);
+      else this.validate(candidate, now);
+    }
+    for (const candidate of open()) {
+      if (!this.sessionLimiter.take(candidate.input.sessionId))
+        settle(candidate, TrackingOutcome.RATE_LIMITED, 'too many events from this session');
+      else if (!this.ipLimiter.take(client.ip))
+        settle(candidate, TrackingOutcome.RATE_LIMITED, 'too many events from this address');
+    }
+    await this.checkItemsExist(open());
+
+    // Deduplication: in this batch, then against what this instance counted recently. The
+    // unique index on dedupKey decides atomically for everything else (other instances too).
+    const cooldown = type === EventType.IMPRESSION ? this.policy.impressionCooldownMs : this.policy.clickCooldownMs;
+    const window = Math.floor(now.getTime() / cooldown);
+    const inBatch = new Set<string>();
+    for (const candidate of open()) {
+      const key = `${type}:${candidate.input.sessionId}:${candidate.itemId!.toHexString()}:${window}`;
+      if (inBatch.has(key) || this.recentKeys.has(key)) settle(candidate, TrackingOutcome.DUPLICATE);
+      else {
+        inBatch.add(key);
+        candidate.dedupKey = key;
+      }
+    }
+    if (type === EventType.CLICK) await this.flagClicksWithoutImpression(open(), now);
+    for (const candidate of open()) settle(candidate, TrackingOutcome.ACCEPTED);
+
+    // Store counted and audit events (not duplicates: the counted original is already stored).
+    const stored = candidates.filter((candidate) => candidate.outcome !== TrackingOutcome.DUPLICATE);
+    const requests: WriteRequest[] = stored.map((candidate) => ({
+      event: this.toEvent(type, candidate, client, now),
+      category: candidate.category,
+    }));
+    const results = await this.writer.write(requests);
+    stored.forEach((candidate, position) => {
+      if (results[position] === 'duplicate') settle(candidate, TrackingOutcome.DUPLICATE);
+      else if (candidate.outcome === TrackingOutcome.ACCEPTED) {
+        this.recentKeys.set(candidate.dedupKey!, true);
+        if (type === EventType.IMPRESSION)
+          this.recentImpressions.set(`${candidate.input.sessionId}|${candidate.itemId!.toHexString()}`, true);
+      }
+    });
+    return this.summarize(candidates);
+  }
+
+  /**
+   * Records impressions a query implies (search results, an item page) without slowing or
+   * failing the query: they go through a bounded queue; when it is full they are dropped, counted
+   * and logged. Needs a session (`x-session-id`); without one nothing is recorded.
+   */
+  recordImpressionsImplicitly(
+    client: ClientInfo,
+    entries: ReadonlyArray<{ itemId: string; position?: number }>,
+    source: string,
+  ): void {
+    if (!client.sessionId || entries.length === 0) return;
+    if (this.implicitQueue.length >= this.policy.implicitQueueSize) {
+      this.droppedImplicit += entries.length;
+      if (Date.now() - this.lastDropLog > 10_000) {
+        this.lastDropLog = Date.now();
+        this.logger.warn({ dropped: this.droppedImplicit }, 'implicit impression queue full: dropping impressions');
+      }
+      return;
+    }
+    const inputs = entries
+      .slice(0, this.policy.maxBatch)
+      .map(
+        (entry) =>
+          ({ itemId: entry.itemId, sessionId: client.sessionId!, source, position: entry.position }) as ImpressionInput,
+      );
+    this.implicitQueue.push({ client, type: EventType.IMPRESSION, inputs });
+    void this.drainImplicit();
+  }
+
+  /** Waits until the implicit queue is empty (shutdown drains it before the writer closes). */
+  async drainImplicitQueue(): Promise<void> {
+    while (this.implicitQueue.length > 0 || this.implicitDraining) await this.drainImplicit();
+  }
+
+  private async drainImplicit(): Promise<void> {
+    if (this.implicitDraining) return;
+    this.implicitDraining = true;
+    try {
+      while (this.implicitQueue.length > 0) {
+        const next = this.implicitQueue.shift()!;
+        await this.track(next.type, next.inputs, next.client).catch((error: unknown) => {
+          this.logger.warn({ err: error }, 'implicit impressions not recorded');
+        });
+      }
+    } finally {
+      this.implicitDraining = false;
+    }
+  }
+
+  private validate(candidate: Candidate, now: Date): void {
+    const { input } = candidate;
+    const invalid = (reason: string) => {
+      candidate.outcome = TrackingOutcome.INVALID;
+      candidate.reason = reason;
+    };
+    if (typeof input.sessionId !== 'string' || !idPattern.test(input.sessionId))
+      return invalid('sessionId must be 1 to 128 letters, digits or _ . : -');
+    if (input.userId != null && !idPattern.test(input.userId))
+      return invalid('userId must be 1 to 128 letters, digits or _ . : -');
+    if (!/^[0-9a-fA-F]{24}$/.test(input.itemId)) return invalid('itemId is not a valid item id');
+    if (
+      input.position != null &&
+      (!Number.isInteger(input.position) || input.position < 0 || input.position > MAX_POSITION)
+    ) {
+      return invalid(`position must be from 0 to ${MAX_POSITION}`);
+    }
+    if (input.timestamp != null) {
+      const at = input.timestamp.getTime();
+      if (Number.isNaN(at)) return invalid('timestamp is not a valid date-time');
+      if (at > now.getTime() + this.policy.maxClockSkewMs) return invalid('timestamp is in the future');
+      if (at < now.getTime() - this.policy.retentionMs) return invalid('timestamp is older than the retention period');
+    }
+    candidate.itemId = new Types.ObjectId(input.itemId);
+  }
+
+  /** Marks events of unknown items INVALID: cached lookups, one query for all cache misses. */
+  private async checkItemsExist(candidates: readonly Candidate[]): Promise<void> {
+    const misses = [...new Set(candidates.map((c) => c.itemId!.toHexString()).filter((id) => !this.items.has(id)))];
+    if (misses.length > 0) {
+      const found = await this.catalog.categoriesOf(misses.map((id) => new Types.ObjectId(id)));
+      for (const id of misses) this.items.set(id, { category: found.get(id) ?? null });
+    }
+    for (const candidate of candidates) {
+      const category = this.items.get(candidate.itemId!.toHexString())?.category;
+      if (category == null) {
+        candidate.outcome = TrackingOutcome.INVALID;
+        candidate.reason = 'no auction item has this itemId';
+      } else candidate.category = category;
+    }
+  }
+
+  /** Clicks count only after a counted impression of the same item in the same session. */
+  private async flagClicksWithoutImpression(candidates: readonly Candidate[], now: Date): Promise<void> {
+    const pairKey = (c: Candidate) => `${c.input.sessionId}|${c.itemId!.toHexString()}`;
+    const unknown = candidates.filter((c) => !this.recentImpressions.has(pairKey(c)));
+    if (unknown.length === 0) return;
+    const seen = await this.recentImpressionLookup(
+      unknown.map((c) => ({ sessionId: c.input.sessionId, itemId: c.itemId! })),
+      new Date(now.getTime() - this.policy.clickImpressionWindowMs),
+    );
+    for (const candidate of unknown) {
+      if (seen.has(pairKey(candidate))) this.recentImpressions.set(pairKey(candidate), true);
+      else {
+        candidate.outcome = TrackingOutcome.FLAGGED;
+        candidate.reason = 'click without a prior impression of the item in this session';
+      }
+    }
+  }
+
+  private toEvent(type: EventType, candidate: Candidate, client: ClientInfo, now: Date): NewTrackingEvent {
+    const { input } = candidate;
+    const counted = candidate.outcome === TrackingOutcome.ACCEPTED;
+    return {
+      _id: new Types.ObjectId(),
+      type,
+      itemId: candidate.itemId ?? null,
+      ...(candidate.itemId ? {} : { rawItemId: audit(input.itemId) }),
+      sessionId: audit(input.sessionId),
+      ...(input.userId != null ? { userId: audit(input.userId) } : {}),
+      source: input.source,
+      ...(input.position != null && Number.isInteger(input.position) ? { position: input.position } : {}),
+      ...(input.timestamp != null && !Number.isNaN(input.timestamp.getTime())
+        ? { clientTimestamp: input.timestamp }
+        : {}),
+      receivedAt: now,
+      ip: audit(client.ip),
+      ...(client.userAgent ? { userAgent: audit(client.userAgent) } : {}),
+      outcome: candidate.outcome!,
+      ...(candidate.reason ? { reason: candidate.reason } : {}),
+      ...(counted ? { dedupKey: candidate.dedupKey!, pendingRollup: true } : {}),
+    };
+  }
+
+  private summarize(candidates: readonly Candidate[]): TrackingResult {
+    const count = (outcome: TrackingOutcome) => candidates.filter((c) => c.outcome === outcome).length;
+    const events: TrackedEvent[] = candidates.map((c) => ({
+      index: c.index,
+      outcome: c.outcome!,
+      reason: c.reason ?? null,
+    }));
+    return {
+      accepted: count(TrackingOutcome.ACCEPTED),
+      duplicates: count(TrackingOutcome.DUPLICATE),
+      rateLimited: count(TrackingOutcome.RATE_LIMITED),
+      rejectedBots: count(TrackingOutcome.REJECTED_BOT),
+      invalid: count(TrackingOutcome.INVALID),
+      flagged: count(TrackingOutcome.FLAGGED),
+      events,
+    };
+  }
+}

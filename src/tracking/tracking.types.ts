@@ -1,0 +1,69 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { TrafficSource } from '../analytics/analytics.types';
+import { TrackingOutcome } from './trackingEvent.model';
+
+registerEnumType(TrackingOutcome, {
+  name: 'TrackingOutcome',
+  description: 'What happened to a tracked event; only ACCEPTED is counted.',
+});
+
+/** An impression or click as the web app reports it. Client IP and user agent come from the request. */
+@InputType({ description: 'An impression: the item was shown to a session.' })
+export class ImpressionInput {
+  @Field(() => ID)
+  itemId!: string;
+
+  @Field({ description: '1 to 128 letters, digits or _ . : -' })
+  sessionId!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The signed-in user, if any (1 to 128 characters).' })
+  userId?: string;
+
+  @Field(() => TrafficSource)
+  source!: TrafficSource;
+
+  @Field(() => Int, { nullable: true, description: 'Rank in the result list (0 to 10,000).' })
+  position?: number;
+
+  @Field({ nullable: true, description: 'When it happened on the client; stored, validated, not used for counting.' })
+  timestamp?: Date;
+}
+
+@InputType({ description: 'A click on an item; counted only after an impression of it in the same session.' })
+export class ClickInput extends ImpressionInput {}
+
+@ObjectType({ description: 'The outcome of one event, in input order.' })
+export class TrackedEvent {
+  @Field(() => Int, { description: 'Position of the event in the input list.' })
+  index!: number;
+
+  @Field(() => TrackingOutcome)
+  outcome!: TrackingOutcome;
+
+  @Field(() => String, { nullable: true, description: 'Why it was not accepted.' })
+  reason!: string | null;
+}
+
+@ObjectType({ description: 'What happened to a batch of events. One bad event never fails the batch.' })
+export class TrackingResult {
+  @Field(() => Int)
+  accepted!: number;
+
+  @Field(() => Int)
+  duplicates!: number;
+
+  @Field(() => Int)
+  rateLimited!: number;
+
+  @Field(() => Int)
+  rejectedBots!: number;
+
+  @Field(() => Int)
+  invalid!: number;
+
+  @Field(() => Int)
+  flagged!: number;
+
+  @Field(() => [TrackedEvent])
+  events!: TrackedEvent[];
+}

@@ -1,0 +1,89 @@
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
+
+/** Kind of tracked event. */
+export enum EventType {
+  IMPRESSION = 'IMPRESSION',
+  CLICK = 'CLICK',
+}
+
+/** What happened to a tracked event. Only ACCEPTED events are counted. */
+export enum TrackingOutcome {
+  /** Stored and counted. */
+  ACCEPTED = 'ACCEPTED',
+  /** The same (session, item, type) was already counted in this cooldown window; not stored again. */
+  DUPLICATE = 'DUPLICATE',
+  /** The session or client address exceeded its rate limit; kept for audit, not counted. */
+  RATE_LIMITED = 'RATE_LIMITED',
+  /** A bot, crawler or a client without user agent; kept for audit, not counted. */
+  REJECTED_BOT = 'REJECTED_BOT',
+  /** The event itself is wrong (unknown item, bad timestamp, malformed id); kept for audit, not counted. */
+  INVALID = 'INVALID',
+  /** Suspicious (a click without a prior impression); kept for audit, not counted. */
+  FLAGGED = 'FLAGGED',
+}
+
+/** A tracked event as stored: counted ones and, for audit, rejected and flagged ones. */
+export interface TrackingEventRecord {
+  _id: Types.ObjectId;
+  type: EventType;
+  /** Null when the client sent a malformed id (kept as `rawItemId`). */
+  itemId: Types.ObjectId | null;
+  rawItemId?: string;
+  sessionId: string;
+  userId?: string;
+  source: string;
+  position?: number;
+  /** The client's claim; validated, stored, never used for counting. */
+  clientTimestamp?: Date;
+  /** Server receive time: what dedup windows and hour buckets use. */
+  receivedAt: Date;
+  ip: string;
+  userAgent?: string;
+  outcome: TrackingOutcome;
+  reason?: string;
+  /** `type:session:item:window` on counted events only: the unique index that deduplicates atomically. */
+  dedupKey?: string;
+  /** Counted events whose rollup increments are not yet confirmed (see rollup recovery). */
+  pendingRollup?: boolean;
+}
+
+const trackingEventSchema = new Schema<TrackingEventRecord>(
+  {
+    type: { type: String, enum: Object.values(EventType), required: true },
+    itemId: { type: Schema.Types.ObjectId, default: null },
+    rawItemId: String,
+    sessionId: { type: String, required: true },
+    userId: String,
+    source: { type: String, required: true },
+    position: Number,
+    clientTimestamp: Date,
+    receivedAt: { type: Date, required: true },
+    ip: { type: String, required: true },
+    userAgent: String,
+    outcome: { type: String, enum: Object.values(TrackingOutcome), required: true },
+    reason: String,
+    dedupKey: String,
+    pendingRollup: Boolean,
+  },
+  { collection: 'tracking_events', versionKey: false },
+);
+
+// Atomic deduplication across instances: a second counted event with the same key is refused by
+// the index inside the unordered bulk insert. Sparse, so audit-only events never occupy a key.
+trackingEventSchema.index({ dedupKey: 1 }, { unique: true, sparse: true });
+// "Did this session see this item recently?" for the click-needs-impression rule.
+trackingEventSchema.index({ sessionId: 1, itemId: 1, type: 1, receivedAt: -1 });
+// userAnalytics reads one user's counted events.
+trackingEventSchema.index({ userId: 1, receivedAt: 1 }, { sparse: true });
+// Rollup recovery finds unconfirmed events without scanning (sparse: the field is removed when done).
+trackingEventSchema.index({ pendingRollup: 1, receivedAt: 1 }, { sparse: true });
+// Retention: the purge job deletes by receivedAt range.
+trackingEventSchema.index({ receivedAt: 1 });
+
+/** The tracking event model bound to a connection. */
+export function trackingEventModel(connection: Connection): Model<TrackingEventRecord> {
+  return (
+    (connection.models.TrackingEvent as Model<TrackingEventRecord> | undefined) ??
+    connection.model<TrackingEventRecord>('TrackingEvent', trackingEventSchema)
+  );
+}

@@ -1,0 +1,165 @@
+import type { Types } from 'mongoose';
+import { DAY_MS, HOUR_MS } from '../analytics/timeRange';
+import { serviceUnavailable } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { isDatabaseUnavailable } from '../db/database';
+import type { NewTrackingEvent, RollupIncrement, TrackingRepository } from './tracking.repository';
+import { EventType, TrackingOutcome } from './trackingEvent.model';
+
+/** An event handed to the writer, with what the rollups need to know about its item. */
+export interface WriteRequest {
+  readonly event: NewTrackingEvent;
+  /** The item's category (counted events only), stored on new rollup buckets. */
+  readonly category?: string;
+}
+
+/** Per event: stored, or refused by the dedup index as a duplicate. */
+export type WriteResult = 'stored' | 'duplicate';
+
+/** Group-commit tunables. */
+export interface WriterOptions {
+  /** Longest an event waits for companions before its batch is written. */
+  readonly flushIntervalMs: number;
+  /** A batch is written at once when it reaches this many events. */
+  readonly maxBatch: number;
+}
+
+interface Pending {
+  readonly request: WriteRequest;
+  resolve(result: WriteResult): void;
+  reject(error: unknown): void;
+}
+
+function rollupIncrements(counted: readonly WriteRequest[]): RollupIncrement[] {
+  const buckets = new Map<
+    string,
+    { itemId: Types.ObjectId; hourBucket: Date; source: string; category: string; impressions: number; clicks: number }
+  >();
+  for (const { event, category } of counted) {
+    const hourBucket = new Date(Math.floor(event.receivedAt.getTime() / HOUR_MS) * HOUR_MS);
+    const key = `${event.itemId!.toHexString()}|${hourBucket.getTime()}|${event.source}`;
+    const bucket = buckets.get(key) ?? {
+      itemId: event.itemId!,
+      hourBucket,
+      source: event.source,
+      category: category ?? '',
+      impressions: 0,
+      clicks: 0,
+    };
+    if (event.type === EventType.IMPRESSION) bucket.impressions++;
+    else bucket.clicks++;
+    buckets.set(key, bucket);
+  }
+  return [...buckets.values()];
+}
+
+/**
+ * Group commit: events from concurrent requests are buffered for a few milliseconds (or until a
+ * batch is full) and written with one unordered bulk insert; the counters of the counted ones are
+ * incremented in the same flush. A caller's promise settles only after its events are stored —
+ * acknowledged means stored. If the counter update fails after the events are stored, the events
+ * stay marked `pendingRollup` and the rollup recovery rebuilds their buckets from the events.
+ */
+export class TrackingWriter {
+  private queue: Pending[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private closed = false;
+
+  constructor(
+    private readonly repository: TrackingRepository,
+    private readonly options: WriterOptions,
+    private readonly logger: Logger,
+    /** Told which items' counters changed after each flush (the live updates). */
+    private readonly onCounted: (itemIds: string[]) => void,
+  ) {}
+
+  /** Queues events and resolves, in order, once they are stored (or refused as duplicates). */
+  write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
+    if (this.closed) return Promise.reject(serviceUnavailable('Gavel is shutting down; retry on another instance.'));
+    const results = requests.map(
+      (request) =>
+        new Promise<WriteResult>((resolve, reject) => {
+          this.queue.push({ request, resolve, reject });
+        }),
+    );
+    if (this.queue.length >= this.options.maxBatch) this.startFlush();
+    else this.timer ??= setTimeout(() => this.startFlush(), this.options.flushIntervalMs);
+    return Promise.all(results);
+  }
+
+  /** Events waiting to be written (for metrics and tests). */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** Refuses new events, then writes everything queued; resolves when all is stored. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.queue.length > 0 || this.flushing) {
+      this.startFlush();
+      await this.flushing;
+    }
+  }
+
+  private startFlush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+      // Events queued while the last batch was written.
+      if (this.queue.length > 0 && !this.timer) this.timer = setTimeout(() => this.startFlush(), 0);
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      await this.writeBatch(batch);
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    let duplicates: Set<string>;
+    try {
+      ({ duplicates } = await this.repository.insertEvents(batch.map((pending) => pending.request.event)));
+    } catch (error) {
+      // Nothing of a failed batch is acknowledged; a retry is safe (the dedup index absorbs
+      // whatever part of the batch did land).
+      const failure = isDatabaseUnavailable(error)
+        ? serviceUnavailable('The database is unavailable; tracking events were not stored. Retry shortly.')
+        : error;
+      if (failure === error) this.logger.error({ err: error }, 'tracking batch write failed');
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
+    const counted = batch
+      .filter(
+        (pending) =>
+          !duplicates.has(pending.request.event._id.toHexString()) &&
+          pending.request.event.outcome === TrackingOutcome.ACCEPTED,
+      )
+      .map((pending) => pending.request);
+    try {
+      await this.repository.incrementRollups(rollupIncrements(counted));
+      await this.repository.recordUniques(
+        counted.flatMap(({ event }) => {
+          const day = new Date(Math.floor(event.receivedAt.getTime() / DAY_MS) * DAY_MS);
+          return [
+            { itemId: event.itemId!, day, kind: 'session' as const, value: event.sessionId },
+            ...(event.userId ? [{ itemId: event.itemId!, day, kind: 'user' as const, value: event.userId }] : []),
+          ];
+        }),
+      );
+      await this.repository.confirmRollups(counted.map(({ event }) => event._id));
+    } catch (error) {
+      this.logger.warn(
+        { err: error, events: counted.length },
+        'rollup update failed after events were stored; recovery will rebuild the buckets',
+      );
+    }
+    for (const pending of batch)
+      pending.resolve(duplicates.has(pending.request.event._id.toHexString()) ? 'duplicate' : 'stored');
+    if (counted.length > 0) this.onCounted([...new Set(counted.map(({ event }) => event.itemId!.toHexString()))]);
+  }
+}
