@@ -61,7 +61,7 @@ export class TrackingService {
   /** `session|item` pairs with a counted impression, for the click rule without a query. */
   private readonly recentImpressions: LRUCache<string, true>;
   private readonly implicitQueue: Array<{ client: ClientInfo; type: EventType; inputs: ImpressionInput[] }> = [];
-  private implicitDraining = false;
+  private implicitDrain?: Promise<void>;
   private droppedImplicit = 0;
   private lastDropLog = 0;
 
@@ -190,22 +190,19 @@ export class TrackingService {
 
   /** Waits until the implicit queue is empty (shutdown drains it before the writer closes). */
   async drainImplicitQueue(): Promise<void> {
-    while (this.implicitQueue.length > 0 || this.implicitDraining) await this.drainImplicit();
+    while (this.implicitQueue.length > 0 || this.implicitDrain) await this.drainImplicit();
   }
 
-  private async drainImplicit(): Promise<void> {
-    if (this.implicitDraining) return;
-    this.implicitDraining = true;
-    try {
+  private drainImplicit(): Promise<void> {
+    this.implicitDrain ??= (async () => {
       while (this.implicitQueue.length > 0) {
         const next = this.implicitQueue.shift()!;
         await this.track(next.type, next.inputs, next.client).catch((error: unknown) => {
           this.logger.warn({ err: error }, 'implicit impressions not recorded');
         });
       }
-    } finally {
-      this.implicitDraining = false;
-    }
+    })().finally(() => (this.implicitDrain = undefined));
+    return this.implicitDrain;
   }
 
   private validate(candidate: Candidate, now: Date): void {

@@ -1,0 +1,282 @@
+import { Types } from 'mongoose';
+import { ManualClock } from '../../src/shared/clock';
+import { TrackClicksDocument, TrackImpressionsDocument, type ImpressionInput } from '../generated/graphql';
+import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
+import { errorCodes, execute, postRaw, startTestApp, type TestApp } from '../support/testApp';
+
+// Start on a window boundary (30 s impressions, 5 s clicks) so boundary tests are exact.
+const clock = new ManualClock('2026-03-01T12:00:00.000Z');
+let app: TestApp;
+let items: string[];
+let sessionCounter = 0;
+const newSession = () => `session-${++sessionCounter}`;
+
+beforeAll(async () => {
+  app = await startTestApp({
+    clock,
+    env: {
+      GAVEL_SEED_DEMO: 'false',
+      TRACKING_SESSION_EVENTS_PER_MINUTE: '150',
+      TRACKING_IP_EVENTS_PER_MINUTE: '1000000',
+    },
+  });
+  items = await insertDemoItems(app, 20);
+});
+afterAll(() => app.stop());
+
+const impression = (overrides: Partial<ImpressionInput> = {}): ImpressionInput => ({
+  itemId: items[0]!,
+  sessionId: 'session-0',
+  source: 'SEARCH',
+  ...overrides,
+});
+
+const events = () => app.database.connection.collection('tracking_events');
+const rollups = () => app.database.connection.collection('item_rollups');
+
+async function countedImpressions(itemId: string): Promise<number> {
+  const rows = await rollups()
+    .find({ itemId: new Types.ObjectId(itemId) })
+    .toArray();
+  return rows.reduce((sum, row) => sum + (row.impressions as number), 0);
+}
+
+describe('trackImpressions', () => {
+  it('accepts an impression, stores it before answering, and counts it in the rollups', async () => {
+    const session = newSession();
+    const response = await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[1]!, position: 3 })] },
+      BROWSER,
+    );
+    expect(response.data?.trackImpressions).toMatchObject({
+      accepted: 1,
+      events: [{ index: 0, outcome: 'ACCEPTED', reason: null }],
+    });
+    const stored = await events().findOne({ sessionId: session });
+    expect(stored).toMatchObject({ outcome: 'ACCEPTED', source: 'SEARCH', position: 3, type: 'IMPRESSION' });
+    expect(stored!.pendingRollup).toBeUndefined();
+    expect(stored!.userAgent).toBe(BROWSER['user-agent']);
+    expect(await countedImpressions(items[1]!)).toBe(1);
+  });
+
+  it('counts exactly one of 100 concurrent identical impressions', async () => {
+    const session = newSession();
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        execute(
+          app,
+          TrackImpressionsDocument,
+          { events: [impression({ sessionId: session, itemId: items[2]! })] },
+          BROWSER,
+        ),
+      ),
+    );
+    const outcomes = responses.map((response) => response.data!.trackImpressions.events[0]!.outcome);
+    expect(outcomes.filter((outcome) => outcome === 'ACCEPTED')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'DUPLICATE')).toHaveLength(99);
+    expect(await events().countDocuments({ sessionId: session, outcome: 'ACCEPTED' })).toBe(1);
+    expect(await countedImpressions(items[2]!)).toBe(1);
+  });
+
+  it('keeps one impression per session and item per 30 s window, and counts the next window', async () => {
+    const session = newSession();
+    const track = async () =>
+      (
+        await execute(
+          app,
+          TrackImpressionsDocument,
+          { events: [impression({ sessionId: session, itemId: items[3]! })] },
+          BROWSER,
+        )
+      ).data!.trackImpressions.events[0]!.outcome;
+    clock.set('2026-03-01T12:01:00.000Z');
+    expect(await track()).toBe('ACCEPTED');
+    clock.set('2026-03-01T12:01:29.999Z');
+    expect(await track()).toBe('DUPLICATE');
+    clock.set('2026-03-01T12:01:30.000Z');
+    expect(await track()).toBe('ACCEPTED');
+    expect(await countedImpressions(items[3]!)).toBe(2);
+  });
+
+  it('rejects bots and clients without a user agent, keeping them for audit uncounted', async () => {
+    const session = newSession();
+    const bot = await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[4]! })] },
+      {
+        'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+      },
+    );
+    expect(bot.data?.trackImpressions.events[0]).toMatchObject({ outcome: 'REJECTED_BOT' });
+    const noAgent = await postRaw<{ trackImpressions: { events: Array<{ outcome: string; reason: string }> } }>(
+      app,
+      {
+        query: 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { events { outcome reason } } }',
+        variables: { e: [impression({ sessionId: session, itemId: items[4]! })] },
+      },
+      { 'user-agent': '' },
+    );
+    expect(noAgent.data?.trackImpressions.events[0]).toEqual({ outcome: 'REJECTED_BOT', reason: 'missing user agent' });
+    expect(await events().countDocuments({ sessionId: session, outcome: 'REJECTED_BOT' })).toBe(2);
+    expect(await countedImpressions(items[4]!)).toBe(0);
+  });
+
+  it('marks invalid events INVALID with a reason without failing the rest of the batch', async () => {
+    const session = newSession();
+    const now = clock.now().getTime();
+    const response = await execute(
+      app,
+      TrackImpressionsDocument,
+      {
+        events: [
+          impression({ sessionId: session, itemId: '65f000000000000000000000' }),
+          impression({ sessionId: session, itemId: 'not-an-id' }),
+          impression({ sessionId: session, itemId: items[5]!, timestamp: new Date(now + 3_600_000).toISOString() }),
+          impression({
+            sessionId: session,
+            itemId: items[5]!,
+            timestamp: new Date(now - 400 * 86_400_000).toISOString(),
+          }),
+          impression({ sessionId: '{"$gt": ""}', itemId: items[5]! }),
+          impression({ sessionId: 'x'.repeat(10_000), itemId: items[5]! }),
+          impression({ sessionId: session, itemId: items[5]!, position: -1 }),
+          impression({ sessionId: session, itemId: items[5]!, userId: 'ȕ\u0000' }),
+          impression({ sessionId: session, itemId: items[5]!, timestamp: new Date(now - 60_000).toISOString() }),
+        ],
+      },
+      BROWSER,
+    );
+    const result = response.data!.trackImpressions;
+    expect(result.events.map((event) => event.outcome)).toEqual([...Array(8).fill('INVALID'), 'ACCEPTED']);
+    expect(result.events.map((event) => event.reason)).toEqual([
+      'no auction item has this itemId',
+      'itemId is not a valid item id',
+      'timestamp is in the future',
+      'timestamp is older than the retention period',
+      expect.stringMatching(/sessionId/),
+      expect.stringMatching(/sessionId/),
+      expect.stringMatching(/position/),
+      expect.stringMatching(/userId/),
+      null,
+    ]);
+    expect(result).toMatchObject({ accepted: 1, invalid: 8 });
+    const audit = await events()
+      .find({ outcome: 'INVALID', reason: /sessionId/ })
+      .toArray();
+    expect(audit.every((event) => (event.sessionId as string).length <= 256)).toBe(true);
+  });
+
+  it('rate-limits a session beyond its budget (150 per minute here)', async () => {
+    const session = newSession();
+    const batch = items.slice(0, 20).map((itemId) => impression({ sessionId: session, itemId }));
+    const results = [];
+    for (let round = 0; round < 10; round++) {
+      results.push(
+        ...(await execute(app, TrackImpressionsDocument, { events: batch }, BROWSER)).data!.trackImpressions.events,
+      );
+    }
+    const limited = results.filter((event) => event.outcome === 'RATE_LIMITED');
+    expect(limited).toHaveLength(50);
+    expect(limited[0]!.reason).toBe('too many events from this session');
+    expect(results.slice(0, 150).some((event) => event.outcome === 'RATE_LIMITED')).toBe(false);
+    // A minute later the bucket is full again.
+    clock.advance(60_000);
+    const later = await execute(app, TrackImpressionsDocument, { events: batch }, BROWSER);
+    expect(later.data!.trackImpressions.rateLimited).toBe(0);
+  });
+
+  it('answers BAD_USER_INPUT for an empty or oversized batch and stores nothing', async () => {
+    const before = await events().countDocuments();
+    const empty = await execute(app, TrackImpressionsDocument, { events: [] }, BROWSER);
+    expect(empty.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'events' });
+    const oversized = await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: Array.from({ length: 501 }, () => impression()) },
+      BROWSER,
+    );
+    expect(oversized.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'events' });
+    const badSource = await postRaw(app, {
+      query: 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { accepted } }',
+      variables: { e: [{ ...impression(), source: 'TELEPATHY' }] },
+    });
+    expect(errorCodes(badSource)).toEqual(['BAD_USER_INPUT']);
+    expect(await events().countDocuments()).toBe(before);
+  });
+});
+
+describe('trackClicks', () => {
+  it('counts a click after an impression, flags one without, and keeps one per 5 s window', async () => {
+    const session = newSession();
+    clock.set('2026-03-01T13:00:00.000Z');
+    const click = (itemId: string) =>
+      execute(app, TrackClicksDocument, { events: [impression({ sessionId: session, itemId })] }, BROWSER);
+    const orphan = await click(items[6]!);
+    expect(orphan.data?.trackClicks.events[0]).toMatchObject({
+      outcome: 'FLAGGED',
+      reason: expect.stringMatching(/without a prior impression/),
+    });
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[7]! })] },
+      BROWSER,
+    );
+    expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('ACCEPTED');
+    clock.advance(4_999);
+    expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('DUPLICATE');
+    clock.advance(1);
+    expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('ACCEPTED');
+    const counted = await rollups()
+      .find({ itemId: { $in: [items[6], items[7]].map((id) => new Types.ObjectId(id)) } })
+      .toArray();
+    expect(counted.reduce((sum, row) => sum + (row.clicks as number), 0)).toBe(2);
+    expect(await events().countDocuments({ sessionId: session, outcome: 'FLAGGED' })).toBe(1);
+  });
+
+  it('finds the impression in the database when this instance has not seen it (fresh instance)', async () => {
+    const session = newSession();
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[8]! })] },
+      BROWSER,
+    );
+    const other = await startTestApp({ clock, databaseName: app.databaseName, env: { GAVEL_SEED_DEMO: 'false' } });
+    try {
+      const response = await execute(
+        other,
+        TrackClicksDocument,
+        { events: [impression({ sessionId: session, itemId: items[8]! })] },
+        BROWSER,
+      );
+      expect(response.data?.trackClicks.events[0]?.outcome).toBe('ACCEPTED');
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('implicit impressions', () => {
+  it('records search results and item views as impressions when the request names a session', async () => {
+    const session = newSession();
+    clock.advance(60_000);
+    const headers = { ...BROWSER, 'x-session-id': session };
+    await postRaw(app, { query: '{ auctionItems(first: 5) { edges { node { id } } } }' }, headers);
+    await postRaw(app, { query: `{ auctionItem(id: "${items[9]}") { id } }` }, headers);
+    await postRaw(app, { query: '{ auctionItems(first: 5) { edges { node { id } } } }' }, BROWSER);
+    await app.services.tracking.drainImplicitQueue();
+    const recorded = await events().find({ sessionId: session }).toArray();
+    expect(
+      recorded
+        .filter((event) => event.source === 'SEARCH')
+        .map((event) => event.position)
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4]);
+    expect(recorded.filter((event) => event.source === 'ITEM_PAGE')).toHaveLength(1);
+    expect(await events().countDocuments({ sessionId: { $exists: false } })).toBe(0);
+  });
+});
