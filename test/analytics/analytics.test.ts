@@ -1,0 +1,204 @@
+import { type Types } from 'mongoose';
+import { seededRandom } from '../../src/catalog/demoCatalog';
+import { ManualClock } from '../../src/shared/clock';
+import {
+  AnalyticsOverviewDocument,
+  ItemAnalyticsDocument,
+  PopularItemsDocument,
+  SearchWithAnalyticsDocument,
+  TrackClicksDocument,
+  TrackImpressionsDocument,
+} from '../generated/graphql';
+import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
+import { execute, startTestApp, type TestApp } from '../support/testApp';
+
+const HOUR = 3_600_000;
+const START = new Date('2026-05-10T21:17:00.000Z');
+const clock = new ManualClock(START);
+let app: TestApp;
+let items: string[];
+
+interface CountedEvent {
+  type: 'IMPRESSION' | 'CLICK';
+  itemId: string;
+  sessionId: string;
+  userId?: string;
+  source: string;
+  receivedAt: Date;
+}
+
+beforeAll(async () => {
+  app = await startTestApp({
+    clock,
+    monitorCommands: true,
+    env: { GAVEL_SEED_DEMO: 'false', ANALYTICS_CTR_MIN_IMPRESSIONS: '3' },
+  });
+  items = (await insertDemoItems(app, 60, 5)).slice(0, 60);
+
+  // A randomized workload over ~30 hours (crossing midnight): repeats (duplicates), bots,
+  // clicks with and without impressions, several sources, sessions and users.
+  const random = seededRandom(99);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+  const sources = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME'];
+  const hot = items.slice(0, 8);
+  for (let step = 0; step < 120; step++) {
+    clock.advance(Math.floor(random() * 20 * 60_000));
+    const sessionId = `s${Math.floor(random() * 25)}`;
+    const userId = random() < 0.5 ? `u${Math.floor(random() * 10)}` : undefined;
+    const headers = random() < 0.08 ? { 'user-agent': 'curl/8.0 (bot)' } : BROWSER;
+    const viewed = Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(hot));
+    const source = pick(sources);
+    const impressions = viewed.map((itemId, position) => ({ itemId, sessionId, userId, source, position }));
+    await execute(app, TrackImpressionsDocument, { events: impressions }, headers);
+    const clicked = viewed.filter(() => random() < 0.4).concat(random() < 0.2 ? [pick(hot)] : []);
+    if (clicked.length > 0) {
+      await execute(
+        app,
+        TrackClicksDocument,
+        { events: clicked.map((itemId) => ({ itemId, sessionId, userId, source })) },
+        headers,
+      );
+    }
+  }
+});
+afterAll(() => app.stop());
+
+async function countedEvents(): Promise<CountedEvent[]> {
+  const rows = await app.database.connection.collection('tracking_events').find({ outcome: 'ACCEPTED' }).toArray();
+  return rows.map((row) => ({
+    type: row.type,
+    itemId: (row.itemId as Types.ObjectId).toHexString(),
+    sessionId: row.sessionId,
+    userId: row.userId,
+    source: row.source,
+    receivedAt: row.receivedAt,
+  }));
+}
+
+const range = () => ({ from: new Date(START.getTime() - HOUR).toISOString(), to: clock.now().toISOString() });
+
+describe('item analytics (rollups) equal a recount of the raw counted events', () => {
+  it('for every figure of every item', async () => {
+    const events = await countedEvents();
+    expect(events.length).toBeGreaterThan(100);
+    const effectiveFrom = Math.floor((START.getTime() - HOUR) / HOUR) * HOUR;
+    for (const itemId of items.slice(0, 10)) {
+      const response = await execute(app, ItemAnalyticsDocument, { id: itemId, range: range() });
+      expect(response.errors).toBeUndefined();
+      const analytics = response.data!.auctionItem!.analytics;
+      const mine = events.filter((event) => event.itemId === itemId);
+      const impressions = mine.filter((event) => event.type === 'IMPRESSION').length;
+      const clicks = mine.filter((event) => event.type === 'CLICK').length;
+      expect(analytics.range.from).toBe(new Date(effectiveFrom).toISOString());
+      expect(analytics.range.to).toBe(new Date(Math.ceil(clock.now().getTime() / HOUR) * HOUR).toISOString());
+      expect([analytics.impressions, analytics.clicks]).toEqual([impressions, clicks]);
+      expect(analytics.ctr).toBeCloseTo(impressions ? clicks / impressions : 0, 10);
+      expect(analytics.uniqueSessions).toBe(new Set(mine.map((event) => event.sessionId)).size);
+      expect(analytics.uniqueUsers).toBe(new Set(mine.flatMap((event) => (event.userId ? [event.userId] : []))).size);
+      const sources = [...new Set(mine.map((event) => event.source))];
+      expect(analytics.bySource.map((row) => row.source).sort()).toEqual(sources.sort());
+      for (const row of analytics.bySource) {
+        expect([row.impressions, row.clicks]).toEqual([
+          mine.filter((event) => event.source === row.source && event.type === 'IMPRESSION').length,
+          mine.filter((event) => event.source === row.source && event.type === 'CLICK').length,
+        ]);
+      }
+      for (const point of analytics.timeSeries) {
+        const start = Date.parse(point.bucketStart);
+        const inBucket = mine.filter(
+          (event) => event.receivedAt.getTime() >= start && event.receivedAt.getTime() < start + HOUR,
+        );
+        expect([point.impressions, point.clicks]).toEqual([
+          inBucket.filter((event) => event.type === 'IMPRESSION').length,
+          inBucket.filter((event) => event.type === 'CLICK').length,
+        ]);
+      }
+    }
+  });
+
+  it('for rankings and the overview', async () => {
+    const events = await countedEvents();
+    const per = new Map<string, { impressions: number; clicks: number }>();
+    for (const event of events) {
+      const entry = per.get(event.itemId) ?? { impressions: 0, clicks: 0 };
+      if (event.type === 'IMPRESSION') entry.impressions++;
+      else entry.clicks++;
+      per.set(event.itemId, entry);
+    }
+    const popular = await execute(app, PopularItemsDocument, { range: range(), by: 'IMPRESSIONS', first: 5 });
+    const expectedTop = [...per]
+      .sort((a, b) => b[1].impressions - a[1].impressions || a[0].localeCompare(b[0]))
+      .slice(0, 5);
+    expect(popular.data!.popularItems.map((row) => [row.item.id, row.impressions])).toEqual(
+      expectedTop.map(([id, c]) => [id, c.impressions]),
+    );
+    const byCtr = await execute(app, PopularItemsDocument, { range: range(), by: 'CTR', first: 3 });
+    for (const row of byCtr.data!.popularItems) expect(row.impressions).toBeGreaterThanOrEqual(3);
+    const overview = await execute(app, AnalyticsOverviewDocument, { range: range() });
+    const { impressions, clicks, bySource } = overview.data!.analyticsOverview;
+    expect([impressions, clicks]).toEqual([
+      events.filter((event) => event.type === 'IMPRESSION').length,
+      events.filter((event) => event.type === 'CLICK').length,
+    ]);
+    expect(bySource.reduce((sum, row) => sum + row.impressions, 0)).toBe(impressions);
+  });
+
+  it('gives zeros and a ctr of 0 for an item without events', async () => {
+    const quiet = items[50]!;
+    const response = await execute(app, ItemAnalyticsDocument, { id: quiet, range: range() });
+    expect(response.data!.auctionItem!.analytics).toMatchObject({
+      impressions: 0,
+      clicks: 0,
+      ctr: 0,
+      uniqueSessions: 0,
+      bySource: [],
+    });
+    expect(response.data!.auctionItem!.analytics.timeSeries.every((point) => point.impressions === 0)).toBe(true);
+  });
+});
+
+describe('analytics round trips', () => {
+  async function commandsFor(first: number): Promise<string[]> {
+    const client = app.database.connection.getClient();
+    const commands: string[] = [];
+    const listener = (event: { commandName: string }) => commands.push(event.commandName);
+    client.on('commandStarted', listener);
+    try {
+      const response = await execute(app, SearchWithAnalyticsDocument, { first, range: range() });
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.auctionItems.edges).toHaveLength(first);
+    } finally {
+      client.off('commandStarted', listener);
+    }
+    return commands;
+  }
+
+  it('are the same small number for a page of 5 and of 50 items with analytics', async () => {
+    const five = await commandsFor(5);
+    const fifty = await commandsFor(50);
+    expect(fifty).toEqual(five);
+    // The page, the counters by source, the daily uniques.
+    expect(fifty.sort()).toEqual(['aggregate', 'aggregate', 'find']);
+  });
+});
+
+describe('analytics ranges', () => {
+  it.each([
+    ['from after to', { from: '2026-05-11T00:00:00Z', to: '2026-05-10T00:00:00Z' }, 'range'],
+    ['both forms', { from: '2026-05-10T00:00:00Z', last: 'P1D' }, 'range'],
+    ['no start', { to: '2026-05-10T00:00:00Z' }, 'range.from'],
+    ['beyond retention', { from: '2025-01-01T00:00:00Z' }, 'range'],
+    ['longer than the maximum', { last: 'P120D' }, 'range'],
+    ['a month duration', { last: 'P1M' }, 'range.last'],
+  ])('rejects %s with BAD_USER_INPUT', async (_name, badRange, field) => {
+    const response = await execute(app, ItemAnalyticsDocument, { id: items[0]!, range: badRange });
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+  });
+
+  it('defaults to the last 7 days, aligned to whole hours', async () => {
+    const response = await execute(app, ItemAnalyticsDocument, { id: items[0]! });
+    const { from, to } = response.data!.auctionItem!.analytics.range;
+    expect(Date.parse(to) - Date.parse(from)).toBe(7 * 24 * HOUR + HOUR);
+    expect(Date.parse(from) % HOUR).toBe(0);
+  });
+});
