@@ -71,5 +71,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (unavailableErrorNames.has(error.name)) return true;
   const labels = (error as { errorLabelSet?: Set<string> }).errorLabelSet;
-  return labels?.has('RetryableWriteError') === true || labels?.has('ResetPool') === true;
+  if (labels?.has('RetryableWriteError') === true || labels?.has('ResetPool') === true) return true;
+  // A bulk write that failed as a whole (e.g. no server to send it to) is a MongoBulkWriteError
+  // carrying the driver error that stopped it in `errorResponse`.
+  const wrapped = (error as { errorResponse?: unknown }).errorResponse;
+  return wrapped instanceof Error && wrapped !== error && isDatabaseUnavailable(wrapped);
 }

@@ -139,13 +139,7 @@ export class LiveService {
         `itemIds may name at most ${this.options.maxItemsPerSubscription} items per subscription.`,
       );
     }
-    const held = this.perConnection.get(connectionId) ?? 0;
-    if (held >= this.options.maxSubscriptionsPerConnection) {
-      throw badUserInput(
-        'itemIds',
-        `A connection may hold at most ${this.options.maxSubscriptionsPerConnection} subscriptions; end one first.`,
-      );
-    }
+    this.reserveConnectionSlot(connectionId);
     const subscription: ItemSubscription = {
       itemIds: unique,
       resolveRange,

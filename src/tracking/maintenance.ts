@@ -9,17 +9,21 @@ const RECOVERY_BATCH = 500;
 
 /**
  * Rebuilds the rollup buckets of counted events whose increments were never confirmed (a crash
- * or a database error between storing events and incrementing counters). Only closed hours are
- * rebuilt — no flush writes to them any more — so the `$set` rebuild cannot race an `$inc`.
- * Returns the number of buckets rebuilt.
+ * or a database error between storing events and incrementing counters). Only hours closed for
+ * at least `graceMs` are rebuilt: no flush increments them any more (a flush leaves events whose
+ * hour closed more than `graceMs / 2` ago pending, see `TrackingWriter`), so the `$set` rebuild
+ * cannot race an `$inc` from this or another instance, even one whose flush was slow or whose
+ * clock is a little off. The price: after a crash, the current hour's lost increments appear
+ * once the hour has closed plus `graceMs`. Returns the number of buckets rebuilt.
  */
 export async function recoverPendingRollups(
   tracking: TrackingRepository,
   catalog: AuctionItemRepository,
   clock: Clock,
+  graceMs: number,
 ): Promise<number> {
-  const currentHour = new Date(Math.floor(clock.now().getTime() / HOUR_MS) * HOUR_MS);
-  const buckets = await tracking.pendingRollupBuckets(currentHour, RECOVERY_BATCH);
+  const settledBefore = new Date(Math.floor((clock.now().getTime() - graceMs) / HOUR_MS) * HOUR_MS);
+  const buckets = await tracking.pendingRollupBuckets(settledBefore, RECOVERY_BATCH);
   if (buckets.length === 0) return 0;
   const categories = await catalog.categoriesOf(buckets.map((bucket) => bucket.itemId));
   for (const bucket of buckets) {
@@ -37,14 +41,15 @@ export function scheduleMaintenance(
   tracking: TrackingRepository,
   catalog: AuctionItemRepository,
   clock: Clock,
-  options: { intervalMs: number; retentionMs: number },
+  options: { intervalMs: number; retentionMs: number; recoveryGraceMs: number },
   logger: Logger,
 ): () => Promise<void> {
   let running: Promise<void> | undefined;
   const round = async () => {
     try {
-      const rebuilt = await recoverPendingRollups(tracking, catalog, clock);
-      if (rebuilt > 0) logger.warn({ buckets: rebuilt }, 'rebuilt rollup buckets from stored events');
+      // Until nothing settled is pending: each rebuild clears the marks it found.
+      for (let rebuilt; (rebuilt = await recoverPendingRollups(tracking, catalog, clock, options.recoveryGraceMs)) > 0; )
+        logger.warn({ buckets: rebuilt }, 'rebuilt rollup buckets from stored events');
       await tracking.purgeBefore(new Date(clock.now().getTime() - options.retentionMs));
     } catch (error) {
       logger.warn({ err: error }, 'tracking maintenance failed; retrying next round');

@@ -1,5 +1,6 @@
 import type { Types } from 'mongoose';
 import { DAY_MS, HOUR_MS } from '../analytics/timeRange';
+import { systemClock, type Clock } from '../shared/clock';
 import { serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { isDatabaseUnavailable } from '../db/database';
@@ -22,7 +23,26 @@ export interface WriterOptions {
   readonly flushIntervalMs: number;
   /** A batch is written at once when it reaches this many events. */
   readonly maxBatch: number;
+  /**
+   * Longest a caller waits for its events to be stored; then it gets `SERVICE_UNAVAILABLE` (the
+   * write may still land later: a retry in the same cooldown window is then a DUPLICATE). Bounds
+   * the mutation's latency even when the database hangs instead of refusing connections.
+   */
+  readonly writeTimeoutMs?: number;
+  /** Events waiting at most; beyond, writes are refused at once (the database is not keeping up). */
+  readonly maxBacklog?: number;
+  /**
+   * The rollup recovery rebuilds an hour bucket only once the hour has been closed this long
+   * (see `recoverPendingRollups`). So that a rebuild and a late `$inc` never both count an event,
+   * a flush increments only while the event's hour closed less than half of this ago; later, it
+   * leaves the events pending and the recovery counts them.
+   */
+  readonly rollupGraceMs?: number;
 }
+
+const DEFAULT_WRITE_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_BACKLOG = 100_000;
+const DEFAULT_ROLLUP_GRACE_MS = 300_000;
 
 interface Pending {
   readonly request: WriteRequest;
@@ -72,11 +92,15 @@ export class TrackingWriter {
     private readonly logger: Logger,
     /** Told which items' counters changed after each flush (the live updates). */
     private readonly onCounted: (itemIds: string[]) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Queues events and resolves, in order, once they are stored (or refused as duplicates). */
   write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
     if (this.closed) return Promise.reject(serviceUnavailable('Gavel is shutting down; retry on another instance.'));
+    if (this.queue.length + requests.length > (this.options.maxBacklog ?? DEFAULT_MAX_BACKLOG)) {
+      return Promise.reject(serviceUnavailable('The database is not keeping up with tracking events; retry shortly.'));
+    }
     const results = requests.map(
       (request) =>
         new Promise<WriteResult>((resolve, reject) => {
@@ -85,7 +109,7 @@ export class TrackingWriter {
     );
     if (this.queue.length >= this.options.maxBatch) this.startFlush();
     else this.timer ??= setTimeout(() => this.startFlush(), this.options.flushIntervalMs);
-    return Promise.all(results);
+    return this.withDeadline(Promise.all(results));
   }
 
   /** Events waiting to be written (for metrics and tests). */
@@ -100,6 +124,21 @@ export class TrackingWriter {
       this.startFlush();
       await this.flushing;
     }
+  }
+
+  /** Rejects with `SERVICE_UNAVAILABLE` if `stored` has not settled within the write timeout. */
+  private withDeadline<T>(stored: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            serviceUnavailable('The database did not confirm the tracking events in time; they were not acknowledged.'),
+          ),
+        this.options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
+      );
+    });
+    return Promise.race([stored, deadline]).finally(() => clearTimeout(timer));
   }
 
   private startFlush(): void {
@@ -133,13 +172,18 @@ export class TrackingWriter {
       for (const pending of batch) pending.reject(failure);
       return;
     }
-    const counted = batch
+    const accepted = batch
       .filter(
         (pending) =>
           !duplicates.has(pending.request.event._id.toHexString()) &&
           pending.request.event.outcome === TrackingOutcome.ACCEPTED,
       )
       .map((pending) => pending.request);
+    // Events whose hour the recovery may already be rebuilding stay pending: it counts them.
+    const incrementUntil = this.clock.now().getTime() - (this.options.rollupGraceMs ?? DEFAULT_ROLLUP_GRACE_MS) / 2;
+    const counted = accepted.filter(
+      ({ event }) => Math.floor(event.receivedAt.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS > incrementUntil,
+    );
     try {
       await this.repository.incrementRollups(rollupIncrements(counted));
       await this.repository.recordUniques(

@@ -39,7 +39,7 @@ beforeAll(async () => {
   // clicks with and without impressions, several sources, sessions and users.
   const random = seededRandom(99);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
-  const sources = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME'];
+  const sources = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME'] as const;
   const hot = items.slice(0, 8);
   for (let step = 0; step < 120; step++) {
     clock.advance(Math.floor(random() * 20 * 60_000));

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import mongoose, { Schema, type Connection } from 'mongoose';
+import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { javaServerAvailable, startJavaServer, type RunningJavaEngine } from '../../src/db/engines/javaServer';
 
 const availability = javaServerAvailable();
@@ -68,6 +68,27 @@ function duplicateKeyErrors(error: unknown): { code: unknown; writeErrorCount: n
   return { code, writeErrorCount: Array.isArray(writeErrors) ? writeErrors.length : writeErrors ? 1 : 0 };
 }
 
+/**
+ * Registers a model and waits for mongoose's own collection and index creation (autoCreate,
+ * autoIndex). A first write racing that implicit creation can fail on mongo-java-server's H2 backend
+ * ("Document with key '<db>.<collection>' already existed in H2Collection(<db>.system.namespaces)").
+ */
+async function readyModel<T>(connection: Connection, name: string, schema: Schema<T>): Promise<Model<T>> {
+  const model = connection.model<T>(name, schema);
+  await model.init();
+  return model;
+}
+
+/** Runs `body` with a connection to `uri`, closing it even when `body` fails. */
+async function withConnection<R>(uri: string, dbName: string, body: (connection: Connection) => Promise<R>): Promise<R> {
+  const connection = await mongoose.createConnection(uri, { dbName }).asPromise();
+  try {
+    return await body(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
 describeEngine('mongo-java-server (memory backend) with mongoose 9', () => {
   let engine: RunningJavaEngine;
   let connection: Connection;
@@ -96,7 +117,7 @@ describeEngine('mongo-java-server (memory backend) with mongoose 9', () => {
   });
 
   it('insertMany: a duplicate stops an ordered insert there, and is skipped by an unordered one', async () => {
-    const Items = connection.model<Item>('InsertItem', itemSchema);
+    const Items = await readyModel(connection, 'InsertItem', itemSchema);
     await Items.syncIndexes();
 
     const ordered = await Items.insertMany([item('a'), item('b'), item('a'), item('c')], { ordered: true }).then(
@@ -117,7 +138,7 @@ describeEngine('mongo-java-server (memory backend) with mongoose 9', () => {
   });
 
   it('bulkWrite: $inc with $setOnInsert upserts create once and then count', async () => {
-    const Counters = connection.model<Counter>('Counter', counterSchema);
+    const Counters = await readyModel(connection, 'Counter', counterSchema);
     const upsert = (id: string, at: Date) => ({
       updateOne: {
         filter: { _id: id },
@@ -144,7 +165,7 @@ describeEngine('mongo-java-server (memory backend) with mongoose 9', () => {
   });
 
   it('findOneAndUpdate and keyset pagination with $or and a compound sort', async () => {
-    const Items = connection.model<Item>('PageItem', itemSchema);
+    const Items = await readyModel(connection, 'PageItem', itemSchema);
     await Items.insertMany([5, 3, 5, 1, 3].map((price, index) => item(`p${index}`, 'bob', price)));
     const bumped = await Items.findOneAndUpdate(
       { key: 'p3' },
@@ -162,7 +183,7 @@ describeEngine('mongo-java-server (memory backend) with mongoose 9', () => {
   });
 
   it('aggregate: $group ($sum, $avg, $addToSet), $facet, $dateToString, $count, $size', async () => {
-    const Items = connection.model<Item>('AggItem', itemSchema);
+    const Items = await readyModel(connection, 'AggItem', itemSchema);
     await Items.insertMany([
       { ...item('g1', 'alice', 10), tags: ['x', 'y'], listedAt: new Date('2024-03-01T10:00:00Z') },
       { ...item('g2', 'alice', 30), tags: ['y'], listedAt: new Date('2024-03-01T23:59:00Z') },
@@ -231,29 +252,28 @@ describeEngine('mongo-java-server (h2 backend)', () => {
     const dataFile = path.join(dir, 'nested', 'gavel.mv');
 
     const first = await startJavaServer({ backend: 'h2', dataFile, wireVersion: 17 });
-    expect(first.description).toContain(`h2 backend, data in ${dataFile}`);
-    const writer = await mongoose.createConnection(first.uri, { dbName: 'persist' }).asPromise();
-    const Items = writer.model<Item>('Item', itemSchema);
-    await Items.syncIndexes();
-    await Items.insertMany([item('kept-1'), item('kept-2')]);
-    await writer.close();
-    await first.stop();
+    try {
+      expect(first.description).toContain(`h2 backend, data in ${dataFile}`);
+      await withConnection(first.uri, 'persist', async (connection) => {
+        const Items = await readyModel(connection, 'Item', itemSchema);
+        await Items.insertMany([item('kept-1'), item('kept-2')]);
+      });
+    } finally {
+      await first.stop();
+    }
 
     const second = await startJavaServer({ backend: 'h2', dataFile, wireVersion: 17 });
     try {
-      const reader = await mongoose.createConnection(second.uri, { dbName: 'persist' }).asPromise();
-      try {
-        const ReadItems = reader.model<Item>('Item', itemSchema);
-        expect((await ReadItems.find().sort({ key: 1 }).lean()).map((doc) => doc.key)).toEqual(['kept-1', 'kept-2']);
+      await withConnection(second.uri, 'persist', async (connection) => {
+        const Items = await readyModel(connection, 'Item', itemSchema);
+        expect((await Items.find().sort({ key: 1 }).lean()).map((doc) => doc.key)).toEqual(['kept-1', 'kept-2']);
         // The unique index came back with the data.
-        const duplicate = await ReadItems.create(item('kept-1')).then(
+        const duplicate = await Items.create(item('kept-1')).then(
           () => undefined,
           (error: unknown) => error,
         );
         expect(duplicateKeyErrors(duplicate).code).toBe(DUPLICATE_KEY);
-      } finally {
-        await reader.close();
-      }
+      });
     } finally {
       await second.stop();
     }
@@ -339,9 +359,9 @@ describeEngine('mongo-java-server child process lifetime', () => {
     });
     expect(processAlive(pid)).toBe(true);
 
-    const connection = await mongoose.createConnection(uri, { dbName: 'orphan' }).asPromise();
-    await connection.model<Item>('Item', itemSchema).insertMany([item('survivor')]);
-    await connection.close();
+    await withConnection(uri, 'orphan', async (connection) => {
+      await (await readyModel(connection, 'Item', itemSchema)).insertMany([item('survivor')]);
+    });
 
     spawned.kill('SIGKILL');
     await parentExited;
@@ -350,13 +370,10 @@ describeEngine('mongo-java-server child process lifetime', () => {
     // The stdin-EOF path shuts down like SIGTERM, so the H2 store was committed and closed.
     const engine = await startJavaServer({ backend: 'h2', dataFile });
     try {
-      const reader = await mongoose.createConnection(engine.uri, { dbName: 'orphan' }).asPromise();
-      try {
-        const keys = (await reader.model<Item>('Item', itemSchema).find().lean()).map((doc) => doc.key);
-        expect(keys).toEqual(['survivor']);
-      } finally {
-        await reader.close();
-      }
+      const keys = await withConnection(engine.uri, 'orphan', async (connection) =>
+        (await connection.model<Item>('Item', itemSchema).find().lean()).map((doc) => doc.key),
+      );
+      expect(keys).toEqual(['survivor']);
     } finally {
       await engine.stop();
     }
