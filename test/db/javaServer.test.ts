@@ -80,7 +80,11 @@ async function readyModel<T>(connection: Connection, name: string, schema: Schem
 }
 
 /** Runs `body` with a connection to `uri`, closing it even when `body` fails. */
-async function withConnection<R>(uri: string, dbName: string, body: (connection: Connection) => Promise<R>): Promise<R> {
+async function withConnection<R>(
+  uri: string,
+  dbName: string,
+  body: (connection: Connection) => Promise<R>,
+): Promise<R> {
   const connection = await mongoose.createConnection(uri, { dbName }).asPromise();
   try {
     return await body(connection);
@@ -371,7 +375,7 @@ describeEngine('mongo-java-server child process lifetime', () => {
     const engine = await startJavaServer({ backend: 'h2', dataFile });
     try {
       const keys = await withConnection(engine.uri, 'orphan', async (connection) =>
-        (await connection.model<Item>('Item', itemSchema).find().lean()).map((doc) => doc.key),
+        (await (await readyModel(connection, 'Item', itemSchema)).find().lean()).map((doc) => doc.key),
       );
       expect(keys).toEqual(['survivor']);
     } finally {
