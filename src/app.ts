@@ -22,6 +22,7 @@ import type { GavelServices } from './graphql/context';
 import { startHttpServer, type GavelHttpServer } from './server/httpServer';
 import { systemClock, type Clock } from './shared/clock';
 import { createLogger, type Logger } from './shared/logger';
+import { runPeriodically } from './shared/periodic';
 
 /** Replaceable parts, for tests: a controlled clock, a logger that records. */
 export interface AppOverrides {
@@ -97,7 +98,17 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
       retentionMs: config.retentionDays * DAY_MS,
       ctrMinImpressions: config.ctrMinImpressions,
+      popularityWindowMs: config.popularityWindowHours * 3_600_000,
     });
+    const stopPopularity = runPeriodically(
+      'popularity refresh',
+      config.popularityRefreshMs,
+      async () => {
+        await analytics.refreshPopularity();
+      },
+      logger,
+    );
+    cleanup.push({ name: 'popularity refresh', release: stopPopularity });
 
     const bus = config.live.redisUrl ? createRedisBus(config.live.redisUrl, logger) : createInProcessBus();
     cleanup.push({ name: 'event bus', release: () => bus.close() });
@@ -109,7 +120,11 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       trackingRepository,
       auctionItems,
       clock,
-      { intervalMs: config.tracking.maintenanceIntervalMs, retentionMs: config.retentionDays * DAY_MS },
+      {
+        intervalMs: config.tracking.maintenanceIntervalMs,
+        retentionMs: config.retentionDays * DAY_MS,
+        recoveryGraceMs: config.tracking.rollupRecoveryGraceMs,
+      },
       logger,
     );
     cleanup.push({ name: 'tracking maintenance', release: stopMaintenance });
@@ -117,9 +132,16 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const live = new LiveService(bus, analytics, clock, config.live, logger);
     const writer = new TrackingWriter(
       trackingRepository,
-      { flushIntervalMs: config.tracking.flushIntervalMs, maxBatch: config.tracking.flushMaxEvents },
+      {
+        flushIntervalMs: config.tracking.flushIntervalMs,
+        maxBatch: config.tracking.flushMaxEvents,
+        writeTimeoutMs: config.tracking.writeTimeoutMs,
+        maxBacklog: config.tracking.maxBacklog,
+        rollupGraceMs: config.tracking.rollupRecoveryGraceMs,
+      },
       logger.child({ component: 'tracking-writer' }),
       (itemIds) => live.publishCountersChanged(itemIds),
+      clock,
     );
     const tracking = new TrackingService(
       writer,
@@ -134,6 +156,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     cleanup.push({
       name: 'tracking writer',
       release: async () => {
+        writer.expedite();
         await tracking.drainImplicitQueue();
         await writer.close();
       },

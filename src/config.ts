@@ -56,6 +56,10 @@ export interface GavelConfig {
   readonly analyticsMaxRangeDays: number;
   /** `ANALYTICS_CTR_MIN_IMPRESSIONS`: items below this are left out of CTR rankings. */
   readonly ctrMinImpressions: number;
+  /** `POPULARITY_WINDOW_HOURS`: search's POPULARITY order counts impressions over this window. */
+  readonly popularityWindowHours: number;
+  /** `POPULARITY_REFRESH_MS`: how often item popularity is recomputed from the rollups. */
+  readonly popularityRefreshMs: number;
   /** Tracking rules and group commit (`TRACKING_*`). */
   readonly tracking: {
     /** `TRACKING_IMPRESSION_COOLDOWN_MS`: one counted impression per (session, item) per window. */
@@ -76,6 +80,12 @@ export interface GavelConfig {
     readonly flushIntervalMs: number;
     /** `TRACKING_FLUSH_MAX_EVENTS`: group-commit batch size. */
     readonly flushMaxEvents: number;
+    /** `TRACKING_WRITE_TIMEOUT_MS`: a mutation whose events are not stored by then fails SERVICE_UNAVAILABLE. */
+    readonly writeTimeoutMs: number;
+    /** `TRACKING_MAX_BACKLOG`: events waiting for the writer at most; beyond, SERVICE_UNAVAILABLE at once. */
+    readonly maxBacklog: number;
+    /** `TRACKING_ROLLUP_RECOVERY_GRACE_MS`: recovery rebuilds an hour's counters this long after it closed. */
+    readonly rollupRecoveryGraceMs: number;
     /** `TRACKING_IMPLICIT_QUEUE_SIZE`: implicit impressions waiting at most; beyond, dropped. */
     readonly implicitQueueSize: number;
     /** `MAINTENANCE_INTERVAL_MS`: rollup recovery and retention purge period. */
@@ -234,6 +244,8 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
     analyticsMaxRangeDays: integer(env, 'ANALYTICS_MAX_RANGE_DAYS', 90, 1, 3650),
     ctrMinImpressions: integer(env, 'ANALYTICS_CTR_MIN_IMPRESSIONS', 20, 0, 1_000_000),
+    popularityWindowHours: integer(env, 'POPULARITY_WINDOW_HOURS', 24, 1, 24 * 90),
+    popularityRefreshMs: integer(env, 'POPULARITY_REFRESH_MS', 60_000, 1_000, 86_400_000),
     tracking: Object.freeze({
       impressionCooldownMs: integer(env, 'TRACKING_IMPRESSION_COOLDOWN_MS', 30_000, 1_000, 86_400_000),
       clickCooldownMs: integer(env, 'TRACKING_CLICK_COOLDOWN_MS', 5_000, 1_000, 86_400_000),
@@ -244,6 +256,9 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       maxBatch: integer(env, 'TRACKING_MAX_BATCH', 500, 1, 10_000),
       flushIntervalMs: integer(env, 'TRACKING_FLUSH_INTERVAL_MS', 5, 0, 10_000),
       flushMaxEvents: integer(env, 'TRACKING_FLUSH_MAX_EVENTS', 1_000, 1, 100_000),
+      writeTimeoutMs: integer(env, 'TRACKING_WRITE_TIMEOUT_MS', 10_000, 100, 600_000),
+      maxBacklog: integer(env, 'TRACKING_MAX_BACKLOG', 100_000, 1, 10_000_000),
+      rollupRecoveryGraceMs: integer(env, 'TRACKING_ROLLUP_RECOVERY_GRACE_MS', 300_000, 1_000, 3_600_000),
       implicitQueueSize: integer(env, 'TRACKING_IMPLICIT_QUEUE_SIZE', 10_000, 0, 10_000_000),
       maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     }),

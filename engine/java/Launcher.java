@@ -81,8 +81,9 @@ public final class Launcher {
         try {
             run(options);
         } catch (Throwable e) {
-            System.err.println("gavel engine: failed to start: " + e);
+            // Summary last: the parent quotes the tail of stderr.
             e.printStackTrace(System.err);
+            System.err.println("gavel engine: failed to start: " + e);
             // halt, not exit: a half-started server must not wait on shutdown hooks or netty threads.
             Runtime.getRuntime().halt(1);
         }

@@ -1,5 +1,6 @@
 import type { Connection, PipelineStage, Types } from 'mongoose';
 import type { EffectiveTimeRange } from './timeRange';
+import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
 import { itemDailyUniqueModel, itemRollupModel } from './rollups.model';
 
 /** Counters of one (item, source) over a range. */
@@ -54,6 +55,14 @@ export interface AnalyticsRepository {
   }>;
   /** Impressions per item over the range, for the search popularity order. */
   impressionsPerItem(range: EffectiveTimeRange): Promise<Map<string, number>>;
+  /**
+   * One user's counted events over the range, from the raw events (bounded per user by the rate
+   * limits): impressions, clicks, and distinct items viewed and — from clicks — clicked.
+   */
+  userActivity(
+    userId: string,
+    range: EffectiveTimeRange,
+  ): Promise<{ impressions: number; clicks: number; itemsViewed: number; itemsClicked: number }>;
   /** Creates the rollup collections' indexes. */
   ensureIndexes(): Promise<void>;
 }
@@ -64,6 +73,7 @@ const inRange = (range: EffectiveTimeRange) => ({ $gte: range.from, $lt: range.t
 export function createAnalyticsRepository(connection: Connection): AnalyticsRepository {
   const rollups = itemRollupModel(connection);
   const uniques = itemDailyUniqueModel(connection);
+  const events = trackingEventModel(connection);
 
   return {
     countersBySource: async (itemIds, range) => {
@@ -182,6 +192,21 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
         ])
         .exec();
       return new Map(rows.map(({ _id, impressions }) => [_id.toHexString(), impressions]));
+    },
+    userActivity: async (userId, range) => {
+      const rows = await events
+        .aggregate<{ _id: string; count: number; items: Types.ObjectId[] }>([
+          { $match: { userId, outcome: TrackingOutcome.ACCEPTED, receivedAt: inRange(range) } },
+          { $group: { _id: '$type', count: { $sum: 1 }, items: { $addToSet: '$itemId' } } },
+        ])
+        .exec();
+      const of = (type: EventType) => rows.find((row) => row._id === type);
+      return {
+        impressions: of(EventType.IMPRESSION)?.count ?? 0,
+        clicks: of(EventType.CLICK)?.count ?? 0,
+        itemsViewed: of(EventType.IMPRESSION)?.items.length ?? 0,
+        itemsClicked: of(EventType.CLICK)?.items.length ?? 0,
+      };
     },
     ensureIndexes: async () => {
       for (const model of [rollups, uniques]) {

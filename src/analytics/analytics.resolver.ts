@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { AuctionItem } from '../catalog/auctionItem.types';
 import type { GavelContext } from '../graphql/context';
 import { badUserInput } from '../shared/errors';
@@ -11,6 +11,7 @@ import {
   PopularityMetric,
   SourceFigures,
   TimeSeriesPoint,
+  UserAnalytics,
 } from './analytics.types';
 import { EffectiveTimeRange, TimeRangeInput } from './timeRange';
 
@@ -111,6 +112,18 @@ export class AnalyticsQueryResolver {
       first,
       category ?? undefined,
     );
+  }
+
+  @Authorized()
+  @Query(() => UserAnalytics, { description: "A signed-in user's engagement over a range (default: the last 7 days)." })
+  userAnalytics(
+    @Ctx() { services }: GavelContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
+  ): Promise<UserAnalytics> {
+    if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(userId))
+      throw badUserInput('userId', 'userId must be 1 to 128 letters, digits or _ . : -');
+    return services.analytics.userAnalytics(userId, services.analytics.resolveRange(range));
   }
 
   @Authorized()

@@ -13,6 +13,7 @@ import {
   type PopularItem,
   type SourceFigures,
   type TimeSeriesPoint,
+  type UserAnalytics,
 } from './analytics.types';
 import {
   DAY_MS,
@@ -27,6 +28,8 @@ import {
 export interface AnalyticsPolicy extends TimeRangeLimits {
   /** Items below this many impressions are left out of CTR rankings (too noisy to rank). */
   readonly ctrMinImpressions: number;
+  /** Search's POPULARITY order ranks by impressions over this trailing window. */
+  readonly popularityWindowMs: number;
 }
 
 /** clicks / impressions, 0 without impressions. */
@@ -206,6 +209,35 @@ export class AnalyticsService implements LiveFiguresSource {
         .map((row) => ({ ...row, ctr: ctr(row.clicks, row.impressions) }))
         .sort((a, b) => b.impressions - a.impressions || a.category.localeCompare(b.category)),
       topItems: top,
+    };
+  }
+
+  /**
+   * Recomputes every item's popularity (impressions over the trailing window) from the rollups
+   * and stores it on the items, where search can sort by it with an index. Returns the number of
+   * items with a non-zero score.
+   */
+  async refreshPopularity(): Promise<number> {
+    const to = this.clock.now().getTime();
+    const scores = await this.analytics.impressionsPerItem({
+      from: new Date(to - this.policy.popularityWindowMs),
+      to: new Date(to + 1),
+    });
+    await this.items.setPopularity(scores);
+    return scores.size;
+  }
+
+  /** A user's counted impressions and clicks, and the distinct items they viewed and clicked. */
+  async userAnalytics(userId: string, range: EffectiveTimeRange): Promise<UserAnalytics> {
+    const activity = await this.analytics.userActivity(userId, range);
+    return {
+      userId,
+      range,
+      impressions: activity.impressions,
+      clicks: activity.clicks,
+      itemsViewed: activity.itemsViewed,
+      itemsClicked: activity.itemsClicked,
+      ctr: ctr(activity.clicks, activity.impressions),
     };
   }
 

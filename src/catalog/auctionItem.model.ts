@@ -30,6 +30,8 @@ export interface AuctionItemRecord {
   searchTerms: string[];
   /** Derived from the title by `searchTermsOf`; title matches rank higher. */
   titleTerms: string[];
+  /** Impressions over the recent popularity window, refreshed periodically from the rollups. */
+  popularity?: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -49,6 +51,7 @@ const auctionItemSchema = new Schema<AuctionItemRecord>(
     tags: { type: [String], default: [] },
     searchTerms: { type: [String], default: [] },
     titleTerms: { type: [String], default: [] },
+    popularity: { type: Number, default: 0 },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -62,7 +65,7 @@ const auctionItemSchema = new Schema<AuctionItemRecord>(
  * seek instead of skipping. Equality fields come first, then the sort (the ESR rule), and range
  * filters (price, dates) are checked while walking the index in sort order.
  */
-const sortKeys = ['createdAt', 'priceAmount', 'endsAt'] as const;
+const sortKeys = ['createdAt', 'priceAmount', 'endsAt', 'popularity'] as const;
 for (const sortKey of sortKeys) {
   // No filter, or only range filters: walk the sort order directly.
   auctionItemSchema.index({ [sortKey]: -1, _id: -1 });

@@ -1,4 +1,4 @@
-import { type Types, type Connection, type UpdateQuery } from 'mongoose';
+import { Types, type Connection, type UpdateQuery } from 'mongoose';
 import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
 
 /** Fields written when an item is created (the id is assigned by the repository). */
@@ -29,6 +29,11 @@ export interface AuctionItemRepository {
     expectedStatus: AuctionStatus,
     changes: AuctionItemChanges,
   ): Promise<AuctionItemRecord | null>;
+  /**
+   * Stores each item's popularity score; items missing from `scores` that had one drop to 0.
+   * Two round trips whatever the number of items (one bulk write, one update).
+   */
+  setPopularity(scores: ReadonlyMap<string, number>): Promise<void>;
   /** Whether the collection holds no item at all. */
   isEmpty(): Promise<boolean>;
   /** Creates the collection's indexes (idempotent; never drops indexes it does not know). */
@@ -66,6 +71,21 @@ export function createAuctionItemRepository(connection: Connection): AuctionItem
         })
         .lean<AuctionItemRecord>()
         .exec(),
+    setPopularity: async (scores) => {
+      const ids = [...scores.keys()].map((id) => new Types.ObjectId(id));
+      if (ids.length > 0) {
+        await model.bulkWrite(
+          [...scores].map(([id, popularity]) => ({
+            updateOne: {
+              filter: { _id: new Types.ObjectId(id), popularity: { $ne: popularity } },
+              update: { $set: { popularity } },
+            },
+          })),
+          { ordered: false },
+        );
+      }
+      await model.updateMany({ popularity: { $gt: 0 }, _id: { $nin: ids } }, { $set: { popularity: 0 } }).exec();
+    },
     isEmpty: async () => (await model.findOne({}, { _id: 1 }).lean().exec()) === null,
     ensureIndexes: async () => {
       await model.createCollection().catch(() => undefined);

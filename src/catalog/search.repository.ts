@@ -18,7 +18,7 @@ export interface ItemSearch {
 }
 
 /** Stored fields a search can be ordered by; `relevance` is computed from the query words. */
-export type SortKey = 'createdAt' | 'priceAmount' | 'endsAt' | 'relevance';
+export type SortKey = 'createdAt' | 'priceAmount' | 'endsAt' | 'popularity' | 'relevance';
 
 /** A total order over results: the key, then `_id` in the same direction. */
 export interface ItemOrder {
@@ -146,7 +146,8 @@ export function createSearchRepository(connection: Connection): SearchRepository
       .limit(query.limit)
       .lean<AuctionItemRecord[]>()
       .exec();
-    return records.map((record) => ({ record, sortValue: record[key] }));
+    // Items never ranked yet have no stored popularity: they sort as 0.
+    return records.map((record) => ({ record, sortValue: record[key] ?? 0 }));
   }
 
   async function findByRelevance(query: PageQuery): Promise<RankedItem[]> {

@@ -81,6 +81,7 @@ const sortKeyOf: Readonly<Record<AuctionItemOrderField, SortKey>> = {
   [AuctionItemOrderField.CREATED_AT]: 'createdAt',
   [AuctionItemOrderField.PRICE]: 'priceAmount',
   [AuctionItemOrderField.ENDS_AT]: 'endsAt',
+  [AuctionItemOrderField.POPULARITY]: 'popularity',
   [AuctionItemOrderField.RELEVANCE]: 'relevance',
 };
 
@@ -283,7 +284,7 @@ export class SearchService {
     if (!isCursorPayload(payload)) {
       throw badUserInput(field, `${field} is not a cursor returned by this API; start again from the first page.`);
     }
-    const dateKey = order.key !== 'priceAmount' && order.key !== 'relevance';
+    const dateKey = order.key === 'createdAt' || order.key === 'endsAt';
     if (payload.o !== orderTag || payload.s !== fingerprint || (payload.t === 1) !== dateKey) {
       throw badUserInput(field, `${field} belongs to a different search or order; start again from the first page.`);
     }

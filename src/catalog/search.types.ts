@@ -11,12 +11,17 @@ export enum AuctionItemOrderField {
   CREATED_AT = 'CREATED_AT',
   PRICE = 'PRICE',
   ENDS_AT = 'ENDS_AT',
+  POPULARITY = 'POPULARITY',
   RELEVANCE = 'RELEVANCE',
 }
 registerEnumType(AuctionItemOrderField, {
   name: 'AuctionItemOrderField',
   valuesConfig: {
     PRICE: { description: 'Current price in minor units (combine with filter.currency to compare like with like).' },
+    POPULARITY: {
+      description:
+        'Impressions over the last POPULARITY_WINDOW_HOURS, refreshed every POPULARITY_REFRESH_MS from the rollups.',
+    },
     RELEVANCE: {
       description: 'Best matches of `query` first (title matches above description and tags); needs `query`.',
     },

@@ -6,6 +6,8 @@ import type { TrackingRepository } from './tracking.repository';
 
 /** Buckets rebuilt per recovery round; the rest waits for the next round. */
 const RECOVERY_BATCH = 500;
+/** Recovery rounds per maintenance run. */
+const MAX_RECOVERY_ROUNDS = 20;
 
 /**
  * Rebuilds the rollup buckets of counted events whose increments were never confirmed (a crash
@@ -45,18 +47,22 @@ export function scheduleMaintenance(
   logger: Logger,
 ): () => Promise<void> {
   let running: Promise<void> | undefined;
-  const round = async () => {
+  const runOnce = async () => {
     try {
-      // Until nothing settled is pending: each rebuild clears the marks it found.
-      for (let rebuilt; (rebuilt = await recoverPendingRollups(tracking, catalog, clock, options.recoveryGraceMs)) > 0; )
+      // Each rebuild clears the marks it found, so rounds of work catch up after a crash; bounded
+      // so that one maintenance run never monopolises the database.
+      for (let round = 0; round < MAX_RECOVERY_ROUNDS; round++) {
+        const rebuilt = await recoverPendingRollups(tracking, catalog, clock, options.recoveryGraceMs);
+        if (rebuilt === 0) break;
         logger.warn({ buckets: rebuilt }, 'rebuilt rollup buckets from stored events');
+      }
       await tracking.purgeBefore(new Date(clock.now().getTime() - options.retentionMs));
     } catch (error) {
       logger.warn({ err: error }, 'tracking maintenance failed; retrying next round');
     }
   };
   const run = () => {
-    running ??= round().finally(() => (running = undefined));
+    running ??= runOnce().finally(() => (running = undefined));
   };
   run();
   const timer = setInterval(run, options.intervalMs);

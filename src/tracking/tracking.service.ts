@@ -4,7 +4,8 @@ import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import type { ClientInfo } from '../graphql/context';
 import type { Clock } from '../shared/clock';
-import { badUserInput } from '../shared/errors';
+import { withDeadline } from '../shared/deadline';
+import { badUserInput, serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { TokenBucketLimiter } from './rateLimiter';
 import type { NewTrackingEvent } from './tracking.repository';
@@ -27,6 +28,8 @@ export interface TrackingPolicy {
   readonly maxBatch: number;
   /** Capacity of the implicit-impression queue (search results, item views). */
   readonly implicitQueueSize: number;
+  /** Bound on each database step of a request (lookups here, the write in the writer). */
+  readonly writeTimeoutMs: number;
 }
 
 const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -34,6 +37,22 @@ const MAX_POSITION = 10_000;
 /** Audit copies of client strings are cut to this length. */
 const AUDIT_MAX = 256;
 const audit = (value: unknown): string => String(value).slice(0, AUDIT_MAX);
+/** Existence answers are cached this long; "no such item" shorter, so a new item is tracked soon. */
+const KNOWN_ITEM_TTL_MS = 60_000;
+const UNKNOWN_ITEM_TTL_MS = 5_000;
+/** Warnings about dropped or failed implicit impressions: at most one per interval. */
+const IMPLICIT_WARNING_INTERVAL_MS = 10_000;
+
+/** A function answering true at most once per `intervalMs` (wall time), to rate-limit a log line. */
+function throttle(intervalMs: number): () => boolean {
+  let last = -Infinity;
+  return () => {
+    const now = Date.now();
+    if (now - last < intervalMs) return false;
+    last = now;
+    return true;
+  };
+}
 
 interface Candidate {
   readonly index: number;
@@ -55,15 +74,20 @@ export class TrackingService {
   private readonly sessionLimiter: TokenBucketLimiter;
   private readonly ipLimiter: TokenBucketLimiter;
   /** Item id → category, or null for ids known not to exist. */
-  private readonly items = new LRUCache<string, { category: string | null }>({ max: 100_000, ttl: 60_000 });
+  private readonly items = new LRUCache<string, { category: string | null }>({ max: 100_000, ttl: KNOWN_ITEM_TTL_MS });
   /** Dedup keys this instance stored recently: a fast first filter before the unique index. */
   private readonly recentKeys: LRUCache<string, true>;
   /** `session|item` pairs with a counted impression, for the click rule without a query. */
   private readonly recentImpressions: LRUCache<string, true>;
-  private readonly implicitQueue: Array<{ client: ClientInfo; type: EventType; inputs: ImpressionInput[] }> = [];
+  /** Implicit impressions waiting, one entry per query that implied them. */
+  private readonly implicitQueue: Array<{ client: ClientInfo; inputs: ImpressionInput[] }> = [];
+  /** Implicit impressions queued or being tracked: what `implicitQueueSize` bounds. */
+  private implicitPending = 0;
   private implicitDrain?: Promise<void>;
   private droppedImplicit = 0;
-  private lastDropLog = 0;
+  private failedImplicit = 0;
+  private readonly dropWarning = throttle(IMPLICIT_WARNING_INTERVAL_MS);
+  private readonly failureWarning = throttle(IMPLICIT_WARNING_INTERVAL_MS);
 
   constructor(
     private readonly writer: TrackingWriter,
@@ -89,6 +113,11 @@ export class TrackingService {
   /** Implicit impressions dropped because the queue was full (since start). */
   get droppedImplicitImpressions(): number {
     return this.droppedImplicit;
+  }
+
+  /** Implicit impressions that could not be tracked, e.g. during a database outage (since start). */
+  get failedImplicitImpressions(): number {
+    return this.failedImplicit;
   }
 
   /**
@@ -123,7 +152,7 @@ export class TrackingService {
       else if (!this.ipLimiter.take(client.ip))
         settle(candidate, TrackingOutcome.RATE_LIMITED, 'too many events from this address');
     }
-    await this.checkItemsExist(open());
+    await this.beforeDeadline(this.checkItemsExist(open()));
 
     // Deduplication: in this batch, then against what this instance counted recently. The
     // unique index on dedupKey decides atomically for everything else (other instances too).
@@ -170,39 +199,63 @@ export class TrackingService {
     source: string,
   ): void {
     if (!client.sessionId || entries.length === 0) return;
-    if (this.implicitQueue.length >= this.policy.implicitQueueSize) {
-      this.droppedImplicit += entries.length;
-      if (Date.now() - this.lastDropLog > 10_000) {
-        this.lastDropLog = Date.now();
-        this.logger.warn({ dropped: this.droppedImplicit }, 'implicit impression queue full: dropping impressions');
-      }
-      return;
-    }
     const inputs = entries
       .slice(0, this.policy.maxBatch)
       .map(
         (entry) =>
           ({ itemId: entry.itemId, sessionId: client.sessionId!, source, position: entry.position }) as ImpressionInput,
       );
-    this.implicitQueue.push({ client, type: EventType.IMPRESSION, inputs });
-    void this.drainImplicit();
+    if (this.implicitPending + inputs.length > this.policy.implicitQueueSize) {
+      this.droppedImplicit += inputs.length;
+      if (this.dropWarning())
+        this.logger.warn({ dropped: this.droppedImplicit }, 'implicit impression queue full: dropping impressions');
+      return;
+    }
+    this.implicitPending += inputs.length;
+    this.implicitQueue.push({ client, inputs });
+    this.startImplicitDrain();
   }
 
-  /** Waits until the implicit queue is empty (shutdown drains it before the writer closes). */
+  /** Waits until every queued implicit impression is tracked (shutdown: before the writer closes). */
   async drainImplicitQueue(): Promise<void> {
-    while (this.implicitQueue.length > 0 || this.implicitDrain) await this.drainImplicit();
+    while (this.implicitDrain) await this.implicitDrain;
   }
 
-  private drainImplicit(): Promise<void> {
-    this.implicitDrain ??= (async () => {
-      while (this.implicitQueue.length > 0) {
-        const next = this.implicitQueue.shift()!;
-        await this.track(next.type, next.inputs, next.client).catch((error: unknown) => {
-          this.logger.warn({ err: error }, 'implicit impressions not recorded');
-        });
-      }
-    })().finally(() => (this.implicitDrain = undefined));
-    return this.implicitDrain;
+  private startImplicitDrain(): void {
+    this.implicitDrain ??= this.drainImplicit().finally(() => {
+      this.implicitDrain = undefined;
+      // Queued after the loop's last check but before this callback: start again.
+      if (this.implicitQueue.length > 0) this.startImplicitDrain();
+    });
+  }
+
+  private async drainImplicit(): Promise<void> {
+    while (this.implicitQueue.length > 0) {
+      // Everything waiting at once: the writer stores it in one flush anyway, and each query's
+      // impressions keep their own client (bot check, rate limits).
+      const waiting = this.implicitQueue.splice(0);
+      await Promise.all(
+        waiting.map(async ({ client, inputs }) => {
+          try {
+            await this.track(EventType.IMPRESSION, inputs, client);
+          } catch (error) {
+            // E.g. a database outage: the query that implied them has long been answered.
+            this.failedImplicit += inputs.length;
+            if (this.failureWarning())
+              this.logger.warn({ err: error, failed: this.failedImplicit }, 'implicit impressions not recorded');
+          } finally {
+            this.implicitPending -= inputs.length;
+          }
+        }),
+      );
+    }
+  }
+
+  /** A lookup that hangs (an unresponsive database) fails the request as retryable instead. */
+  private beforeDeadline<T>(lookup: Promise<T>): Promise<T> {
+    return withDeadline(lookup, this.policy.writeTimeoutMs, () =>
+      serviceUnavailable('The database did not answer in time; tracking events were not stored. Retry shortly.'),
+    );
   }
 
   private validate(candidate: Candidate, now: Date): void {
@@ -236,7 +289,11 @@ export class TrackingService {
     const misses = [...new Set(candidates.map((c) => c.itemId!.toHexString()).filter((id) => !this.items.has(id)))];
     if (misses.length > 0) {
       const found = await this.catalog.categoriesOf(misses.map((id) => new Types.ObjectId(id)));
-      for (const id of misses) this.items.set(id, { category: found.get(id) ?? null });
+      for (const id of misses) {
+        const category = found.get(id);
+        if (category !== undefined) this.items.set(id, { category });
+        else this.items.set(id, { category: null }, { ttl: UNKNOWN_ITEM_TTL_MS });
+      }
     }
     for (const candidate of candidates) {
       const category = this.items.get(candidate.itemId!.toHexString())?.category;
@@ -252,9 +309,11 @@ export class TrackingService {
     const pairKey = (c: Candidate) => `${c.input.sessionId}|${c.itemId!.toHexString()}`;
     const unknown = candidates.filter((c) => !this.recentImpressions.has(pairKey(c)));
     if (unknown.length === 0) return;
-    const seen = await this.recentImpressionLookup(
-      unknown.map((c) => ({ sessionId: c.input.sessionId, itemId: c.itemId! })),
-      new Date(now.getTime() - this.policy.clickImpressionWindowMs),
+    const seen = await this.beforeDeadline(
+      this.recentImpressionLookup(
+        unknown.map((c) => ({ sessionId: c.input.sessionId, itemId: c.itemId! })),
+        new Date(now.getTime() - this.policy.clickImpressionWindowMs),
+      ),
     );
     for (const candidate of unknown) {
       if (seen.has(pairKey(candidate))) this.recentImpressions.set(pairKey(candidate), true);

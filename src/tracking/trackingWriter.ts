@@ -1,6 +1,7 @@
 import type { Types } from 'mongoose';
 import { DAY_MS, HOUR_MS } from '../analytics/timeRange';
 import { systemClock, type Clock } from '../shared/clock';
+import { withDeadline } from '../shared/deadline';
 import { serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { isDatabaseUnavailable } from '../db/database';
@@ -85,6 +86,8 @@ export class TrackingWriter {
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private closed = false;
+  /** Set at shutdown: write at once instead of waiting for companions. */
+  private expedited = false;
 
   constructor(
     private readonly repository: TrackingRepository,
@@ -107,14 +110,26 @@ export class TrackingWriter {
           this.queue.push({ request, resolve, reject });
         }),
     );
-    if (this.queue.length >= this.options.maxBatch) this.startFlush();
+    if (this.expedited || this.queue.length >= this.options.maxBatch) this.startFlush();
     else this.timer ??= setTimeout(() => this.startFlush(), this.options.flushIntervalMs);
-    return this.withDeadline(Promise.all(results));
+    return withDeadline(Promise.all(results), this.options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, () =>
+      serviceUnavailable('The database did not confirm the tracking events in time; they were not acknowledged.'),
+    );
   }
 
   /** Events waiting to be written (for metrics and tests). */
   get backlog(): number {
     return this.queue.length;
+  }
+
+  /**
+   * Writes what is queued now, and every later event as soon as it arrives, still accepting new
+   * events: shutdown calls it before draining the last producers (implicit impressions), so they
+   * do not wait out the group-commit interval.
+   */
+  expedite(): void {
+    this.expedited = true;
+    this.startFlush();
   }
 
   /** Refuses new events, then writes everything queued; resolves when all is stored. */
@@ -124,21 +139,6 @@ export class TrackingWriter {
       this.startFlush();
       await this.flushing;
     }
-  }
-
-  /** Rejects with `SERVICE_UNAVAILABLE` if `stored` has not settled within the write timeout. */
-  private withDeadline<T>(stored: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            serviceUnavailable('The database did not confirm the tracking events in time; they were not acknowledged.'),
-          ),
-        this.options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS,
-      );
-    });
-    return Promise.race([stored, deadline]).finally(() => clearTimeout(timer));
   }
 
   private startFlush(): void {

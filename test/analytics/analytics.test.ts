@@ -5,9 +5,11 @@ import {
   AnalyticsOverviewDocument,
   ItemAnalyticsDocument,
   PopularItemsDocument,
+  PopularSearchDocument,
   SearchWithAnalyticsDocument,
   TrackClicksDocument,
   TrackImpressionsDocument,
+  UserAnalyticsDocument,
 } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
 import { execute, startTestApp, type TestApp } from '../support/testApp';
@@ -154,6 +156,42 @@ describe('item analytics (rollups) equal a recount of the raw counted events', (
       bySource: [],
     });
     expect(response.data!.auctionItem!.analytics.timeSeries.every((point) => point.impressions === 0)).toBe(true);
+  });
+});
+
+describe('user analytics and popularity', () => {
+  it('counts a user’s impressions, clicks and distinct items viewed and clicked (from clicks)', async () => {
+    const events = await countedEvents();
+    for (const userId of ['u1', 'u2', 'u3']) {
+      const mine = events.filter((event) => event.userId === userId);
+      const response = await execute(app, UserAnalyticsDocument, { userId, range: range() });
+      expect(response.errors).toBeUndefined();
+      const impressions = mine.filter((event) => event.type === 'IMPRESSION');
+      const clicks = mine.filter((event) => event.type === 'CLICK');
+      expect(response.data!.userAnalytics).toEqual({
+        userId,
+        impressions: impressions.length,
+        clicks: clicks.length,
+        itemsViewed: new Set(impressions.map((event) => event.itemId)).size,
+        itemsClicked: new Set(clicks.map((event) => event.itemId)).size,
+        ctr: impressions.length ? clicks.length / impressions.length : 0,
+      });
+    }
+    const hostile = await execute(app, UserAnalyticsDocument, { userId: '{"$gt":""}' });
+    expect(hostile.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userId' });
+  });
+
+  it('orders search by popularity: impressions over the last 24 hours, from the rollups', async () => {
+    await app.services.analytics.refreshPopularity();
+    const since = clock.now().getTime() - 24 * HOUR;
+    const score = new Map<string, number>();
+    for (const event of await countedEvents()) {
+      if (event.type === 'IMPRESSION' && event.receivedAt.getTime() >= since)
+        score.set(event.itemId, (score.get(event.itemId) ?? 0) + 1);
+    }
+    const expected = [...score].sort((a, b) => b[1] - a[1] || b[0].localeCompare(a[0])).map(([id]) => id);
+    const response = await execute(app, PopularSearchDocument, { first: expected.length });
+    expect(response.data!.auctionItems.edges.map((edge) => edge.node.id)).toEqual(expected);
   });
 });
 

@@ -85,6 +85,8 @@ function expectedIds(query: string | undefined, filter: AuctionItemFilter, order
         return item.endsAt.getTime();
       case 'RELEVANCE':
         return relevance(item, query ?? '');
+      case 'POPULARITY':
+        return item.popularity ?? 0;
     }
   };
   const sign = order.direction === 'ASC' ? 1 : -1;

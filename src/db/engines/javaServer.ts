@@ -291,6 +291,7 @@ export async function startJavaServer(options: JavaServerOptions): Promise<Runni
     stopping ??= (async () => {
       if (exitStatus !== undefined) return;
       child.kill('SIGTERM');
+      // Ref'd on purpose: with the child unref'd, this timer keeps Node alive until the child has exited.
       const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
       clearTimeout(killTimer);

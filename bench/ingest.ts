@@ -1,0 +1,206 @@
+/**
+ * `npm run bench:ingest` — issue 4's benchmark. In one run on one engine: events/s through the
+ * GraphQL API (`trackImpressions`, batches of 100, CLIENTS concurrent clients) vs (a) the reference
+ * design's per-event find-then-insert and (b) raw unordered `insertMany` of equivalent documents —
+ * the physical limit of the engine. Also p50/p99 mutation latency and, with BENCH_SUSTAIN_MINUTES=5,
+ * the server's RSS after 1 and 5 minutes of sustained API load (the app runs in this process).
+ */
+import { print } from 'graphql';
+import type { Types } from 'mongoose';
+import { auctionItemModel } from '../src/catalog/auctionItem.model';
+import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
+import { generateDemoCatalog } from '../src/catalog/demoCatalog';
+import { EventType, TrackingOutcome, type TrackingEventRecord } from '../src/tracking/trackingEvent.model';
+import { TrackImpressionsDocument } from '../test/generated/graphql';
+import { ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
+
+const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const SUSTAIN_MINUTES = Number(process.env.BENCH_SUSTAIN_MINUTES ?? 0);
+const CLIENTS = 8;
+const API_BATCH = 100;
+const RAW_BATCH = 1_000;
+const USER_AGENT =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
+const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'OTHER'] as const;
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const rate = (events: number, seconds: number) => Math.round(events / seconds);
+
+/** Runs `client(index, deadline)` on CLIENTS concurrent clients until `seconds` have passed. */
+async function runClients(seconds: number, client: (index: number, deadline: number) => Promise<number>) {
+  const start = Date.now();
+  const deadline = start + seconds * 1000;
+  const counts = await Promise.all(Array.from({ length: CLIENTS }, (_, index) => client(index, deadline)));
+  return { events: counts.reduce((a, b) => a + b, 0), seconds: (Date.now() - start) / 1000 };
+}
+
+async function main(): Promise<void> {
+  const bench = await startBenchEnvironment({
+    // The session limit's configured maximum is 10,000,000/min; each event has its own session anyway.
+    TRACKING_SESSION_EVENTS_PER_MINUTE: '10000000',
+    TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
+  });
+  try {
+    printHeader(
+      `bench:ingest — ${ITEMS.toLocaleString('en')} items, ${CLIENTS} clients, ${SECONDS} s per design`,
+      bench.engine,
+    );
+    const connection = bench.app.database.connection;
+    await createAuctionItemRepository(connection).insertMany(generateDemoCatalog(ITEMS, new Date()));
+    const itemIds = (await auctionItemModel(connection).find({}, { _id: 1 }).lean().exec()).map((item) => item._id);
+    const randomItem = () => itemIds[Math.floor(Math.random() * itemIds.length)]!;
+
+    const url = bench.app.url;
+    const mutation = print(TrackImpressionsDocument);
+    let sessionSeq = 0;
+    /** One mutation of API_BATCH events, each with a fresh session so that every one is accepted. */
+    const trackBatch = async (client: number): Promise<{ accepted: number; latency: number }> => {
+      const events = Array.from({ length: API_BATCH }, (_, position) => ({
+        itemId: randomItem().toHexString(),
+        sessionId: `c${client}-s${++sessionSeq}`,
+        source: SOURCES[position % SOURCES.length],
+        position,
+      }));
+      const start = process.hrtime.bigint();
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+        body: JSON.stringify({ query: mutation, variables: { events } }),
+      });
+      const body = (await response.json()) as { data?: { trackImpressions: { accepted: number } }; errors?: unknown };
+      const latency = Number(process.hrtime.bigint() - start) / 1e6;
+      if (body.errors || !body.data) throw new Error(JSON.stringify(body.errors));
+      return { accepted: body.data.trackImpressions.accepted, latency };
+    };
+
+    // (a) The GraphQL API: group commit, dedup index, rollup $inc upserts, daily uniques.
+    const latencies: number[] = [];
+    let sent = 0;
+    const apiLoad = (collect: boolean) => async (client: number, deadline: number) => {
+      let accepted = 0;
+      while (Date.now() < deadline) {
+        const result = await trackBatch(client);
+        accepted += result.accepted;
+        if (collect) {
+          latencies.push(result.latency);
+          sent += API_BATCH;
+        }
+      }
+      return accepted;
+    };
+    await runClients(2, apiLoad(false)); // warm-up (JIT, connection pool, item cache)
+    const api = await runClients(SECONDS, apiLoad(true));
+    const apiLatency = summarize(latencies);
+
+    // (b) The reference design: per event, look for an existing (session, item) event, then insert.
+    const baselineCollection = connection.db!.collection<Omit<TrackingEventRecord, '_id'>>('bench_baseline_events');
+    await baselineCollection.createIndex({ sessionId: 1, itemId: 1, type: 1 });
+    const baselineBefore = await baselineCollection.countDocuments();
+    let baselineSeq = 0;
+    const baseline = await runClients(SECONDS, async (client, deadline) => {
+      let inserted = 0;
+      while (Date.now() < deadline) {
+        const sessionId = `b${client}-s${++baselineSeq}`;
+        const itemId = randomItem();
+        const existing = await baselineCollection.findOne({ sessionId, itemId, type: EventType.IMPRESSION });
+        if (existing) continue;
+        await baselineCollection.insertOne(eventDocument(sessionId, itemId, inserted));
+        inserted++;
+      }
+      return inserted;
+    });
+    const baselineAfter = await baselineCollection.countDocuments();
+
+    // (c) Raw unordered insertMany of equivalent documents (same unique sparse dedup index).
+    const rawCollection = connection.db!.collection<Omit<TrackingEventRecord, '_id'>>('bench_raw_events');
+    await rawCollection.createIndex({ dedupKey: 1 }, { unique: true, sparse: true });
+    let rawSeq = 0;
+    const raw = await runClients(SECONDS, async (client, deadline) => {
+      let inserted = 0;
+      while (Date.now() < deadline) {
+        const docs = Array.from({ length: RAW_BATCH }, (_, position) =>
+          eventDocument(`r${client}-s${++rawSeq}`, randomItem(), position),
+        );
+        await rawCollection.insertMany(docs, { ordered: false });
+        inserted += docs.length;
+      }
+      return inserted;
+    });
+
+    const apiRate = rate(api.events, api.seconds);
+    const baselineRate = rate(baseline.events, baseline.seconds);
+    const rawRate = rate(raw.events, raw.seconds);
+    printTable([
+      {
+        design: 'GraphQL API trackImpressions (batches of 100)',
+        'events/s': apiRate,
+        events: api.events,
+        'p50 latency': ms(apiLatency.median),
+        'p99 latency': ms(apiLatency.p99),
+      },
+      {
+        design: `baseline: findOne + insertOne per event (collection ${baselineBefore} → ${baselineAfter} docs)`,
+        'events/s': baselineRate,
+        events: baseline.events,
+        'p50 latency': '',
+        'p99 latency': '',
+      },
+      {
+        design: `raw insertMany (batches of ${RAW_BATCH}, unordered)`,
+        'events/s': rawRate,
+        events: raw.events,
+        'p50 latency': '',
+        'p99 latency': '',
+      },
+    ]);
+    console.log(
+      `\nAPI accepted ${api.events} of ${sent} events sent; API/baseline = ${(apiRate / baselineRate).toFixed(1)}×, ` +
+        `API/raw insertMany = ${((100 * apiRate) / rawRate).toFixed(0)}%`,
+    );
+
+    // Sustained API load: server RSS (the app runs in this process).
+    if (SUSTAIN_MINUTES > 0) {
+      const samples: Array<{ minute: number; rss: number; events: number }> = [];
+      let total = 0;
+      const startRss = process.memoryUsage().rss;
+      for (let minute = 1; minute <= SUSTAIN_MINUTES; minute++) {
+        const run = await runClients(60, apiLoad(false));
+        total += run.events;
+        samples.push({ minute, rss: process.memoryUsage().rss, events: total });
+      }
+      console.log(`\nServer RSS under sustained API load (start: ${mib(startRss)}):\n`);
+      printTable(
+        samples
+          .filter((s) => s.minute === 1 || s.minute === SUSTAIN_MINUTES)
+          .map((s) => ({ after: `${s.minute} min`, RSS: mib(s.rss), 'events accepted so far': s.events })),
+      );
+    } else {
+      console.log('\nServer RSS after 1 and 5 minutes of sustained load: not measured (set BENCH_SUSTAIN_MINUTES=5).');
+    }
+  } finally {
+    await bench.stop();
+  }
+}
+
+/** A counted impression shaped as the pipeline stores it. */
+function eventDocument(sessionId: string, itemId: Types.ObjectId, position: number): Omit<TrackingEventRecord, '_id'> {
+  const receivedAt = new Date();
+  return {
+    type: EventType.IMPRESSION,
+    itemId,
+    sessionId,
+    source: SOURCES[position % SOURCES.length]!,
+    position,
+    receivedAt,
+    ip: '127.0.0.1',
+    userAgent: USER_AGENT,
+    outcome: TrackingOutcome.ACCEPTED,
+    dedupKey: `IMPRESSION:${sessionId}:${itemId.toHexString()}:${Math.floor(receivedAt.getTime() / 30_000)}`,
+  };
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,242 @@
+import 'reflect-metadata';
+import { Types } from 'mongoose';
+import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
+import { seededRandom } from '../../src/catalog/demoCatalog';
+import { ManualClock } from '../../src/shared/clock';
+import { createLogger } from '../../src/shared/logger';
+import { recoverPendingRollups } from '../../src/tracking/maintenance';
+import {
+  createTrackingRepository,
+  type NewTrackingEvent,
+  type TrackingRepository,
+} from '../../src/tracking/tracking.repository';
+import { EventType, TrackingOutcome } from '../../src/tracking/trackingEvent.model';
+import { TrackingWriter } from '../../src/tracking/trackingWriter';
+import { TrackClicksDocument, TrackImpressionsDocument, type TrafficSource } from '../generated/graphql';
+import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
+import { execute, startTestApp, type TestApp } from '../support/testApp';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const GRACE = 300_000;
+const clock = new ManualClock('2026-04-01T22:10:00.000Z');
+let app: TestApp;
+let items: string[];
+let repository: TrackingRepository;
+
+beforeAll(async () => {
+  app = await startTestApp({
+    clock,
+    env: {
+      GAVEL_SEED_DEMO: 'false',
+      TRACKING_ROLLUP_RECOVERY_GRACE_MS: String(GRACE),
+      // Only the startup round runs during the test; the test runs recovery itself.
+      MAINTENANCE_INTERVAL_MS: '86400000',
+      TRACKING_SESSION_EVENTS_PER_MINUTE: '100000',
+    },
+  });
+  items = await insertDemoItems(app, 12, 11);
+  repository = createTrackingRepository(app.database.connection);
+});
+afterAll(() => app.stop());
+
+const events = () => app.database.connection.collection('tracking_events');
+const hourOf = (date: Date) => Math.floor(date.getTime() / HOUR) * HOUR;
+
+type Counts = Record<string, { impressions: number; clicks: number }>;
+
+/** Counters recomputed from the raw accepted events: what the rollups must hold. */
+async function recount(): Promise<Counts> {
+  const counts: Counts = {};
+  for (const event of await events().find({ outcome: 'ACCEPTED' }).toArray()) {
+    const key = `${(event.itemId as Types.ObjectId).toHexString()}|${hourOf(event.receivedAt as Date)}|${event.source as string}`;
+    counts[key] ??= { impressions: 0, clicks: 0 };
+    if (event.type === 'IMPRESSION') counts[key].impressions++;
+    else counts[key].clicks++;
+  }
+  return counts;
+}
+
+/** The rollup documents, leaving out buckets a rebuild zeroed. */
+async function rollups(): Promise<Counts> {
+  const counts: Counts = {};
+  for (const row of await app.database.connection.collection('item_rollups').find().toArray()) {
+    if (row.impressions === 0 && row.clicks === 0) continue;
+    const key = `${(row.itemId as Types.ObjectId).toHexString()}|${(row.hourBucket as Date).getTime()}|${row.source as string}`;
+    counts[key] = { impressions: row.impressions as number, clicks: row.clicks as number };
+  }
+  return counts;
+}
+
+/** Distinct (item, UTC day, kind, value) of the accepted events: what item_daily_uniques must hold. */
+async function uniquesRecount(): Promise<string[]> {
+  const keys = new Set<string>();
+  for (const event of await events().find({ outcome: 'ACCEPTED' }).toArray()) {
+    const prefix = `${(event.itemId as Types.ObjectId).toHexString()}|${Math.floor((event.receivedAt as Date).getTime() / DAY) * DAY}`;
+    keys.add(`${prefix}|session|${event.sessionId as string}`);
+    if (event.userId) keys.add(`${prefix}|user|${event.userId as string}`);
+  }
+  return [...keys].sort();
+}
+
+async function storedUniques(): Promise<string[]> {
+  const rows = await app.database.connection.collection('item_daily_uniques').find().toArray();
+  return rows
+    .map(
+      (row) =>
+        `${(row.itemId as Types.ObjectId).toHexString()}|${(row.day as Date).getTime()}|${row.kind as string}|${row.value as string}`,
+    )
+    .sort();
+}
+
+const pendingCount = () => events().countDocuments({ pendingRollup: true });
+
+/** A counted event as a flush stores it before incrementing the counters. */
+function pendingEvent(itemId: string, sessionId: string, receivedAt: Date, source = 'HOME'): NewTrackingEvent {
+  return {
+    _id: new Types.ObjectId(),
+    type: EventType.IMPRESSION,
+    itemId: new Types.ObjectId(itemId),
+    sessionId,
+    source,
+    receivedAt,
+    ip: '127.0.0.1',
+    outcome: TrackingOutcome.ACCEPTED,
+    dedupKey: `IMPRESSION:${sessionId}:${itemId}:${Math.floor(receivedAt.getTime() / 30_000)}`,
+    pendingRollup: true,
+  };
+}
+
+describe('rollups', () => {
+  it('equal a recount of the accepted events after a mixed workload across hours and days', async () => {
+    const random = seededRandom(4);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+    const sources: TrafficSource[] = ['SEARCH', 'ITEM_PAGE', 'HOME', 'RECOMMENDATION'];
+    let acknowledged = 0;
+    for (let step = 0; step < 40; step++) {
+      // Crosses midnight and several hour boundaries; some steps repeat within a cooldown window.
+      clock.advance(Math.floor(random() * 12 * 60_000));
+      const sessionId = `mix-${Math.floor(random() * 6)}`;
+      const userId = random() < 0.5 ? `user-${Math.floor(random() * 4)}` : undefined;
+      const headers = random() < 0.1 ? { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' } : BROWSER;
+      const shown = Array.from({ length: 1 + Math.floor(random() * 5) }, () => pick(items));
+      const source = pick(sources);
+      // The same request twice at once: one counts, the other is a duplicate.
+      const responses = await Promise.all(
+        [0, 1].map(() =>
+          execute(
+            app,
+            TrackImpressionsDocument,
+            { events: shown.map((itemId, position) => ({ itemId, sessionId, userId, source, position })) },
+            headers,
+          ),
+        ),
+      );
+      for (const response of responses) acknowledged += response.data!.trackImpressions.accepted;
+      const clicked = [...shown.filter(() => random() < 0.5), ...(random() < 0.3 ? [pick(items)] : [])];
+      if (clicked.length > 0) {
+        const response = await execute(
+          app,
+          TrackClicksDocument,
+          { events: clicked.map((itemId) => ({ itemId, sessionId, userId, source })) },
+          headers,
+        );
+        acknowledged += response.data!.trackClicks.accepted;
+      }
+    }
+    expect(acknowledged).toBeGreaterThan(50);
+    expect(await events().countDocuments({ outcome: 'ACCEPTED' })).toBe(acknowledged);
+    expect(await events().countDocuments({ outcome: { $in: ['REJECTED_BOT', 'FLAGGED'] } })).toBeGreaterThan(0);
+    expect(await pendingCount()).toBe(0);
+    expect(await rollups()).toEqual(await recount());
+    expect(await storedUniques()).toEqual(await uniquesRecount());
+  });
+
+  it('are repaired exactly once after a crash between storing events and incrementing counters', async () => {
+    clock.set('2026-04-05T09:00:00.000Z');
+    const hour = new Date('2026-04-05T09:00:00.000Z');
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [{ itemId: items[0]!, sessionId: 'crash-0', source: 'HOME' }] },
+      BROWSER,
+    );
+    // Crash before the $inc: stored, pending, not counted.
+    const lost = [1, 2, 3].map((n) => pendingEvent(items[n]!, `crash-${n}`, new Date(hour.getTime() + n * 60_000)));
+    await repository.insertEvents(lost);
+    // Crash after the $inc but before the pending mark was cleared: counted already.
+    const counted = pendingEvent(items[0]!, 'crash-4', new Date(hour.getTime() + 4 * 60_000));
+    await repository.insertEvents([counted]);
+    await repository.incrementRollups([
+      {
+        itemId: counted.itemId!,
+        hourBucket: hour,
+        source: 'HOME',
+        category: '',
+        impressions: 1,
+        clicks: 0,
+      },
+    ]);
+    expect(await rollups()).not.toEqual(await recount());
+
+    const recover = () =>
+      recoverPendingRollups(repository, createAuctionItemRepository(app.database.connection), clock, GRACE);
+    // Not while the hour is open, nor within the grace after it closed: a flush may still increment it.
+    clock.set(new Date(hour.getTime() + HOUR + GRACE - 1));
+    expect(await recover()).toBe(0);
+    expect(await pendingCount()).toBe(4);
+
+    clock.set(new Date(hour.getTime() + HOUR + GRACE));
+    expect(await recover()).toBe(4);
+    expect(await pendingCount()).toBe(0);
+    const repaired = await rollups();
+    expect(repaired).toEqual(await recount());
+    expect(await storedUniques()).toEqual(await uniquesRecount());
+
+    // Idempotent: rebuilding again changes nothing.
+    await repository.rebuildBucket(new Types.ObjectId(items[0]), hour, '');
+    expect(await recover()).toBe(0);
+    expect(await rollups()).toEqual(repaired);
+  });
+
+  it('are left to the recovery, not incremented, for events of an hour closed longer than half the grace', async () => {
+    clock.set('2026-04-06T12:00:00.000Z');
+    const writer = new TrackingWriter(
+      repository,
+      { flushIntervalMs: 1, maxBatch: 100, rollupGraceMs: GRACE },
+      createLogger('silent'),
+      () => undefined,
+      clock,
+    );
+    const late = pendingEvent(items[5]!, 'late-flush', new Date('2026-04-06T10:59:59.000Z'));
+    const onTime = pendingEvent(items[5]!, 'on-time-flush', new Date('2026-04-06T11:59:59.000Z'));
+    expect(await writer.write([{ event: late }, { event: onTime }])).toEqual(['stored', 'stored']);
+    await writer.close();
+    expect(await events().findOne({ _id: late._id })).toMatchObject({ pendingRollup: true });
+    expect((await events().findOne({ _id: onTime._id }))!.pendingRollup).toBeUndefined();
+    expect(await pendingCount()).toBe(1);
+    expect(
+      await recoverPendingRollups(repository, createAuctionItemRepository(app.database.connection), clock, GRACE),
+    ).toBe(1);
+    expect(await rollups()).toEqual(await recount());
+  });
+
+  it('are rebuilt by a restarted instance at startup', async () => {
+    const crashedAt = new Date('2026-04-07T15:20:00.000Z');
+    await repository.insertEvents([pendingEvent(items[6]!, 'restart-1', crashedAt, 'SEARCH')]);
+    const restarted = await startTestApp({
+      clock: new ManualClock(new Date(hourOf(crashedAt) + HOUR + GRACE)),
+      databaseName: app.databaseName,
+      env: { GAVEL_SEED_DEMO: 'false', TRACKING_ROLLUP_RECOVERY_GRACE_MS: String(GRACE) },
+    });
+    try {
+      // The startup round runs in the background: wait for it, with a deadline.
+      const deadline = Date.now() + 30_000;
+      while ((await pendingCount()) > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      expect(await pendingCount()).toBe(0);
+      expect(await rollups()).toEqual(await recount());
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
