@@ -234,7 +234,8 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     mongodbDb,
     mongoEngine,
     dataDir: read(env, 'GAVEL_DATA_DIR') ?? './data',
-    seedDemo: boolean(env, 'GAVEL_SEED_DEMO', nodeEnv !== 'test'),
+    // Demo data is for trying Gavel out: never by default in production or tests.
+    seedDemo: boolean(env, 'GAVEL_SEED_DEMO', nodeEnv === 'development'),
     demoItemCount: integer(env, 'GAVEL_DEMO_ITEMS', 3000, 0, 1_000_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     corsOrigins: Object.freeze(corsRaw.split(',').map((origin) => origin.trim())),

@@ -59,7 +59,8 @@ function rememberDownloadFailure(): void {
 
 function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0]!.slice(0, 300);
+  // One line, keeping the cause that some libraries put on a later line.
+  return message.replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
 /** Hides the password of a connection string before it is logged. */

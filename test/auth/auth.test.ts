@@ -49,6 +49,7 @@ describe('API tokens (AUTH_TOKENS)', () => {
           webSocketImpl: WebSocket,
           retryAttempts: 0,
           lazy: false,
+          onNonLazyError: () => undefined,
           connectionParams: { authorization },
           on: {
             connected: () => {

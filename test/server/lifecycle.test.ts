@@ -28,6 +28,7 @@ describe('process lifecycle', () => {
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         lazy: false,
+        onNonLazyError: () => undefined,
         on: { closed: (event) => resolve((event as { code: number }).code) },
       });
       client.on('connected', () => server.child.kill('SIGTERM'));
