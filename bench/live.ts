@@ -11,10 +11,8 @@ import mongoose from 'mongoose';
 import WebSocket from 'ws';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
-import { startEngine } from '../src/db/engine';
-import type { MongoEngineChoice } from '../src/config';
 import { spawnServer, waitForReady } from '../test/support/serverProcess';
-import { ms, printTable, summarize } from './support';
+import { ms, printTable, startBenchEngine, summarize } from './support';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -29,13 +27,7 @@ function rssOf(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const choice = (process.env.GAVEL_MONGO_ENGINE ?? (process.env.MONGODB_URI ? 'uri' : 'auto')) as MongoEngineChoice;
-  const engine = await startEngine({
-    choice,
-    purpose: 'test',
-    mongodbUri: process.env.MONGODB_URI,
-    dataDir: '.cache/bench',
-  });
+  const engine = await startBenchEngine();
   const dbName = `bench_live_${Date.now()}`;
   const connection = await mongoose.createConnection(engine.uri, { dbName }).asPromise();
   const repository = createAuctionItemRepository(connection);

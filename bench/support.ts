@@ -17,18 +17,18 @@ export interface BenchEnvironment {
   stop(): Promise<void>;
 }
 
+/** Starts the engine chosen by `GAVEL_MONGO_ENGINE` (default `auto`, or `uri` with `MONGODB_URI`), throw-away storage. */
+export function startBenchEngine(): Promise<RunningEngine> {
+  const choice = (process.env.GAVEL_MONGO_ENGINE ?? (process.env.MONGODB_URI ? 'uri' : 'auto')) as MongoEngineChoice;
+  return startEngine({ choice, purpose: 'test', mongodbUri: process.env.MONGODB_URI, dataDir: '.cache/bench' });
+}
+
 /**
  * Starts the engine chosen by `GAVEL_MONGO_ENGINE` (default `auto`) with throw-away storage and a
  * Gavel app on an ephemeral port with command monitoring on.
  */
 export async function startBenchEnvironment(env: Record<string, string> = {}): Promise<BenchEnvironment> {
-  const choice = (process.env.GAVEL_MONGO_ENGINE ?? (process.env.MONGODB_URI ? 'uri' : 'auto')) as MongoEngineChoice;
-  const engine = await startEngine({
-    choice,
-    purpose: 'test',
-    mongodbUri: process.env.MONGODB_URI,
-    dataDir: '.cache/bench',
-  });
+  const engine = await startBenchEngine();
   const app = await startApp(
     loadConfig({
       NODE_ENV: 'test',

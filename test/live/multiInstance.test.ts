@@ -6,7 +6,7 @@ import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repos
 import { generateDemoCatalog } from '../../src/catalog/demoCatalog';
 import { BROWSER } from '../support/catalogFixtures';
 import { startRedis, type RedisServer } from '../support/redisServer';
-import { spawnServer, waitForReady, type ServerProcess } from '../support/serverProcess';
+import { spawnTestServer, waitForReady, type ServerProcess } from '../support/serverProcess';
 
 let redis: RedisServer;
 let connection: mongoose.Connection;
@@ -29,16 +29,7 @@ afterAll(async () => {
 });
 
 function start(): ServerProcess {
-  const server = spawnServer({
-    MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI,
-    MONGODB_DB: databaseName,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    GAVEL_SEED_DEMO: 'false',
-    REDIS_URL: redis.url,
-    LIVE_INTERVAL_MS: '100',
-  });
+  const server = spawnTestServer(databaseName, { REDIS_URL: redis.url, LIVE_INTERVAL_MS: '100' });
   servers.push(server);
   return server;
 }

@@ -26,6 +26,22 @@ export function spawnServer(env: Record<string, string | undefined>): ServerProc
 }
 
 /**
+ * Spawns a server on the run's shared test engine, in the given database, on a free loopback
+ * port, without demo data; `env` adds or overrides variables.
+ */
+export function spawnTestServer(databaseName: string, env: Record<string, string | undefined> = {}): ServerProcess {
+  return spawnServer({
+    MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI,
+    MONGODB_DB: databaseName,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    GAVEL_SEED_DEMO: 'false',
+    ...env,
+  });
+}
+
+/**
  * Waits until the process logs that it is ready and returns its GraphQL URL; rejects with the
  * process output if it exits first or `timeoutMs` passes.
  */

@@ -3,7 +3,7 @@ import mongoose, { Types } from 'mongoose';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../../src/catalog/demoCatalog';
 import { BROWSER } from '../support/catalogFixtures';
-import { spawnServer, waitForReady, type ServerProcess } from '../support/serverProcess';
+import { spawnTestServer, waitForReady, type ServerProcess } from '../support/serverProcess';
 
 const mutation = 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { events { outcome } } }';
 let connection: mongoose.Connection;
@@ -26,13 +26,7 @@ afterAll(async () => {
 });
 
 function start(extraEnv: Record<string, string> = {}): ServerProcess {
-  const server = spawnServer({
-    MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI,
-    MONGODB_DB: databaseName,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    GAVEL_SEED_DEMO: 'false',
+  const server = spawnTestServer(databaseName, {
     TRACKING_SESSION_EVENTS_PER_MINUTE: '1000000',
     TRACKING_IP_EVENTS_PER_MINUTE: '1000000',
     ...extraEnv,
