@@ -19,7 +19,10 @@ beforeAll(async () => {
   connection = await mongoose
     .createConnection(process.env.GAVEL_TEST_MONGODB_URI!, { dbName: databaseName })
     .asPromise();
-  await createAuctionItemRepository(connection).insertMany(generateDemoCatalog(5, new Date(), 8));
+  const repository = createAuctionItemRepository(connection);
+  // As the app does at startup: the offline engine can fail inserts racing a collection's creation.
+  await repository.ensureIndexes();
+  await repository.insertMany(generateDemoCatalog(5, new Date(), 8));
   itemId = (await connection.collection('auction_items').findOne())!._id.toHexString();
 });
 afterAll(async () => {

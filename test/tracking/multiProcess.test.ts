@@ -17,6 +17,8 @@ beforeAll(async () => {
     .createConnection(process.env.GAVEL_TEST_MONGODB_URI!, { dbName: databaseName })
     .asPromise();
   const repository = createAuctionItemRepository(connection);
+  // As the app does at startup: the offline engine can fail inserts racing a collection's creation.
+  await repository.ensureIndexes();
   await repository.insertMany(generateDemoCatalog(50, new Date(), 3));
   itemIds = (await connection.collection('auction_items').find().toArray()).map((item) => item._id.toHexString());
 });
