@@ -135,6 +135,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       {
         flushIntervalMs: config.tracking.flushIntervalMs,
         maxBatch: config.tracking.flushMaxEvents,
+        maxConcurrentFlushes: config.tracking.flushConcurrency,
         writeTimeoutMs: config.tracking.writeTimeoutMs,
         maxBacklog: config.tracking.maxBacklog,
         rollupGraceMs: config.tracking.rollupRecoveryGraceMs,

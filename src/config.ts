@@ -80,6 +80,8 @@ export interface GavelConfig {
     readonly flushIntervalMs: number;
     /** `TRACKING_FLUSH_MAX_EVENTS`: group-commit batch size. */
     readonly flushMaxEvents: number;
+    /** `TRACKING_FLUSH_CONCURRENCY`: group-commit flushes in flight at once. */
+    readonly flushConcurrency: number;
     /** `TRACKING_WRITE_TIMEOUT_MS`: a mutation whose events are not stored by then fails SERVICE_UNAVAILABLE. */
     readonly writeTimeoutMs: number;
     /** `TRACKING_MAX_BACKLOG`: events waiting for the writer at most; beyond, SERVICE_UNAVAILABLE at once. */
@@ -257,6 +259,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       maxBatch: integer(env, 'TRACKING_MAX_BATCH', 500, 1, 10_000),
       flushIntervalMs: integer(env, 'TRACKING_FLUSH_INTERVAL_MS', 5, 0, 10_000),
       flushMaxEvents: integer(env, 'TRACKING_FLUSH_MAX_EVENTS', 1_000, 1, 100_000),
+      flushConcurrency: integer(env, 'TRACKING_FLUSH_CONCURRENCY', 4, 1, 64),
       writeTimeoutMs: integer(env, 'TRACKING_WRITE_TIMEOUT_MS', 10_000, 100, 600_000),
       maxBacklog: integer(env, 'TRACKING_MAX_BACKLOG', 100_000, 1, 10_000_000),
       rollupRecoveryGraceMs: integer(env, 'TRACKING_ROLLUP_RECOVERY_GRACE_MS', 300_000, 1_000, 3_600_000),

@@ -103,7 +103,13 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
     },
     recordUniques: (docs) => insertIgnoringDuplicates(uniques, docs),
     confirmRollups: async (ids) => {
-      if (ids.length > 0) await events.updateMany({ _id: { $in: ids } }, { $unset: { pendingRollup: 1 } }).exec();
+      if (ids.length === 0) return;
+      // One bulk command of `_id` equality updates: index lookups on every engine (a `$in` of
+      // hundreds of ids makes the offline engine scan the whole collection).
+      await events.collection.bulkWrite(
+        ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { pendingRollup: '' } } } })),
+        { ordered: false },
+      );
     },
     recentImpressions: async (pairs, since) => {
       if (pairs.length === 0) return new Set();

@@ -25,6 +25,13 @@ export interface WriterOptions {
   /** A batch is written at once when it reaches this many events. */
   readonly maxBatch: number;
   /**
+   * Flushes in flight at most. Several overlap their round trips (one inserts events while
+   * another increments counters); events arriving while all are busy wait and form the next
+   * batch. Safe because every step commutes: the dedup index decides duplicates whatever the
+   * order, `$inc`s add up, daily uniques and pending marks are idempotent.
+   */
+  readonly maxConcurrentFlushes?: number;
+  /**
    * Longest a caller waits for its events to be stored; then it gets `SERVICE_UNAVAILABLE` (the
    * write may still land later: a retry in the same cooldown window is then a DUPLICATE). Bounds
    * the mutation's latency even when the database hangs instead of refusing connections.
@@ -42,6 +49,7 @@ export interface WriterOptions {
 }
 
 const DEFAULT_WRITE_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_CONCURRENT_FLUSHES = 4;
 const DEFAULT_MAX_BACKLOG = 100_000;
 const DEFAULT_ROLLUP_GRACE_MS = 300_000;
 
@@ -84,7 +92,7 @@ function rollupIncrements(counted: readonly WriteRequest[]): RollupIncrement[] {
 export class TrackingWriter {
   private queue: Pending[] = [];
   private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
   /** Set at shutdown: write at once instead of waiting for companions. */
   private expedited = false;
@@ -135,26 +143,25 @@ export class TrackingWriter {
   /** Refuses new events, then writes everything queued; resolves when all is stored. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.flushing) {
-      this.startFlush();
-      await this.flushing;
-    }
+    this.startFlush();
+    // A finishing flush starts the next one for what is still queued before this loop resumes.
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   private startFlush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.flushing ??= this.drain().finally(() => {
-      this.flushing = undefined;
-      // Events queued while the last batch was written.
-      if (this.queue.length > 0 && !this.timer) this.timer = setTimeout(() => this.startFlush(), 0);
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    const maxConcurrent = this.options.maxConcurrentFlushes ?? DEFAULT_MAX_CONCURRENT_FLUSHES;
+    while (this.queue.length > 0 && this.inFlight.size < maxConcurrent) {
       const batch = this.queue.splice(0, this.options.maxBatch);
-      await this.writeBatch(batch);
+      const flush: Promise<void> = this.writeBatch(batch)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'tracking flush failed unexpectedly'))
+        .finally(() => {
+          this.inFlight.delete(flush);
+          // Events that queued up while every flush was busy have waited long enough.
+          if (this.queue.length > 0) this.startFlush();
+        });
+      this.inFlight.add(flush);
     }
   }
 

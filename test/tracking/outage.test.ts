@@ -24,6 +24,7 @@ beforeAll(async () => {
       GAVEL_MONGO_ENGINE: 'uri',
       GAVEL_SEED_DEMO: 'false',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      TRACKING_WRITE_TIMEOUT_MS: '1500',
     }),
   );
   await createAuctionItemRepository(app.database.connection).insertMany(generateDemoCatalog(5, new Date(), 7));
@@ -37,7 +38,42 @@ afterAll(async () => {
 
 const impression = (itemId: string, sessionId: string): ImpressionInput => ({ itemId, sessionId, source: 'HOME' });
 
+const events = () => app.database.connection.collection('tracking_events');
+
 describe('database outage', () => {
+  it('answers SERVICE_UNAVAILABLE within the write timeout when the database hangs, and accepts again after', async () => {
+    const before = await execute(app, TrackImpressionsDocument, { events: [impression(items[2]!, 'h-0')] }, BROWSER);
+    expect(before.data?.trackImpressions.accepted).toBe(1);
+
+    // A frozen server accepts connections and requests but never answers (no connection refused).
+    process.kill(engine.pid, 'SIGSTOP');
+    let frozen: Awaited<ReturnType<typeof execute<unknown, unknown>>>[];
+    try {
+      // Item 2's existence is cached (the write hangs); item 3's is not (the lookup hangs).
+      frozen = await Promise.all([
+        execute(app, TrackImpressionsDocument, { events: [impression(items[2]!, 'h-1')] }, BROWSER),
+        execute(app, TrackImpressionsDocument, { events: [impression(items[3]!, 'h-2')] }, BROWSER),
+      ]);
+    } finally {
+      process.kill(engine.pid, 'SIGCONT');
+    }
+    for (const response of frozen) {
+      expect(errorCodes(response)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(response.errors![0]!.extensions).toMatchObject({ retryable: true });
+    }
+
+    // Retrying the same events once the database is back counts each exactly once, whether or
+    // not the timed-out write landed meanwhile (then the retry is a DUPLICATE).
+    for (const [itemId, sessionId] of [
+      [items[2]!, 'h-1'],
+      [items[3]!, 'h-2'],
+    ] as const) {
+      const retry = await execute(app, TrackImpressionsDocument, { events: [impression(itemId, sessionId)] }, BROWSER);
+      expect(['ACCEPTED', 'DUPLICATE']).toContain(retry.data?.trackImpressions.events[0]?.outcome);
+      expect(await events().countDocuments({ sessionId, outcome: 'ACCEPTED' })).toBe(1);
+    }
+  });
+
   it('fails tracking with a retryable SERVICE_UNAVAILABLE instead of hanging, reporting nothing as accepted', async () => {
     // Item 0 is known to the service (existence cached); item 1 is not (its lookup needs the database).
     const before = await execute(app, TrackImpressionsDocument, { events: [impression(items[0]!, 's-1')] }, BROWSER);
