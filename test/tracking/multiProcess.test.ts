@@ -50,7 +50,9 @@ async function track(url: string, events: unknown[]): Promise<string[]> {
 
 describe('tracking across server processes on one database', () => {
   it('counts exactly one of 100 concurrent identical impressions sent to two instances', async () => {
-    const [a, b] = [start(), start()];
+    // A day-long cooldown: the 100 requests cannot straddle a dedup window boundary (wall clock).
+    const longWindow = { TRACKING_IMPRESSION_COOLDOWN_MS: '86400000' };
+    const [a, b] = [start(longWindow), start(longWindow)];
     const urls = await Promise.all([waitForReady(a), waitForReady(b)]);
     const event = { itemId: itemIds[0], sessionId: 'shared-session', source: 'SEARCH' };
     const outcomes = (await Promise.all(Array.from({ length: 100 }, (_, i) => track(urls[i % 2]!, [event])))).flat();

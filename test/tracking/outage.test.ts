@@ -2,6 +2,7 @@ import { startApp, type GavelApp } from '../../src/app';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../../src/catalog/demoCatalog';
 import { loadConfig } from '../../src/config';
+import { ManualClock } from '../../src/shared/clock';
 import { startJavaServer, type RunningJavaEngine } from '../../src/db/engines/javaServer';
 import { TrackImpressionsDocument, type ImpressionInput } from '../generated/graphql';
 import { BROWSER } from '../support/catalogFixtures';
@@ -26,6 +27,9 @@ beforeAll(async () => {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       TRACKING_WRITE_TIMEOUT_MS: '1500',
     }),
+    // A clock that stands still: a retry must land in the same dedup window as the first attempt
+    // (with the wall clock, a 30-s window boundary can fall between them and both would count).
+    { clock: new ManualClock(new Date()) },
   );
   await createAuctionItemRepository(app.database.connection).insertMany(generateDemoCatalog(5, new Date(), 7));
   const rows = await app.database.connection.collection('auction_items').find().toArray();
