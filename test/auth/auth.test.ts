@@ -41,6 +41,26 @@ describe('API tokens (AUTH_TOKENS)', () => {
     expect(errorCodes(response)).toEqual(['UNAUTHENTICATED']);
   });
 
+  it('refuses live subscriptions to an anonymous connection and registers nothing', async () => {
+    const client = createClient({ url: app.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const errors = await new Promise<unknown[]>((resolve) => {
+        client.subscribe(
+          { query: 'subscription { analyticsOverviewUpdated { impressions } }' },
+          {
+            next: (result) => result.errors && resolve([...result.errors]),
+            error: (error) => resolve([error]),
+            complete: () => undefined,
+          },
+        );
+      });
+      expect(JSON.stringify(errors)).toMatch(/UNAUTHENTICATED|need a token/);
+      expect(app.services.live.stats().subscriptions).toBe(0);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('refuses a websocket connection_init with a wrong token (4403) and accepts a right one', async () => {
     const connect = (authorization: string) =>
       new Promise<number | 'connected'>((resolve) => {
