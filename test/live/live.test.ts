@@ -43,6 +43,12 @@ interface Update {
 function watch(client: Client, itemIds: string[]) {
   const received: Update[] = [];
   const errors: unknown[] = [];
+  let onError: ((errors: unknown[]) => void) | undefined;
+  const failedOnce = new Promise<unknown[]>((resolve) => (onError = resolve));
+  const fail = (...found: unknown[]) => {
+    errors.push(...found);
+    onError?.(errors);
+  };
   const waiters: Array<{ match: (update: Update) => boolean; resolve: (update: Update) => void }> = [];
   const unsubscribe = client.subscribe<{ itemAnalyticsUpdated: Update }>(
     {
@@ -51,7 +57,7 @@ function watch(client: Client, itemIds: string[]) {
     },
     {
       next: (result) => {
-        if (result.errors) errors.push(...result.errors);
+        if (result.errors) fail(...result.errors);
         const update = result.data?.itemAnalyticsUpdated;
         if (!update) return;
         received.push(update);
@@ -62,7 +68,7 @@ function watch(client: Client, itemIds: string[]) {
           }
         }
       },
-      error: (error) => errors.push(error),
+      error: (error) => fail(error),
       complete: () => undefined,
     },
   );
@@ -72,11 +78,7 @@ function watch(client: Client, itemIds: string[]) {
       if (already) resolve(already);
       else waiters.push({ match, resolve });
     });
-  const failed = () =>
-    new Promise<unknown[]>((resolve) => {
-      const check = () => (errors.length > 0 ? resolve(errors) : setImmediate(check));
-      check();
-    });
+  const failed = () => failedOnce;
   return { received, errors, next, failed, unsubscribe };
 }
 
