@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Types } from 'mongoose';
 import { DAY_MS, HOUR_MS } from '../analytics/timeRange';
 import { systemClock, type Clock } from '../shared/clock';
@@ -96,6 +97,12 @@ export class TrackingWriter {
   private closed = false;
   /** Set at shutdown: write at once instead of waiting for companions. */
   private expedited = false;
+  /**
+   * Daily-unique keys (item, day, kind, value) this instance has stored: not sent again. A
+   * session viewing one item many times a day then costs one unique insert, not one per event.
+   * Only a cache: a key evicted or stored by another instance is inserted again and ignored.
+   */
+  private readonly storedUniques = new LRUCache<string, true>({ max: 200_000 });
 
   constructor(
     private readonly repository: TrackingRepository,
@@ -193,15 +200,22 @@ export class TrackingWriter {
     );
     try {
       await this.repository.incrementRollups(rollupIncrements(counted));
-      await this.repository.recordUniques(
+      const uniques = new Map(
         counted.flatMap(({ event }) => {
           const day = new Date(Math.floor(event.receivedAt.getTime() / DAY_MS) * DAY_MS);
           return [
             { itemId: event.itemId!, day, kind: 'session' as const, value: event.sessionId },
             ...(event.userId ? [{ itemId: event.itemId!, day, kind: 'user' as const, value: event.userId }] : []),
-          ];
+          ]
+            .map(
+              (unique) =>
+                [`${unique.itemId.toHexString()}|${day.getTime()}|${unique.kind}|${unique.value}`, unique] as const,
+            )
+            .filter(([key]) => !this.storedUniques.has(key));
         }),
       );
+      await this.repository.recordUniques([...uniques.values()]);
+      for (const key of uniques.keys()) this.storedUniques.set(key, true);
       await this.repository.confirmRollups(counted.map(({ event }) => event._id));
     } catch (error) {
       this.logger.warn(
