@@ -76,12 +76,14 @@ export class ItemAnalytics {
   ctr!: number;
 
   @Field(() => Int, {
-    description: 'Exact distinct sessions with a counted event, over the whole UTC days the range touches.',
+    description:
+      'Distinct sessions with a counted event, over the whole UTC days the range touches. Estimated with HyperLogLog: within about 5 % (3 standard errors of 1.6 %); within 2 below 40.',
   })
   uniqueSessions!: number;
 
   @Field(() => Int, {
-    description: 'Exact distinct signed-in users with a counted event, over the whole UTC days the range touches.',
+    description:
+      'Distinct signed-in users with a counted event, over the whole UTC days the range touches. Estimated like uniqueSessions.',
   })
   uniqueUsers!: number;
 

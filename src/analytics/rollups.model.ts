@@ -1,75 +1,69 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { DAY_MS } from './timeRange';
+import type { StoredSketch } from './uniqueSketch';
 
-/**
- * Hourly counters per item and source, maintained by the tracking pipeline with `$inc` upserts in
- * the same flush that stores the events. Analytics reads these instead of raw events, so a query
- * costs what the number of buckets in its range costs, not what the number of events costs.
- */
-export interface ItemRollupRecord {
-  _id: Types.ObjectId;
-  itemId: Types.ObjectId;
-  /** Start of the UTC hour. */
-  hourBucket: Date;
-  source: string;
-  /** The item's category when the bucket was first written (for per-category figures). */
-  category: string;
-  impressions: number;
-  clicks: number;
+/** Impressions and clicks of one source in one hour. */
+export interface HourSourceCounters {
+  impressions?: number;
+  clicks?: number;
 }
 
-const itemRollupSchema = new Schema<ItemRollupRecord>(
-  {
-    itemId: { type: Schema.Types.ObjectId, required: true },
-    hourBucket: { type: Date, required: true },
-    source: { type: String, required: true },
-    category: { type: String, default: '' },
-    impressions: { type: Number, default: 0 },
-    clicks: { type: Number, default: 0 },
-  },
-  { collection: 'item_rollups', versionKey: false },
-);
-// The upsert key; also serves per-item range reads (itemId equality, hourBucket range).
-itemRollupSchema.index({ itemId: 1, hourBucket: 1, source: 1 }, { unique: true });
-// Marketplace-wide reads (overview, popular items, popularity refresh) by time range.
-itemRollupSchema.index({ hourBucket: 1, itemId: 1 });
-
 /**
- * Distinct sessions and users per item per UTC day: one document per (item, day, kind, value),
- * inserted (duplicates ignored by the unique index) in the tracking flush. Counting the distinct
- * values over a range gives exact unique counts; the cost grows with the uniques, not the events.
+ * The rollup of one item for one UTC day, maintained by the tracking pipeline in the same flush
+ * that stores the events, with one upsert per (item, day) per flush: `$inc` of the hour × source
+ * counters and `$max` of the unique-session and unique-user sketch registers. Analytics reads
+ * these instead of raw events, so a query costs what the number of (item, day) documents in its
+ * range costs, not what the number of events costs.
+ *
+ * The `_id` is derived ({@link itemDayId}): the tracking flush upserts and the per-item analytics
+ * read by `_id`, which every engine serves from its primary index.
  */
-export interface ItemDailyUniqueRecord {
-  _id: Types.ObjectId;
+export interface ItemDayRecord {
+  _id: string;
   itemId: Types.ObjectId;
   /** Start of the UTC day. */
   day: Date;
-  kind: 'session' | 'user';
-  value: string;
+  /** The item's category when the day was first written (for per-category figures). */
+  category: string;
+  /** Hour of the day ("0".."23") → source → counters; hours and sources without events are absent. */
+  hours?: Record<string, Record<string, HourSourceCounters>>;
+  /** HyperLogLog registers of the day's distinct sessions (see `uniqueSketch.ts`). */
+  sessions?: StoredSketch;
+  /** HyperLogLog registers of the day's distinct signed-in users. */
+  users?: StoredSketch;
 }
 
-const itemDailyUniqueSchema = new Schema<ItemDailyUniqueRecord>(
+const itemDaySchema = new Schema<ItemDayRecord>(
   {
+    _id: { type: String, required: true },
     itemId: { type: Schema.Types.ObjectId, required: true },
     day: { type: Date, required: true },
-    kind: { type: String, enum: ['session', 'user'], required: true },
-    value: { type: String, required: true },
+    category: { type: String, default: '' },
+    hours: { type: Schema.Types.Mixed },
+    sessions: { type: Schema.Types.Mixed },
+    users: { type: Schema.Types.Mixed },
   },
-  { collection: 'item_daily_uniques', versionKey: false },
+  { collection: 'item_days', versionKey: false },
 );
-itemDailyUniqueSchema.index({ itemId: 1, day: 1, kind: 1, value: 1 }, { unique: true });
+// Marketplace-wide reads (overview, popular items, popularity refresh) and the retention purge
+// select days by range.
+itemDaySchema.index({ day: 1, category: 1 });
 
-/** The rollup model bound to a connection. */
-export function itemRollupModel(connection: Connection): Model<ItemRollupRecord> {
-  return (
-    (connection.models.ItemRollup as Model<ItemRollupRecord> | undefined) ??
-    connection.model<ItemRollupRecord>('ItemRollup', itemRollupSchema)
-  );
+/** Start of the UTC day containing `date`. */
+export function startOfDay(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
 }
 
-/** The daily-uniques model bound to a connection. */
-export function itemDailyUniqueModel(connection: Connection): Model<ItemDailyUniqueRecord> {
+/** The `_id` of an item's rollup for the UTC day containing `date`: `<item id>:<YYYY-MM-DD>`. */
+export function itemDayId(itemId: Types.ObjectId | string, date: Date): string {
+  const id = typeof itemId === 'string' ? itemId : itemId.toHexString();
+  return `${id}:${startOfDay(date).toISOString().slice(0, 10)}`;
+}
+
+/** The rollup model bound to a connection. */
+export function itemDayModel(connection: Connection): Model<ItemDayRecord> {
   return (
-    (connection.models.ItemDailyUnique as Model<ItemDailyUniqueRecord> | undefined) ??
-    connection.model<ItemDailyUniqueRecord>('ItemDailyUnique', itemDailyUniqueSchema)
+    (connection.models.ItemDay as Model<ItemDayRecord> | undefined) ??
+    connection.model<ItemDayRecord>('ItemDay', itemDaySchema)
   );
 }

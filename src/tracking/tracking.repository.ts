@@ -1,11 +1,7 @@
-import { mongo, type AnyBulkWriteOperation, type Connection, type Types } from 'mongoose';
-import {
-  itemDailyUniqueModel,
-  itemRollupModel,
-  type ItemDailyUniqueRecord,
-  type ItemRollupRecord,
-} from '../analytics/rollups.model';
-import { HOUR_MS } from '../analytics/timeRange';
+import { mongo, type Connection, type Types } from 'mongoose';
+import { itemDayId, itemDayModel, startOfDay } from '../analytics/rollups.model';
+import { DAY_MS, HOUR_MS } from '../analytics/timeRange';
+import { addToSketch } from '../analytics/uniqueSketch';
 import { EventType, TrackingOutcome, trackingEventModel, type TrackingEventRecord } from './trackingEvent.model';
 
 /** An event to store; `_id` is assigned by the caller so results map back to requests. */
@@ -17,14 +13,19 @@ export interface InsertResult {
   readonly duplicates: Set<string>;
 }
 
-/** Increment of one rollup bucket. */
-export interface RollupIncrement {
+/** What one flush adds to one item's rollup of one UTC day. */
+export interface ItemDayIncrement {
   readonly itemId: Types.ObjectId;
-  readonly hourBucket: Date;
-  readonly source: string;
+  /** Start of the UTC day. */
+  readonly day: Date;
+  /** The item's category, stored when the day's document is created. */
   readonly category: string;
-  readonly impressions: number;
-  readonly clicks: number;
+  /** Counter increments per hour of the day (0–23) and source. */
+  readonly counters: ReadonlyArray<{ hour: number; source: string; impressions: number; clicks: number }>;
+  /** Sketch registers (register → rank) of the sessions counted, merged with `$max`. */
+  readonly sessions: ReadonlyMap<number, number>;
+  /** Sketch registers of the signed-in users counted. */
+  readonly users: ReadonlyMap<number, number>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -33,10 +34,8 @@ const DUPLICATE_KEY = 11000;
 export interface TrackingRepository {
   /** Unordered bulk insert; duplicate dedup keys are reported, any other failure throws. */
   insertEvents(events: readonly NewTrackingEvent[]): Promise<InsertResult>;
-  /** `$inc` upserts of rollup buckets, one unordered bulk write. */
-  incrementRollups(increments: readonly RollupIncrement[]): Promise<void>;
-  /** Records (item, day, session/user) presence; already-known values are ignored. */
-  recordUniques(uniques: ReadonlyArray<Omit<ItemDailyUniqueRecord, '_id'>>): Promise<void>;
+  /** One upsert per (item, day): `$inc` of counters, `$max` of sketch registers; one unordered bulk write. */
+  incrementItemDays(increments: readonly ItemDayIncrement[]): Promise<void>;
   /** Clears the pending-rollup mark of events whose increments are confirmed. */
   confirmRollups(eventIds: readonly Types.ObjectId[]): Promise<void>;
   /** Session/item pairs (as `session|item`) with a counted impression since `since`. */
@@ -47,31 +46,43 @@ export interface TrackingRepository {
   /** Counted events still marked pending whose hour closed before `before`, grouped by (item, hour). */
   pendingRollupBuckets(before: Date, limit: number): Promise<Array<{ itemId: Types.ObjectId; hourBucket: Date }>>;
   /**
-   * Recomputes one closed (item, hour) bucket from its counted events with `$set` (idempotent),
-   * restores its daily uniques, and clears the pending marks.
+   * Recomputes one closed (item, hour) bucket's counters from its counted events with `$set`,
+   * merges their sessions and users into the day's sketches (idempotent both), and clears the
+   * pending marks.
    */
   rebuildBucket(itemId: Types.ObjectId, hourBucket: Date, category: string): Promise<void>;
-  /** Deletes events, rollups and uniques older than `before`. */
+  /** Deletes events older than `before`, and the rollups of days that ended before it. */
   purgeBefore(before: Date): Promise<void>;
   /** Creates the indexes. */
   ensureIndexes(): Promise<void>;
 }
 
+/** `{ [operator]: fields }`, or nothing when there are no fields (MongoDB refuses empty operators). */
+function nonEmpty(operator: '$inc' | '$max', fields: Record<string, number>): Record<string, Record<string, number>> {
+  return Object.keys(fields).length > 0 ? { [operator]: fields } : {};
+}
+
+/** `hours.<hour>.<source>.<counter>` paths of counter increments, zeros left out. */
+function counterIncrements(counters: ItemDayIncrement['counters']): Record<string, number> {
+  const paths: Record<string, number> = {};
+  for (const { hour, source, impressions, clicks } of counters) {
+    if (impressions !== 0) paths[`hours.${hour}.${source}.impressions`] = impressions;
+    if (clicks !== 0) paths[`hours.${hour}.${source}.clicks`] = clicks;
+  }
+  return paths;
+}
+
+/** `<sketch>.<register>` paths of sketch registers. */
+function registerUpdates(sketch: 'sessions' | 'users', registers: ReadonlyMap<number, number>): Record<string, number> {
+  const paths: Record<string, number> = {};
+  for (const [register, rank] of registers) paths[`${sketch}.${register}`] = rank;
+  return paths;
+}
+
 /** Binds the tracking repository to a connection. */
 export function createTrackingRepository(connection: Connection): TrackingRepository {
   const events = trackingEventModel(connection);
-  const rollups = itemRollupModel(connection);
-  const uniques = itemDailyUniqueModel(connection);
-
-  const insertIgnoringDuplicates = async (model: typeof uniques, docs: readonly object[]) => {
-    if (docs.length === 0) return;
-    try {
-      await model.collection.insertMany(docs as never[], { ordered: false });
-    } catch (error) {
-      const writeErrors = error instanceof mongo.MongoBulkWriteError ? [error.writeErrors].flat() : undefined;
-      if (!writeErrors || writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
-    }
-  };
+  const itemDays = itemDayModel(connection);
 
   return {
     insertEvents: async (docs) => {
@@ -87,21 +98,26 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       }
       return { duplicates };
     },
-    incrementRollups: async (increments) => {
+    incrementItemDays: async (increments) => {
       if (increments.length === 0) return;
-      const operations: AnyBulkWriteOperation<ItemRollupRecord>[] = increments.map((inc) => ({
-        updateOne: {
-          filter: { itemId: inc.itemId, hourBucket: inc.hourBucket, source: inc.source },
-          update: {
-            $inc: { impressions: inc.impressions, clicks: inc.clicks },
-            $setOnInsert: { category: inc.category },
+      await itemDays.bulkWrite(
+        increments.map((increment) => ({
+          updateOne: {
+            filter: { _id: itemDayId(increment.itemId, increment.day) },
+            update: {
+              $setOnInsert: { itemId: increment.itemId, day: increment.day, category: increment.category },
+              ...nonEmpty('$inc', counterIncrements(increment.counters)),
+              ...nonEmpty('$max', {
+                ...registerUpdates('sessions', increment.sessions),
+                ...registerUpdates('users', increment.users),
+              }),
+            },
+            upsert: true,
           },
-          upsert: true,
-        },
-      }));
-      await rollups.bulkWrite(operations, { ordered: false });
+        })),
+        { ordered: false },
+      );
     },
-    recordUniques: (docs) => insertIgnoringDuplicates(uniques, docs),
     confirmRollups: async (ids) => {
       if (ids.length === 0) return;
       // One bulk command of `_id` equality updates: index lookups on every engine (a `$in` of
@@ -157,32 +173,25 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         else entry.clicks++;
         bySource.set(event.source, entry);
       }
-      // $set, not $inc: running this twice (a crash mid-way) gives the same counters.
-      await rollups
-        .updateMany(
-          { itemId, hourBucket, source: { $nin: [...bySource.keys()] } },
-          { $set: { impressions: 0, clicks: 0 } },
-        )
-        .exec();
-      if (bySource.size > 0) {
-        await rollups.bulkWrite(
-          [...bySource].map(([source, counts]) => ({
-            updateOne: {
-              filter: { itemId, hourBucket, source },
-              update: { $set: counts, $setOnInsert: { category } },
-              upsert: true,
-            },
-          })),
-          { ordered: false },
-        );
-      }
-      const day = new Date(Math.floor(hourBucket.getTime() / (24 * HOUR_MS)) * 24 * HOUR_MS);
-      await insertIgnoringDuplicates(
-        uniques,
-        counted.flatMap((event) => [
-          { itemId, day, kind: 'session', value: event.sessionId },
-          ...(event.userId ? [{ itemId, day, kind: 'user', value: event.userId }] : []),
-        ]),
+      const day = startOfDay(hourBucket);
+      const sessions = addToSketch(
+        new Map(),
+        counted.map((event) => event.sessionId),
+      );
+      const users = addToSketch(
+        new Map(),
+        counted.flatMap((event) => (event.userId ? [event.userId] : [])),
+      );
+      // $set of the hour, not $inc: running this twice (a crash mid-way) gives the same counters;
+      // $max of sketch registers is idempotent too.
+      await itemDays.updateOne(
+        { _id: itemDayId(itemId, day) },
+        {
+          $setOnInsert: { itemId, day, category },
+          $set: { [`hours.${(hourBucket.getTime() - day.getTime()) / HOUR_MS}`]: Object.fromEntries(bySource) },
+          ...nonEmpty('$max', { ...registerUpdates('sessions', sessions), ...registerUpdates('users', users) }),
+        },
+        { upsert: true },
       );
       await events
         .updateMany(
@@ -193,8 +202,7 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
     },
     purgeBefore: async (before) => {
       await events.deleteMany({ receivedAt: { $lt: before } }).exec();
-      await rollups.deleteMany({ hourBucket: { $lt: before } }).exec();
-      await uniques.deleteMany({ day: { $lt: new Date(before.getTime() - 24 * HOUR_MS) } }).exec();
+      await itemDays.deleteMany({ day: { $lt: new Date(before.getTime() - DAY_MS) } }).exec();
     },
     ensureIndexes: async () => {
       await events.createCollection().catch(() => undefined);

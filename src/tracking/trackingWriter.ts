@@ -1,12 +1,12 @@
-import { LRUCache } from 'lru-cache';
-import type { Types } from 'mongoose';
-import { DAY_MS, HOUR_MS } from '../analytics/timeRange';
+import { itemDayId, startOfDay } from '../analytics/rollups.model';
+import { HOUR_MS } from '../analytics/timeRange';
+import { addToSketch } from '../analytics/uniqueSketch';
 import { systemClock, type Clock } from '../shared/clock';
 import { withDeadline } from '../shared/deadline';
 import { serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { isDatabaseUnavailable } from '../db/database';
-import type { NewTrackingEvent, RollupIncrement, TrackingRepository } from './tracking.repository';
+import type { ItemDayIncrement, NewTrackingEvent, TrackingRepository } from './tracking.repository';
 import { EventType, TrackingOutcome } from './trackingEvent.model';
 
 /** An event handed to the writer, with what the rollups need to know about its item. */
@@ -29,7 +29,7 @@ export interface WriterOptions {
    * Flushes in flight at most. Several overlap their round trips (one inserts events while
    * another increments counters); events arriving while all are busy wait and form the next
    * batch. Safe because every step commutes: the dedup index decides duplicates whatever the
-   * order, `$inc`s add up, daily uniques and pending marks are idempotent.
+   * order, `$inc`s add up, `$max` of sketch registers and pending marks are idempotent.
    */
   readonly maxConcurrentFlushes?: number;
   /**
@@ -60,27 +60,43 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-function rollupIncrements(counted: readonly WriteRequest[]): RollupIncrement[] {
-  const buckets = new Map<
+/** What counted events add to the rollups: one increment per (item, UTC day) they touch. */
+export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncrement[] {
+  const days = new Map<
     string,
-    { itemId: Types.ObjectId; hourBucket: Date; source: string; category: string; impressions: number; clicks: number }
+    {
+      increment: ItemDayIncrement;
+      counters: Map<string, { hour: number; source: string; impressions: number; clicks: number }>;
+      sessions: Set<string>;
+      users: Set<string>;
+    }
   >();
   for (const { event, category } of counted) {
-    const hourBucket = new Date(Math.floor(event.receivedAt.getTime() / HOUR_MS) * HOUR_MS);
-    const key = `${event.itemId!.toHexString()}|${hourBucket.getTime()}|${event.source}`;
-    const bucket = buckets.get(key) ?? {
-      itemId: event.itemId!,
-      hourBucket,
-      source: event.source,
-      category: category ?? '',
-      impressions: 0,
-      clicks: 0,
-    };
-    if (event.type === EventType.IMPRESSION) bucket.impressions++;
-    else bucket.clicks++;
-    buckets.set(key, bucket);
+    const itemId = event.itemId!;
+    const day = startOfDay(event.receivedAt);
+    const dayKey = itemDayId(itemId, day);
+    let entry = days.get(dayKey);
+    if (!entry) {
+      const counters = new Map<string, { hour: number; source: string; impressions: number; clicks: number }>();
+      const increment = { itemId, day, category: category ?? '', counters: [], sessions: new Map(), users: new Map() };
+      entry = { increment, counters, sessions: new Set(), users: new Set() };
+      days.set(dayKey, entry);
+    }
+    const hour = Math.floor((event.receivedAt.getTime() - day.getTime()) / HOUR_MS);
+    const counterKey = `${hour}|${event.source}`;
+    const counter = entry.counters.get(counterKey) ?? { hour, source: event.source, impressions: 0, clicks: 0 };
+    if (event.type === EventType.IMPRESSION) counter.impressions++;
+    else counter.clicks++;
+    entry.counters.set(counterKey, counter);
+    entry.sessions.add(event.sessionId);
+    if (event.userId) entry.users.add(event.userId);
   }
-  return [...buckets.values()];
+  return [...days.values()].map(({ increment, counters, sessions, users }) => ({
+    ...increment,
+    counters: [...counters.values()],
+    sessions: addToSketch(new Map(), sessions),
+    users: addToSketch(new Map(), users),
+  }));
 }
 
 /**
@@ -97,13 +113,6 @@ export class TrackingWriter {
   private closed = false;
   /** Set at shutdown: write at once instead of waiting for companions. */
   private expedited = false;
-  /**
-   * Daily-unique keys (item, day, kind, value) this instance has stored: not sent again. A
-   * session viewing one item many times a day then costs one unique insert, not one per event.
-   * Only a cache: a key evicted or stored by another instance is inserted again and ignored.
-   */
-  private readonly storedUniques = new LRUCache<string, true>({ max: 200_000 });
-
   constructor(
     private readonly repository: TrackingRepository,
     private readonly options: WriterOptions,
@@ -199,23 +208,7 @@ export class TrackingWriter {
       ({ event }) => Math.floor(event.receivedAt.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS > incrementUntil,
     );
     try {
-      await this.repository.incrementRollups(rollupIncrements(counted));
-      const uniques = new Map(
-        counted.flatMap(({ event }) => {
-          const day = new Date(Math.floor(event.receivedAt.getTime() / DAY_MS) * DAY_MS);
-          return [
-            { itemId: event.itemId!, day, kind: 'session' as const, value: event.sessionId },
-            ...(event.userId ? [{ itemId: event.itemId!, day, kind: 'user' as const, value: event.userId }] : []),
-          ]
-            .map(
-              (unique) =>
-                [`${unique.itemId.toHexString()}|${day.getTime()}|${unique.kind}|${unique.value}`, unique] as const,
-            )
-            .filter(([key]) => !this.storedUniques.has(key));
-        }),
-      );
-      await this.repository.recordUniques([...uniques.values()]);
-      for (const key of uniques.keys()) this.storedUniques.set(key, true);
+      await this.repository.incrementItemDays(itemDayIncrements(counted));
       await this.repository.confirmRollups(counted.map(({ event }) => event._id));
     } catch (error) {
       this.logger.warn(

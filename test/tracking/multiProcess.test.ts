@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../../src/catalog/demoCatalog';
 import { BROWSER } from '../support/catalogFixtures';
+import { countedTotals } from '../support/rollups';
 import { spawnTestServer, waitForReady, type ServerProcess } from '../support/serverProcess';
 
 const mutation = 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { events { outcome } } }';
@@ -58,11 +59,7 @@ describe('tracking across server processes on one database', () => {
     const outcomes = (await Promise.all(Array.from({ length: 100 }, (_, i) => track(urls[i % 2]!, [event])))).flat();
     expect(outcomes.filter((outcome) => outcome === 'ACCEPTED')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'DUPLICATE')).toHaveLength(99);
-    const rollups = await connection
-      .collection('item_rollups')
-      .find({ itemId: new Types.ObjectId(itemIds[0]) })
-      .toArray();
-    expect(rollups.reduce((sum, row) => sum + (row.impressions as number), 0)).toBe(1);
+    expect((await countedTotals(connection, [itemIds[0]!])).impressions).toBe(1);
     a.child.kill('SIGTERM');
     b.child.kill('SIGTERM');
     expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { Types } from 'mongoose';
+import { itemDayId } from '../../src/analytics/rollups.model';
+import { addToSketch } from '../../src/analytics/uniqueSketch';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { seededRandom } from '../../src/catalog/demoCatalog';
 import { ManualClock } from '../../src/shared/clock';
@@ -11,13 +13,13 @@ import {
   type TrackingRepository,
 } from '../../src/tracking/tracking.repository';
 import { EventType, TrackingOutcome } from '../../src/tracking/trackingEvent.model';
-import { TrackingWriter } from '../../src/tracking/trackingWriter';
+import { itemDayIncrements, TrackingWriter } from '../../src/tracking/trackingWriter';
 import { TrackClicksDocument, TrackImpressionsDocument, type TrafficSource } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
+import { storedCounters } from '../support/rollups';
 import { execute, startTestApp, type TestApp } from '../support/testApp';
 
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const GRACE = 300_000;
 const clock = new ManualClock('2026-04-01T22:10:00.000Z');
 let app: TestApp;
@@ -57,36 +59,46 @@ async function recount(): Promise<Counts> {
   return counts;
 }
 
-/** The rollup documents, leaving out buckets a rebuild zeroed. */
+/** The counters of the rollup documents as `item|hour|source`, leaving out buckets a rebuild zeroed. */
 async function rollups(): Promise<Counts> {
   const counts: Counts = {};
-  for (const row of await app.database.connection.collection('item_rollups').find().toArray()) {
-    if (row.impressions === 0 && row.clicks === 0) continue;
-    const key = `${(row.itemId as Types.ObjectId).toHexString()}|${(row.hourBucket as Date).getTime()}|${row.source as string}`;
-    counts[key] = { impressions: row.impressions as number, clicks: row.clicks as number };
+  for (const { itemId, hourBucket, source, impressions, clicks } of await storedCounters(app.database.connection)) {
+    if (impressions !== 0 || clicks !== 0) counts[`${itemId}|${hourBucket}|${source}`] = { impressions, clicks };
   }
   return counts;
 }
 
-/** Distinct (item, UTC day, kind, value) of the accepted events: what item_daily_uniques must hold. */
-async function uniquesRecount(): Promise<string[]> {
-  const keys = new Set<string>();
+type Sketches = Record<string, { sessions: Record<string, number>; users: Record<string, number> }>;
+
+/** The sketch registers the accepted events' distinct sessions and users give, per (item, UTC day). */
+async function sketchesRecount(): Promise<Sketches> {
+  const values: Record<string, { sessions: Set<string>; users: Set<string> }> = {};
   for (const event of await events().find({ outcome: 'ACCEPTED' }).toArray()) {
-    const prefix = `${(event.itemId as Types.ObjectId).toHexString()}|${Math.floor((event.receivedAt as Date).getTime() / DAY) * DAY}`;
-    keys.add(`${prefix}|session|${event.sessionId as string}`);
-    if (event.userId) keys.add(`${prefix}|user|${event.userId as string}`);
+    const key = itemDayId(event.itemId as Types.ObjectId, event.receivedAt as Date);
+    values[key] ??= { sessions: new Set(), users: new Set() };
+    values[key].sessions.add(event.sessionId as string);
+    if (event.userId) values[key].users.add(event.userId as string);
   }
-  return [...keys].sort();
+  return Object.fromEntries(
+    Object.entries(values).map(([key, { sessions, users }]) => [
+      key,
+      {
+        sessions: Object.fromEntries(addToSketch(new Map(), sessions)),
+        users: Object.fromEntries(addToSketch(new Map(), users)),
+      },
+    ]),
+  );
 }
 
-async function storedUniques(): Promise<string[]> {
-  const rows = await app.database.connection.collection('item_daily_uniques').find().toArray();
-  return rows
-    .map(
-      (row) =>
-        `${(row.itemId as Types.ObjectId).toHexString()}|${(row.day as Date).getTime()}|${row.kind as string}|${row.value as string}`,
-    )
-    .sort();
+/** The stored sketch registers per (item, day). */
+async function storedSketches(): Promise<Sketches> {
+  const rows = await app.database.connection.collection('item_days').find().toArray();
+  return Object.fromEntries(
+    rows.map((row) => [
+      row._id as unknown as string,
+      { sessions: (row.sessions ?? {}) as Record<string, number>, users: (row.users ?? {}) as Record<string, number> },
+    ]),
+  );
 }
 
 const pendingCount = () => events().countDocuments({ pendingRollup: true });
@@ -149,7 +161,7 @@ describe('rollups', () => {
     expect(await events().countDocuments({ outcome: { $in: ['REJECTED_BOT', 'FLAGGED'] } })).toBeGreaterThan(0);
     expect(await pendingCount()).toBe(0);
     expect(await rollups()).toEqual(await recount());
-    expect(await storedUniques()).toEqual(await uniquesRecount());
+    expect(await storedSketches()).toEqual(await sketchesRecount());
   });
 
   it('are repaired exactly once after a crash between storing events and incrementing counters', async () => {
@@ -167,16 +179,7 @@ describe('rollups', () => {
     // Crash after the $inc but before the pending mark was cleared: counted already.
     const counted = pendingEvent(items[0]!, 'crash-4', new Date(hour.getTime() + 4 * 60_000));
     await repository.insertEvents([counted]);
-    await repository.incrementRollups([
-      {
-        itemId: counted.itemId!,
-        hourBucket: hour,
-        source: 'HOME',
-        category: '',
-        impressions: 1,
-        clicks: 0,
-      },
-    ]);
+    await repository.incrementItemDays(itemDayIncrements([{ event: counted }]));
     expect(await rollups()).not.toEqual(await recount());
 
     const recover = () =>
@@ -191,7 +194,7 @@ describe('rollups', () => {
     expect(await pendingCount()).toBe(0);
     const repaired = await rollups();
     expect(repaired).toEqual(await recount());
-    expect(await storedUniques()).toEqual(await uniquesRecount());
+    expect(await storedSketches()).toEqual(await sketchesRecount());
 
     // Idempotent: rebuilding again changes nothing.
     await repository.rebuildBucket(new Types.ObjectId(items[0]), hour, '');

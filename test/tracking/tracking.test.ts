@@ -1,7 +1,7 @@
-import { Types } from 'mongoose';
 import { ManualClock } from '../../src/shared/clock';
 import { TrackClicksDocument, TrackImpressionsDocument, type ImpressionInput } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
+import { countedTotals } from '../support/rollups';
 import { errorCodes, execute, postRaw, startTestApp, type TestApp } from '../support/testApp';
 
 // Start on a window boundary (30 s impressions, 5 s clicks) so boundary tests are exact.
@@ -32,14 +32,8 @@ const impression = (overrides: Partial<ImpressionInput> = {}): ImpressionInput =
 });
 
 const events = () => app.database.connection.collection('tracking_events');
-const rollups = () => app.database.connection.collection('item_rollups');
-
-async function countedImpressions(itemId: string): Promise<number> {
-  const rows = await rollups()
-    .find({ itemId: new Types.ObjectId(itemId) })
-    .toArray();
-  return rows.reduce((sum, row) => sum + (row.impressions as number), 0);
-}
+const countedImpressions = async (itemId: string) =>
+  (await countedTotals(app.database.connection, [itemId])).impressions;
 
 describe('trackImpressions', () => {
   it('accepts an impression, stores it before answering, and counts it in the rollups', async () => {
@@ -230,10 +224,7 @@ describe('trackClicks', () => {
     expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('DUPLICATE');
     clock.advance(1);
     expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('ACCEPTED');
-    const counted = await rollups()
-      .find({ itemId: { $in: [items[6], items[7]].map((id) => new Types.ObjectId(id)) } })
-      .toArray();
-    expect(counted.reduce((sum, row) => sum + (row.clicks as number), 0)).toBe(2);
+    expect((await countedTotals(app.database.connection, [items[6]!, items[7]!])).clicks).toBe(2);
     expect(await events().countDocuments({ sessionId: session, outcome: 'FLAGGED' })).toBe(1);
   });
 
