@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { createAnalyticsRepository } from './analytics/analytics.repository';
 import { AnalyticsService } from './analytics/analytics.service';
-import { DAY_MS } from './analytics/timeRange';
 import { createAuctionItemRepository } from './catalog/auctionItem.repository';
 import { createInProcessBus, createRedisBus } from './live/eventBus';
 import { LiveService } from './live/live.service';
@@ -20,7 +19,7 @@ import { startEngine, type RunningEngine } from './db/engine';
 import { buildGavelSchema } from './graphql/schema';
 import type { GavelServices } from './graphql/context';
 import { startHttpServer, type GavelHttpServer } from './server/httpServer';
-import { systemClock, type Clock } from './shared/clock';
+import { DAY_MS, systemClock, type Clock } from './shared/clock';
 import { createLogger, type Logger } from './shared/logger';
 import { runPeriodically } from './shared/periodic';
 

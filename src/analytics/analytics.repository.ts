@@ -1,5 +1,6 @@
 import type { Connection, PipelineStage, Types } from 'mongoose';
-import { DAY_MS, HOUR_MS, type EffectiveTimeRange } from './timeRange';
+import { DAY_MS, HOUR_MS } from '../shared/clock';
+import type { EffectiveTimeRange } from './timeRange';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
 import { itemDayId, itemDayModel, startOfDay, type ItemDayRecord } from './rollups.model';
 import { estimateDistinct, mergeSketches } from './uniqueSketch';

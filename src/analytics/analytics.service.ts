@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import { toAuctionItem } from '../catalog/auctionItem.service';
-import type { Clock } from '../shared/clock';
+import { DAY_MS, HOUR_MS, type Clock } from '../shared/clock';
 import { parseObjectId } from '../shared/ids';
 import type { ItemCounters, LiveFiguresSource } from '../live/live.service';
 import type { AnalyticsRepository, BucketCounters, ItemTotals } from './analytics.repository';
@@ -15,14 +15,7 @@ import {
   type TimeSeriesPoint,
   type UserAnalytics,
 } from './analytics.types';
-import {
-  DAY_MS,
-  HOUR_MS,
-  resolveTimeRange,
-  type EffectiveTimeRange,
-  type TimeRangeInput,
-  type TimeRangeLimits,
-} from './timeRange';
+import { resolveTimeRange, type EffectiveTimeRange, type TimeRangeInput, type TimeRangeLimits } from './timeRange';
 
 /** Policy knobs of analytics. */
 export interface AnalyticsPolicy extends TimeRangeLimits {

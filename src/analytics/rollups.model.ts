@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import { DAY_MS } from './timeRange';
+import { DAY_MS } from '../shared/clock';
 import type { StoredSketch } from './uniqueSketch';
 
 /** Impressions and clicks of one source in one hour. */

@@ -1,10 +1,7 @@
 import { GraphQLDuration } from 'graphql-scalars';
 import { Field, InputType, ObjectType } from 'type-graphql';
+import { DAY_MS, HOUR_MS } from '../shared/clock';
 import { badUserInput } from '../shared/errors';
-
-/** Analytics buckets are UTC hours; days are sums of 24 hour buckets. */
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
 
 /** A time range as a client asks for it: absolute (`from`/`to`) or relative (`last`). */
 @InputType({

@@ -1,3 +1,8 @@
+/** Milliseconds in an hour: analytics buckets are UTC hours. */
+export const HOUR_MS = 3_600_000;
+/** Milliseconds in a day: days are sums of 24 hour buckets. */
+export const DAY_MS = 24 * HOUR_MS;
+
 /** A source of the current time, injected everywhere time matters so tests control it. */
 export interface Clock {
   /** The current instant. */

@@ -1,37 +1,43 @@
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
-import { HOUR_MS } from '../analytics/timeRange';
-import type { Clock } from '../shared/clock';
+import { HOUR_MS, type Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
+import type { RollupBucket } from './rollupJournal.model';
 import type { TrackingRepository } from './tracking.repository';
 
-/** Buckets rebuilt per recovery round; the rest waits for the next round. */
-const RECOVERY_BATCH = 500;
+/** Journal entries recovered per round; the rest waits for the next round. */
+const RECOVERY_BATCH = 100;
 /** Recovery rounds per maintenance run. */
 const MAX_RECOVERY_ROUNDS = 20;
 
 /**
- * Rebuilds the rollup buckets of counted events whose increments were never confirmed (a crash
- * or a database error between storing events and incrementing counters). Only hours closed for
- * at least `graceMs` are rebuilt: no flush increments them any more (a flush leaves events whose
- * hour closed more than `graceMs / 2` ago pending, see `TrackingWriter`), so the `$set` rebuild
- * cannot race an `$inc` from this or another instance, even one whose flush was slow or whose
- * clock is a little off. The price: after a crash, the current hour's lost increments appear
- * once the hour has closed plus `graceMs`. Returns the number of buckets rebuilt.
+ * Rebuilds the rollup buckets of journal entries whose flush never closed them (a crash or a
+ * database error between storing events and incrementing counters). Only entries whose hours
+ * have all been closed for at least `graceMs` are taken: no flush increments those any more (a
+ * flush leaves events whose hour closed more than `graceMs / 2` ago to the recovery, see
+ * `TrackingWriter`), so the `$set` rebuild cannot race an `$inc` from this or another instance,
+ * even one whose flush was slow or whose clock is a little off. The price: after a crash, the
+ * current hour's lost increments appear once the hour has closed plus `graceMs`. Returns the
+ * number of buckets rebuilt.
  */
-export async function recoverPendingRollups(
+export async function recoverRollups(
   tracking: TrackingRepository,
   catalog: AuctionItemRepository,
   clock: Clock,
   graceMs: number,
 ): Promise<number> {
   const settledBefore = new Date(Math.floor((clock.now().getTime() - graceMs) / HOUR_MS) * HOUR_MS);
-  const buckets = await tracking.pendingRollupBuckets(settledBefore, RECOVERY_BATCH);
-  if (buckets.length === 0) return 0;
-  const categories = await catalog.categoriesOf(buckets.map((bucket) => bucket.itemId));
-  for (const bucket of buckets) {
+  const entries = await tracking.settledJournals(settledBefore, RECOVERY_BATCH);
+  if (entries.length === 0) return 0;
+  const buckets = new Map<string, RollupBucket>();
+  for (const bucket of entries.flatMap((entry) => entry.buckets))
+    buckets.set(`${bucket.itemId.toHexString()}|${bucket.hourBucket.getTime()}`, bucket);
+  const categories = await catalog.categoriesOf([...buckets.values()].map((bucket) => bucket.itemId));
+  for (const bucket of buckets.values()) {
     await tracking.rebuildBucket(bucket.itemId, bucket.hourBucket, categories.get(bucket.itemId.toHexString()) ?? '');
   }
-  return buckets.length;
+  // Only now: a crash during the rebuilds leaves the entries for the next round (rebuilds are idempotent).
+  await tracking.closeJournals(entries.map((entry) => entry._id));
+  return buckets.size;
 }
 
 /**
@@ -49,10 +55,10 @@ export function scheduleMaintenance(
   let running: Promise<void> | undefined;
   const runOnce = async () => {
     try {
-      // Each rebuild clears the marks it found, so rounds of work catch up after a crash; bounded
+      // Each round closes the entries it rebuilt, so rounds of work catch up after a crash; bounded
       // so that one maintenance run never monopolises the database.
       for (let round = 0; round < MAX_RECOVERY_ROUNDS; round++) {
-        const rebuilt = await recoverPendingRollups(tracking, catalog, clock, options.recoveryGraceMs);
+        const rebuilt = await recoverRollups(tracking, catalog, clock, options.recoveryGraceMs);
         if (rebuilt === 0) break;
         logger.warn({ buckets: rebuilt }, 'rebuilt rollup buckets from stored events');
       }

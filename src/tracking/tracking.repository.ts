@@ -1,7 +1,8 @@
 import { mongo, type Connection, type Types } from 'mongoose';
 import { itemDayId, itemDayModel, startOfDay } from '../analytics/rollups.model';
-import { DAY_MS, HOUR_MS } from '../analytics/timeRange';
 import { addToSketch } from '../analytics/uniqueSketch';
+import { DAY_MS, HOUR_MS } from '../shared/clock';
+import { rollupJournalModel, type RollupBucket } from './rollupJournal.model';
 import { EventType, TrackingOutcome, trackingEventModel, type TrackingEventRecord } from './trackingEvent.model';
 
 /** An event to store; `_id` is assigned by the caller so results map back to requests. */
@@ -36,19 +37,20 @@ export interface TrackingRepository {
   insertEvents(events: readonly NewTrackingEvent[]): Promise<InsertResult>;
   /** One upsert per (item, day): `$inc` of counters, `$max` of sketch registers; one unordered bulk write. */
   incrementItemDays(increments: readonly ItemDayIncrement[]): Promise<void>;
-  /** Clears the pending-rollup mark of events whose increments are confirmed. */
-  confirmRollups(eventIds: readonly Types.ObjectId[]): Promise<void>;
+  /** Records the buckets a flush is about to count events in (see `RollupJournalRecord`); returns its id. */
+  openJournal(buckets: readonly RollupBucket[]): Promise<Types.ObjectId>;
+  /** Removes journal entries whose buckets are up to date. */
+  closeJournals(ids: readonly Types.ObjectId[]): Promise<void>;
+  /** Up to `limit` journal entries all of whose buckets are hours starting before `before`. */
+  settledJournals(before: Date, limit: number): Promise<Array<{ _id: Types.ObjectId; buckets: RollupBucket[] }>>;
   /** Session/item pairs (as `session|item`) with a counted impression since `since`. */
   recentImpressions(
     pairs: ReadonlyArray<{ sessionId: string; itemId: Types.ObjectId }>,
     since: Date,
   ): Promise<Set<string>>;
-  /** Counted events still marked pending whose hour closed before `before`, grouped by (item, hour). */
-  pendingRollupBuckets(before: Date, limit: number): Promise<Array<{ itemId: Types.ObjectId; hourBucket: Date }>>;
   /**
-   * Recomputes one closed (item, hour) bucket's counters from its counted events with `$set`,
-   * merges their sessions and users into the day's sketches (idempotent both), and clears the
-   * pending marks.
+   * Recomputes one closed (item, hour) bucket's counters from its counted events with `$set`, and
+   * merges their sessions and users into the day's sketches: idempotent both.
    */
   rebuildBucket(itemId: Types.ObjectId, hourBucket: Date, category: string): Promise<void>;
   /** Deletes events older than `before`, and the rollups of days that ended before it. */
@@ -83,6 +85,7 @@ function registerUpdates(sketch: 'sessions' | 'users', registers: ReadonlyMap<nu
 export function createTrackingRepository(connection: Connection): TrackingRepository {
   const events = trackingEventModel(connection);
   const itemDays = itemDayModel(connection);
+  const journal = rollupJournalModel(connection);
 
   return {
     insertEvents: async (docs) => {
@@ -118,15 +121,20 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         { ordered: false },
       );
     },
-    confirmRollups: async (ids) => {
-      if (ids.length === 0) return;
-      // One bulk command of `_id` equality updates: index lookups on every engine (a `$in` of
-      // hundreds of ids makes the offline engine scan the whole collection).
-      await events.collection.bulkWrite(
-        ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { pendingRollup: '' } } } })),
-        { ordered: false },
-      );
+    openJournal: async (buckets) => {
+      const lastHourBucket = new Date(Math.max(...buckets.map((bucket) => bucket.hourBucket.getTime())));
+      const entry = await journal.create({ buckets: [...buckets], lastHourBucket });
+      return entry._id;
     },
+    closeJournals: async (ids) => {
+      if (ids.length > 0) await journal.deleteMany({ _id: { $in: ids } }).exec();
+    },
+    settledJournals: (before, limit) =>
+      journal
+        .find({ lastHourBucket: { $lt: before } }, { buckets: 1 })
+        .limit(limit)
+        .lean<Array<{ _id: Types.ObjectId; buckets: RollupBucket[] }>>()
+        .exec(),
     recentImpressions: async (pairs, since) => {
       if (pairs.length === 0) return new Set();
       const rows = await events
@@ -143,19 +151,6 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         .lean<Array<{ sessionId: string; itemId: Types.ObjectId }>>()
         .exec();
       return new Set(rows.map((row) => `${row.sessionId}|${row.itemId.toHexString()}`));
-    },
-    pendingRollupBuckets: async (before, limit) => {
-      const rows = await events
-        .find({ pendingRollup: true, receivedAt: { $lt: before } }, { itemId: 1, receivedAt: 1 })
-        .limit(limit)
-        .lean<Array<{ itemId: Types.ObjectId; receivedAt: Date }>>()
-        .exec();
-      const buckets = new Map<string, { itemId: Types.ObjectId; hourBucket: Date }>();
-      for (const row of rows) {
-        const hourBucket = new Date(Math.floor(row.receivedAt.getTime() / HOUR_MS) * HOUR_MS);
-        buckets.set(`${row.itemId.toHexString()}|${hourBucket.getTime()}`, { itemId: row.itemId, hourBucket });
-      }
-      return [...buckets.values()];
     },
     rebuildBucket: async (itemId, hourBucket, category) => {
       const hourEnd = new Date(hourBucket.getTime() + HOUR_MS);
@@ -193,20 +188,16 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         },
         { upsert: true },
       );
-      await events
-        .updateMany(
-          { itemId, pendingRollup: true, receivedAt: { $gte: hourBucket, $lt: hourEnd } },
-          { $unset: { pendingRollup: 1 } },
-        )
-        .exec();
     },
     purgeBefore: async (before) => {
       await events.deleteMany({ receivedAt: { $lt: before } }).exec();
       await itemDays.deleteMany({ day: { $lt: new Date(before.getTime() - DAY_MS) } }).exec();
     },
     ensureIndexes: async () => {
-      await events.createCollection().catch(() => undefined);
-      await events.createIndexes();
+      for (const model of [events, journal] as const) {
+        await model.createCollection().catch(() => undefined);
+        await model.createIndexes();
+      }
     },
   };
 }

@@ -344,7 +344,7 @@ export class TrackingService {
       ...(client.userAgent ? { userAgent: audit(client.userAgent) } : {}),
       outcome: candidate.outcome!,
       ...(candidate.reason ? { reason: candidate.reason } : {}),
-      ...(counted ? { dedupKey: candidate.dedupKey!, pendingRollup: true } : {}),
+      ...(counted ? { dedupKey: candidate.dedupKey! } : {}),
     };
   }
 

@@ -43,8 +43,6 @@ export interface TrackingEventRecord {
   reason?: string;
   /** `type:session:item:window` on counted events only: the unique index that deduplicates atomically. */
   dedupKey?: string;
-  /** Counted events whose rollup increments are not yet confirmed (see rollup recovery). */
-  pendingRollup?: boolean;
 }
 
 const trackingEventSchema = new Schema<TrackingEventRecord>(
@@ -63,7 +61,6 @@ const trackingEventSchema = new Schema<TrackingEventRecord>(
     outcome: { type: String, enum: Object.values(TrackingOutcome), required: true },
     reason: String,
     dedupKey: String,
-    pendingRollup: Boolean,
   },
   { collection: 'tracking_events', versionKey: false },
 );
@@ -75,8 +72,6 @@ trackingEventSchema.index({ dedupKey: 1 }, { unique: true, sparse: true });
 trackingEventSchema.index({ sessionId: 1, itemId: 1, type: 1, receivedAt: -1 });
 // userAnalytics reads one user's counted events.
 trackingEventSchema.index({ userId: 1, receivedAt: 1 }, { sparse: true });
-// Rollup recovery finds unconfirmed events without scanning (sparse: the field is removed when done).
-trackingEventSchema.index({ pendingRollup: 1, receivedAt: 1 }, { sparse: true });
 // Retention: the purge job deletes by receivedAt range.
 trackingEventSchema.index({ receivedAt: 1 });
 

@@ -1,12 +1,13 @@
+import type { Types } from 'mongoose';
 import { itemDayId, startOfDay } from '../analytics/rollups.model';
-import { HOUR_MS } from '../analytics/timeRange';
 import { addToSketch } from '../analytics/uniqueSketch';
-import { systemClock, type Clock } from '../shared/clock';
+import { HOUR_MS, systemClock, type Clock } from '../shared/clock';
 import { withDeadline } from '../shared/deadline';
 import { serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { isDatabaseUnavailable } from '../db/database';
 import type { ItemDayIncrement, NewTrackingEvent, TrackingRepository } from './tracking.repository';
+import type { RollupBucket } from './rollupJournal.model';
 import { EventType, TrackingOutcome } from './trackingEvent.model';
 
 /** An event handed to the writer, with what the rollups need to know about its item. */
@@ -29,7 +30,7 @@ export interface WriterOptions {
    * Flushes in flight at most. Several overlap their round trips (one inserts events while
    * another increments counters); events arriving while all are busy wait and form the next
    * batch. Safe because every step commutes: the dedup index decides duplicates whatever the
-   * order, `$inc`s add up, `$max` of sketch registers and pending marks are idempotent.
+   * order, `$inc`s add up, `$max` of sketch registers is idempotent, journal entries are per flush.
    */
   readonly maxConcurrentFlushes?: number;
   /**
@@ -42,9 +43,9 @@ export interface WriterOptions {
   readonly maxBacklog?: number;
   /**
    * The rollup recovery rebuilds an hour bucket only once the hour has been closed this long
-   * (see `recoverPendingRollups`). So that a rebuild and a late `$inc` never both count an event,
+   * (see `recoverRollups`). So that a rebuild and a late `$inc` never both count an event,
    * a flush increments only while the event's hour closed less than half of this ago; later, it
-   * leaves the events pending and the recovery counts them.
+   * leaves its journal entry open and the recovery counts them.
    */
   readonly rollupGraceMs?: number;
 }
@@ -58,6 +59,16 @@ interface Pending {
   readonly request: WriteRequest;
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
+}
+
+/** The distinct (item, hour) buckets of events. */
+function rollupBuckets(events: readonly NewTrackingEvent[]): RollupBucket[] {
+  const buckets = new Map<string, RollupBucket>();
+  for (const { itemId, receivedAt } of events) {
+    const hourBucket = new Date(Math.floor(receivedAt.getTime() / HOUR_MS) * HOUR_MS);
+    buckets.set(`${itemId!.toHexString()}|${hourBucket.getTime()}`, { itemId: itemId!, hourBucket });
+  }
+  return [...buckets.values()];
 }
 
 /** What counted events add to the rollups: one increment per (item, UTC day) they touch. */
@@ -103,8 +114,9 @@ export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncr
  * Group commit: events from concurrent requests are buffered for a few milliseconds (or until a
  * batch is full) and written with one unordered bulk insert; the counters of the counted ones are
  * incremented in the same flush. A caller's promise settles only after its events are stored —
- * acknowledged means stored. If the counter update fails after the events are stored, the events
- * stay marked `pendingRollup` and the rollup recovery rebuilds their buckets from the events.
+ * acknowledged means stored. Each flush opens a rollup journal entry before storing and closes it
+ * after incrementing; if the increments fail or the process dies in between, the entry stays and
+ * the rollup recovery rebuilds its buckets from the stored events.
  */
 export class TrackingWriter {
   private queue: Pending[] = [];
@@ -183,11 +195,18 @@ export class TrackingWriter {
 
   private async writeBatch(batch: Pending[]): Promise<void> {
     let duplicates: Set<string>;
+    let journalId: Types.ObjectId | undefined;
     try {
+      // The journal entry first: if anything stops this flush between storing the events and
+      // incrementing their counters, the entry is what tells the recovery to rebuild the buckets.
+      const buckets = rollupBuckets(
+        batch.map((pending) => pending.request.event).filter((event) => event.outcome === TrackingOutcome.ACCEPTED),
+      );
+      if (buckets.length > 0) journalId = await this.repository.openJournal(buckets);
       ({ duplicates } = await this.repository.insertEvents(batch.map((pending) => pending.request.event)));
     } catch (error) {
       // Nothing of a failed batch is acknowledged; a retry is safe (the dedup index absorbs
-      // whatever part of the batch did land).
+      // whatever part of the batch did land, an orphaned journal entry costs a harmless rebuild).
       const failure = isDatabaseUnavailable(error)
         ? serviceUnavailable('The database is unavailable; tracking events were not stored. Retry shortly.')
         : error;
@@ -202,14 +221,15 @@ export class TrackingWriter {
           pending.request.event.outcome === TrackingOutcome.ACCEPTED,
       )
       .map((pending) => pending.request);
-    // Events whose hour the recovery may already be rebuilding stay pending: it counts them.
+    // Events whose hour the recovery may already be rebuilding are left to it: the journal entry
+    // stays, and the rebuild counts them.
     const incrementUntil = this.clock.now().getTime() - (this.options.rollupGraceMs ?? DEFAULT_ROLLUP_GRACE_MS) / 2;
     const counted = accepted.filter(
       ({ event }) => Math.floor(event.receivedAt.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS > incrementUntil,
     );
     try {
       await this.repository.incrementItemDays(itemDayIncrements(counted));
-      await this.repository.confirmRollups(counted.map(({ event }) => event._id));
+      if (journalId && counted.length === accepted.length) await this.repository.closeJournals([journalId]);
     } catch (error) {
       this.logger.warn(
         { err: error, events: counted.length },

@@ -6,7 +6,7 @@ import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repos
 import { seededRandom } from '../../src/catalog/demoCatalog';
 import { ManualClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
-import { recoverPendingRollups } from '../../src/tracking/maintenance';
+import { recoverRollups } from '../../src/tracking/maintenance';
 import {
   createTrackingRepository,
   type NewTrackingEvent,
@@ -101,10 +101,20 @@ async function storedSketches(): Promise<Sketches> {
   );
 }
 
-const pendingCount = () => events().countDocuments({ pendingRollup: true });
+/** Journal entries not closed: flushes that did not confirm their increments. */
+const openEntries = () => app.database.connection.collection('rollup_journal').countDocuments();
+
+/** What a flush does before it crashes: journal entry, events stored, and the increments if asked. */
+async function crashedFlush(stored: NewTrackingEvent[], { incremented }: { incremented: boolean }): Promise<void> {
+  await repository.openJournal(
+    stored.map(({ itemId, receivedAt }) => ({ itemId: itemId!, hourBucket: new Date(hourOf(receivedAt)) })),
+  );
+  await repository.insertEvents(stored);
+  if (incremented) await repository.incrementItemDays(itemDayIncrements(stored.map((event) => ({ event }))));
+}
 
 /** A counted event as a flush stores it before incrementing the counters. */
-function pendingEvent(itemId: string, sessionId: string, receivedAt: Date, source = 'HOME'): NewTrackingEvent {
+function countedEvent(itemId: string, sessionId: string, receivedAt: Date, source = 'HOME'): NewTrackingEvent {
   return {
     _id: new Types.ObjectId(),
     type: EventType.IMPRESSION,
@@ -115,9 +125,10 @@ function pendingEvent(itemId: string, sessionId: string, receivedAt: Date, sourc
     ip: '127.0.0.1',
     outcome: TrackingOutcome.ACCEPTED,
     dedupKey: `IMPRESSION:${sessionId}:${itemId}:${Math.floor(receivedAt.getTime() / 30_000)}`,
-    pendingRollup: true,
   };
 }
+
+const recover = () => recoverRollups(repository, createAuctionItemRepository(app.database.connection), clock, GRACE);
 
 describe('rollups', () => {
   it('equal a recount of the accepted events after a mixed workload across hours and days', async () => {
@@ -159,7 +170,7 @@ describe('rollups', () => {
     expect(acknowledged).toBeGreaterThan(50);
     expect(await events().countDocuments({ outcome: 'ACCEPTED' })).toBe(acknowledged);
     expect(await events().countDocuments({ outcome: { $in: ['REJECTED_BOT', 'FLAGGED'] } })).toBeGreaterThan(0);
-    expect(await pendingCount()).toBe(0);
+    expect(await openEntries()).toBe(0);
     expect(await rollups()).toEqual(await recount());
     expect(await storedSketches()).toEqual(await sketchesRecount());
   });
@@ -173,25 +184,23 @@ describe('rollups', () => {
       { events: [{ itemId: items[0]!, sessionId: 'crash-0', source: 'HOME' }] },
       BROWSER,
     );
-    // Crash before the $inc: stored, pending, not counted.
-    const lost = [1, 2, 3].map((n) => pendingEvent(items[n]!, `crash-${n}`, new Date(hour.getTime() + n * 60_000)));
-    await repository.insertEvents(lost);
-    // Crash after the $inc but before the pending mark was cleared: counted already.
-    const counted = pendingEvent(items[0]!, 'crash-4', new Date(hour.getTime() + 4 * 60_000));
-    await repository.insertEvents([counted]);
-    await repository.incrementItemDays(itemDayIncrements([{ event: counted }]));
+    // Crash before the $inc: stored, not counted.
+    const lost = [1, 2, 3].map((n) => countedEvent(items[n]!, `crash-${n}`, new Date(hour.getTime() + n * 60_000)));
+    await crashedFlush(lost, { incremented: false });
+    // Crash after the $inc but before the journal entry was closed: counted already.
+    const counted = countedEvent(items[0]!, 'crash-4', new Date(hour.getTime() + 4 * 60_000));
+    await crashedFlush([counted], { incremented: true });
     expect(await rollups()).not.toEqual(await recount());
 
-    const recover = () =>
-      recoverPendingRollups(repository, createAuctionItemRepository(app.database.connection), clock, GRACE);
     // Not while the hour is open, nor within the grace after it closed: a flush may still increment it.
     clock.set(new Date(hour.getTime() + HOUR + GRACE - 1));
     expect(await recover()).toBe(0);
-    expect(await pendingCount()).toBe(4);
+    expect(await openEntries()).toBe(2);
 
     clock.set(new Date(hour.getTime() + HOUR + GRACE));
+    // Four (item, hour) buckets: items 0 to 3 in this hour.
     expect(await recover()).toBe(4);
-    expect(await pendingCount()).toBe(0);
+    expect(await openEntries()).toBe(0);
     const repaired = await rollups();
     expect(repaired).toEqual(await recount());
     expect(await storedSketches()).toEqual(await sketchesRecount());
@@ -211,22 +220,27 @@ describe('rollups', () => {
       () => undefined,
       clock,
     );
-    const late = pendingEvent(items[5]!, 'late-flush', new Date('2026-04-06T10:59:59.000Z'));
-    const onTime = pendingEvent(items[5]!, 'on-time-flush', new Date('2026-04-06T11:59:59.000Z'));
+    const late = countedEvent(items[5]!, 'late-flush', new Date('2026-04-06T10:59:59.000Z'));
+    const onTime = countedEvent(items[5]!, 'on-time-flush', new Date('2026-04-06T11:59:59.000Z'));
     expect(await writer.write([{ event: late }, { event: onTime }])).toEqual(['stored', 'stored']);
     await writer.close();
-    expect(await events().findOne({ _id: late._id })).toMatchObject({ pendingRollup: true });
-    expect((await events().findOne({ _id: onTime._id }))!.pendingRollup).toBeUndefined();
-    expect(await pendingCount()).toBe(1);
-    expect(
-      await recoverPendingRollups(repository, createAuctionItemRepository(app.database.connection), clock, GRACE),
-    ).toBe(1);
+    // The on-time event is counted, the late one is not; the flush's journal entry stays open.
+    const counted = (await storedCounters(app.database.connection, [items[5]!])).map((counter) => counter.hourBucket);
+    expect(counted).toContain(hourOf(onTime.receivedAt));
+    expect(counted).not.toContain(hourOf(late.receivedAt));
+    expect(await openEntries()).toBe(1);
+    // The entry is recovered once its newest hour (11:00) has settled too; the rebuild of both
+    // buckets counts the late event and leaves the on-time one as it was.
+    expect(await recover()).toBe(0);
+    clock.set(new Date(hourOf(onTime.receivedAt) + HOUR + GRACE));
+    expect(await recover()).toBe(2);
+    expect(await openEntries()).toBe(0);
     expect(await rollups()).toEqual(await recount());
   });
 
   it('are rebuilt by a restarted instance at startup', async () => {
     const crashedAt = new Date('2026-04-07T15:20:00.000Z');
-    await repository.insertEvents([pendingEvent(items[6]!, 'restart-1', crashedAt, 'SEARCH')]);
+    await crashedFlush([countedEvent(items[6]!, 'restart-1', crashedAt, 'SEARCH')], { incremented: false });
     const restarted = await startTestApp({
       clock: new ManualClock(new Date(hourOf(crashedAt) + HOUR + GRACE)),
       databaseName: app.databaseName,
@@ -235,8 +249,8 @@ describe('rollups', () => {
     try {
       // The startup round runs in the background: wait for it, with a deadline.
       const deadline = Date.now() + 30_000;
-      while ((await pendingCount()) > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-      expect(await pendingCount()).toBe(0);
+      while ((await openEntries()) > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      expect(await openEntries()).toBe(0);
       expect(await rollups()).toEqual(await recount());
     } finally {
       await restarted.stop();

@@ -50,7 +50,8 @@ describe('trackImpressions', () => {
     });
     const stored = await events().findOne({ sessionId: session });
     expect(stored).toMatchObject({ outcome: 'ACCEPTED', source: 'SEARCH', position: 3, type: 'IMPRESSION' });
-    expect(stored!.pendingRollup).toBeUndefined();
+    // The flush confirmed its increments: no journal entry left for the recovery.
+    expect(await app.database.connection.collection('rollup_journal').countDocuments()).toBe(0);
     expect(stored!.userAgent).toBe(BROWSER['user-agent']);
     expect(await countedImpressions(items[1]!)).toBe(1);
   });
