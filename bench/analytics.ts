@@ -168,7 +168,7 @@ async function main(): Promise<void> {
 
 /**
  * Writes EVENTS counted events in chunks with insertMany, and the rollups the tracking flush
- * would have written for them (hour × source counters, per-day distinct sessions and users).
+ * would have written for them (hour × source counters, session and user sketches per item-day).
  */
 async function loadEvents(
   connection: Parameters<typeof trackingEventModel>[0],

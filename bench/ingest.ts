@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       return { accepted: body.data.trackImpressions.accepted, latency };
     };
 
-    // (a) The GraphQL API: group commit, dedup index, rollup $inc upserts, daily uniques.
+    // (a) The GraphQL API: group commit, dedup index, rollup journal, one item-day upsert per item per flush.
     const latencies: number[] = [];
     let sent = 0;
     const apiLoad = (collect: boolean) => async (client: number, deadline: number) => {

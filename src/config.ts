@@ -86,7 +86,11 @@ export interface GavelConfig {
     readonly writeTimeoutMs: number;
     /** `TRACKING_MAX_BACKLOG`: events waiting for the writer at most; beyond, SERVICE_UNAVAILABLE at once. */
     readonly maxBacklog: number;
-    /** `TRACKING_ROLLUP_RECOVERY_GRACE_MS`: recovery rebuilds an hour's counters this long after it closed. */
+    /**
+     * `TRACKING_ROLLUP_RECOVERY_GRACE_MS`: recovery rebuilds an hour's counters this long after it
+     * closed; flushes stop incrementing an hour half this long after it closed. At least a minute, so
+     * that a slow increment or a small clock skew between instances cannot land after a rebuild.
+     */
     readonly rollupRecoveryGraceMs: number;
     /** `TRACKING_IMPLICIT_QUEUE_SIZE`: implicit impressions waiting at most; beyond, dropped. */
     readonly implicitQueueSize: number;
@@ -262,7 +266,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       flushConcurrency: integer(env, 'TRACKING_FLUSH_CONCURRENCY', 4, 1, 64),
       writeTimeoutMs: integer(env, 'TRACKING_WRITE_TIMEOUT_MS', 10_000, 100, 600_000),
       maxBacklog: integer(env, 'TRACKING_MAX_BACKLOG', 100_000, 1, 10_000_000),
-      rollupRecoveryGraceMs: integer(env, 'TRACKING_ROLLUP_RECOVERY_GRACE_MS', 300_000, 1_000, 3_600_000),
+      rollupRecoveryGraceMs: integer(env, 'TRACKING_ROLLUP_RECOVERY_GRACE_MS', 300_000, 60_000, 3_600_000),
       implicitQueueSize: integer(env, 'TRACKING_IMPLICIT_QUEUE_SIZE', 10_000, 0, 10_000_000),
       maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     }),

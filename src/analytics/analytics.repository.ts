@@ -3,7 +3,7 @@ import { DAY_MS, HOUR_MS } from '../shared/clock';
 import type { EffectiveTimeRange } from './timeRange';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
 import { itemDayId, itemDayModel, startOfDay, type ItemDayRecord } from './rollups.model';
-import { estimateDistinct, mergeSketches } from './uniqueSketch';
+import { SKETCH_REGISTERS, estimateDistinct, mergeSketch } from './uniqueSketch';
 
 /** Counters of one (item, source) over a range. */
 export interface SourceCounters {
@@ -78,28 +78,15 @@ export interface AnalyticsRepository {
 
 const inRange = (range: EffectiveTimeRange) => ({ $gte: range.from, $lt: range.to });
 
+/** Day document ids per query: ~40 bytes each, far below the 16 MiB command limit. */
+const ID_CHUNK = 10_000;
+
 /** The `_id`s of these items' day documents for every UTC day touching [from, to). */
 function itemDayIds(itemIds: readonly Types.ObjectId[], from: Date, to: Date): string[] {
   const ids: string[] = [];
   for (let day = startOfDay(from).getTime(); day < to.getTime(); day += DAY_MS)
     for (const itemId of itemIds) ids.push(itemDayId(itemId, new Date(day)));
   return ids;
-}
-
-/** Calls `visit` for every (hour, source) counter of the documents whose hour lies in the range. */
-function forEachCounter(
-  documents: ReadonlyArray<Pick<ItemDayRecord, 'itemId' | 'day' | 'hours'>>,
-  range: EffectiveTimeRange,
-  visit: (itemId: string, hourBucket: Date, source: string, impressions: number, clicks: number) => void,
-): void {
-  for (const { itemId, day, hours } of documents) {
-    for (const [hour, sources] of Object.entries(hours ?? {})) {
-      const hourBucket = new Date(day.getTime() + Number(hour) * HOUR_MS);
-      if (hourBucket < range.from || hourBucket >= range.to) continue;
-      for (const [source, counters] of Object.entries(sources))
-        visit(itemId.toHexString(), hourBucket, source, counters.impressions ?? 0, counters.clicks ?? 0);
-    }
-  }
 }
 
 /**
@@ -145,61 +132,79 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
   const itemDays = itemDayModel(connection);
   const events = trackingEventModel(connection);
 
-  /** The day documents of these items touching the range, with only the fields asked for. */
-  const dayDocuments = <Field extends keyof ItemDayRecord>(
+  /**
+   * Visits the day documents of these items touching [from, to), with only the fields asked for,
+   * as the cursor delivers them (a busy day's sketches are tens of KiB: never all in memory at
+   * once). Ids go in chunks so that no command nears the 16 MiB limit, whatever the range.
+   */
+  const forEachDayDocument = async <Field extends keyof ItemDayRecord>(
     itemIds: readonly Types.ObjectId[],
     from: Date,
     to: Date,
     fields: readonly Field[],
-  ) =>
-    itemDays
-      .find(
-        { _id: { $in: itemDayIds(itemIds, from, to) } },
-        Object.fromEntries(['itemId', 'day', ...fields].map((field) => [field, 1])),
-      )
-      .lean<Array<Pick<ItemDayRecord, 'itemId' | 'day' | Field>>>()
-      .exec();
+    visit: (document: Pick<ItemDayRecord, 'itemId' | 'day' | Field>) => void,
+  ): Promise<void> => {
+    const ids = itemDayIds(itemIds, from, to);
+    const projection = Object.fromEntries(['itemId', 'day', ...fields].map((field) => [field, 1]));
+    for (let offset = 0; offset < ids.length; offset += ID_CHUNK) {
+      const cursor = itemDays
+        .find({ _id: { $in: ids.slice(offset, offset + ID_CHUNK) } }, projection)
+        .lean<Pick<ItemDayRecord, 'itemId' | 'day' | Field>>()
+        .cursor({ batchSize: ID_CHUNK });
+      for await (const document of cursor) visit(document as Pick<ItemDayRecord, 'itemId' | 'day' | Field>);
+    }
+  };
+
+  /** Sums the counters of these items' hours in the range into the rows `rowOf` keys them to. */
+  const sumCounters = async <Row extends { impressions: number; clicks: number }>(
+    itemIds: readonly Types.ObjectId[],
+    range: EffectiveTimeRange,
+    rowOf: (itemId: string, hourBucket: Date, source: string) => { key: string; row: Row },
+  ): Promise<Row[]> => {
+    const totals = new Map<string, Row>();
+    await forEachDayDocument(itemIds, range.from, range.to, ['hours'], ({ itemId, day, hours }) => {
+      for (const [hour, sources] of Object.entries(hours ?? {})) {
+        const hourBucket = new Date(day.getTime() + Number(hour) * HOUR_MS);
+        if (hourBucket < range.from || hourBucket >= range.to) continue;
+        for (const [source, counters] of Object.entries(sources)) {
+          const { key, row } = rowOf(itemId.toHexString(), hourBucket, source);
+          const total = totals.get(key) ?? row;
+          total.impressions += counters.impressions ?? 0;
+          total.clicks += counters.clicks ?? 0;
+          totals.set(key, total);
+        }
+      }
+    });
+    return [...totals.values()];
+  };
 
   return {
-    countersBySource: async (itemIds, range) => {
-      const totals = new Map<string, { itemId: string; source: string; impressions: number; clicks: number }>();
-      forEachCounter(await dayDocuments(itemIds, range.from, range.to, ['hours']), range, (itemId, _, source, i, c) => {
-        const key = `${itemId}|${source}`;
-        const entry = totals.get(key) ?? { itemId, source, impressions: 0, clicks: 0 };
-        entry.impressions += i;
-        entry.clicks += c;
-        totals.set(key, entry);
-      });
-      return [...totals.values()];
-    },
-    countersByHour: async (itemIds, range) => {
-      const totals = new Map<string, { itemId: string; hourBucket: Date; impressions: number; clicks: number }>();
-      forEachCounter(
-        await dayDocuments(itemIds, range.from, range.to, ['hours']),
-        range,
-        (itemId, hourBucket, _, i, c) => {
-          const key = `${itemId}|${hourBucket.getTime()}`;
-          const entry = totals.get(key) ?? { itemId, hourBucket, impressions: 0, clicks: 0 };
-          entry.impressions += i;
-          entry.clicks += c;
-          totals.set(key, entry);
-        },
-      );
-      return [...totals.values()];
-    },
+    countersBySource: (itemIds, range) =>
+      sumCounters(itemIds, range, (itemId, _, source) => ({
+        key: `${itemId}|${source}`,
+        row: { itemId, source, impressions: 0, clicks: 0 },
+      })),
+    countersByHour: (itemIds, range) =>
+      sumCounters(itemIds, range, (itemId, hourBucket) => ({
+        key: `${itemId}|${hourBucket.getTime()}`,
+        row: { itemId, hourBucket, impressions: 0, clicks: 0 },
+      })),
     uniques: async (itemIds, fromDay, toDay) => {
-      const byItem = new Map<string, Array<Pick<ItemDayRecord, 'sessions' | 'users'>>>();
-      for (const document of await dayDocuments(itemIds, fromDay, toDay, ['sessions', 'users'])) {
-        const key = document.itemId.toHexString();
-        byItem.set(key, [...(byItem.get(key) ?? []), document]);
-      }
+      const merged = new Map<string, { sessions: Uint8Array; users: Uint8Array }>();
+      await forEachDayDocument(itemIds, fromDay, toDay, ['sessions', 'users'], ({ itemId, sessions, users }) => {
+        const key = itemId.toHexString();
+        const registers = merged.get(key) ?? {
+          sessions: new Uint8Array(SKETCH_REGISTERS),
+          users: new Uint8Array(SKETCH_REGISTERS),
+        };
+        mergeSketch(registers.sessions, sessions);
+        mergeSketch(registers.users, users);
+        merged.set(key, registers);
+      });
       return new Map(
-        [...byItem].map(([itemId, days]) => [
+        [...merged].map(([itemId, { sessions, users }]) => [
           itemId,
-          {
-            sessions: estimateDistinct(mergeSketches(days.map((day) => day.sessions))),
-            users: estimateDistinct(mergeSketches(days.map((day) => day.users))),
-          },
+          { sessions: estimateDistinct(sessions), users: estimateDistinct(users) },
         ]),
       );
     },

@@ -19,7 +19,9 @@ export interface HourSourceCounters {
  * read by `_id`, which every engine serves from its primary index.
  */
 export interface ItemDayRecord {
+  /** `<item id>:<YYYY-MM-DD>`, see {@link itemDayId}. */
   _id: string;
+  /** The item counted. */
   itemId: Types.ObjectId;
   /** Start of the UTC day. */
   day: Date;
@@ -46,8 +48,9 @@ const itemDaySchema = new Schema<ItemDayRecord>(
   { collection: 'item_days', versionKey: false },
 );
 // Marketplace-wide reads (overview, popular items, popularity refresh) and the retention purge
-// select days by range.
-itemDaySchema.index({ day: 1, category: 1 });
+// select days by range; popular items within a category by category, then range.
+itemDaySchema.index({ day: 1 });
+itemDaySchema.index({ category: 1, day: 1 });
 
 /** Start of the UTC day containing `date`. */
 export function startOfDay(date: Date): Date {

@@ -2,6 +2,7 @@ import { Schema, type Connection, type Model, type Types } from 'mongoose';
 
 /** One (item, hour) rollup bucket. */
 export interface RollupBucket {
+  /** The item counted. */
   itemId: Types.ObjectId;
   /** Start of the UTC hour. */
   hourBucket: Date;
@@ -16,6 +17,7 @@ export interface RollupBucket {
  */
 export interface RollupJournalRecord {
   _id: Types.ObjectId;
+  /** The distinct (item, hour) buckets of the flush's counted events. */
   buckets: RollupBucket[];
   /** The latest of `buckets`' hours: the entry can be recovered once that hour has settled. */
   lastHourBucket: Date;

@@ -126,7 +126,9 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       );
     },
     openJournal: async (buckets) => {
-      const lastHourBucket = new Date(Math.max(...buckets.map((bucket) => bucket.hourBucket.getTime())));
+      const lastHourBucket = new Date(
+        buckets.reduce((latest, bucket) => Math.max(latest, bucket.hourBucket.getTime()), 0),
+      );
       const _id = new Types.ObjectId();
       await journalDocuments.insertOne({ _id, buckets: [...buckets], lastHourBucket });
       return _id;
@@ -191,7 +193,8 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
           $set: { [`hours.${(hourBucket.getTime() - day.getTime()) / HOUR_MS}`]: Object.fromEntries(bySource) },
           ...nonEmpty('$max', { ...registerUpdates('sessions', sessions), ...registerUpdates('users', users) }),
         },
-        { upsert: true },
+        // An hour without counted events (its only events were duplicates) creates no document.
+        { upsert: counted.length > 0 },
       );
     },
     purgeBefore: async (before) => {

@@ -13,7 +13,7 @@ import { EventType, TrackingOutcome } from './trackingEvent.model';
 /** An event handed to the writer, with what the rollups need to know about its item. */
 export interface WriteRequest {
   readonly event: NewTrackingEvent;
-  /** The item's category (counted events only), stored on new rollup buckets. */
+  /** The item's category (counted events only), stored when its day's rollup document is created. */
   readonly category?: string;
 }
 

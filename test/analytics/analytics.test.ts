@@ -1,4 +1,5 @@
 import { type Types } from 'mongoose';
+import { addToSketch, estimateDistinct, mergeSketches } from '../../src/analytics/uniqueSketch';
 import { seededRandom } from '../../src/catalog/demoCatalog';
 import { ManualClock } from '../../src/shared/clock';
 import {
@@ -16,6 +17,7 @@ import { withinSketchError } from '../support/sketchBound';
 import { execute, startTestApp, type TestApp } from '../support/testApp';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const START = new Date('2026-05-10T21:17:00.000Z');
 const clock = new ManualClock(START);
 let app: TestApp;
@@ -80,28 +82,57 @@ async function countedEvents(): Promise<CountedEvent[]> {
 
 const range = () => ({ from: new Date(START.getTime() - HOUR).toISOString(), to: clock.now().toISOString() });
 
+/** The unique count a sketch of exactly these values gives: what the stored daily sketches, merged, must give. */
+const sketched = (values: Iterable<string>) =>
+  estimateDistinct(mergeSketches([Object.fromEntries(addToSketch(new Map(), values))]));
+
 describe('item analytics (rollups) equal a recount of the raw counted events', () => {
-  it('for every figure of every item', async () => {
-    const events = await countedEvents();
-    expect(events.length).toBeGreaterThan(100);
-    const effectiveFrom = Math.floor((START.getTime() - HOUR) / HOUR) * HOUR;
+  it.each([
+    ['the whole workload', () => range()],
+    // Starts and ends inside UTC days and off the hour: counters clip to the aligned hours,
+    // unique counts cover the whole days touched.
+    [
+      'a range inside the workload',
+      () => ({
+        from: new Date(START.getTime() + 3 * HOUR + 25 * 60_000).toISOString(),
+        to: new Date(START.getTime() + 12 * HOUR + 50 * 60_000).toISOString(),
+      }),
+    ],
+  ])('for every figure of every item, over %s', async (_, rangeOf) => {
+    const requested = rangeOf();
+    const effectiveFrom = Math.floor(Date.parse(requested.from) / HOUR) * HOUR;
+    const effectiveTo = Math.ceil(Date.parse(requested.to) / HOUR) * HOUR;
+    const all = await countedEvents();
+    expect(all.length).toBeGreaterThan(100);
+    const inRange = all.filter(
+      (event) => event.receivedAt.getTime() >= effectiveFrom && event.receivedAt.getTime() < effectiveTo,
+    );
+    expect(inRange.length).toBeGreaterThan(20);
+    const inDays = all.filter(
+      (event) =>
+        event.receivedAt.getTime() >= Math.floor(effectiveFrom / DAY) * DAY &&
+        event.receivedAt.getTime() < Math.ceil(effectiveTo / DAY) * DAY,
+    );
     for (const itemId of items.slice(0, 10)) {
-      const response = await execute(app, ItemAnalyticsDocument, { id: itemId, range: range() });
+      const response = await execute(app, ItemAnalyticsDocument, { id: itemId, range: requested });
       expect(response.errors).toBeUndefined();
       const analytics = response.data!.auctionItem!.analytics;
-      const mine = events.filter((event) => event.itemId === itemId);
+      const mine = inRange.filter((event) => event.itemId === itemId);
       const impressions = mine.filter((event) => event.type === 'IMPRESSION').length;
       const clicks = mine.filter((event) => event.type === 'CLICK').length;
       expect(analytics.range.from).toBe(new Date(effectiveFrom).toISOString());
-      expect(analytics.range.to).toBe(new Date(Math.ceil(clock.now().getTime() / HOUR) * HOUR).toISOString());
+      expect(analytics.range.to).toBe(new Date(effectiveTo).toISOString());
       expect([analytics.impressions, analytics.clicks]).toEqual([impressions, clicks]);
       expect(analytics.ctr).toBeCloseTo(impressions ? clicks / impressions : 0, 10);
-      // Unique counts come from sketches: within their documented error of the exact count.
-      const sessions = new Set(mine.map((event) => event.sessionId)).size;
-      const users = new Set(mine.flatMap((event) => (event.userId ? [event.userId] : []))).size;
+      // Unique counts: exactly what a sketch of the exact sets gives (merging days loses nothing),
+      // and so within the documented error of the exact count.
+      const mineInDays = inDays.filter((event) => event.itemId === itemId);
+      const sessions = new Set(mineInDays.map((event) => event.sessionId));
+      const users = new Set(mineInDays.flatMap((event) => (event.userId ? [event.userId] : [])));
+      expect([analytics.uniqueSessions, analytics.uniqueUsers]).toEqual([sketched(sessions), sketched(users)]);
       for (const [exact, estimate] of [
-        [sessions, analytics.uniqueSessions],
-        [users, analytics.uniqueUsers],
+        [sessions.size, analytics.uniqueSessions],
+        [users.size, analytics.uniqueUsers],
       ] as const)
         expect({ exact, estimate, within: withinSketchError(estimate, exact) }).toMatchObject({ within: true });
       const sources = [...new Set(mine.map((event) => event.source))];

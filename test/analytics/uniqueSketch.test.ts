@@ -30,15 +30,26 @@ describe('unique sketches', () => {
     }
   });
 
-  it.each([1, 2, 10, 39, 100, 300, 1_000, 3_000, 8_000, 10_000, 12_000, 20_000, 50_000, 100_000])(
-    'estimate %i distinct values within the documented error',
+  it.each([1, 2, 10, 39, 100, 1_000, 5_000, 10_000, 12_000, 20_000])(
+    'estimate sets of %i distinct values within the documented error, without bias',
     (count) => {
-      for (const prefix of ['session', 'user']) {
-        const result = estimate(stored(addToSketch(new Map(), values(prefix, 0, count))));
+      const errors = Array.from({ length: 10 }, (_, set) => {
+        const result = estimate(stored(addToSketch(new Map(), values(`set${set}`, 0, count))));
         expect({ count, result, within: withinSketchError(result, count) }).toMatchObject({ within: true });
-      }
+        return (result - count) / count;
+      });
+      // Ten sets per size: the root mean square error near the 1.6 % standard error, the mean near 0
+      // (the raw HyperLogLog estimate is biased by several % around 2.5–5 × 4,096 values).
+      const rmse = Math.sqrt(errors.reduce((sum, error) => sum + error ** 2, 0) / errors.length);
+      const bias = errors.reduce((sum, error) => sum + error, 0) / errors.length;
+      expect({ count, rmse: rmse < 0.025, bias: Math.abs(bias) < 0.015 }).toEqual({ count, rmse: true, bias: true });
     },
   );
+
+  it('estimates 100,000 distinct values within the documented error', () => {
+    const result = estimate(stored(addToSketch(new Map(), values('large', 0, 100_000))));
+    expect({ result, within: withinSketchError(result, 100_000) }).toMatchObject({ within: true });
+  });
 
   it('merge days into their union: a value seen on two days counts once', () => {
     const monday = stored(addToSketch(new Map(), values('s', 0, 3_000)));

@@ -238,6 +238,32 @@ describe('rollups', () => {
     expect(await rollups()).toEqual(await recount());
   });
 
+  it('are incremented by a flush until half the grace after the hour closed, and not from then on', async () => {
+    const hour = new Date('2026-04-08T08:00:00.000Z');
+    const hourEnd = hour.getTime() + HOUR;
+    const writer = new TrackingWriter(
+      repository,
+      { flushIntervalMs: 1, maxBatch: 100, rollupGraceMs: GRACE },
+      createLogger('silent'),
+      () => undefined,
+      clock,
+    );
+    const countedHours = async () =>
+      (await storedCounters(app.database.connection, [items[8]!])).filter((c) => c.hourBucket === hour.getTime());
+    clock.set(new Date(hourEnd + GRACE / 2 - 1));
+    await writer.write([{ event: countedEvent(items[8]!, 'boundary-in', new Date(hour.getTime() + 1_000)) }]);
+    expect((await countedHours()).map((c) => c.impressions)).toEqual([1]);
+    expect(await openEntries()).toBe(0);
+    clock.set(new Date(hourEnd + GRACE / 2));
+    await writer.write([{ event: countedEvent(items[8]!, 'boundary-out', new Date(hour.getTime() + 2_000)) }]);
+    await writer.close();
+    expect((await countedHours()).map((c) => c.impressions)).toEqual([1]);
+    expect(await openEntries()).toBe(1);
+    clock.set(new Date(hourEnd + GRACE));
+    expect(await recover()).toBe(1);
+    expect((await countedHours()).map((c) => c.impressions)).toEqual([2]);
+  });
+
   it('are rebuilt by a restarted instance at startup', async () => {
     const crashedAt = new Date('2026-04-07T15:20:00.000Z');
     await crashedFlush([countedEvent(items[6]!, 'restart-1', crashedAt, 'SEARCH')], { incremented: false });
