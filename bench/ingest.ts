@@ -77,20 +77,24 @@ async function main(): Promise<void> {
     // (a) The GraphQL API: group commit, dedup index, rollup journal, one item-day upsert per item per flush.
     const latencies: number[] = [];
     let sent = 0;
-    const apiLoad = (collect: boolean) => async (client: number, deadline: number) => {
+    /** API load; `record` receives each mutation's latency. */
+    const apiLoad = (record?: (latency: number) => void) => async (client: number, deadline: number) => {
       let accepted = 0;
       while (Date.now() < deadline) {
         const result = await trackBatch(client);
         accepted += result.accepted;
-        if (collect) {
-          latencies.push(result.latency);
-          sent += API_BATCH;
-        }
+        record?.(result.latency);
       }
       return accepted;
     };
-    await runClients(2, apiLoad(false)); // warm-up (JIT, connection pool, item cache)
-    const api = await runClients(SECONDS, apiLoad(true));
+    await runClients(2, apiLoad()); // warm-up (JIT, connection pool, item cache)
+    const api = await runClients(
+      SECONDS,
+      apiLoad((latency) => {
+        latencies.push(latency);
+        sent += API_BATCH;
+      }),
+    );
     const apiLatency = summarize(latencies);
 
     // (b) The reference design: per event, look for an existing (session, item) event, then insert.
@@ -164,20 +168,26 @@ async function main(): Promise<void> {
       // The comparison's collections are not the app's: drop them so that the in-memory engine's
       // heap (the JVM's default maximum) goes to the sustained run, not to ~1M leftover documents.
       await Promise.all([baselineCollection.drop(), rawCollection.drop()]);
-      const samples: Array<{ minute: number; rss: number; events: number }> = [];
+      const rows = [];
       let total = 0;
       const startRss = process.memoryUsage().rss;
       for (let minute = 1; minute <= SUSTAIN_MINUTES; minute++) {
-        const run = await runClients(60, apiLoad(false));
+        const minuteLatencies: number[] = [];
+        const run = await runClients(
+          60,
+          apiLoad((latency) => minuteLatencies.push(latency)),
+        );
         total += run.events;
-        samples.push({ minute, rss: process.memoryUsage().rss, events: total });
+        rows.push({
+          after: `${minute} min`,
+          RSS: mib(process.memoryUsage().rss),
+          'events/s in that minute': rate(run.events, run.seconds),
+          'p99 latency in that minute': ms(summarize(minuteLatencies).p99),
+          'events accepted so far': total,
+        });
       }
       console.log(`\nServer RSS under sustained API load (start: ${mib(startRss)}):\n`);
-      printTable(
-        samples
-          .filter((s) => s.minute === 1 || s.minute === SUSTAIN_MINUTES)
-          .map((s) => ({ after: `${s.minute} min`, RSS: mib(s.rss), 'events accepted so far': s.events })),
-      );
+      printTable(rows);
     } else {
       console.log('\nServer RSS after 1 and 5 minutes of sustained load: not measured (set BENCH_SUSTAIN_MINUTES=5).');
     }
