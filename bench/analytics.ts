@@ -35,8 +35,12 @@ const DAY_MS = 86_400_000;
 const CHUNK = 10_000;
 
 async function main(): Promise<void> {
-  // No retention purge in the middle of a measurement (its deletes would be counted and timed).
-  const bench = await startBenchEnvironment({ MAINTENANCE_INTERVAL_MS: '86400000' });
+  // No retention purge or popularity refresh in the middle of a measurement (their commands would
+  // be counted and timed).
+  const bench = await startBenchEnvironment({
+    MAINTENANCE_INTERVAL_MS: '86400000',
+    POPULARITY_REFRESH_MS: '86400000',
+  });
   try {
     printHeader(
       `bench:analytics — ${EVENTS.toLocaleString('en')} events over ${ITEMS_WITH_EVENTS} items, ${DAYS} days; catalog of ${CATALOG}`,
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
     const connection = bench.app.database.connection;
     await createAuctionItemRepository(connection).insertMany(generateDemoCatalog(CATALOG, new Date()));
 
-    // Whole UTC days, so that hour rollups and day uniques cover exactly the same events.
+    // Whole UTC days, so that the hour counters and the day sketches cover exactly the same events.
     const to = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS);
     const from = new Date(to.getTime() - DAYS * DAY_MS);
     const range = { from: from.toISOString(), to: to.toISOString() };
