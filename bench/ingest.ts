@@ -3,7 +3,8 @@
  * GraphQL API (`trackImpressions`, batches of 100, CLIENTS concurrent clients) vs (a) the reference
  * design's per-event find-then-insert and (b) raw unordered `insertMany` of equivalent documents —
  * the physical limit of the engine. Also p50/p99 mutation latency and, with BENCH_SUSTAIN_MINUTES=5,
- * the server's RSS after 1 and 5 minutes of sustained API load (the app runs in this process).
+ * the server's RSS, events/s and p99 latency for every minute of sustained API load (the app runs
+ * in this process).
  */
 import { print } from 'graphql';
 import type { Types } from 'mongoose';

@@ -32,7 +32,8 @@ export interface ItemTotals {
 export type RankingMetric = 'impressions' | 'clicks' | 'ctr';
 
 /**
- * Reads of the rollups: every function is one command, whatever the number of items. Per-item
+ * Reads of the rollups: every function is one command whatever the number of items (per-item
+ * reads: one per 10,000 (item, day) ids, so one for a page of 50 items over up to 200 days). Per-item
  * reads fetch the (item, day) documents of the range by `_id` (an index lookup on every engine)
  * and sum the hours inside the range; marketplace-wide reads aggregate in the database.
  */
@@ -92,7 +93,8 @@ function itemDayIds(itemIds: readonly Types.ObjectId[], from: Date, to: Date): s
 /**
  * Pipeline stages turning the day documents of a range into one row per (item, hour, source) in
  * the range — `{ itemId, category, hourBucket, source, impressions, clicks }` — for marketplace-wide
- * aggregations. The first stage selects days with the `{ day, category }` index.
+ * aggregations. The first stage selects days with the `{ day }` index, or `{ category, day }` when a
+ * category is given.
  */
 function hourlyRows(range: EffectiveTimeRange, category?: string): PipelineStage[] {
   return [

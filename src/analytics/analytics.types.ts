@@ -77,7 +77,7 @@ export class ItemAnalytics {
 
   @Field(() => Int, {
     description:
-      'Distinct sessions with a counted event, over the whole UTC days the range touches. Estimated with HyperLogLog: within about 5 % (3 standard errors of 1.6 %); within 2 below 40.',
+      'Distinct sessions with a counted event, over the whole UTC days the range touches. Estimated with HyperLogLog: within about 5 % (3 standard errors of 1.6 %); within 2 of the exact count below 40.',
   })
   uniqueSessions!: number;
 

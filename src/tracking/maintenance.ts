@@ -16,7 +16,8 @@ const MAX_RECOVERY_ROUNDS = 20;
  * flush leaves events whose hour closed more than `graceMs / 2` ago to the recovery, see
  * `TrackingWriter`), so the `$set` rebuild cannot race an `$inc` from this or another instance,
  * even one whose flush was slow or whose clock is a little off. The price: after a crash, the
- * current hour's lost increments appear once the hour has closed plus `graceMs`. Returns the
+ * current hour's lost increments appear at the first maintenance run after the hour has closed
+ * plus `graceMs`. Returns the
  * number of buckets rebuilt.
  */
 export async function recoverRollups(

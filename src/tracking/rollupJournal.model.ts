@@ -17,7 +17,7 @@ export interface RollupBucket {
  */
 export interface RollupJournalRecord {
   _id: Types.ObjectId;
-  /** The distinct (item, hour) buckets of the flush's counted events. */
+  /** The distinct (item, hour) buckets of the flush's accepted events (duplicates the index refuses included). */
   buckets: RollupBucket[];
   /** The latest of `buckets`' hours: the entry can be recovered once that hour has settled. */
   lastHourBucket: Date;

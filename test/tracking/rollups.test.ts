@@ -192,7 +192,8 @@ describe('rollups', () => {
     await crashedFlush([counted], { incremented: true });
     expect(await rollups()).not.toEqual(await recount());
 
-    // Not while the hour is open, nor within the grace after it closed: a flush may still increment it.
+    // Not while the hour is open, nor within the grace after it closed: a flush that
+    // decided to count before half the grace may still be incrementing it.
     clock.set(new Date(hour.getTime() + HOUR + GRACE - 1));
     expect(await recover()).toBe(0);
     expect(await openEntries()).toBe(2);
