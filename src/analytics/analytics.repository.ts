@@ -1,8 +1,8 @@
 import type { Connection, PipelineStage, Types } from 'mongoose';
-import { DAY_MS, HOUR_MS } from '../shared/clock';
+import { DAY_MS, HOUR_MS, startOfDay } from '../shared/clock';
 import type { EffectiveTimeRange } from './timeRange';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
-import { itemDayId, itemDayModel, startOfDay, type ItemDayRecord } from './rollups.model';
+import { itemDayId, itemDayModel, type ItemDayRecord } from './rollups.model';
 import { SKETCH_REGISTERS, estimateDistinct, mergeSketch } from './uniqueSketch';
 
 /** Counters of one (item, source) over a range. */

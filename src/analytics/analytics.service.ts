@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import { toAuctionItem } from '../catalog/auctionItem.service';
-import { DAY_MS, HOUR_MS, type Clock } from '../shared/clock';
+import { DAY_MS, HOUR_MS, startOfDay, type Clock } from '../shared/clock';
 import { parseObjectId } from '../shared/ids';
 import type { ItemCounters, LiveFiguresSource } from '../live/live.service';
 import type { AnalyticsRepository, BucketCounters, ItemTotals } from './analytics.repository';
@@ -86,8 +86,8 @@ export class AnalyticsService implements LiveFiguresSource {
 
   /** The current UTC day, for live subscriptions without a range. */
   today(now: Date = this.clock.now()): EffectiveTimeRange {
-    const from = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
-    return { from: new Date(from), to: new Date(from + DAY_MS) };
+    const from = startOfDay(now);
+    return { from, to: new Date(from.getTime() + DAY_MS) };
   }
 
   /** Fresh loaders for one GraphQL request (results are cached for that request only). */
@@ -110,7 +110,7 @@ export class AnalyticsService implements LiveFiguresSource {
         async (keys) => {
           const counts = new Map<string, { sessions: number; users: number }>();
           for (const { range, itemIds } of byRange(keys).values()) {
-            const fromDay = new Date(Math.floor(range.from.getTime() / DAY_MS) * DAY_MS);
+            const fromDay = startOfDay(range.from);
             const toDay = new Date(Math.ceil(range.to.getTime() / DAY_MS) * DAY_MS);
             for (const [itemId, value] of await this.analytics.uniques(itemIds, fromDay, toDay))
               counts.set(loaderKey({ itemId, range }), value);

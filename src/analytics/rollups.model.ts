@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import { DAY_MS } from '../shared/clock';
+import { startOfDay } from '../shared/clock';
 import type { StoredSketch } from './uniqueSketch';
 
 /** Impressions and clicks of one source in one hour. */
@@ -51,11 +51,6 @@ const itemDaySchema = new Schema<ItemDayRecord>(
 // select days by range; popular items within a category by category, then range.
 itemDaySchema.index({ day: 1 });
 itemDaySchema.index({ category: 1, day: 1 });
-
-/** Start of the UTC day containing `date`. */
-export function startOfDay(date: Date): Date {
-  return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
-}
 
 /** The `_id` of an item's rollup for the UTC day containing `date`: `<item id>:<YYYY-MM-DD>`. */
 export function itemDayId(itemId: Types.ObjectId | string, date: Date): string {

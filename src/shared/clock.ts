@@ -3,6 +3,16 @@ export const HOUR_MS = 3_600_000;
 /** Milliseconds in a day: days are sums of 24 hour buckets. */
 export const DAY_MS = 24 * HOUR_MS;
 
+/** Start of the UTC hour containing `date`. */
+export function startOfHour(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / HOUR_MS) * HOUR_MS);
+}
+
+/** Start of the UTC day containing `date`. */
+export function startOfDay(date: Date): Date {
+  return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS);
+}
+
 /** A source of the current time, injected everywhere time matters so tests control it. */
 export interface Clock {
   /** The current instant. */

@@ -1,5 +1,5 @@
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
-import { HOUR_MS, type Clock } from '../shared/clock';
+import { startOfHour, type Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { RollupBucket } from './rollupJournal.model';
 import type { TrackingRepository } from './tracking.repository';
@@ -26,7 +26,7 @@ export async function recoverRollups(
   clock: Clock,
   graceMs: number,
 ): Promise<number> {
-  const settledBefore = new Date(Math.floor((clock.now().getTime() - graceMs) / HOUR_MS) * HOUR_MS);
+  const settledBefore = startOfHour(new Date(clock.now().getTime() - graceMs));
   const entries = await tracking.settledJournals(settledBefore, RECOVERY_BATCH);
   if (entries.length === 0) return 0;
   const buckets = new Map<string, RollupBucket>();

@@ -1,7 +1,7 @@
 import { mongo, Types, type Connection } from 'mongoose';
-import { itemDayId, itemDayModel, startOfDay, type ItemDayRecord } from '../analytics/rollups.model';
+import { itemDayId, itemDayModel, type ItemDayRecord } from '../analytics/rollups.model';
 import { addToSketch } from '../analytics/uniqueSketch';
-import { DAY_MS, HOUR_MS } from '../shared/clock';
+import { DAY_MS, HOUR_MS, startOfDay } from '../shared/clock';
 import { rollupJournalModel, type RollupBucket, type RollupJournalRecord } from './rollupJournal.model';
 import { EventType, TrackingOutcome, trackingEventModel, type TrackingEventRecord } from './trackingEvent.model';
 

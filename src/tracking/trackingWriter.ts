@@ -1,7 +1,7 @@
 import type { Types } from 'mongoose';
-import { itemDayId, startOfDay } from '../analytics/rollups.model';
+import { itemDayId } from '../analytics/rollups.model';
 import { addToSketch } from '../analytics/uniqueSketch';
-import { HOUR_MS, systemClock, type Clock } from '../shared/clock';
+import { HOUR_MS, startOfDay, startOfHour, systemClock, type Clock } from '../shared/clock';
 import { withDeadline } from '../shared/deadline';
 import { serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -65,7 +65,7 @@ interface Pending {
 function rollupBuckets(events: readonly NewTrackingEvent[]): RollupBucket[] {
   const buckets = new Map<string, RollupBucket>();
   for (const { itemId, receivedAt } of events) {
-    const hourBucket = new Date(Math.floor(receivedAt.getTime() / HOUR_MS) * HOUR_MS);
+    const hourBucket = startOfHour(receivedAt);
     buckets.set(`${itemId!.toHexString()}|${hourBucket.getTime()}`, { itemId: itemId!, hourBucket });
   }
   return [...buckets.values()];
@@ -75,9 +75,8 @@ function rollupBuckets(events: readonly NewTrackingEvent[]): RollupBucket[] {
 export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncrement[] {
   const days = new Map<
     string,
-    {
-      increment: ItemDayIncrement;
-      counters: Map<string, { hour: number; source: string; impressions: number; clicks: number }>;
+    Pick<ItemDayIncrement, 'itemId' | 'day' | 'category'> & {
+      counters: Map<string, ItemDayIncrement['counters'][number]>;
       sessions: Set<string>;
       users: Set<string>;
     }
@@ -88,9 +87,7 @@ export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncr
     const dayKey = itemDayId(itemId, day);
     let entry = days.get(dayKey);
     if (!entry) {
-      const counters = new Map<string, { hour: number; source: string; impressions: number; clicks: number }>();
-      const increment = { itemId, day, category: category ?? '', counters: [], sessions: new Map(), users: new Map() };
-      entry = { increment, counters, sessions: new Set(), users: new Set() };
+      entry = { itemId, day, category: category ?? '', counters: new Map(), sessions: new Set(), users: new Set() };
       days.set(dayKey, entry);
     }
     const hour = Math.floor((event.receivedAt.getTime() - day.getTime()) / HOUR_MS);
@@ -102,7 +99,7 @@ export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncr
     entry.sessions.add(event.sessionId);
     if (event.userId) entry.users.add(event.userId);
   }
-  return [...days.values()].map(({ increment, counters, sessions, users }) => ({
+  return [...days.values()].map(({ counters, sessions, users, ...increment }) => ({
     ...increment,
     counters: [...counters.values()],
     sessions: addToSketch(new Map(), sessions),
@@ -224,9 +221,7 @@ export class TrackingWriter {
     // Events whose hour the recovery may already be rebuilding are left to it: the journal entry
     // stays, and the rebuild counts them.
     const incrementUntil = this.clock.now().getTime() - (this.options.rollupGraceMs ?? DEFAULT_ROLLUP_GRACE_MS) / 2;
-    const counted = accepted.filter(
-      ({ event }) => Math.floor(event.receivedAt.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS > incrementUntil,
-    );
+    const counted = accepted.filter(({ event }) => startOfHour(event.receivedAt).getTime() + HOUR_MS > incrementUntil);
     try {
       await this.repository.incrementItemDays(itemDayIncrements(counted));
       if (journalId && counted.length === accepted.length) await this.repository.closeJournals([journalId]);
