@@ -128,6 +128,16 @@ function countedEvent(itemId: string, sessionId: string, receivedAt: Date, sourc
   };
 }
 
+/** A writer on the test clock with the test's grace, flushing at once. */
+const graceWriter = () =>
+  new TrackingWriter(
+    repository,
+    { flushIntervalMs: 1, maxBatch: 100, rollupGraceMs: GRACE },
+    createLogger('silent'),
+    () => undefined,
+    clock,
+  );
+
 const recover = () => recoverRollups(repository, createAuctionItemRepository(app.database.connection), clock, GRACE);
 
 describe('rollups', () => {
@@ -214,13 +224,7 @@ describe('rollups', () => {
 
   it('are left to the recovery, not incremented, for events of an hour closed longer than half the grace', async () => {
     clock.set('2026-04-06T12:00:00.000Z');
-    const writer = new TrackingWriter(
-      repository,
-      { flushIntervalMs: 1, maxBatch: 100, rollupGraceMs: GRACE },
-      createLogger('silent'),
-      () => undefined,
-      clock,
-    );
+    const writer = graceWriter();
     const late = countedEvent(items[5]!, 'late-flush', new Date('2026-04-06T10:59:59.000Z'));
     const onTime = countedEvent(items[5]!, 'on-time-flush', new Date('2026-04-06T11:59:59.000Z'));
     expect(await writer.write([{ event: late }, { event: onTime }])).toEqual(['stored', 'stored']);
@@ -242,13 +246,7 @@ describe('rollups', () => {
   it('are incremented by a flush until half the grace after the hour closed, and not from then on', async () => {
     const hour = new Date('2026-04-08T08:00:00.000Z');
     const hourEnd = hour.getTime() + HOUR;
-    const writer = new TrackingWriter(
-      repository,
-      { flushIntervalMs: 1, maxBatch: 100, rollupGraceMs: GRACE },
-      createLogger('silent'),
-      () => undefined,
-      clock,
-    );
+    const writer = graceWriter();
     const countedHours = async () =>
       (await storedCounters(app.database.connection, [items[8]!])).filter((c) => c.hourBucket === hour.getTime());
     clock.set(new Date(hourEnd + GRACE / 2 - 1));
