@@ -1,7 +1,10 @@
-import { mongo, Types, type Connection } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { itemDayId, itemDayModel, type ItemDayRecord } from '../analytics/rollups.model';
 import { addToSketch } from '../analytics/uniqueSketch';
 import { DAY_MS, HOUR_MS, startOfDay } from '../shared/clock';
+import { LRUCache } from 'lru-cache';
+import { bulkWriteRetryingConflicts, type FailedWrite } from '../db/bulkWrites';
+import { retryTransientConflicts } from '../db/transientConflicts';
 import { rollupJournalModel, type RollupBucket, type RollupJournalRecord } from './rollupJournal.model';
 import { EventType, TrackingOutcome, trackingEventModel, type TrackingEventRecord } from './trackingEvent.model';
 
@@ -30,6 +33,22 @@ export interface ItemDayIncrement {
 }
 
 const DUPLICATE_KEY = 11000;
+
+/** Item-day ids remembered as existing per process: a day's worth for a large catalog. */
+const KNOWN_ITEM_DAYS = 200_000;
+
+/** The distinct codes of failed writes, for an error message. */
+function codesOf(failed: readonly FailedWrite[]): string {
+  return [...new Set(failed.map((write) => write.code))].join(', ');
+}
+
+/** Code-point order of two keys, `undefined` first: the one lock order every writer uses. */
+function compareKeys(a: string | undefined, b: string | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  return a < b ? -1 : 1;
+}
 
 /** Storage of tracked events and of the counters derived from them. No policy here. */
 export interface TrackingRepository {
@@ -91,26 +110,63 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
   const itemDayDocuments = connection.collection<ItemDayRecord>(itemDays.collection.collectionName);
   const journalDocuments = connection.collection<RollupJournalRecord>(journal.collection.collectionName);
 
+  /** Item-day ids this process has seen exist: their documents need no creating. */
+  const existingItemDays = new LRUCache<string, true>({ max: KNOWN_ITEM_DAYS });
+
+  /**
+   * Creates the item-day documents that may not exist yet, by `insert` with duplicates ignored,
+   * so that increments never have to create them. Concurrent upserts of one missing document
+   * lose increments on DocumentDB 0.106 (several writers each report inserting it, and only one
+   * insert's counts survive); concurrent inserts are decided exactly by the `_id` index.
+   */
+  const createMissingItemDays = async (
+    days: ReadonlyArray<{ _id: string; itemId: Types.ObjectId; day: Date; category: string }>,
+  ): Promise<void> => {
+    const missing = days.filter(({ _id }) => !existingItemDays.has(_id));
+    if (missing.length === 0) return;
+    const failed = await bulkWriteRetryingConflicts(
+      itemDayDocuments,
+      missing.map(({ _id, itemId, day, category }) => ({
+        insertOne: { document: { _id, itemId, day, category } as ItemDayRecord },
+      })),
+    );
+    const refused = failed.filter((write) => write.code !== DUPLICATE_KEY);
+    if (refused.length > 0)
+      throw new Error(`${refused.length} rollup documents could not be created (codes ${codesOf(refused)})`);
+    for (const { _id } of missing) existingItemDays.set(_id, true);
+  };
+
   return {
     insertEvents: async (docs) => {
-      const duplicates = new Set<string>();
-      if (docs.length === 0) return { duplicates };
-      try {
-        await events.collection.insertMany(docs as TrackingEventRecord[], { ordered: false });
-      } catch (error) {
-        if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
-        const writeErrors = [error.writeErrors].flat();
-        if (writeErrors.length === 0 || writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
-        for (const writeError of writeErrors) duplicates.add(docs[writeError.index]!._id.toHexString());
-      }
-      return { duplicates };
+      // In dedup-key order: concurrent flushes (of any instance) that insert the same keys then
+      // take the unique index's locks in the same order and wait for each other, where opposite
+      // orders deadlock on an engine with row locking.
+      const ordered = [...docs].sort((a, b) => compareKeys(a.dedupKey, b.dedupKey));
+      const failed = await bulkWriteRetryingConflicts(
+        events.collection,
+        ordered.map((document) => ({ insertOne: { document } })),
+      );
+      const refused = failed.filter((write) => write.code !== DUPLICATE_KEY);
+      if (refused.length > 0)
+        throw new Error(
+          `${refused.length} tracking events were refused (codes ${refused.map((w) => w.code).join(', ')})`,
+        );
+      return { duplicates: new Set(failed.map((write) => ordered[write.index]!._id.toHexString())) };
     },
     incrementItemDays: async (increments) => {
       if (increments.length === 0) return;
-      await itemDayDocuments.bulkWrite(
-        increments.map((increment) => ({
+      // In `_id` order, so that concurrent flushes of every instance lock the documents they
+      // share in one order: they queue instead of deadlocking. Repeated writes are exact, since
+      // only the upserts that did not take effect are sent again.
+      const updates = increments
+        .map((increment) => ({ _id: itemDayId(increment.itemId, increment.day), increment }))
+        .sort((a, b) => compareKeys(a._id, b._id));
+      await createMissingItemDays(updates.map(({ _id, increment }) => ({ _id, ...increment })));
+      const failed = await bulkWriteRetryingConflicts(
+        itemDayDocuments,
+        updates.map(({ _id, increment }) => ({
           updateOne: {
-            filter: { _id: itemDayId(increment.itemId, increment.day) },
+            filter: { _id },
             update: {
               $setOnInsert: { itemId: increment.itemId, day: increment.day, category: increment.category },
               ...nonEmpty('$inc', counterIncrements(increment.counters)),
@@ -119,22 +175,28 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
                 ...registerUpdates('users', increment.users),
               }),
             },
+            // The document exists (see createMissingItemDays); upsert only covers one removed since.
             upsert: true,
           },
         })),
-        { ordered: false },
       );
+      if (failed.length > 0) throw new Error(`${failed.length} rollup upserts failed (codes ${codesOf(failed)})`);
     },
     openJournal: async (buckets) => {
       const lastHourBucket = new Date(
         buckets.reduce((latest, bucket) => Math.max(latest, bucket.hourBucket.getTime()), 0),
       );
       const _id = new Types.ObjectId();
-      await journalDocuments.insertOne({ _id, buckets: [...buckets], lastHourBucket });
+      // Insert with a fixed `_id`: a repeat after a conflict cannot make a second entry.
+      await retryTransientConflicts(() =>
+        journalDocuments.insertOne({ _id, buckets: [...buckets], lastHourBucket }).catch((error: unknown) => {
+          if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
+        }),
+      );
       return _id;
     },
     closeJournals: async (ids) => {
-      if (ids.length > 0) await journal.deleteMany({ _id: { $in: ids } }).exec();
+      if (ids.length > 0) await retryTransientConflicts(() => journal.deleteMany({ _id: { $in: ids } }).exec());
     },
     settledJournals: (before, limit) =>
       journal
@@ -184,17 +246,20 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         new Map(),
         counted.flatMap((event) => (event.userId ? [event.userId] : [])),
       );
+      if (counted.length > 0) await createMissingItemDays([{ _id: itemDayId(itemId, day), itemId, day, category }]);
       // $set of the hour, not $inc: running this twice (a crash mid-way) gives the same counters;
       // $max of sketch registers is idempotent too.
-      await itemDayDocuments.updateOne(
-        { _id: itemDayId(itemId, day) },
-        {
-          $setOnInsert: { itemId, day, category },
-          $set: { [`hours.${(hourBucket.getTime() - day.getTime()) / HOUR_MS}`]: Object.fromEntries(bySource) },
-          ...nonEmpty('$max', { ...registerUpdates('sessions', sessions), ...registerUpdates('users', users) }),
-        },
-        // An hour without counted events (its only events were duplicates) creates no document.
-        { upsert: counted.length > 0 },
+      await retryTransientConflicts(() =>
+        itemDayDocuments.updateOne(
+          { _id: itemDayId(itemId, day) },
+          {
+            $setOnInsert: { itemId, day, category },
+            $set: { [`hours.${(hourBucket.getTime() - day.getTime()) / HOUR_MS}`]: Object.fromEntries(bySource) },
+            ...nonEmpty('$max', { ...registerUpdates('sessions', sessions), ...registerUpdates('users', users) }),
+          },
+          // An hour without counted events (its only events were duplicates) creates no document.
+          { upsert: counted.length > 0 },
+        ),
       );
     },
     purgeBefore: async (before) => {

@@ -108,9 +108,54 @@ export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncr
 }
 
 /**
+ * The rollup side of the writer: one write at a time per process. Increments handed over while a
+ * write is in flight wait and are merged into the next, so concurrent flushes cost one upsert per
+ * item-day between them instead of one each, and never contend with each other for the same
+ * documents' locks (the repository's `_id` order keeps other instances from deadlocking with them).
+ */
+class RollupWriter {
+  private queued: WriteRequest[] = [];
+  private waiters: Array<{ resolve(): void; reject(error: unknown): void }> = [];
+  private writing = false;
+
+  constructor(private readonly repository: Pick<TrackingRepository, 'incrementItemDays'>) {}
+
+  /** Adds counted events to the rollups; resolves once written (rejects if that write failed). */
+  add(counted: readonly WriteRequest[]): Promise<void> {
+    if (counted.length === 0) return Promise.resolve();
+    const written = new Promise<void>((resolve, reject) => {
+      this.queued.push(...counted);
+      this.waiters.push({ resolve, reject });
+    });
+    if (!this.writing) void this.drain();
+    return written;
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queued.length > 0) {
+        const counted = this.queued;
+        const waiters = this.waiters;
+        this.queued = [];
+        this.waiters = [];
+        try {
+          await this.repository.incrementItemDays(itemDayIncrements(counted));
+          for (const waiter of waiters) waiter.resolve();
+        } catch (error) {
+          for (const waiter of waiters) waiter.reject(error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}
+
+/**
  * Group commit: events from concurrent requests are buffered for a few milliseconds (or until a
  * batch is full) and written with one unordered bulk insert; the counters of the counted ones are
- * incremented in the same flush. A caller's promise settles only after its events are stored —
+ * incremented in the same flush (merged with those of the flushes in flight, see `RollupWriter`). A caller's promise settles only after its events are stored —
  * acknowledged means stored. Each flush opens a rollup journal entry before storing and closes it
  * after incrementing; if the increments fail or the process dies in between, the entry stays and
  * the rollup recovery rebuilds its buckets from the stored events.
@@ -122,6 +167,7 @@ export class TrackingWriter {
   private closed = false;
   /** Set at shutdown: write at once instead of waiting for companions. */
   private expedited = false;
+  private readonly rollups: RollupWriter;
   constructor(
     private readonly repository: TrackingRepository,
     private readonly options: WriterOptions,
@@ -129,7 +175,9 @@ export class TrackingWriter {
     /** Told which items' counters changed after each flush (the live updates). */
     private readonly onCounted: (itemIds: string[]) => void,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.rollups = new RollupWriter(repository);
+  }
 
   /** Queues events and resolves, in order, once they are stored (or refused as duplicates). */
   write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
@@ -223,7 +271,7 @@ export class TrackingWriter {
     const incrementUntil = this.clock.now().getTime() - (this.options.rollupGraceMs ?? DEFAULT_ROLLUP_GRACE_MS) / 2;
     const counted = accepted.filter(({ event }) => startOfHour(event.receivedAt).getTime() + HOUR_MS > incrementUntil);
     try {
-      await this.repository.incrementItemDays(itemDayIncrements(counted));
+      await this.rollups.add(counted);
       if (journalId && counted.length === accepted.length) await this.repository.closeJournals([journalId]);
     } catch (error) {
       this.logger.warn(
