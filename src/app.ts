@@ -83,16 +83,19 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     cleanup.push({ name: 'database connection', release: () => database.close() });
 
     const auctionItems = createAuctionItemRepository(database.connection);
-    await auctionItems.ensureIndexes();
+    const analyticsRepository = createAnalyticsRepository(database.connection);
+    const trackingRepository = createTrackingRepository(database.connection);
+    // In parallel: an engine may take seconds per collection (see ensureSchemaIndexes).
+    await Promise.all([
+      auctionItems.ensureIndexes(),
+      analyticsRepository.ensureIndexes(),
+      trackingRepository.ensureIndexes(),
+    ]);
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
     }
 
-    const analyticsRepository = createAnalyticsRepository(database.connection);
-    await analyticsRepository.ensureIndexes();
-    const trackingRepository = createTrackingRepository(database.connection);
-    await trackingRepository.ensureIndexes();
     const analytics = new AnalyticsService(analyticsRepository, auctionItems, clock, {
       maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
       retentionMs: config.retentionDays * DAY_MS,

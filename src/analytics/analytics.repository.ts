@@ -1,3 +1,4 @@
+import { ensureSchemaIndexes } from '../db/indexes';
 import type { Connection, PipelineStage, Types } from 'mongoose';
 import { DAY_MS, HOUR_MS, startOfDay } from '../shared/clock';
 import type { EffectiveTimeRange } from './timeRange';
@@ -278,9 +279,6 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
         itemsClicked: of(EventType.CLICK)?.items.length ?? 0,
       };
     },
-    ensureIndexes: async () => {
-      await itemDays.createCollection().catch(() => undefined);
-      await itemDays.createIndexes();
-    },
+    ensureIndexes: () => ensureSchemaIndexes(itemDays),
   };
 }

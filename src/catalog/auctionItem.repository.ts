@@ -1,3 +1,4 @@
+import { ensureSchemaIndexes } from '../db/indexes';
 import { Types, type Connection, type UpdateQuery } from 'mongoose';
 import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
 
@@ -87,9 +88,6 @@ export function createAuctionItemRepository(connection: Connection): AuctionItem
       await model.updateMany({ popularity: { $gt: 0 }, _id: { $nin: ids } }, { $set: { popularity: 0 } }).exec();
     },
     isEmpty: async () => (await model.findOne({}, { _id: 1 }).lean().exec()) === null,
-    ensureIndexes: async () => {
-      await model.createCollection().catch(() => undefined);
-      await model.createIndexes();
-    },
+    ensureIndexes: () => ensureSchemaIndexes(model),
   };
 }

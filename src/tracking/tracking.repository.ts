@@ -1,3 +1,4 @@
+import { ensureSchemaIndexes } from '../db/indexes';
 import { Types, type Connection } from 'mongoose';
 import { itemDayId, itemDayModel, type ItemDayRecord } from '../analytics/rollups.model';
 import { addToSketch } from '../analytics/uniqueSketch';
@@ -267,10 +268,7 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       await itemDays.deleteMany({ day: { $lt: new Date(before.getTime() - DAY_MS) } }).exec();
     },
     ensureIndexes: async () => {
-      for (const model of [events, journal] as const) {
-        await model.createCollection().catch(() => undefined);
-        await model.createIndexes();
-      }
+      await Promise.all([ensureSchemaIndexes(events), ensureSchemaIndexes(journal)]);
     },
   };
 }
