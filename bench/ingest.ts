@@ -197,7 +197,7 @@ async function main(): Promise<void> {
       },
     ]);
     console.log(
-      `\nAPI accepted ${api.events} of ${sent} events sent; API/baseline = ${(apiRate / baselineRate).toFixed(1)}×, ` +
+      `\nAPI accepted ${api.events} of ${sent} events sent (batches refused: ${apiFailures}); API/baseline = ${(apiRate / baselineRate).toFixed(1)}×, ` +
         `API/raw insertMany = ${((100 * apiRate) / rawRate).toFixed(0)}% ` +
         `(${((100 * apiRate) / rawDedupOnlyRate).toFixed(0)}% of raw with the dedup index only)`,
     );
