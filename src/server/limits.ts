@@ -173,6 +173,25 @@ function costEstimator(limits: RequestLimits): ComplexityEstimator {
 /** The schema coordinates (`Type.field`) the cost model prices explicitly (for the schema test). */
 export const PRICED_COORDINATES: readonly string[] = Object.freeze(Object.keys(pricedFields({} as RequestLimits)));
 
+/**
+ * Fields that return a list of objects or take arguments but need no price of their own (the
+ * default of one per object is right), each with the reason. With {@link PRICED_COORDINATES} this
+ * is checked against the schema, so a new list or argument cannot slip in unpriced.
+ */
+export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze({
+  'AnalyticsOverview.byCategory': 'one entry per category: a few dozen, read by the one overview aggregation',
+  'AnalyticsOverview.bySource': 'one entry per TrafficSource (6)',
+  'ItemAnalytics.bySource': 'one entry per TrafficSource (6), from the batched rollup read',
+  'AuctionItemFacets.category': 'part of the facets aggregation, priced by GRAPHQL_COST_FACETS',
+  'AuctionItemFacets.status': 'one entry per AuctionStatus (4), part of facets',
+  'AuctionItemFacets.priceBands': 'a fixed set of bands, part of facets',
+  'Mutation.createAuctionItem': 'one write of one item; needs a token',
+  'Mutation.updateAuctionItem': 'one write of one item; needs a token',
+  'Mutation.trackImpression': 'one event, rate limited by the tracking rules',
+  'Mutation.trackClick': 'one event, rate limited by the tracking rules',
+  'TrackingResult.events': 'one entry per event sent, already priced on trackImpressions/trackClicks',
+});
+
 /** An error Gavel raises for a document over one of its limits (HTTP 400, before execution). */
 function limitError(message: string, code: ErrorCode, extensions: Record<string, unknown>): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
