@@ -37,7 +37,7 @@ import { ErrorCode } from '../shared/errors';
 export interface RequestLimits {
   /** `GRAPHQL_MAX_COST`: most cost points one operation may have. */
   readonly maxCost: number;
-  /** `GRAPHQL_MAX_DEPTH`: deepest field nesting (fragments count as written). */
+  /** `GRAPHQL_MAX_DEPTH`: deepest field nesting, fragments expanded (`__schema` introspection is exempt). */
   readonly maxDepth: number;
   /** `GRAPHQL_MAX_ALIASES`: most aliased fields per operation. */
   readonly maxAliases: number;
@@ -68,6 +68,12 @@ const COST = {
   /** Each tracked event of a mutation. */
   trackedEvent: 1,
 } as const;
+
+/**
+ * Most field evaluations of one cost walk. The walk expands every fragment spread, so a small
+ * document that re-spreads fragments can ask for millions; graphql-query-complexity stops there.
+ */
+const MAX_COST_NODES = 10_000;
 
 /** Page size of `auctionItems` when neither `first` nor `last` is given (see search.service). */
 const DEFAULT_PAGE_SIZE = 20;
@@ -259,6 +265,8 @@ export function createRequestPolicy(
   const validationRules: ValidationRule[] = [
     maxDepthRule({
       n: limits.maxDepth,
+      // Depth of fields as executed: wrapping a selection in a fragment does not make it deeper.
+      flattenFragments: true,
       propagateOnRejection: false,
       onReject: [
         armorReject(
@@ -299,6 +307,7 @@ export function createRequestPolicy(
       variables: variables ?? {},
       operationName: operationName ?? undefined,
       estimators: [estimator],
+      maxQueryNodes: MAX_COST_NODES,
       context: { walk: { pendingEdges: 0, pendingPointsPerHour: 0 } satisfies CostWalk },
     });
   const tooLarge = () =>
@@ -313,13 +322,25 @@ export function createRequestPolicy(
     hideSuggestions: options.production,
     cost,
     assertCost(request) {
+      // Variables that do not coerce are left to execution, which refuses them with a precise
+      // message and code before any resolver runs; the cost walk below would only fail on them.
+      const operation = getOperationAST(request.document, request.operationName ?? undefined);
+      if (!operation) return;
+      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, {
+        maxErrors: 1,
+      });
+      if (coerced.errors) return;
       let value: number;
       try {
         value = cost(request);
-      } catch (error) {
-        // Variables that do not coerce fail later with a precise message; price them at zero here.
-        if (error instanceof GraphQLError) return;
-        throw error;
+      } catch {
+        // The walk stops past MAX_COST_NODES field evaluations (fragments re-spread to blow up the
+        // analysis itself): far beyond any legitimate operation, so refuse without a figure.
+        throw limitError(
+          `The query is too complex to price (more than ${MAX_COST_NODES} fields once fragments are expanded), over the maximum of ${limits.maxCost} points (GRAPHQL_MAX_COST).`,
+          ErrorCode.QUERY_TOO_COMPLEX,
+          { cost: null, maxCost: limits.maxCost },
+        );
       }
       if (value > limits.maxCost) {
         throw limitError(

@@ -1,5 +1,16 @@
 import 'reflect-metadata';
-import { getNamedType, isLeafType, isListType, isNonNullType, isObjectType, parse, type GraphQLType } from 'graphql';
+import {
+  getIntrospectionQuery,
+  specifiedRules,
+  validate,
+  getNamedType,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  parse,
+  type GraphQLType,
+} from 'graphql';
 import { loadConfig } from '../../src/config';
 import { buildGavelSchema } from '../../src/graphql/schema';
 import {
@@ -97,5 +108,12 @@ describe('cost model', () => {
       }
     }
     expect(unpriced).toEqual([]);
+  });
+
+  it('lets the standard introspection query (GraphiQL, codegen) through the shape limits when introspection is on', () => {
+    const document = policy.parse(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true }));
+    expect(document).not.toBeInstanceOf(Error);
+    if (document instanceof Error) return;
+    expect(validate(schema, document, [...specifiedRules, ...policy.validationRules])).toEqual([]);
   });
 });

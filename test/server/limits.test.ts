@@ -133,6 +133,16 @@ describe.each(['http', 'ws'] as const)('limits over %s', (transport) => {
     expect(errors[0]!.extensions!.cost as number).toBeGreaterThan(100 * 89 * 24);
   });
 
+  it('refuses fragments re-spread to blow up the analysis (10^4 expansions in 150 tokens) with QUERY_TOO_COMPLEX', async () => {
+    const levels = Array.from(
+      { length: 4 },
+      (_, i) => `fragment L${i + 1} on AuctionItem { ${`...L${i} `.repeat(10)}}`,
+    ).join(' ');
+    const query = `{ auctionItem(id: "65f000000000000000000000") { ...L4 } } fragment L0 on AuctionItem { id title } ${levels}`;
+    const errors = await expectRefused(transport, costTarget(), query, 'QUERY_TOO_COMPLEX');
+    expect(errors[0]!.extensions).toMatchObject({ maxCost: 5000 });
+  });
+
   it('refuses a chain of 5,000 fragments with 400 QUERY_TOO_LARGE', async () => {
     await expectRefused(transport, app, fragmentChain(5_000), 'QUERY_TOO_LARGE');
   });
