@@ -6,7 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler } from 'express';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { TokenAuthenticator } from '../auth/viewer';
@@ -102,8 +102,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
       // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
       onSubscribe: (_ctx, _id, payload) => {
-        const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries);
-        return Array.isArray(prepared) ? prepared : { schema, ...prepared };
+        try {
+          const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries);
+          return Array.isArray(prepared) ? prepared : { schema, ...prepared };
+        } catch (error) {
+          // A bug here must fail this operation (logged, INTERNAL_SERVER_ERROR), not close the
+          // socket and every other subscription on it.
+          const cause = error instanceof Error ? error : new Error(String(error));
+          return [new GraphQLError(cause.message, { originalError: cause })];
+        }
       },
       // Every error leaves through the HTTP formatter: a code on each, nothing internal.
       onNext: (_ctx, _id, _payload, _args, result) =>
