@@ -10,13 +10,9 @@ import { errorCodes, postRaw, startTestApp, type GraphQLResponse, type TestApp }
  */
 
 const TOKEN = 'limits-token-0123456789';
-// Background jobs would add their own commands to the count; push them a day away.
-const quietEnv = {
-  GAVEL_SEED_DEMO: 'false',
-  POPULARITY_REFRESH_MS: '86400000',
-  MAINTENANCE_INTERVAL_MS: '86400000',
-  AUTH_TOKENS: TOKEN,
-};
+const quietEnv = { GAVEL_SEED_DEMO: 'false', AUTH_TOKENS: TOKEN };
+// Periodic jobs would add their own commands to the count: off.
+const quiet = { monitorCommands: true, periodicJobs: false } as const;
 /** Production settings, default limits: what the public endpoint runs. */
 let app: TestApp;
 /** Default cost limit, but parse and alias limits raised and queries allowed over websockets: reaches the cost check. */
@@ -25,9 +21,9 @@ let loose: TestApp;
 beforeAll(async () => {
   const env = { ...quietEnv, NODE_ENV: 'production', CURSOR_SECRET: 'limits-cursor-secret-0123' };
   [app, loose] = await Promise.all([
-    startTestApp({ monitorCommands: true, env }),
+    startTestApp({ ...quiet, env }),
     startTestApp({
-      monitorCommands: true,
+      ...quiet,
       env: { ...env, GRAPHQL_MAX_TOKENS: '100000', GRAPHQL_MAX_ALIASES: '10000', WS_ALLOW_QUERIES: 'true' },
     }),
   ]);
