@@ -29,6 +29,12 @@ export interface AppOverrides {
   readonly logger?: Logger;
   /** Emit the driver's command events (to count database round trips). */
   readonly monitorCommands?: boolean;
+  /**
+   * Run the periodic jobs (popularity refresh, tracking maintenance); default true. Tests that
+   * assert a request issues no database command turn them off, since their first round starts
+   * with the server and would be counted.
+   */
+  readonly periodicJobs?: boolean;
 }
 
 /** A running Gavel: engine, database, services and the HTTP/websocket server. */
@@ -102,15 +108,18 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       ctrMinImpressions: config.ctrMinImpressions,
       popularityWindowMs: config.popularityWindowHours * 3_600_000,
     });
-    const stopPopularity = runPeriodically(
-      'popularity refresh',
-      config.popularityRefreshMs,
-      async () => {
-        await analytics.refreshPopularity();
-      },
-      logger,
-    );
-    cleanup.push({ name: 'popularity refresh', release: stopPopularity });
+    const periodicJobs = overrides.periodicJobs ?? true;
+    if (periodicJobs) {
+      const stopPopularity = runPeriodically(
+        'popularity refresh',
+        config.popularityRefreshMs,
+        async () => {
+          await analytics.refreshPopularity();
+        },
+        logger,
+      );
+      cleanup.push({ name: 'popularity refresh', release: stopPopularity });
+    }
 
     const bus = config.live.redisUrl ? createRedisBus(config.live.redisUrl, logger) : createInProcessBus();
     cleanup.push({ name: 'event bus', release: () => bus.close() });
@@ -118,18 +127,20 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       `live updates: ${bus.kind} event bus${bus.kind === 'redis' ? ' (multi-instance)' : ' (single instance; set REDIS_URL for several)'}`,
     );
 
-    const stopMaintenance = scheduleMaintenance(
-      trackingRepository,
-      auctionItems,
-      clock,
-      {
-        intervalMs: config.tracking.maintenanceIntervalMs,
-        retentionMs: config.retentionDays * DAY_MS,
-        recoveryGraceMs: config.tracking.rollupRecoveryGraceMs,
-      },
-      logger,
-    );
-    cleanup.push({ name: 'tracking maintenance', release: stopMaintenance });
+    if (periodicJobs) {
+      const stopMaintenance = scheduleMaintenance(
+        trackingRepository,
+        auctionItems,
+        clock,
+        {
+          intervalMs: config.tracking.maintenanceIntervalMs,
+          retentionMs: config.retentionDays * DAY_MS,
+          recoveryGraceMs: config.tracking.rollupRecoveryGraceMs,
+        },
+        logger,
+      );
+      cleanup.push({ name: 'tracking maintenance', release: stopMaintenance });
+    }
 
     const live = new LiveService(bus, analytics, clock, config.live, logger);
     const writer = new TrackingWriter(

@@ -112,6 +112,30 @@ export interface GavelConfig {
   };
   /** `GRAPHQL_INTROSPECTION`: allow schema introspection (defaults to on outside production). */
   readonly introspection: boolean;
+  /** Shape and cost limits every operation passes before execution, on HTTP and websockets alike. */
+  readonly limits: {
+    /** `GRAPHQL_MAX_COST`: most cost points per operation (see README "Security"). */
+    readonly maxCost: number;
+    /** `GRAPHQL_MAX_DEPTH`: deepest field nesting. */
+    readonly maxDepth: number;
+    /** `GRAPHQL_MAX_ALIASES`: most aliased fields per operation. */
+    readonly maxAliases: number;
+    /** `GRAPHQL_MAX_DIRECTIVES`: most directives per operation. */
+    readonly maxDirectives: number;
+    /** `GRAPHQL_MAX_TOKENS`: most lexical tokens per document. */
+    readonly maxTokens: number;
+    /** `GRAPHQL_COST_TOTAL_COUNT`: cost of `totalCount`. */
+    readonly totalCountCost: number;
+    /** `GRAPHQL_COST_FACETS`: cost of `facets`. */
+    readonly facetsCost: number;
+    /** `GRAPHQL_COST_ANALYTICS_POINT`: cost of each analytics time-series point. */
+    readonly analyticsPointCost: number;
+  };
+  /**
+   * `WS_ALLOW_QUERIES`: also run queries and mutations over websockets. Off by default: websockets
+   * carry subscriptions only, so one-shot operations keep HTTP's caching, CSRF and body limits.
+   */
+  readonly wsAllowQueries: boolean;
 }
 
 /** Thrown when an environment variable holds a value Gavel cannot use. */
@@ -279,5 +303,20 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     }),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+    // Defaults let the web app's heaviest page through with room (a 50-item search page with
+    // totalCount, facets and 7-day daily analytics per item costs about 1,000) and refuse the
+    // abuse measured in issue 11 (see README "Security").
+    limits: Object.freeze({
+      maxCost: integer(env, 'GRAPHQL_MAX_COST', 5_000, 1, 100_000_000),
+      maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 10, 1, 1_000),
+      maxAliases: integer(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 10_000),
+      maxDirectives: integer(env, 'GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000),
+      // Above a few thousand, parsing and validating a hostile document gets slow or recursive.
+      maxTokens: integer(env, 'GRAPHQL_MAX_TOKENS', 2_000, 100, 100_000),
+      totalCountCost: integer(env, 'GRAPHQL_COST_TOTAL_COUNT', 100, 0, 1_000_000),
+      facetsCost: integer(env, 'GRAPHQL_COST_FACETS', 200, 0, 1_000_000),
+      analyticsPointCost: integer(env, 'GRAPHQL_COST_ANALYTICS_POINT', 1, 0, 1_000_000),
+    }),
+    wsAllowQueries: boolean(env, 'WS_ALLOW_QUERIES', false),
   });
 }

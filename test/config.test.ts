@@ -12,6 +12,25 @@ describe('loadConfig', () => {
     });
   });
 
+  it('has request limits and keeps websockets to subscriptions by default', () => {
+    const config = loadConfig({});
+    expect(config.limits).toEqual({
+      maxCost: 5_000,
+      maxDepth: 10,
+      maxAliases: 15,
+      maxDirectives: 20,
+      maxTokens: 2_000,
+      totalCountCost: 100,
+      facetsCost: 200,
+      analyticsPointCost: 1,
+    });
+    expect(config.wsAllowQueries).toBe(false);
+    expect(loadConfig({ GRAPHQL_MAX_COST: '20000', WS_ALLOW_QUERIES: 'true' })).toMatchObject({
+      limits: { maxCost: 20_000 },
+      wsAllowQueries: true,
+    });
+  });
+
   it('connects to MONGODB_URI without an embedded engine when it is set', () => {
     expect(loadConfig({ MONGODB_URI: 'mongodb://db:27017' }).mongoEngine).toBe('uri');
   });
@@ -31,6 +50,15 @@ describe('loadConfig', () => {
     ['MAX_BODY_BYTES', '1e9'],
     ['AUTH_TOKENS', 'short'],
     ['CURSOR_SECRET', 'short'],
+    ['GRAPHQL_MAX_COST', '0'],
+    ['GRAPHQL_MAX_DEPTH', 'deep'],
+    ['GRAPHQL_MAX_ALIASES', '-1'],
+    ['GRAPHQL_MAX_DIRECTIVES', '1.5'],
+    ['GRAPHQL_MAX_TOKENS', '10'],
+    ['GRAPHQL_COST_TOTAL_COUNT', 'free'],
+    ['GRAPHQL_COST_FACETS', '-5'],
+    ['GRAPHQL_COST_ANALYTICS_POINT', '1e3'],
+    ['WS_ALLOW_QUERIES', 'sometimes'],
   ])('stops on %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=.*expected`));

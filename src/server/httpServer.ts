@@ -6,7 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler } from 'express';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { TokenAuthenticator } from '../auth/viewer';
@@ -16,6 +16,7 @@ import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context
 import { ErrorCode, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { createErrorFormatter } from './formatError';
+import { createRequestPolicy, prepareOperation } from './limits';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -64,6 +65,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
   const authenticator = new TokenAuthenticator(config.authTokens);
+  const production = config.nodeEnv === 'production';
+  // One policy and one formatter for both transports (GUIDE "Security by default").
+  const policy = createRequestPolicy(
+    schema,
+    { ...config.limits, analyticsMaxRangeHours: config.analyticsMaxRangeDays * 24 },
+    { introspection: config.introspection, production },
+  );
+  const formatError = createErrorFormatter(logger, production, policy);
+  const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
 
   app.get('/healthz', (_req, res) => {
@@ -89,6 +99,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       schema,
       // A wrong token refuses the connection (close 4403); no token connects anonymously, like HTTP.
       onConnect: (ctx) => !authenticator.viewerFor(ctx.connectionParams?.authorization).invalidToken,
+      // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
+      // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
+      onSubscribe: (_ctx, _id, payload) => {
+        try {
+          const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries);
+          return Array.isArray(prepared) ? prepared : { schema, ...prepared };
+        } catch (error) {
+          // A bug here must fail this operation (logged, INTERNAL_SERVER_ERROR), not close the
+          // socket and every other subscription on it.
+          const cause = error instanceof Error ? error : new Error(String(error));
+          return [new GraphQLError(cause.message, { originalError: cause })];
+        }
+      },
+      // Every error leaves through the HTTP formatter: a code on each, nothing internal.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
       context: (ctx): GavelContext => ({
         services,
         logger,
@@ -109,12 +136,26 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
 
   const apollo = new ApolloServer<GavelContext>({
     schema,
-    introspection: config.introspection,
+    // Introspection is refused by the policy's own rule (shared with websockets), not Apollo's.
+    introspection: true,
+    validationRules: [...policy.validationRules],
+    parseOptions: policy.parseOptions,
+    hideSchemaDetailsFromClientErrors: production,
     includeStacktraceInErrorResponses: false,
     // The process entry point owns signal handling and the shutdown order.
     stopOnTerminationSignals: false,
-    formatError: createErrorFormatter(logger, config.nodeEnv === 'production'),
+    formatError,
     plugins: [
+      {
+        // Cost needs the variables, so it is checked once the operation is resolved, before execution.
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ document, request, operationName }) {
+              policy.assertCost({ document, variables: request.variables, operationName });
+            },
+          };
+        },
+      },
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       {
         async serverWillStart() {

@@ -22,6 +22,18 @@ export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   /** The HTTP request body is larger than `MAX_BODY_BYTES`. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The operation costs more than `GRAPHQL_MAX_COST`; `extensions.cost` and `extensions.maxCost` say by how much. */
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** Fields nest deeper than `GRAPHQL_MAX_DEPTH` (`extensions.maxDepth`). */
+  QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
+  /** More aliased fields than `GRAPHQL_MAX_ALIASES` (`extensions.maxAliases`). */
+  TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
+  /** More directives than `GRAPHQL_MAX_DIRECTIVES` (`extensions.maxDirectives`). */
+  TOO_MANY_DIRECTIVES: 'TOO_MANY_DIRECTIVES',
+  /** The document has more tokens than `GRAPHQL_MAX_TOKENS` (`extensions.maxTokens`); it is not parsed. */
+  QUERY_TOO_LARGE: 'QUERY_TOO_LARGE',
+  /** A query or mutation sent over websockets while `WS_ALLOW_QUERIES` is off: send it over HTTP. */
+  OPERATION_NOT_ALLOWED: 'OPERATION_NOT_ALLOWED',
   /** A bug or an unexpected failure; details are logged, never sent. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;

@@ -1,0 +1,459 @@
+/**
+ * Gavel's request policy, in one place for both transports: the parse limit, the validation rules
+ * (shape limits, introspection) and the cost limit that every GraphQL document passes before any
+ * resolver runs. HTTP (Apollo) and websockets (graphql-ws) both build on {@link createRequestPolicy},
+ * so an attacker gains nothing by switching transport.
+ *
+ * Libraries do the analysis: graphql-js's own `maxTokens` parse option bounds the document before
+ * anything recursive touches it, GraphQL Armor's rules count depth, aliases and directives, and
+ * graphql-query-complexity walks the operation with the estimators below.
+ */
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import {
+  GraphQLError,
+  Lexer,
+  NoSchemaIntrospectionCustomRule,
+  Source,
+  TokenKind,
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
+  isLeafType,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import { getComplexity, type ComplexityEstimator, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
+import { parseDuration } from '../analytics/timeRange';
+import { ErrorCode } from '../shared/errors';
+
+/** The limits and prices of {@link createRequestPolicy}; every one is an env var (see config.ts). */
+export interface RequestLimits {
+  /** `GRAPHQL_MAX_COST`: most cost points one operation may have. */
+  readonly maxCost: number;
+  /** `GRAPHQL_MAX_DEPTH`: deepest field nesting, fragments expanded (`__schema` introspection is exempt). */
+  readonly maxDepth: number;
+  /** `GRAPHQL_MAX_ALIASES`: most aliased fields per operation. */
+  readonly maxAliases: number;
+  /** `GRAPHQL_MAX_DIRECTIVES`: most directives per operation. */
+  readonly maxDirectives: number;
+  /** `GRAPHQL_MAX_TOKENS`: most lexical tokens per document; bounds parsing and validation work. */
+  readonly maxTokens: number;
+  /** `GRAPHQL_COST_TOTAL_COUNT`: price of `totalCount` (one count over every match). */
+  readonly totalCountCost: number;
+  /** `GRAPHQL_COST_FACETS`: price of `facets` (one aggregation over every match). */
+  readonly facetsCost: number;
+  /** `GRAPHQL_COST_ANALYTICS_POINT`: price of each `timeSeries` bucket an item's analytics returns. */
+  readonly analyticsPointCost: number;
+  /** Longest analytics range the resolvers accept (ANALYTICS_MAX_RANGE_DAYS), in hours. */
+  readonly analyticsMaxRangeHours: number;
+}
+
+/** Prices that are not worth a knob: relative weights of one database round trip or one object. */
+const COST = {
+  /** Any field returning an object or list element: one object built. Leaves are free. */
+  object: 1,
+  /** A root read that is one database query (search page, item read). */
+  query: 10,
+  /** `analytics` on an item: batched rollup reads, shared by the page but not free. */
+  itemAnalytics: 2,
+  /** Marketplace-wide aggregations over the rollups (`analyticsOverview`, `popularItems`). */
+  aggregation: 50,
+  /** Each tracked event of a mutation. */
+  trackedEvent: 1,
+} as const;
+
+/**
+ * Most field evaluations of one cost walk. The walk expands every fragment spread, so a small
+ * document that re-spreads fragments can ask for millions; graphql-query-complexity stops there.
+ */
+const MAX_COST_NODES = 10_000;
+
+/** Page size of `auctionItems` when neither `first` nor `last` is given (see search.service). */
+const DEFAULT_PAGE_SIZE = 20;
+/** Analytics ranges default to the last 7 days (see timeRange.resolveTimeRange). */
+const DEFAULT_RANGE_HOURS = 7 * 24;
+const HOUR_MS = 3_600_000;
+
+/**
+ * Per-walk scratch state. graphql-query-complexity calls a field's estimator after those of its
+ * children, so a child that needs its parent's arguments (a connection's `edges` needs `first`,
+ * `timeSeries` needs the range of `analytics`) leaves its share here and the parent settles it.
+ * The schema has no connection inside `edges` nor `analytics` inside `timeSeries`, so one slot each
+ * never mixes two parents.
+ */
+interface CostWalk {
+  /** Cost of one page element of the connection being walked. */
+  pendingEdges: number;
+  /** timeSeries points per hour of range (1 hourly, 1/24 daily) selected under this `analytics`. */
+  pendingPointsPerHour: number;
+}
+
+function pageSize(args: Record<string, unknown>): number {
+  const size = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : undefined;
+  // Out-of-range sizes are refused by the resolver; price what would actually be read at most.
+  return size === undefined ? DEFAULT_PAGE_SIZE : Math.min(Math.max(size, 0), 100);
+}
+
+/** Hours an analytics `range` argument covers, as the resolver would read it; unreadable = longest. */
+function rangeHours(range: unknown, maxHours: number): number {
+  if (range == null || typeof range !== 'object') return DEFAULT_RANGE_HOURS;
+  const { from, to, last } = range as { from?: unknown; to?: unknown; last?: unknown };
+  let hours: number;
+  try {
+    if (typeof last === 'string') hours = parseDuration(last, 'range.last') / HOUR_MS;
+    else {
+      const start = from == null ? NaN : new Date(from as string | Date).getTime();
+      const end = to == null ? Date.now() : new Date(to as string | Date).getTime();
+      hours = (end - start) / HOUR_MS;
+    }
+  } catch {
+    hours = maxHours;
+  }
+  // Buckets are whole hours; a range the resolver refuses (too long, inverted) is priced at most.
+  return Number.isFinite(hours) && hours > 0 ? Math.min(Math.ceil(hours) + 1, maxHours) : maxHours;
+}
+
+/**
+ * The cost model, one estimator per priced coordinate; anything else costs {@link COST.object} per
+ * object and nothing per leaf. A new list or expensive field gets its line here (the schema test
+ * checks that every list-returning or argument-taking field is priced).
+ */
+function pricedFields(
+  limits: RequestLimits,
+): Record<string, (options: ComplexityEstimatorArgs, walk: CostWalk) => number> {
+  return {
+    'Query.auctionItems': ({ args, childComplexity }, walk) => {
+      const perItem = walk.pendingEdges;
+      walk.pendingEdges = 0;
+      return COST.query + (childComplexity - perItem) + pageSize(args) * perItem;
+    },
+    'AuctionItemConnection.edges': ({ childComplexity }, walk) => {
+      walk.pendingEdges += COST.object + childComplexity;
+      return COST.object + childComplexity;
+    },
+    'AuctionItemConnection.totalCount': () => limits.totalCountCost,
+    'AuctionItemConnection.facets': ({ childComplexity }) => limits.facetsCost + childComplexity,
+    'Query.auctionItem': ({ childComplexity }) => COST.query + childComplexity,
+    'AuctionItem.analytics': ({ args, childComplexity }, walk) => {
+      const points = walk.pendingPointsPerHour * rangeHours(args.range, limits.analyticsMaxRangeHours);
+      walk.pendingPointsPerHour = 0;
+      return COST.itemAnalytics + childComplexity + Math.ceil(points) * limits.analyticsPointCost;
+    },
+    'ItemAnalytics.timeSeries': ({ args, childComplexity }, walk) => {
+      walk.pendingPointsPerHour += args.granularity === 'DAY' ? 1 / 24 : 1;
+      return COST.object + childComplexity;
+    },
+    'Query.popularItems': ({ args, childComplexity }) =>
+      COST.aggregation +
+      (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), 100) : 10) * childComplexity,
+    'Query.analyticsOverview': ({ childComplexity }) => COST.aggregation + childComplexity,
+    // topItems is always 10 items.
+    'AnalyticsOverview.topItems': ({ childComplexity }) => 10 * (COST.object + childComplexity),
+    'Query.userAnalytics': ({ childComplexity }) => COST.aggregation + childComplexity,
+    'Subscription.analyticsOverviewUpdated': ({ childComplexity }) => COST.aggregation + childComplexity,
+    'Subscription.itemAnalyticsUpdated': ({ args, childComplexity }) =>
+      (Array.isArray(args.itemIds) ? args.itemIds.length : 1) * (COST.itemAnalytics + childComplexity),
+    'Mutation.trackImpressions': ({ args }) =>
+      (Array.isArray(args.events) ? args.events.length : 1) * COST.trackedEvent,
+    'Mutation.trackClicks': ({ args }) => (Array.isArray(args.events) ? args.events.length : 1) * COST.trackedEvent,
+  };
+}
+
+function costEstimator(limits: RequestLimits): ComplexityEstimator {
+  const priced = pricedFields(limits);
+  return (options) => {
+    const walk = (options.context as { walk: CostWalk }).walk;
+    const price = priced[`${options.type.name}.${options.field.name}`];
+    if (price) return price(options, walk);
+    return (isLeafType(getNamedType(options.field.type)) ? 0 : COST.object) + options.childComplexity;
+  };
+}
+
+/** The schema coordinates (`Type.field`) the cost model prices explicitly (for the schema test). */
+export const PRICED_COORDINATES: readonly string[] = Object.freeze(Object.keys(pricedFields({} as RequestLimits)));
+
+/**
+ * Fields that return a list of objects or take arguments but need no price of their own (the
+ * default of one per object is right), each with the reason. With {@link PRICED_COORDINATES} this
+ * is checked against the schema, so a new list or argument cannot slip in unpriced.
+ */
+export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze({
+  'AnalyticsOverview.byCategory': 'one entry per category: a few dozen, read by the one overview aggregation',
+  'AnalyticsOverview.bySource': 'one entry per TrafficSource (6)',
+  'ItemAnalytics.bySource': 'one entry per TrafficSource (6), from the batched rollup read',
+  'AuctionItemFacets.category': 'part of the facets aggregation, priced by GRAPHQL_COST_FACETS',
+  'AuctionItemFacets.status': 'one entry per AuctionStatus (4), part of facets',
+  'AuctionItemFacets.priceBands': 'a fixed set of bands, part of facets',
+  'Mutation.createAuctionItem': 'one write of one item; needs a token',
+  'Mutation.updateAuctionItem': 'one write of one item; needs a token',
+  'Mutation.trackImpression': 'one event, rate limited by the tracking rules',
+  'Mutation.trackClick': 'one event, rate limited by the tracking rules',
+  'TrackingResult.events': 'one entry per event sent, already priced on trackImpressions/trackClicks',
+});
+
+/** An error Gavel raises for a document over one of its limits (HTTP 400, before execution). */
+function limitError(message: string, code: ErrorCode, extensions: Record<string, unknown>): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
+}
+
+/** Armor reports "Syntax Error: <what>."; keep the numbers, drop the misleading prefix. */
+function armorReject(code: ErrorCode, extensions: Record<string, unknown>, hint: string) {
+  return (context: ValidationContext | null, error: GraphQLError): void => {
+    context?.reportError(limitError(`${error.message.replace(/^Syntax Error: /, '')} ${hint}`, code, extensions));
+  };
+}
+
+/** Counts the tokens of `body`, stopping at `limit + 1`: cheap and non-recursive. */
+function tokensOver(body: string, limit: number): boolean {
+  const lexer = new Lexer(new Source(body));
+  let count = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF) if (++count > limit) return true;
+  } catch {
+    // A lexing error is a plain syntax error, reported as such.
+  }
+  return false;
+}
+
+/** The operation a request resolves to, with what cost analysis needs. */
+export interface CostRequest {
+  readonly document: DocumentNode;
+  readonly variables?: Record<string, unknown> | null;
+  readonly operationName?: string | null;
+}
+
+/** The policy both transports apply; see {@link createRequestPolicy}. */
+export interface RequestPolicy {
+  /** graphql-js parse options: `maxTokens` aborts a huge document before deep recursion can start. */
+  readonly parseOptions: { readonly maxTokens: number };
+  /** Validation rules beyond graphql-js's specified rules: shape limits and introspection. */
+  readonly validationRules: readonly ValidationRule[];
+  /** Whether "Did you mean …?" suggestions are removed from errors (production). */
+  readonly hideSuggestions: boolean;
+  /** The operation's cost under the model. */
+  cost(request: CostRequest): number;
+  /** Throws `QUERY_TOO_COMPLEX` (with `cost` and `maxCost`) when the operation costs too much. */
+  assertCost(request: CostRequest): void;
+  /**
+   * Parses with the token limit; a document over it fails with `QUERY_TOO_LARGE`, another syntax
+   * error with graphql-js's message (code `GRAPHQL_PARSE_FAILED`). Never throws anything else.
+   */
+  parse(query: string): DocumentNode | GraphQLError;
+  /** The `QUERY_TOO_LARGE` error when `source` is over the token limit (to re-code Apollo's parse failure). */
+  tokenLimitError(source: string | undefined): GraphQLError | undefined;
+}
+
+/**
+ * Builds the request policy from validated limits.
+ *
+ * @param introspection - whether schema introspection is allowed (GRAPHQL_INTROSPECTION)
+ * @param production - hide field suggestions from error messages
+ */
+export function createRequestPolicy(
+  schema: GraphQLSchema,
+  limits: RequestLimits,
+  options: { introspection: boolean; production: boolean },
+): RequestPolicy {
+  const estimator = costEstimator(limits);
+  const validationRules: ValidationRule[] = [
+    maxDepthRule({
+      n: limits.maxDepth,
+      // Depth of fields as executed: wrapping a selection in a fragment does not make it deeper.
+      flattenFragments: true,
+      propagateOnRejection: false,
+      onReject: [
+        armorReject(
+          ErrorCode.QUERY_TOO_DEEP,
+          { maxDepth: limits.maxDepth },
+          'Select fewer nested fields (GRAPHQL_MAX_DEPTH).',
+        ),
+      ],
+    }),
+    maxAliasesRule({
+      n: limits.maxAliases,
+      propagateOnRejection: false,
+      onReject: [
+        armorReject(
+          ErrorCode.TOO_MANY_ALIASES,
+          { maxAliases: limits.maxAliases },
+          'Send fewer aliased fields, or several requests (GRAPHQL_MAX_ALIASES).',
+        ),
+      ],
+    }),
+    maxDirectivesRule({
+      n: limits.maxDirectives,
+      propagateOnRejection: false,
+      onReject: [
+        armorReject(
+          ErrorCode.TOO_MANY_DIRECTIVES,
+          { maxDirectives: limits.maxDirectives },
+          'Use fewer directives (GRAPHQL_MAX_DIRECTIVES).',
+        ),
+      ],
+    }),
+    ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
+  const cost = ({ document, variables, operationName }: CostRequest): number =>
+    getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      operationName: operationName ?? undefined,
+      estimators: [estimator],
+      maxQueryNodes: MAX_COST_NODES,
+      context: { walk: { pendingEdges: 0, pendingPointsPerHour: 0 } satisfies CostWalk },
+    });
+  const tooLarge = () =>
+    limitError(
+      `The document has more than ${limits.maxTokens} tokens; send a smaller query (GRAPHQL_MAX_TOKENS).`,
+      ErrorCode.QUERY_TOO_LARGE,
+      { maxTokens: limits.maxTokens },
+    );
+  return {
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules,
+    hideSuggestions: options.production,
+    cost,
+    assertCost(request) {
+      // Variables that do not coerce are left to execution, which refuses them with a precise
+      // message and code before any resolver runs; the cost walk below would only fail on them.
+      const operation = getOperationAST(request.document, request.operationName ?? undefined);
+      if (!operation) return;
+      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, {
+        maxErrors: 1,
+      });
+      if (coerced.errors) return;
+      let value: number;
+      try {
+        value = cost(request);
+      } catch {
+        // The walk stops past MAX_COST_NODES field evaluations (fragments re-spread to blow up the
+        // analysis itself): far beyond any legitimate operation, so refuse without a figure.
+        throw limitError(
+          `The query is too complex to price (more than ${MAX_COST_NODES} fields once fragments are expanded), over the maximum of ${limits.maxCost} points (GRAPHQL_MAX_COST).`,
+          ErrorCode.QUERY_TOO_COMPLEX,
+          { cost: null, maxCost: limits.maxCost },
+        );
+      }
+      if (value > limits.maxCost) {
+        throw limitError(
+          `The query costs ${value} points, more than the maximum of ${limits.maxCost}: request fewer items, shorter analytics ranges or coarser granularity, or split it (GRAPHQL_MAX_COST).`,
+          ErrorCode.QUERY_TOO_COMPLEX,
+          { cost: value, maxCost: limits.maxCost },
+        );
+      }
+    },
+    parse(query) {
+      try {
+        return parse(query, { maxTokens: limits.maxTokens });
+      } catch (error) {
+        if (tokensOver(query, limits.maxTokens)) return tooLarge();
+        if (error instanceof GraphQLError)
+          return new GraphQLError(error.message, {
+            positions: error.positions,
+            source: error.source,
+            extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+          });
+        // Not a GraphQLError: the parser itself failed (e.g. the stack); the document was too big for it.
+        return tooLarge();
+      }
+    },
+    tokenLimitError: (source) =>
+      source !== undefined && tokensOver(source, limits.maxTokens) ? tooLarge() : undefined,
+  };
+}
+
+/** What a graphql-ws `subscribe` message carries. */
+export interface OperationPayload {
+  readonly query?: unknown;
+  readonly variables?: unknown;
+  readonly operationName?: unknown;
+}
+
+/** An operation that passed the policy, ready for `execute`/`subscribe`. */
+export interface PreparedOperation {
+  readonly document: DocumentNode;
+  readonly variableValues: Record<string, unknown>;
+  readonly operationName: string | undefined;
+}
+
+function requestError(message: string, code: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+/**
+ * Runs the whole policy on a websocket operation, in the order Apollo runs it on HTTP: parse
+ * (token limit), validate (graphql-js's rules plus {@link RequestPolicy.validationRules}), resolve
+ * the operation, refuse queries and mutations unless allowed, coerce variables, check the cost.
+ * Returns coded errors (what Apollo would answer with status 400) instead of throwing.
+ *
+ * @param allowQueries - WS_ALLOW_QUERIES: whether queries and mutations may run over websockets
+ */
+export function prepareOperation(
+  schema: GraphQLSchema,
+  policy: RequestPolicy,
+  payload: OperationPayload,
+  allowQueries: boolean,
+): PreparedOperation | GraphQLError[] {
+  if (typeof payload.query !== 'string' || payload.query.length === 0)
+    return [requestError('A subscribe message needs a non-empty `query`.', ErrorCode.BAD_REQUEST)];
+  const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
+  const document = policy.parse(payload.query);
+  if (document instanceof GraphQLError) return [document];
+  const invalid = validate(schema, document, [...specifiedRules, ...policy.validationRules], {
+    hideSuggestions: policy.hideSuggestions,
+  });
+  if (invalid.length > 0)
+    return invalid.map((error) =>
+      typeof error.extensions.code === 'string'
+        ? error
+        : new GraphQLError(error.message, {
+            nodes: error.nodes,
+            extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+          }),
+    );
+  const operation = getOperationAST(document, operationName);
+  if (!operation)
+    return [
+      requestError(
+        operationName
+          ? `Unknown operation named "${operationName}".`
+          : 'Send exactly one operation or an operationName.',
+        'OPERATION_RESOLUTION_FAILURE',
+      ),
+    ];
+  if (operation.operation !== 'subscription' && !allowQueries)
+    return [
+      requestError(
+        `Websockets carry subscriptions only; send ${operation.operation === 'query' ? 'queries' : 'mutations'} over HTTP POST to the same path (WS_ALLOW_QUERIES).`,
+        ErrorCode.OPERATION_NOT_ALLOWED,
+      ),
+    ];
+  const rawVariables = payload.variables ?? {};
+  if (typeof rawVariables !== 'object' || Array.isArray(rawVariables))
+    return [requestError('`variables` must be an object.', ErrorCode.BAD_REQUEST)];
+  const coerced = getVariableValues(
+    schema,
+    operation.variableDefinitions ?? [],
+    rawVariables as Record<string, unknown>,
+    {
+      maxErrors: 10,
+      hideSuggestions: policy.hideSuggestions,
+    },
+  );
+  if (coerced.errors) return coerced.errors.map((error) => requestError(error.message, ErrorCode.BAD_USER_INPUT));
+  try {
+    policy.assertCost({ document, variables: rawVariables as Record<string, unknown>, operationName });
+  } catch (error) {
+    if (error instanceof GraphQLError) return [error];
+    throw error;
+  }
+  return { document, variableValues: rawVariables as Record<string, unknown>, operationName };
+}

@@ -1,0 +1,119 @@
+import 'reflect-metadata';
+import {
+  getIntrospectionQuery,
+  specifiedRules,
+  validate,
+  getNamedType,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  parse,
+  type GraphQLType,
+} from 'graphql';
+import { loadConfig } from '../../src/config';
+import { buildGavelSchema } from '../../src/graphql/schema';
+import {
+  BOUNDED_BY_DESIGN,
+  PRICED_COORDINATES,
+  createRequestPolicy,
+  type RequestPolicy,
+} from '../../src/server/limits';
+
+/** The cost model on its own (pure): the prices README "Security" quotes, and that every list is priced. */
+
+let policy: RequestPolicy;
+let schema: Awaited<ReturnType<typeof buildGavelSchema>>;
+const config = loadConfig({});
+
+beforeAll(async () => {
+  schema = await buildGavelSchema();
+  policy = createRequestPolicy(
+    schema,
+    { ...config.limits, analyticsMaxRangeHours: config.analyticsMaxRangeDays * 24 },
+    { introspection: true, production: false },
+  );
+});
+
+const cost = (query: string, variables?: Record<string, unknown>) => policy.cost({ document: parse(query), variables });
+const facets = 'facets { category { value count } status { value count } priceBands { min max count } }';
+const page = (first: number, series: string) =>
+  `{ auctionItems(first: ${first}) { totalCount ${facets} pageInfo { hasNextPage } edges { cursor node { id title price { amount } analytics(range: { last: "P7D" }) { impressions clicks ${series} } } } } }`;
+
+describe('cost model', () => {
+  it("prices the web app's search page (50 items, 7-day daily analytics) well under the default limit", () => {
+    const value = cost(page(50, 'timeSeries(granularity: DAY) { bucketStart impressions }'));
+    expect(value).toBeGreaterThan(500);
+    expect(value).toBeLessThan(config.limits.maxCost / 2);
+  });
+
+  it('multiplies by the page size (first or last, 20 by default)', () => {
+    const item = '{ edges { node { id price { amount } } } }';
+    expect(cost(`{ auctionItems(first: 100) ${item} }`)).toBeGreaterThan(
+      4 * cost(`{ auctionItems(first: 20) ${item} }`),
+    );
+    expect(cost(`{ auctionItems(last: 20) ${item} }`)).toBe(cost(`{ auctionItems ${item} }`));
+    expect(cost('query ($n: Int) { auctionItems(first: $n) { edges { node { id } } } }', { n: 100 })).toBe(
+      cost('{ auctionItems(first: 100) { edges { node { id } } } }'),
+    );
+  });
+
+  it('charges totalCount and facets once per search, not per item', () => {
+    const base = cost('{ auctionItems(first: 50) { edges { node { id } } } }');
+    expect(cost('{ auctionItems(first: 50) { totalCount edges { node { id } } } }')).toBe(
+      base + config.limits.totalCountCost,
+    );
+    expect(cost(`{ auctionItems(first: 50) { ${facets} edges { node { id } } } }`)).toBeGreaterThan(
+      base + config.limits.facetsCost,
+    );
+  });
+
+  it('charges analytics by range length × granularity', () => {
+    const series = (range: string, granularity: string) =>
+      cost(
+        `{ auctionItem(id: "x") { analytics(range: ${range}) { timeSeries(granularity: ${granularity}) { bucketStart } } } }`,
+      );
+    const hourly89 = series('{ last: "P89D" }', 'HOUR');
+    expect(hourly89).toBeGreaterThan(89 * 24);
+    expect(series('{ last: "P89D" }', 'DAY')).toBeLessThan(hourly89 / 20);
+    expect(series('{ last: "P7D" }', 'HOUR')).toBeLessThan(hourly89 / 10);
+    // An absolute range costs as much as the same relative one.
+    const from = new Date(Date.now() - 89 * 86_400_000).toISOString();
+    expect(Math.abs(series(`{ from: "${from}" }`, 'HOUR') - hourly89)).toBeLessThanOrEqual(2);
+    // A range the resolver would refuse is priced at the longest allowed, not at zero.
+    expect(series('{ last: "P900D" }', 'HOUR')).toBeGreaterThanOrEqual(hourly89);
+  });
+
+  it('refuses with QUERY_TOO_COMPLEX, cost and maxCost', () => {
+    const document = parse(page(100, 'timeSeries(granularity: HOUR) { bucketStart }').replace('P7D', 'P89D'));
+    expect(() => policy.assertCost({ document })).toThrow(
+      expect.objectContaining({
+        extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', maxCost: config.limits.maxCost }),
+      }),
+    );
+  });
+
+  it('prices every field that returns a list of objects or takes arguments, or says why it needs no price', () => {
+    const listOfObjects = (type: GraphQLType): boolean => {
+      const inner = isNonNullType(type) ? type.ofType : type;
+      return isListType(inner) && !isLeafType(getNamedType(inner));
+    };
+    const unpriced: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) || type.name.startsWith('__')) continue;
+      for (const field of Object.values(type.getFields())) {
+        const coordinate = `${type.name}.${field.name}`;
+        if (!listOfObjects(field.type) && field.args.length === 0) continue;
+        if (!PRICED_COORDINATES.includes(coordinate) && !(coordinate in BOUNDED_BY_DESIGN)) unpriced.push(coordinate);
+      }
+    }
+    expect(unpriced).toEqual([]);
+  });
+
+  it('lets the standard introspection query (GraphiQL, codegen) through the shape limits when introspection is on', () => {
+    const document = policy.parse(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true }));
+    expect(document).not.toBeInstanceOf(Error);
+    if (document instanceof Error) return;
+    expect(validate(schema, document, [...specifiedRules, ...policy.validationRules])).toEqual([]);
+  });
+});

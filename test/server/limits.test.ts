@@ -1,0 +1,234 @@
+import type * as mongo from 'mongodb';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { insertDemoItems } from '../support/catalogFixtures';
+import { errorCodes, postRaw, startTestApp, type GraphQLResponse, type TestApp } from '../support/testApp';
+
+/**
+ * Cost and shape limits (issue 11): each attack and each limit is refused over HTTP and over
+ * graphql-ws with its documented code, before the database sees a single command.
+ */
+
+const TOKEN = 'limits-token-0123456789';
+const quietEnv = { GAVEL_SEED_DEMO: 'false', AUTH_TOKENS: TOKEN };
+// Periodic jobs would add their own commands to the count: off.
+const quiet = { monitorCommands: true, periodicJobs: false } as const;
+/** Production settings, default limits: what the public endpoint runs. */
+let app: TestApp;
+/** Default cost limit, but parse and alias limits raised and queries allowed over websockets: reaches the cost check. */
+let loose: TestApp;
+
+beforeAll(async () => {
+  const env = { ...quietEnv, NODE_ENV: 'production', CURSOR_SECRET: 'limits-cursor-secret-0123' };
+  [app, loose] = await Promise.all([
+    startTestApp({ ...quiet, env }),
+    startTestApp({
+      ...quiet,
+      env: { ...env, GRAPHQL_MAX_TOKENS: '100000', GRAPHQL_MAX_ALIASES: '10000', WS_ALLOW_QUERIES: 'true' },
+    }),
+  ]);
+  await insertDemoItems(app, 60);
+});
+afterAll(() => Promise.all([app?.stop(), loose?.stop()]));
+
+/** Database commands started while `work` runs (the driver's command monitoring). */
+async function countCommands<T>(target: TestApp, work: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
+  const client = target.database.connection.getClient();
+  const commands: string[] = [];
+  const listener = (event: mongo.CommandStartedEvent) => commands.push(event.commandName);
+  client.on('commandStarted', listener);
+  try {
+    return { result: await work(), commands };
+  } finally {
+    client.off('commandStarted', listener);
+  }
+}
+
+type Errors = NonNullable<GraphQLResponse<unknown>['errors']>;
+
+/** Sends one operation over graphql-ws (official client) and collects its errors. */
+async function overWebsocket(target: TestApp, query: string, variables?: Record<string, unknown>): Promise<Errors> {
+  const client = createClient({
+    url: target.wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${TOKEN}` },
+  });
+  try {
+    return await new Promise<Errors>((resolve, reject) => {
+      client.subscribe(
+        { query, variables },
+        {
+          next: (result) => resolve((result.errors ?? []) as Errors),
+          error: (error) => (Array.isArray(error) ? resolve(error as Errors) : reject(error)),
+          complete: () => resolve([]),
+        },
+      );
+    });
+  } finally {
+    await client.dispose();
+  }
+}
+
+async function overHttp(target: TestApp, query: string, variables?: Record<string, unknown>) {
+  return postRaw(target, { query, variables }, { authorization: `Bearer ${TOKEN}` });
+}
+
+const codes = (errors: Errors) => errors.map((error) => error.extensions?.code);
+
+/** Asserts refusal with `code` (HTTP 400 over HTTP) and that no database command ran. */
+async function expectRefused(
+  transport: 'http' | 'ws',
+  target: TestApp,
+  query: string,
+  code: string,
+  variables?: Record<string, unknown>,
+): Promise<Errors> {
+  const { result, commands } = await countCommands(target, async () => {
+    if (transport === 'ws') return overWebsocket(target, query, variables);
+    const response = await overHttp(target, query, variables);
+    expect(response.status).toBe(400);
+    expect(response.data).toBeUndefined();
+    return response.errors ?? [];
+  });
+  expect(codes(result)).toContain(code);
+  expect(JSON.stringify(result)).not.toMatch(/stacktrace|Maximum call stack|\.ts:\d/);
+  expect(commands).toEqual([]);
+  return result;
+}
+
+const facets = 'facets { category { value count } status { value count } priceBands { min max count } }';
+const aliasedSearches = (count: number) =>
+  `{ ${Array.from({ length: count }, (_, i) => `a${i}: auctionItems(first: 100) { totalCount ${facets} edges { node { id } } }`).join(' ')} }`;
+const hourlyItems = `query ($from: DateTimeISO!) {
+  auctionItems(first: 100) { edges { node { id analytics(range: { from: $from }) { timeSeries(granularity: HOUR) { bucketStart impressions clicks } } } } }
+}`;
+const eightyNineDaysAgo = () => new Date(Date.now() - 89 * 86_400_000).toISOString();
+const fragmentChain = (count: number) =>
+  `query { ...F0 } ${Array.from({ length: count }, (_, i) => `fragment F${i} on Query { ${i === count - 1 ? '__typename' : `...F${i + 1}`} }`).join(' ')}`;
+const deepNesting = (depth: number) => `${'{ a '.repeat(depth)}${'}'.repeat(depth)}`;
+
+describe.each(['http', 'ws'] as const)('limits over %s', (transport) => {
+  // Cost is checked after the operation is known to be allowed on the transport; websockets
+  // allow queries only on `loose`, whose cost limit is the default one.
+  const costTarget = () => (transport === 'http' ? app : loose);
+
+  it('refuses 500 aliased searches with totalCount and facets: too large to parse by default, too costly otherwise', async () => {
+    const errors = await expectRefused(transport, app, aliasedSearches(500), 'QUERY_TOO_LARGE');
+    expect(errors[0]!.extensions).toMatchObject({ maxTokens: 2000 });
+    const costly = await expectRefused(transport, loose, aliasedSearches(500), 'QUERY_TOO_COMPLEX');
+    expect(costly[0]!.extensions).toMatchObject({ maxCost: 5000 });
+    expect(costly[0]!.extensions!.cost as number).toBeGreaterThan(100_000);
+  });
+
+  it('refuses 100 items with an hourly timeSeries over 89 days (QUERY_TOO_COMPLEX with cost and maxCost)', async () => {
+    const errors = await expectRefused(transport, costTarget(), hourlyItems, 'QUERY_TOO_COMPLEX', {
+      from: eightyNineDaysAgo(),
+    });
+    expect(errors[0]!.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxCost: 5000 });
+    expect(errors[0]!.extensions!.cost as number).toBeGreaterThan(100 * 89 * 24);
+  });
+
+  it('refuses fragments re-spread to blow up the analysis (10^4 expansions in 150 tokens) with QUERY_TOO_COMPLEX', async () => {
+    const levels = Array.from(
+      { length: 4 },
+      (_, i) => `fragment L${i + 1} on AuctionItem { ${`...L${i} `.repeat(10)}}`,
+    ).join(' ');
+    const query = `{ auctionItem(id: "65f000000000000000000000") { ...L4 } } fragment L0 on AuctionItem { id title } ${levels}`;
+    const errors = await expectRefused(transport, costTarget(), query, 'QUERY_TOO_COMPLEX');
+    expect(errors[0]!.extensions).toMatchObject({ maxCost: 5000 });
+  });
+
+  it('refuses a chain of 5,000 fragments with 400 QUERY_TOO_LARGE', async () => {
+    await expectRefused(transport, app, fragmentChain(5_000), 'QUERY_TOO_LARGE');
+  });
+
+  it('refuses 100,000-deep nesting with QUERY_TOO_LARGE, not a stack overflow', async () => {
+    await expectRefused(transport, app, deepNesting(100_000), 'QUERY_TOO_LARGE');
+  });
+
+  it('refuses nesting deeper than GRAPHQL_MAX_DEPTH with QUERY_TOO_DEEP', async () => {
+    const deep = `{ auctionItems { edges { node { analytics { bySource { source ${'x { '.repeat(6)}y${' }'.repeat(6)} } } } } } }`;
+    const errors = await expectRefused(transport, app, deep, 'QUERY_TOO_DEEP');
+    expect(errors.find((error) => error.extensions?.code === 'QUERY_TOO_DEEP')!.extensions).toMatchObject({
+      maxDepth: 10,
+    });
+  });
+
+  it('refuses more aliases than GRAPHQL_MAX_ALIASES with TOO_MANY_ALIASES', async () => {
+    const query = `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: auctionItems(first: 1) { pageInfo { hasNextPage } }`).join(' ')} }`;
+    const errors = await expectRefused(transport, app, query, 'TOO_MANY_ALIASES');
+    expect(errors[0]!.extensions).toMatchObject({ maxAliases: 15 });
+  });
+
+  it('refuses more directives than GRAPHQL_MAX_DIRECTIVES with TOO_MANY_DIRECTIVES', async () => {
+    const query = `{ __typename ${'@include(if: true) '.repeat(21)} }`;
+    await expectRefused(transport, app, query, 'TOO_MANY_DIRECTIVES');
+  });
+
+  it('refuses introspection in production', async () => {
+    await expectRefused(transport, app, '{ __schema { types { name } } }', 'GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('gives no field suggestions in production', async () => {
+    const errors = await expectRefused(transport, app, '{ auctionItemz { totalCount } }', 'GRAPHQL_VALIDATION_FAILED');
+    expect(errors[0]!.message).not.toMatch(/Did you mean/);
+  });
+});
+
+describe('websocket operations', () => {
+  it('refuses queries and mutations over websockets by default (OPERATION_NOT_ALLOWED), before the database', async () => {
+    await expectRefused('ws', app, '{ auctionItems(first: 1) { totalCount } }', 'OPERATION_NOT_ALLOWED');
+    await expectRefused(
+      'ws',
+      app,
+      'mutation { trackImpression(event: { itemId: "x", sessionId: "s", source: SEARCH }) { accepted } }',
+      'OPERATION_NOT_ALLOWED',
+    );
+  });
+
+  it('runs queries over websockets when WS_ALLOW_QUERIES is on', async () => {
+    expect(await overWebsocket(loose, '{ auctionItems(first: 1) { totalCount } }')).toEqual([]);
+  });
+});
+
+describe('production error hygiene on HTTP', () => {
+  it('answers a persisted-query hash that does not match its query with 400 BAD_REQUEST', async () => {
+    const response = await postRaw(app, {
+      query: '{ __typename }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } },
+    });
+    expect(response.status).toBe(400);
+    expect(errorCodes(response)).toEqual(['BAD_REQUEST']);
+    expect(response.errors![0]!.message).not.toMatch(/Internal server error/);
+  });
+
+  it('answers an unknown persisted-query hash with PERSISTED_QUERY_NOT_FOUND', async () => {
+    const response = await postRaw(app, {
+      extensions: { persistedQuery: { version: 1, sha256Hash: '1'.repeat(64) } },
+    });
+    expect(errorCodes(response)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+});
+
+describe("the web app's real queries", () => {
+  it('lets a 50-item search page with totalCount, facets and 7-day daily analytics per item through', async () => {
+    const query = `query SearchPage($range: TimeRangeInput) {
+      auctionItems(first: 50, orderBy: { field: ENDS_AT, direction: ASC }) {
+        totalCount
+        ${facets}
+        pageInfo { hasNextPage endCursor }
+        edges { cursor node {
+          id title category status endsAt price { amount currency }
+          analytics(range: $range) { impressions clicks ctr timeSeries(granularity: DAY) { bucketStart impressions clicks } }
+        } }
+      }
+    }`;
+    const { result, commands } = await countCommands(app, () => overHttp(app, query, { range: { last: 'P7D' } }));
+    expect(result.errors).toBeUndefined();
+    const data = result.data as { auctionItems: { totalCount: number; edges: unknown[] } };
+    expect(data.auctionItems.totalCount).toBe(60);
+    expect(data.auctionItems.edges).toHaveLength(50);
+    expect(commands.length).toBeGreaterThan(0);
+  });
+});
