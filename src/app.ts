@@ -11,6 +11,7 @@ import { TrackingWriter } from './tracking/trackingWriter';
 import { CatalogService } from './catalog/auctionItem.service';
 import { createSearchRepository } from './catalog/search.repository';
 import { SearchService } from './catalog/search.service';
+import { createAuthService } from './auth/auth.service';
 import { CursorCodec } from './graphql/cursor';
 import { generateDemoCatalog } from './catalog/demoCatalog';
 import type { GavelConfig } from './config';
@@ -184,6 +185,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       analytics,
       tracking,
       live,
+      auth: createAuthService(config, database.connection, clock),
     };
     const server: GavelHttpServer = await startHttpServer({
       config,

@@ -46,10 +46,19 @@ export interface GavelConfig {
    */
   readonly cursorSecret: string;
   /**
-   * `AUTH_TOKENS`: comma-separated API tokens (16+ characters each). When set, catalog writes,
-   * analytics and live subscriptions need `Authorization: Bearer <token>`; when empty, all are open.
+   * `AUTH_TOKENS`: comma-separated legacy tokens (16+ characters each), each accepted as an ADMIN
+   * key besides the API keys stored in the database (`npm run keys`). Kept for development and
+   * migration; prefer database keys, which carry roles and can be revoked.
    */
   readonly authTokens: readonly string[];
+  /**
+   * `AUTH_MODE`: `keys` (keys checked; anonymous callers get public operations only) or `open`
+   * (every caller is ADMIN; development only, refused in production). Default: `keys` in
+   * production or when `AUTH_TOKENS` is set, `open` otherwise.
+   */
+  readonly authMode: 'keys' | 'open';
+  /** `AUTH_KEY_CACHE_TTL_MS`: how long a key lookup is reused; revocation takes effect within it. */
+  readonly authKeyCacheTtlMs: number;
   /** `RETENTION_DAYS`: how long tracked events and rollups are kept; older data is purged. */
   readonly retentionDays: number;
   /** `ANALYTICS_MAX_RANGE_DAYS`: longest time range one analytics query may cover. */
@@ -227,6 +236,15 @@ function authTokens(env: Env): readonly string[] {
   return Object.freeze(tokens);
 }
 
+function authMode(env: Env, nodeEnv: string): 'keys' | 'open' {
+  // Open by default only where it always was (development without AUTH_TOKENS); never in production.
+  const fallback = nodeEnv === 'production' || read(env, 'AUTH_TOKENS') ? 'keys' : 'open';
+  const mode = oneOf<'keys' | 'open'>(env, 'AUTH_MODE', ['keys', 'open'], fallback);
+  if (mode === 'open' && nodeEnv === 'production')
+    throw new ConfigError('AUTH_MODE', '`keys` in production (open mode makes every caller ADMIN)', mode);
+  return mode;
+}
+
 /**
  * Parses and validates the environment into a {@link GavelConfig}.
  *
@@ -272,6 +290,8 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     cursorSecret: cursorSecret(env, nodeEnv),
     authTokens: authTokens(env),
+    authMode: authMode(env, nodeEnv),
+    authKeyCacheTtlMs: integer(env, 'AUTH_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
     analyticsMaxRangeDays: integer(env, 'ANALYTICS_MAX_RANGE_DAYS', 90, 1, 3650),
     ctrMinImpressions: integer(env, 'ANALYTICS_CTR_MIN_IMPRESSIONS', 20, 0, 1_000_000),

@@ -1,5 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { AuctionItem } from '../catalog/auctionItem.types';
+import { Role } from '../auth/apiKey';
+import { requireItemAnalyticsAccess } from '../auth/viewer';
 import type { GavelContext } from '../graphql/context';
 import { badUserInput } from '../shared/errors';
 import { ctr, type ItemRangeKey } from './analytics.service';
@@ -21,15 +23,18 @@ const POPULAR_ITEMS_MAX = 100;
 /** `AuctionItem.analytics`: hands the (item, range) to the ItemAnalytics fields, which batch. */
 @Resolver(() => AuctionItem)
 export class ItemAnalyticsFieldResolver {
-  @Authorized()
   @FieldResolver(() => ItemAnalytics, {
-    description: 'Engagement over a range (default: the last 7 days). Needs a token when AUTH_TOKENS is set.',
+    nullable: true,
+    description:
+      "Engagement over a range (default: the last 7 days). Needs an ADMIN or ANALYST key, or a SELLER key of the item's seller; null with UNAUTHENTICATED or FORBIDDEN otherwise.",
   })
   analytics(
     @Root() item: AuctionItem,
-    @Ctx() { services }: GavelContext,
+    @Ctx() { services, viewer }: GavelContext,
     @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
   ): ItemRangeKey {
+    // Nullable, so a SELLER's search page with other sellers' items keeps those items (field null).
+    requireItemAnalyticsAccess(viewer, [item.sellerId]);
     return { itemId: item.id, range: services.analytics.resolveRange(range) };
   }
 }
@@ -92,8 +97,12 @@ export class ItemAnalyticsResolver {
 /** Marketplace-level analytics queries. */
 @Resolver()
 export class AnalyticsQueryResolver {
-  @Authorized()
-  @Query(() => [PopularItem], { description: 'The most engaging items over a range (default: the last 7 days).' })
+  // Rankings are marketplace-wide (the rollups carry no seller), so SELLER keys are refused rather
+  // than shown a ranking filtered after the fact, which would come out short and misleading.
+  @Authorized(Role.ANALYST)
+  @Query(() => [PopularItem], {
+    description: 'The most engaging items over a range (default: the last 7 days). Needs an ADMIN or ANALYST key.',
+  })
   popularItems(
     @Ctx() { services }: GavelContext,
     @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
@@ -114,8 +123,11 @@ export class AnalyticsQueryResolver {
     );
   }
 
-  @Authorized()
-  @Query(() => UserAnalytics, { description: "A signed-in user's engagement over a range (default: the last 7 days)." })
+  @Authorized(Role.ANALYST)
+  @Query(() => UserAnalytics, {
+    description:
+      "A signed-in user's engagement over a range (default: the last 7 days). Needs an ADMIN or ANALYST key.",
+  })
   userAnalytics(
     @Ctx() { services }: GavelContext,
     @Arg('userId', () => ID) userId: string,
@@ -126,8 +138,10 @@ export class AnalyticsQueryResolver {
     return services.analytics.userAnalytics(userId, services.analytics.resolveRange(range));
   }
 
-  @Authorized()
-  @Query(() => AnalyticsOverview, { description: 'Dashboard totals over a range (default: the last 7 days).' })
+  @Authorized(Role.ANALYST)
+  @Query(() => AnalyticsOverview, {
+    description: 'Dashboard totals over a range (default: the last 7 days). Needs an ADMIN or ANALYST key.',
+  })
   analyticsOverview(
     @Ctx() { services }: GavelContext,
     @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,

@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Role } from '../auth/apiKey';
 import type { GavelContext } from '../graphql/context';
 import { AuctionItem, CreateAuctionItemInput, UpdateAuctionItemInput } from './auctionItem.types';
 
@@ -16,8 +17,8 @@ export class AuctionItemResolver {
     return item;
   }
 
-  @Authorized()
-  @Mutation(() => AuctionItem, { description: 'Lists a new auction item. Needs a token when AUTH_TOKENS is set.' })
+  @Authorized(Role.ADMIN)
+  @Mutation(() => AuctionItem, { description: 'Lists a new auction item. Needs an ADMIN key.' })
   createAuctionItem(
     @Arg('input', () => CreateAuctionItemInput) input: CreateAuctionItemInput,
     @Ctx() { services }: GavelContext,
@@ -25,10 +26,9 @@ export class AuctionItemResolver {
     return services.catalog.createItem(input);
   }
 
-  @Authorized()
+  @Authorized(Role.ADMIN)
   @Mutation(() => AuctionItem, {
-    description:
-      'Changes an auction item; status changes must follow the lifecycle. Needs a token when AUTH_TOKENS is set.',
+    description: 'Changes an auction item; status changes must follow the lifecycle. Needs an ADMIN key.',
   })
   updateAuctionItem(
     @Arg('id', () => ID) id: string,

@@ -133,6 +133,16 @@ export class CatalogService {
     return record ? toAuctionItem(record) : null;
   }
 
+  /**
+   * The seller of each of these items (ids as given; unknown ids are absent), in one query.
+   * Malformed ids are `BAD_USER_INPUT` on `field[index]`.
+   */
+  async sellersOf(ids: readonly string[], field: string): Promise<Map<string, string>> {
+    const parsed = ids.map((id, index) => parseObjectId(id, `${field}[${index}]`));
+    const records = await this.items.findByIds(parsed);
+    return new Map(records.map((record) => [record._id.toHexString(), record.sellerId]));
+  }
+
   /** Validates and stores a new item; its status follows from `startsAt`. */
   async createItem(input: CreateAuctionItemInput): Promise<AuctionItem> {
     const now = this.clock.now();

@@ -1,6 +1,7 @@
 import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
 import type { AnalyticsLoaders, AnalyticsService } from '../analytics/analytics.service';
+import type { AuthService } from '../auth/auth.service';
 import type { Viewer } from '../auth/viewer';
 import type { LiveService } from '../live/live.service';
 import type { TrackingService } from '../tracking/tracking.service';
@@ -13,6 +14,7 @@ export interface GavelServices {
   readonly analytics: AnalyticsService;
   readonly tracking: TrackingService;
   readonly live: LiveService;
+  readonly auth: AuthService;
 }
 
 /** Facts about the client taken from the transport, never from GraphQL input. */

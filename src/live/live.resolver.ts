@@ -3,7 +3,9 @@ import type { SubscribeResolverData } from 'type-graphql';
 import { AnalyticsOverview } from '../analytics/analytics.types';
 import { TimeRangeInput } from '../analytics/timeRange';
 import type { GavelContext } from '../graphql/context';
-import { badUserInput, unauthenticated } from '../shared/errors';
+import { Role } from '../auth/apiKey';
+import { requireItemAnalyticsAccess, requireRole } from '../auth/viewer';
+import { badUserInput } from '../shared/errors';
 import { ItemAnalyticsUpdate } from './live.types';
 
 type ItemArgs = { itemIds: string[]; range?: TimeRangeInput | null };
@@ -17,12 +19,19 @@ function rangeResolver({ services }: GavelContext, range: TimeRangeInput | null 
 }
 
 /**
- * `@Authorized` guards each delivered message; this guards the subscribe itself, so that an
- * anonymous client never gets a subscription registered (and figures computed) at all.
+ * `@Authorized` guards each delivered message; this guards the subscribe itself, so that a caller
+ * without the right key never gets a subscription registered (and figures computed) at all.
+ * A SELLER key may watch its own seller's items only: every id is checked (one catalog query)
+ * before anything is registered; an unknown id counts as another seller's (no existence leak).
  */
-function requireViewer(context: GavelContext): void {
-  if (!context.viewer.authenticated)
-    throw unauthenticated('Live analytics need a token: send connectionParams.authorization.');
+async function requireItemsAccess(context: GavelContext, itemIds: readonly string[]): Promise<void> {
+  requireRole(context.viewer, [Role.ANALYST, Role.SELLER], 'Live item analytics');
+  if (context.viewer.role !== Role.SELLER) return;
+  const sellers = await context.services.catalog.sellersOf(itemIds, 'itemIds');
+  requireItemAnalyticsAccess(
+    context.viewer,
+    itemIds.map((id) => sellers.get(id)),
+  );
 }
 
 function connectionOf(context: GavelContext): string {
@@ -34,12 +43,12 @@ function connectionOf(context: GavelContext): string {
 /** Live analytics over graphql-ws: absolute figures, coalesced per interval, multiplexed. */
 @Resolver()
 export class LiveResolver {
-  @Authorized()
+  @Authorized(Role.ANALYST, Role.SELLER)
   @Subscription(() => ItemAnalyticsUpdate, {
     description:
-      'Figures of the items over the range (default: today, UTC): all at once on subscribe, then each item when it changes, at most once per LIVE_INTERVAL_MS.',
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, ItemArgs, GavelContext>) => {
-      requireViewer(context);
+      "Figures of the items over the range (default: today, UTC): all at once on subscribe, then each item when it changes, at most once per LIVE_INTERVAL_MS. Needs an ADMIN or ANALYST key, or a SELLER key of every item's seller.",
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, ItemArgs, GavelContext>) => {
+      await requireItemsAccess(context, args.itemIds);
       for (const [index, id] of args.itemIds.entries()) context.services.analytics.parseItemId(id, `itemIds[${index}]`);
       return context.services.live.watchItems(args.itemIds, rangeResolver(context, args.range), connectionOf(context));
     },
@@ -52,12 +61,12 @@ export class LiveResolver {
     return update;
   }
 
-  @Authorized()
+  @Authorized(Role.ANALYST)
   @Subscription(() => AnalyticsOverview, {
     description:
-      'Dashboard totals over the range (default: today, UTC), pushed when they change, at most once per LIVE_INTERVAL_MS.',
+      'Dashboard totals over the range (default: today, UTC), pushed when they change, at most once per LIVE_INTERVAL_MS. Needs an ADMIN or ANALYST key.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, OverviewArgs, GavelContext>) => {
-      requireViewer(context);
+      requireRole(context.viewer, [Role.ANALYST], 'Live analytics overview');
       return context.services.live.watchOverview(rangeResolver(context, args.range), connectionOf(context));
     },
   })

@@ -9,7 +9,6 @@ import express, { type ErrorRequestHandler } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { TokenAuthenticator } from '../auth/viewer';
 import type { GavelConfig } from '../config';
 import type { Database } from '../db/database';
 import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context';
@@ -64,7 +63,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   // Behind a load balancer the client address is in X-Forwarded-For; trust it only when told to.
   app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
-  const authenticator = new TokenAuthenticator(config.authTokens);
+  const { auth } = services;
   const production = config.nodeEnv === 'production';
   // One policy and one formatter for both transports (GUIDE "Security by default").
   const policy = createRequestPolicy(
@@ -97,8 +96,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
-      // A wrong token refuses the connection (close 4403); no token connects anonymously, like HTTP.
-      onConnect: (ctx) => !authenticator.viewerFor(ctx.connectionParams?.authorization).invalidToken,
+      // A wrong, unknown or revoked key refuses the connection (close 4403); no key connects
+      // anonymously, like HTTP.
+      onConnect: async (ctx) => !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken,
       // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
       // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
       onSubscribe: (_ctx, _id, payload) => {
@@ -116,10 +116,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined,
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
-      context: (ctx): GavelContext => ({
+      // The key is checked again per operation (a cache hit, normally), so a key revoked after the
+      // connection opened stops authorising new subscriptions within the cache TTL.
+      context: async (ctx): Promise<GavelContext> => ({
         services,
         logger,
-        viewer: authenticator.viewerFor(ctx.connectionParams?.authorization),
+        viewer: await auth.viewerFor(ctx.connectionParams?.authorization),
         loaders: { analytics: services.analytics.createLoaders() },
         client: {
           ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
@@ -182,9 +184,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           userAgent: req.get('user-agent'),
           sessionId: sessionIdFrom(req.get('x-session-id')),
         };
-        const viewer = authenticator.viewerFor(req.get('authorization'));
+        const viewer = await auth.viewerFor(req.get('authorization'));
         if (viewer.invalidToken)
-          throw unauthenticated('The Authorization token is not valid; send `Bearer <token>` with a configured token.');
+          throw unauthenticated('The API key is unknown, malformed or revoked; send `Authorization: Bearer <key>`.');
         return { services, logger, client, viewer, loaders: { analytics: services.analytics.createLoaders() } };
       },
     }),

@@ -229,7 +229,7 @@ export type ItemAnalyticsQueryVariables = Exact<{
 }>;
 
 
-export type ItemAnalyticsQuery = { auctionItem: { id: string, analytics: { impressions: number, clicks: number, ctr: number, uniqueSessions: number, uniqueUsers: number, range: { from: string, to: string }, bySource: Array<{ source: TrafficSource, impressions: number, clicks: number, ctr: number }>, timeSeries: Array<{ bucketStart: string, impressions: number, clicks: number }> } } | null };
+export type ItemAnalyticsQuery = { auctionItem: { id: string, analytics: { impressions: number, clicks: number, ctr: number, uniqueSessions: number, uniqueUsers: number, range: { from: string, to: string }, bySource: Array<{ source: TrafficSource, impressions: number, clicks: number, ctr: number }>, timeSeries: Array<{ bucketStart: string, impressions: number, clicks: number }> } | null } | null };
 
 export type SearchWithAnalyticsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -237,7 +237,7 @@ export type SearchWithAnalyticsQueryVariables = Exact<{
 }>;
 
 
-export type SearchWithAnalyticsQuery = { auctionItems: { edges: Array<{ node: { id: string, analytics: { impressions: number, clicks: number, ctr: number, uniqueSessions: number, bySource: Array<{ source: TrafficSource, clicks: number }> } } }> } };
+export type SearchWithAnalyticsQuery = { auctionItems: { edges: Array<{ node: { id: string, analytics: { impressions: number, clicks: number, ctr: number, uniqueSessions: number, bySource: Array<{ source: TrafficSource, clicks: number }> } | null } }> } };
 
 export type PopularItemsQueryVariables = Exact<{
   range?: TimeRangeInput | null | undefined;
