@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     let worstUniqueError = 0;
     for (const item of apiFive) {
       const other = baselineFive.find((row) => row.id === item.id);
-      const a = item.analytics;
+      const a = item.analytics!;
       if (!other || other.impressions !== a.impressions || other.clicks !== a.clicks)
         throw new Error(`designs disagree on ${item.id}: ${JSON.stringify({ api: a, baseline: other })}`);
       const uniqueError = Math.abs(a.uniqueSessions - other.uniqueSessions) / Math.max(1, other.uniqueSessions);
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
         throw new Error(`unique sessions of ${item.id}: API ${a.uniqueSessions}, exact ${other.uniqueSessions}`);
       worstUniqueError = Math.max(worstUniqueError, uniqueError);
     }
-    const sample = apiFive[0]!.analytics;
+    const sample = apiFive[0]!.analytics!;
     console.log(
       `check: the first 5 items agree (e.g. ${sample.impressions} impressions, ${sample.clicks} clicks, ${sample.uniqueSessions} sessions);` +
         ` unique sessions within ${(worstUniqueError * 100).toFixed(2)} % of the exact count\n`,

@@ -116,7 +116,7 @@ describe('item analytics (rollups) equal a recount of the raw counted events', (
     for (const itemId of items.slice(0, 10)) {
       const response = await execute(app, ItemAnalyticsDocument, { id: itemId, range: requested });
       expect(response.errors).toBeUndefined();
-      const analytics = response.data!.auctionItem!.analytics;
+      const analytics = response.data!.auctionItem!.analytics!;
       const mine = inRange.filter((event) => event.itemId === itemId);
       const impressions = mine.filter((event) => event.type === 'IMPRESSION').length;
       const clicks = mine.filter((event) => event.type === 'CLICK').length;
@@ -193,7 +193,7 @@ describe('item analytics (rollups) equal a recount of the raw counted events', (
       uniqueSessions: 0,
       bySource: [],
     });
-    expect(response.data!.auctionItem!.analytics.timeSeries.every((point) => point.impressions === 0)).toBe(true);
+    expect(response.data!.auctionItem!.analytics!.timeSeries.every((point) => point.impressions === 0)).toBe(true);
   });
 });
 
@@ -273,7 +273,7 @@ describe('analytics ranges', () => {
 
   it('defaults to the last 7 days, aligned to whole hours', async () => {
     const response = await execute(app, ItemAnalyticsDocument, { id: items[0]! });
-    const { from, to } = response.data!.auctionItem!.analytics.range;
+    const { from, to } = response.data!.auctionItem!.analytics!.range;
     expect(Date.parse(to) - Date.parse(from)).toBe(7 * 24 * HOUR + HOUR);
     expect(Date.parse(from) % HOUR).toBe(0);
   });
