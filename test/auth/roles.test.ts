@@ -1,0 +1,276 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { errorCodes, postRaw, startTestApp, type TestApp } from '../support/testApp';
+
+/**
+ * The authorization matrix: every query, mutation, nested analytics field and subscription ×
+ * every caller (anonymous, ADMIN, ANALYST, SELLER on its own item, SELLER on another seller's
+ * item), over HTTP and over graphql-ws, asserting the exact code (`null`: allowed, no error).
+ */
+type Caller = 'anonymous' | 'ADMIN' | 'ANALYST' | 'SELLER own' | 'SELLER other';
+type Expected = null | 'UNAUTHENTICATED' | 'FORBIDDEN';
+const CALLERS: readonly Caller[] = ['anonymous', 'ADMIN', 'ANALYST', 'SELLER own', 'SELLER other'];
+
+const PUBLIC: Record<Caller, Expected> = {
+  anonymous: null,
+  ADMIN: null,
+  ANALYST: null,
+  'SELLER own': null,
+  'SELLER other': null,
+};
+const ADMIN_ONLY: Record<Caller, Expected> = {
+  anonymous: 'UNAUTHENTICATED',
+  ADMIN: null,
+  ANALYST: 'FORBIDDEN',
+  'SELLER own': 'FORBIDDEN',
+  'SELLER other': 'FORBIDDEN',
+};
+const ANALYTICS_ALL: Record<Caller, Expected> = { ...ADMIN_ONLY, ANALYST: null };
+const ITEM_ANALYTICS: Record<Caller, Expected> = { ...ANALYTICS_ALL, 'SELLER own': null };
+
+const range = '{ last: "P1D" }';
+const itemAnalyticsFields = [
+  'range { from to }',
+  'impressions',
+  'clicks',
+  'ctr',
+  'uniqueSessions',
+  'uniqueUsers',
+  'bySource { source impressions clicks ctr }',
+  'timeSeries(granularity: DAY) { bucketStart impressions clicks }',
+];
+const event = (item: string) => `{ itemId: "${item}", sessionId: "s-roles", source: SEARCH, position: 0 }`;
+const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+/** Operations of the schema; `item` is the item the caller addresses (its own, or another seller's). */
+const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; expected: Record<Caller, Expected> }> = [
+  { name: 'query auctionItem', doc: (item) => `{ auctionItem(id: "${item}") { id title } }`, expected: PUBLIC },
+  { name: 'query auctionItems', doc: () => '{ auctionItems(first: 5) { edges { node { id } } } }', expected: PUBLIC },
+  ...itemAnalyticsFields.map((field) => ({
+    name: `AuctionItem.analytics { ${field.split(/[ (]/)[0]} } (via auctionItem)`,
+    doc: (item: string) => `{ auctionItem(id: "${item}") { id analytics(range: ${range}) { ${field} } } }`,
+    expected: ITEM_ANALYTICS,
+  })),
+  {
+    name: 'AuctionItem.analytics (via auctionItems, filtered to the item)',
+    doc: (item) =>
+      `{ auctionItems(first: 5, filter: { category: ["${item === ids.own ? 'own-cat' : 'other-cat'}"] }) { edges { node { id analytics { impressions } } } } }`,
+    expected: ITEM_ANALYTICS,
+  },
+  {
+    name: 'query popularItems',
+    doc: () => `{ popularItems(first: 5) { item { id } impressions clicks ctr } }`,
+    expected: ANALYTICS_ALL,
+  },
+  {
+    name: 'query userAnalytics',
+    doc: () => `{ userAnalytics(userId: "u-1") { impressions clicks } }`,
+    expected: ANALYTICS_ALL,
+  },
+  {
+    name: 'query analyticsOverview',
+    doc: () => `{ analyticsOverview { impressions clicks ctr topItems { item { id } } } }`,
+    expected: ANALYTICS_ALL,
+  },
+  {
+    name: 'mutation createAuctionItem',
+    doc: (item) =>
+      `mutation { createAuctionItem(input: { title: "Roles test item", category: "c", sellerId: "${item === ids.own ? 'seller-own' : 'seller-other'}", startingPrice: { amount: 100, currency: "EUR" }, startsAt: "${future(1)}", endsAt: "${future(2)}" }) { id } }`,
+    expected: ADMIN_ONLY,
+  },
+  {
+    name: 'mutation updateAuctionItem',
+    doc: (item) => `mutation { updateAuctionItem(id: "${item}", input: { title: "Renamed by a test" }) { id } }`,
+    expected: ADMIN_ONLY,
+  },
+  {
+    name: 'mutation trackImpression',
+    doc: (item) => `mutation { trackImpression(event: ${event(item)}) { accepted } }`,
+    expected: PUBLIC,
+  },
+  {
+    name: 'mutation trackImpressions',
+    doc: (item) => `mutation { trackImpressions(events: [${event(item)}]) { accepted } }`,
+    expected: PUBLIC,
+  },
+  {
+    name: 'mutation trackClick',
+    doc: (item) => `mutation { trackClick(event: ${event(item)}) { accepted } }`,
+    expected: PUBLIC,
+  },
+  {
+    name: 'mutation trackClicks',
+    doc: (item) => `mutation { trackClicks(events: [${event(item)}]) { accepted } }`,
+    expected: PUBLIC,
+  },
+];
+
+const SUBSCRIPTIONS: ReadonlyArray<{
+  name: string;
+  doc: (item: string) => string;
+  expected: Record<Caller, Expected>;
+}> = [
+  {
+    name: 'subscription itemAnalyticsUpdated',
+    doc: (item) => `subscription { itemAnalyticsUpdated(itemIds: ["${item}"]) { itemId impressions } }`,
+    expected: ITEM_ANALYTICS,
+  },
+  {
+    name: 'subscription analyticsOverviewUpdated',
+    doc: () => 'subscription { analyticsOverviewUpdated { impressions clicks } }',
+    expected: ANALYTICS_ALL,
+  },
+];
+
+let app: TestApp;
+const ids = { own: '', other: '' };
+const keys: Record<'ADMIN' | 'ANALYST' | 'SELLER', string> = { ADMIN: '', ANALYST: '', SELLER: '' };
+
+function callerKey(caller: Caller): string | undefined {
+  if (caller === 'anonymous') return undefined;
+  return keys[caller.startsWith('SELLER') ? 'SELLER' : (caller as 'ADMIN' | 'ANALYST')];
+}
+const callerItem = (caller: Caller) => (caller === 'SELLER other' ? ids.other : ids.own);
+
+beforeAll(async () => {
+  app = await startTestApp({
+    env: { GAVEL_SEED_DEMO: 'false', AUTH_MODE: 'keys', WS_ALLOW_QUERIES: 'true', LIVE_INTERVAL_MS: '50' },
+    periodicJobs: false,
+  });
+  const item = (sellerId: string, category: string) =>
+    app.services.catalog.createItem({
+      title: `Item of ${sellerId}`,
+      category,
+      sellerId,
+      startingPrice: { amount: 1_000, currency: 'EUR' },
+      startsAt: new Date(Date.now() - 60_000),
+      endsAt: new Date(Date.now() + 86_400_000),
+    } as never);
+  ids.own = (await item('seller-own', 'own-cat')).id;
+  ids.other = (await item('seller-other', 'other-cat')).id;
+  keys.ADMIN = (await app.services.auth.createKey({ role: 'ADMIN', label: 'matrix' })).key;
+  keys.ANALYST = (await app.services.auth.createKey({ role: 'ANALYST' })).key;
+  keys.SELLER = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-own' })).key;
+});
+afterAll(() => app.stop());
+
+const cases = OPERATIONS.flatMap((op) => CALLERS.map((caller) => [op.name, caller, op] as const));
+
+describe('authorization matrix over HTTP', () => {
+  it.each(cases)('%s as %s', async (_name, caller, op) => {
+    const key = callerKey(caller);
+    const response = await postRaw(
+      app,
+      { query: op.doc(callerItem(caller)) },
+      key ? { authorization: `Bearer ${key}` } : {},
+    );
+    expect(response.status).toBe(200);
+    const expected = op.expected[caller];
+    expect(errorCodes(response)).toEqual(expected ? [expected] : []);
+  });
+});
+
+/** One operation over graphql-ws: the codes of the first result (or of the error), then unsubscribes. */
+function firstResultCodes(client: Client, query: string): Promise<unknown[]> {
+  return new Promise((resolve) => {
+    let unsubscribe: () => void = () => undefined;
+    const done = (codes: unknown[]) => {
+      resolve(codes);
+      unsubscribe();
+    };
+    unsubscribe = client.subscribe(
+      { query },
+      {
+        next: (result) => done((result.errors ?? []).map((error) => error.extensions?.code)),
+        error: (error) =>
+          done(
+            Array.isArray(error)
+              ? error.map((each: { extensions?: { code?: unknown } }) => each.extensions?.code)
+              : [String(error)],
+          ),
+        complete: () => done([]),
+      },
+    );
+  });
+}
+
+describe('authorization matrix over graphql-ws', () => {
+  const clients = new Map<Caller, Client>();
+  const clientFor = (caller: Caller): Client => {
+    let client = clients.get(caller);
+    if (!client) {
+      const key = callerKey(caller);
+      client = createClient({
+        url: app.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: key ? { authorization: `Bearer ${key}` } : {},
+      });
+      clients.set(caller, client);
+    }
+    return client;
+  };
+  afterAll(async () => {
+    await Promise.all([...clients.values()].map((client) => client.dispose()));
+  });
+
+  const wsCases = [...OPERATIONS, ...SUBSCRIPTIONS].flatMap((op) =>
+    CALLERS.map((caller) => [op.name, caller, op] as const),
+  );
+  it.each(wsCases)('%s as %s', async (_name, caller, op) => {
+    const codes = await firstResultCodes(clientFor(caller), op.doc(callerItem(caller)));
+    const expected = op.expected[caller];
+    expect(codes).toEqual(expected ? [expected] : []);
+  });
+});
+
+describe('unknown, malformed and revoked keys', () => {
+  it('answer 401 UNAUTHENTICATED over HTTP, even for public fields, and close 4403 over websockets', async () => {
+    const { id, key } = await app.services.auth.createKey({ role: 'ANALYST' });
+    const query = '{ auctionItems(first: 1) { edges { node { id } } } }';
+    expect((await postRaw(app, { query }, { authorization: `Bearer ${key}` })).status).toBe(200);
+    expect(await app.services.auth.revokeKey(id)).toBe(true);
+    const forged = `${key.slice(0, -4)}AAAA`;
+    for (const bad of [key, forged, 'gvl_0000000000000000_short', 'not-a-key']) {
+      const response = await postRaw(app, { query }, { authorization: `Bearer ${bad}` });
+      expect(response.status).toBe(401);
+      expect(errorCodes(response)).toEqual(['UNAUTHENTICATED']);
+      const closed = await new Promise<number | 'connected'>((resolve) => {
+        const client = createClient({
+          url: app.wsUrl,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          lazy: false,
+          onNonLazyError: () => undefined,
+          connectionParams: { authorization: `Bearer ${bad}` },
+          on: {
+            connected: () => {
+              resolve('connected');
+              void client.dispose();
+            },
+            closed: (event) => resolve((event as { code: number }).code),
+          },
+        });
+      });
+      expect(closed).toBe(4403);
+    }
+  });
+
+  it('registers no subscription for a refused SELLER and keeps its connection usable', async () => {
+    const client = createClient({
+      url: app.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${keys.SELLER}` },
+    });
+    try {
+      const before = app.services.live.stats().subscriptions;
+      const mixed = `subscription { itemAnalyticsUpdated(itemIds: ["${ids.own}", "${ids.other}"]) { itemId } }`;
+      expect(await firstResultCodes(client, mixed)).toEqual(['FORBIDDEN']);
+      expect(app.services.live.stats().subscriptions).toBe(before);
+      expect(await firstResultCodes(client, `{ auctionItem(id: "${ids.own}") { analytics { clicks } } }`)).toEqual([]);
+    } finally {
+      await client.dispose();
+    }
+  });
+});
