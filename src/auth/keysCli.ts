@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config';
+import { connectDatabase } from '../db/database';
+import { startEngine } from '../db/engine';
+import { systemClock } from '../shared/clock';
+import { ROLES, type Role } from './apiKey';
+import { createAuthService, type AuthService } from './auth.service';
+
+const USAGE = `Usage:
+  npm run keys -- create --role ADMIN|ANALYST|SELLER [--seller SELLER_ID] [--label TEXT]
+  npm run keys -- revoke KEY_ID
+  npm run keys -- list
+Reaches the database the server would use (MONGODB_URI, MONGODB_DB, GAVEL_MONGO_ENGINE, GAVEL_DATA_DIR).`;
+
+/** Where the CLI writes: the secret goes to `out` once, everything else to `err`. */
+export interface CliOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Runs one command against an AuthService; returns the exit code. */
+export async function runKeysCommand(auth: AuthService, argv: readonly string[], io: CliOutput): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { role: { type: 'string' }, seller: { type: 'string' }, label: { type: 'string' } },
+  });
+  const [command, ...rest] = positionals;
+  if (command === 'create') {
+    const role = values.role?.toUpperCase();
+    if (!role || !ROLES.includes(role as Role)) {
+      io.err(`--role must be one of ${ROLES.join(', ')}.\n${USAGE}`);
+      return 2;
+    }
+    const created = await auth.createKey({ role: role as Role, sellerId: values.seller, label: values.label });
+    io.err(`Created ${role} key ${created.id}. The key below is shown once; store it now.`);
+    io.out(created.key);
+    return 0;
+  }
+  if (command === 'revoke' && rest.length === 1) {
+    if (!(await auth.revokeKey(rest[0]!))) {
+      io.err(`No key with id ${rest[0]}.`);
+      return 1;
+    }
+    io.err(`Revoked ${rest[0]}; running servers stop accepting it within AUTH_KEY_CACHE_TTL_MS.`);
+    return 0;
+  }
+  if (command === 'list') {
+    for (const key of await auth.listKeys())
+      io.out(
+        [
+          key._id,
+          key.role,
+          key.sellerId ?? '-',
+          key.createdAt.toISOString(),
+          key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active',
+          JSON.stringify(key.label ?? ''),
+        ].join('\t'),
+      );
+    return 0;
+  }
+  io.err(USAGE);
+  return 2;
+}
+
+/**
+ * `npm run keys`: validates the configuration like the server, connects (starting the embedded
+ * engine when no MONGODB_URI is set, as `npm start` would), runs the command and disconnects.
+ */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput): Promise<number> {
+  const config = loadConfig(env);
+  const engine = await startEngine({
+    choice: config.mongoEngine,
+    purpose: 'serve',
+    mongodbUri: config.mongodbUri,
+    dataDir: config.dataDir,
+    onAttempt: (message) => io.err(`engine attempt failed: ${message}`),
+  });
+  try {
+    const database = await connectDatabase(engine.uri, config.mongodbDb);
+    try {
+      return await runKeysCommand(createAuthService(config, database.connection, systemClock), argv, io);
+    } finally {
+      await database.close();
+    }
+  } finally {
+    await engine.stop();
+  }
+}
