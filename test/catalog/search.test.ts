@@ -35,6 +35,15 @@ beforeAll(async () => {
   app = await startTestApp({ env: { GAVEL_SEED_DEMO: 'false' } });
   const repository = createAuctionItemRepository(app.database.connection);
   await repository.insertMany(tiedCatalog(300, 7));
+  // Popularity as the refresh stores it: a third of the items ranked, with ties; the rest never
+  // ranked, so they tie at 0 and only their ids order them.
+  const ids = await app.database.connection
+    .collection('auction_items')
+    .find({}, { projection: { _id: 1 } })
+    .toArray();
+  await repository.setPopularity(
+    new Map(ids.filter((_, index) => index % 3 === 0).map(({ _id }, index) => [_id.toHexString(), 1 + (index % 7)])),
+  );
   catalog = await app.database.connection.collection<AuctionItemRecord>('auction_items').find().toArray();
 });
 afterAll(() => app.stop());
@@ -143,8 +152,8 @@ describe('auctionItems pagination (property-style, against an in-test model)', (
     const query =
       random() < 0.45 ? [pick(queryWords), random() < 0.3 ? pick(queryWords) : ''].join(' ').trim() : undefined;
     const fields = query
-      ? (['CREATED_AT', 'PRICE', 'ENDS_AT', 'RELEVANCE'] as const)
-      : (['CREATED_AT', 'PRICE', 'ENDS_AT'] as const);
+      ? (['CREATED_AT', 'PRICE', 'ENDS_AT', 'POPULARITY', 'RELEVANCE'] as const)
+      : (['CREATED_AT', 'PRICE', 'ENDS_AT', 'POPULARITY'] as const);
     const orderBy: AuctionItemOrder = { field: pick(fields), direction: pick(['ASC', 'DESC'] as const) };
     return {
       name: `#${index} ${JSON.stringify({ query, filter, orderBy })}`,
