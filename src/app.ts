@@ -88,6 +88,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
     }
+    const searchRepository = createSearchRepository(database.connection, { sortWindows: { clock } });
+    // Before the first request, so that its pages are windowed already where the engine needs it.
+    await searchRepository.refreshSortWindows();
 
     const analyticsRepository = createAnalyticsRepository(database.connection);
     await analyticsRepository.ensureIndexes();
@@ -166,7 +169,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
 
     const services: GavelServices = {
       catalog: new CatalogService(auctionItems, clock),
-      search: new SearchService(createSearchRepository(database.connection), new CursorCodec(config.cursorSecret)),
+      search: new SearchService(searchRepository, new CursorCodec(config.cursorSecret)),
       analytics,
       tracking,
       live,

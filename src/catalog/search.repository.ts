@@ -1,6 +1,7 @@
-import type { Connection, PipelineStage, QueryFilter, Types } from 'mongoose';
+import type { Connection, PipelineStage, QueryFilter } from 'mongoose';
 import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
 import { escapeRegExp } from './searchTerms';
+import { createSortWindows, type OrderPosition, type SortWindowOptions, type StoredSortKey } from './sortWindows';
 
 /** A validated search: every present condition must hold. */
 export interface ItemSearch {
@@ -18,7 +19,7 @@ export interface ItemSearch {
 }
 
 /** Stored fields a search can be ordered by; `relevance` is computed from the query words. */
-export type SortKey = 'createdAt' | 'priceAmount' | 'endsAt' | 'popularity' | 'relevance';
+export type SortKey = StoredSortKey | 'relevance';
 
 /** A total order over results: the key, then `_id` in the same direction. */
 export interface ItemOrder {
@@ -27,10 +28,7 @@ export interface ItemOrder {
 }
 
 /** A position in an order: the sort key's value and the id of the item there. */
-export interface Keyset {
-  readonly value: number | Date;
-  readonly id: Types.ObjectId;
-}
+export type Keyset = OrderPosition;
 
 /** One page request in storage terms (the service has turned Relay arguments into this). */
 export interface PageQuery {
@@ -92,10 +90,34 @@ export function searchFilter(search: ItemSearch): QueryFilter<AuctionItemRecord>
   return filter as QueryFilter<AuctionItemRecord>;
 }
 
-/** `{ field: value, _id: id }` strictly after `after` in `order` (the keyset seek condition). */
-function seek(field: string, order: ItemOrder, after: Keyset): Record<string, unknown> {
-  const beyond = order.direction === 1 ? '$gt' : '$lt';
-  return { $or: [{ [field]: { [beyond]: after.value } }, { [field]: after.value, _id: { [beyond]: after.id } }] };
+/**
+ * Conditions for the positions strictly after `position` in the order (the keyset seek): for a
+ * descending order `field <= value AND (field < value OR _id < id)`. The plain range comes first and
+ * alone bounds the index scan; the `$or` only separates the ties at `value` by id. (The equivalent
+ * `field < value OR (field = value AND _id < id)` makes DocumentDB scan both branches of the `$or`
+ * over every match of the rest of the filter.)
+ */
+function after(field: string, direction: 1 | -1, position: Keyset): Array<Record<string, unknown>> {
+  const [near, strict] = direction === 1 ? ['$gte', '$gt'] : ['$lte', '$lt'];
+  return [
+    { [field]: { [near]: position.value } },
+    { $or: [{ [field]: { [strict]: position.value } }, { _id: { [strict]: position.id } }] },
+  ];
+}
+
+/** Conditions for the positions up to and including `position` in the order (a window's end). */
+function upTo(field: string, direction: 1 | -1, position: Keyset): Array<Record<string, unknown>> {
+  const [near, strict] = direction === 1 ? ['$lte', '$lt'] : ['$gte', '$gt'];
+  return [
+    { [field]: { [near]: position.value } },
+    { $or: [{ [field]: { [strict]: position.value } }, { _id: { [near]: position.id } }] },
+  ];
+}
+
+/** `filter` and every one of `conditions` (merged into its `$and`, which may hold the word conditions). */
+function allOf(filter: Record<string, unknown>, conditions: Array<Record<string, unknown>>): Record<string, unknown> {
+  if (conditions.length === 0) return filter;
+  return { ...filter, $and: [...((filter.$and as unknown[] | undefined) ?? []), ...conditions] };
 }
 
 /** Aggregation expression: does any word of `arrayField` start with `prefix`? */
@@ -122,30 +144,58 @@ function relevanceScore(words: readonly string[]) {
 
 /** Search queries over the catalog: keyset pages, counts and facets. No policy here. */
 export interface SearchRepository {
-  /** Up to `limit` items after the position, in order, each with its sort value. One round trip. */
+  /**
+   * Up to `limit` items after the position, in order, each with its sort value. One round trip; on
+   * engines that sort after fetching, one per window of the order the page spans (usually one).
+   */
   findPage(query: PageQuery): Promise<RankedItem[]>;
   /** Number of items matching the search. One round trip. */
   count(search: ItemSearch): Promise<number>;
   /** Counts by category, status and price band of the items matching the search. One round trip. */
   facets(search: ItemSearch): Promise<FacetCounts>;
+  /**
+   * Samples the positions that cut sorted pages into windows on engines that sort after fetching
+   * (see sortWindows.ts); probes the engine the first time. Pages stay correct without it.
+   */
+  refreshSortWindows(): Promise<void>;
+}
+
+/** Options of {@link createSearchRepository}. */
+export interface SearchRepositoryOptions {
+  /** Windows of the sort order for engines without ordered index scans (default: probed). */
+  readonly sortWindows?: SortWindowOptions;
 }
 
 /** Binds the search repository to a connection. */
-export function createSearchRepository(connection: Connection): SearchRepository {
+export function createSearchRepository(
+  connection: Connection,
+  options: SearchRepositoryOptions = {},
+): SearchRepository {
   const model = auctionItemModel(connection);
+  const windows = createSortWindows(model, options.sortWindows);
 
-  async function findByStoredKey(query: PageQuery, key: Exclude<SortKey, 'relevance'>): Promise<RankedItem[]> {
-    const filter: Record<string, unknown> = { ...searchFilter(query.search) };
-    if (query.after) {
-      // Combine with any other $and (the word conditions) rather than overwrite it.
-      filter.$and = [...((filter.$and as unknown[] | undefined) ?? []), seek(key, query.order, query.after)];
+  async function findByStoredKey(query: PageQuery, key: StoredSortKey): Promise<RankedItem[]> {
+    const filter = searchFilter(query.search) as Record<string, unknown>;
+    const { direction } = query.order;
+    // One query per window until the page is full; one query in all where windows are off (mongod
+    // walks the index in order) and, with them on, whenever the first window holds the page.
+    const ends = windows.ends(key, direction, query.after);
+    const records: AuctionItemRecord[] = [];
+    let from = query.after;
+    for (let window = 0; window <= ends.length && records.length < query.limit; window++) {
+      const end = ends[window];
+      const conditions = [...(from ? after(key, direction, from) : []), ...(end ? upTo(key, direction, end) : [])];
+      records.push(
+        ...(await model
+          .find(allOf(filter, conditions) as QueryFilter<AuctionItemRecord>)
+          .sort({ [key]: direction, _id: direction })
+          .limit(query.limit - records.length)
+          .lean<AuctionItemRecord[]>()
+          .exec()),
+      );
+      // A window that did not fill the page held all its matches: the next one starts after it.
+      from = end;
     }
-    const records = await model
-      .find(filter as QueryFilter<AuctionItemRecord>)
-      .sort({ [key]: query.order.direction, _id: query.order.direction })
-      .limit(query.limit)
-      .lean<AuctionItemRecord[]>()
-      .exec();
     // Items never ranked yet have no stored popularity: they sort as 0.
     return records.map((record) => ({ record, sortValue: record[key] ?? 0 }));
   }
@@ -157,7 +207,7 @@ export function createSearchRepository(connection: Connection): SearchRepository
       { $match: searchFilter(query.search) },
       { $addFields: { _score: relevanceScore(query.search.words) } },
     ];
-    if (query.after) pipeline.push({ $match: seek('_score', query.order, query.after) });
+    if (query.after) pipeline.push({ $match: { $and: after('_score', query.order.direction, query.after) } });
     pipeline.push({ $sort: { _score: query.order.direction, _id: query.order.direction } }, { $limit: query.limit });
     const rows = await model.aggregate<AuctionItemRecord & { _score: number }>(pipeline).exec();
     return rows.map(({ _score, ...record }) => ({ record, sortValue: _score }));
@@ -167,6 +217,7 @@ export function createSearchRepository(connection: Connection): SearchRepository
     findPage: (query) =>
       query.order.key === 'relevance' ? findByRelevance(query) : findByStoredKey(query, query.order.key),
     count: (search) => model.countDocuments(searchFilter(search)).exec(),
+    refreshSortWindows: () => windows.refresh(),
     facets: async (search) => {
       const [result] = await model
         .aggregate<{

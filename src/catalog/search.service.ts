@@ -61,7 +61,7 @@ export class SearchResult {
     private readonly loadFacets: () => Promise<AuctionItemFacets>,
   ) {}
 
-  /** The requested page (one database round trip). */
+  /** The requested page (one database round trip; see `SearchRepository.findPage`). */
   page(): Promise<SearchPage> {
     return (this.pageResult ??= this.loadPage());
   }
