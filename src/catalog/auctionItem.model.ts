@@ -74,12 +74,19 @@ for (const sortKey of sortKeys) {
   // A category page, usually with a status filter too.
   auctionItemSchema.index({ category: 1, status: 1, [sortKey]: -1, _id: -1 });
 }
-// A seller's listings.
-auctionItemSchema.index({ sellerId: 1, createdAt: -1, _id: -1 });
-// Tag pages (multikey).
-auctionItemSchema.index({ tags: 1, createdAt: -1, _id: -1 });
-// Word search: anchored prefix regexes on the multikey word list use index bounds.
-auctionItemSchema.index({ searchTerms: 1 });
+/**
+ * The indexes of the selective filters (a seller, tags, words), which search names as hints on engines
+ * that sort after fetching (see search.repository.ts); kept here so the hint and the index cannot differ.
+ */
+export const selectiveFilterIndexes = {
+  // A seller's listings.
+  sellerId: { sellerId: 1, createdAt: -1, _id: -1 },
+  // Tag pages (multikey).
+  tags: { tags: 1, createdAt: -1, _id: -1 },
+  // Word search: anchored prefix regexes on the multikey word list use index bounds.
+  words: { searchTerms: 1 },
+} as const;
+for (const keys of Object.values(selectiveFilterIndexes)) auctionItemSchema.index(keys);
 
 /** The collection's indexes, created at startup (see `ensureIndexes`). */
 export { auctionItemSchema };

@@ -57,6 +57,8 @@ export interface SortWindows {
   ends(key: StoredSortKey, direction: 1 | -1, after: OrderPosition | undefined): OrderPosition[];
   /** Probes the engine (first call only) and samples positions now; failures leave windows off. */
   refresh(): Promise<void>;
+  /** Whether the engine sorts after fetching (as probed, or as `mode` forces); false until known. */
+  sortsAfterFetching(): boolean;
 }
 
 /** Each window holds this many times the items of the one before. */
@@ -107,6 +109,7 @@ export function createSortWindows(model: Model<AuctionItemRecord>, options: Sort
   let enabled: Promise<boolean> | undefined;
   /** Known once the engine was probed: false keeps `ends` from ever sampling. */
   let off = mode === 'off';
+  let on = mode === 'on';
   let sample: Sample | undefined;
   let refreshing: Promise<void> | undefined;
 
@@ -146,6 +149,7 @@ export function createSortWindows(model: Model<AuctionItemRecord>, options: Sort
         off = true;
         return;
       }
+      on = true;
       try {
         sample = await takeSample();
       } catch {
@@ -158,6 +162,7 @@ export function createSortWindows(model: Model<AuctionItemRecord>, options: Sort
 
   return {
     refresh,
+    sortsAfterFetching: () => on,
     ends(key, direction, after) {
       if (off) return [];
       // A stale sample still bounds correctly; a fresh one is taken in the background.

@@ -35,7 +35,12 @@ function tiedCatalog(count: number, seed: number): NewAuctionItem[] {
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ env: { GAVEL_SEED_DEMO: 'false' }, monitorCommands: true });
+  // The popularity set below must stay: the periodic refresh (no impressions tracked here) would
+  // reset it to 0, so it runs only once, at startup, before the catalog exists.
+  app = await startTestApp({
+    env: { GAVEL_SEED_DEMO: 'false', POPULARITY_REFRESH_MS: '86400000' },
+    monitorCommands: true,
+  });
   const repository = createAuctionItemRepository(app.database.connection);
   await repository.insertMany(tiedCatalog(300, 7));
   // Popularity as the refresh stores it: a third of the items ranked, with ties; the rest never
