@@ -88,9 +88,17 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
     }
-    const searchRepository = createSearchRepository(database.connection, { sortWindows: { clock } });
+    const search = new SearchService(
+      createSearchRepository(database.connection, {
+        sortWindows: {
+          clock,
+          onSampleError: (err) => logger.warn({ err }, 'search sort windows: sampling failed; retrying in a minute'),
+        },
+      }),
+      new CursorCodec(config.cursorSecret),
+    );
     // Before the first request, so that its pages are windowed already where the engine needs it.
-    await searchRepository.refreshSortWindows();
+    await search.refreshSortWindows();
 
     const analyticsRepository = createAnalyticsRepository(database.connection);
     await analyticsRepository.ensureIndexes();
@@ -169,7 +177,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
 
     const services: GavelServices = {
       catalog: new CatalogService(auctionItems, clock),
-      search: new SearchService(searchRepository, new CursorCodec(config.cursorSecret)),
+      search,
       analytics,
       tracking,
       live,

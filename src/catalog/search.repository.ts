@@ -6,7 +6,13 @@ import {
   type AuctionStatus,
 } from './auctionItem.model';
 import { escapeRegExp } from './searchTerms';
-import { createSortWindows, type OrderPosition, type SortWindowOptions, type StoredSortKey } from './sortWindows';
+import {
+  createSortWindows,
+  nextWindowItems,
+  type OrderPosition,
+  type SortWindowOptions,
+  type StoredSortKey,
+} from './sortWindows';
 
 /** A validated search: every present condition must hold. */
 export interface ItemSearch {
@@ -223,26 +229,28 @@ export function createSearchRepository(
   async function findByStoredKey(query: PageQuery, key: StoredSortKey): Promise<RankedItem[]> {
     const filter = searchFilter(query.search) as Record<string, unknown>;
     const { direction } = query.order;
-    // One query per window until the page is full; one query in all where windows are off (mongod
-    // walks the index in order) and, with them on, whenever the first window holds the page.
     const selectiveIndex = selectiveIndexOf(query.search);
-    const ends = selectiveIndex ? [] : windows.ends(key, direction, query.after);
     // An engine that sorts after fetching also costs every usable index alike (DocumentDB: 0) and,
     // given the seek's range on the sort key, intersects the sort key's index with the filter's,
     // reading both (~10x the filter's matches for a tag or a seller): it is told which index to read.
     const hint = selectiveIndex && windows.sortsAfterFetching() ? selectiveIndex : undefined;
+    // One query per window of the order until the page is full: one in all where the engine walks
+    // the index in order (no windows), and usually one where it does not.
+    let windowItems = selectiveIndex ? 0 : windows.firstWindowItems();
     const records: AuctionItemRecord[] = [];
     let from = query.after;
-    for (let window = 0; window <= ends.length && records.length < query.limit; window++) {
-      const end = ends[window];
-      const conditions = positionsBetween(key, direction, from, end);
+    for (;;) {
+      const end = windowItems > 0 ? windows.endAfter(key, direction, from, windowItems) : undefined;
       const find = model
-        .find(allOf(filter, conditions) as QueryFilter<AuctionItemRecord>)
+        .find(allOf(filter, positionsBetween(key, direction, from, end)) as QueryFilter<AuctionItemRecord>)
         .sort({ [key]: direction, _id: direction })
         .limit(query.limit - records.length);
       if (hint) find.hint(hint);
-      records.push(...(await find.lean<AuctionItemRecord[]>().exec()));
-      // A window that did not fill the page held all its matches: the next one starts after it.
+      const found = await find.lean<AuctionItemRecord[]>().exec();
+      records.push(...found);
+      if (records.length >= query.limit || !end) break;
+      // The window held all its matches: the next one starts after it.
+      windowItems = nextWindowItems(windowItems, found.length, query.limit - records.length);
       from = end;
     }
     // Items never ranked yet have no stored popularity: they sort as 0.

@@ -144,6 +144,14 @@ export class SearchService {
   ) {}
 
   /**
+   * Re-samples the positions that cut sorted pages into windows on engines that sort after fetching
+   * (see sortWindows.ts): at startup, and after a bulk load; otherwise pages refresh them every minute.
+   */
+  refreshSortWindows(): Promise<void> {
+    return this.repository.refreshSortWindows();
+  }
+
+  /**
    * Validates the arguments and returns the search, whose page, count and facets run on demand.
    * Throws `BAD_USER_INPUT` naming the argument for every invalid input.
    */

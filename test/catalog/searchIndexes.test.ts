@@ -27,7 +27,7 @@ if (indexesIgnored) {
 
 /**
  * Large enough that reading every match costs an order of magnitude more than a page needs (the
- * ACTIVE items are ~5,500 of them; a page of 21 read through a window of the order, ~550), and that
+ * ACTIVE items are ~5,500 of them; a page of 21 read through a window of the order, ~275), and that
  * a planner weighing a scan against an index sees the difference; small enough to load in a few
  * seconds with every index in place.
  */
