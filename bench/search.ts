@@ -1,17 +1,23 @@
 /**
- * `npm run bench:search` — issue 3's benchmark. On a catalog of BENCH_ITEMS (default 100,000)
- * items: latency of page 1 vs page 200 with keyset pagination and with a skip/limit baseline,
- * and database round trips per search request with and without totalCount / facets.
+ * `npm run bench:search` — issue 3's benchmark, extended for issue 10. On a catalog of BENCH_ITEMS
+ * (default 100,000) items:
+ * - loading: the app's path (the repository's `insertMany` into the indexed collection, as the demo
+ *   seed does) and a bulk load (secondary indexes dropped, items inserted, indexes built again);
+ * - the first page of every stored order (CREATED_AT, PRICE, ENDS_AT, POPULARITY), with the web app's
+ *   `status: ACTIVE` filter and with none, against the baseline of one unbounded `find` per page;
+ * - page 1 vs page 200 with keyset pagination and with a skip/limit baseline;
+ * - database round trips per search request with and without totalCount / facets.
  */
 import { print } from 'graphql';
 import { auctionItemModel, AuctionStatus } from '../src/catalog/auctionItem.model';
-import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
+import { createAuctionItemRepository, type NewAuctionItem } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
 import {
   createSearchRepository,
   searchFilter,
   type ItemSearch,
   type PageQuery,
+  type SortKey,
 } from '../src/catalog/search.repository';
 import { SearchItemsDocument, SearchTotalsDocument } from '../test/generated/graphql';
 import { commandCounter, ms, printHeader, printTable, startBenchEnvironment, summarize, type Timing } from './support';
@@ -20,6 +26,9 @@ const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const PAGE_SIZE = 20;
 const DEEP_PAGE = 200;
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+/** Items loaded through the app's path into the fully indexed collection (the rest in bulk). */
+const APP_PATH_ITEMS = Math.min(10_000, Math.floor(ITEMS / 10));
+const BATCH = 5_000;
 
 async function graphql(url: string, query: string, variables: Record<string, unknown>) {
   const response = await fetch(url, {
@@ -35,47 +44,146 @@ async function graphql(url: string, query: string, variables: Record<string, unk
   return body.data!;
 }
 
-/** Times two operations alternately, so that machine noise hits both alike. */
-async function timeAlternately(
-  a: () => Promise<unknown>,
-  b: () => Promise<unknown>,
-  runs: number,
-): Promise<[Timing, Timing]> {
-  for (let i = 0; i < 3; i++) await Promise.all([a(), b()]);
-  const da: number[] = [];
-  const db: number[] = [];
+/** Times operations in turn, run after run, so that machine noise hits all of them alike. */
+async function timeInTurn(operations: ReadonlyArray<() => Promise<unknown>>, runs: number): Promise<Timing[]> {
+  for (let i = 0; i < 3; i++) for (const operation of operations) await operation();
+  const durations = operations.map((): number[] => []);
   for (let i = 0; i < runs; i++) {
-    for (const [work, sink] of [
-      [a, da],
-      [b, db],
-    ] as const) {
+    for (const [index, operation] of operations.entries()) {
       const start = process.hrtime.bigint();
-      await work();
-      sink.push(Number(process.hrtime.bigint() - start) / 1e6);
+      await operation();
+      durations[index]!.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
   }
-  return [summarize(da), summarize(db)];
+  return durations.map(summarize);
 }
 
+/**
+ * The demo catalog with popularity as the periodic refresh leaves it: a fifth of the items ranked,
+ * skewed (few very popular, many at a few impressions, ties everywhere), the rest at 0.
+ */
+function benchCatalog(count: number): NewAuctionItem[] {
+  return generateDemoCatalog(count, new Date()).map((item, index) => ({
+    ...item,
+    popularity: index % 5 === 0 ? Math.floor(1_000 / (1 + ((index / 5) % 997))) : 0,
+  }));
+}
+
+const orders: Array<[string, Exclude<SortKey, 'relevance'>]> = [
+  ['CREATED_AT', 'createdAt'],
+  ['PRICE', 'priceAmount'],
+  ['ENDS_AT', 'endsAt'],
+  ['POPULARITY', 'popularity'],
+];
+
 async function main(): Promise<void> {
-  const bench = await startBenchEnvironment();
+  // No popularity refresh during the run: without tracked impressions it would reset the catalog's.
+  const bench = await startBenchEnvironment({ POPULARITY_REFRESH_MS: '86400000' });
   try {
     printHeader(`bench:search — ${ITEMS.toLocaleString('en')} items, page size ${PAGE_SIZE}`, bench.engine);
-    const items = createAuctionItemRepository(bench.app.database.connection);
-    const catalog = generateDemoCatalog(ITEMS, new Date());
-    const loadStart = Date.now();
-    for (let offset = 0; offset < catalog.length; offset += 5_000)
-      await items.insertMany(catalog.slice(offset, offset + 5_000));
-    console.log(`loaded in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`);
+    const connection = bench.app.database.connection;
+    const items = createAuctionItemRepository(connection);
+    const model = auctionItemModel(connection);
+    const catalog = benchCatalog(ITEMS);
 
+    // Loading, with the CPU time this process spent (mongoose, the driver, BSON): the rest of the
+    // wall time is the engine's.
+    const measureLoad = async (work: () => Promise<void>) => {
+      const [start, cpu] = [Date.now(), process.cpuUsage()];
+      await work();
+      const { user, system } = process.cpuUsage(cpu);
+      return { seconds: (Date.now() - start) / 1000, nodeSeconds: (user + system) / 1e6 };
+    };
+    // The app's path first, into the collection the app started with (every index in place).
+    const appPath = await measureLoad(async () => {
+      for (let offset = 0; offset < APP_PATH_ITEMS; offset += BATCH)
+        await items.insertMany(catalog.slice(offset, Math.min(offset + BATCH, APP_PATH_ITEMS)));
+    });
+    // Then a bulk load: the secondary indexes dropped, the rest inserted, the indexes built again.
+    await model.collection.dropIndexes();
+    const bulkInsert = await measureLoad(async () => {
+      for (let offset = APP_PATH_ITEMS; offset < ITEMS; offset += BATCH)
+        await items.insertMany(catalog.slice(offset, offset + BATCH));
+    });
+    const indexBuild = await measureLoad(() => items.ensureIndexes());
+    const bulkItems = ITEMS - APP_PATH_ITEMS;
+    const rate = (count: number, seconds: number) => Math.round(count / seconds).toLocaleString('en');
+    printTable([
+      {
+        load: `app path: repository insertMany, ${BATCH.toLocaleString('en')} per call, all indexes in place`,
+        items: APP_PATH_ITEMS,
+        seconds: appPath.seconds.toFixed(1),
+        'Node CPU s': appPath.nodeSeconds.toFixed(1),
+        'items/s': rate(APP_PATH_ITEMS, appPath.seconds),
+      },
+      {
+        load: 'bulk: same insertMany without secondary indexes, then ensureIndexes',
+        items: bulkItems,
+        seconds: `${(bulkInsert.seconds + indexBuild.seconds).toFixed(1)} (${bulkInsert.seconds.toFixed(1)} + ${indexBuild.seconds.toFixed(1)} index build)`,
+        'Node CPU s': (bulkInsert.nodeSeconds + indexBuild.nodeSeconds).toFixed(1),
+        'items/s': rate(bulkItems, bulkInsert.seconds + indexBuild.seconds),
+      },
+    ]);
+
+    // Windows of the sort order where the engine sorts after fetching, sampled from the new catalog.
+    await bench.app.services.search.refreshSortWindows();
+    const repository = createSearchRepository(connection);
+    await repository.refreshSortWindows();
     const url = bench.app.url;
     const query = print(SearchItemsDocument);
+    const counter = commandCounter(bench.app);
+
+    console.log(
+      `\nFirst page (${PAGE_SIZE} items + 1 to know whether more follow) of each order, DESC; baseline: one unbounded find:\n`,
+    );
+    const firstPages = [];
+    for (const [field, key] of orders) {
+      for (const [filterName, statuses] of [
+        ['status ACTIVE', [AuctionStatus.ACTIVE]],
+        ['none', undefined],
+      ] as const) {
+        const search: ItemSearch = { words: [], statuses };
+        const page: PageQuery = { search, order: { key, direction: -1 }, limit: PAGE_SIZE + 1 };
+        const variables = {
+          filter: statuses ? { status: statuses } : undefined,
+          orderBy: { field, direction: 'DESC' },
+          first: PAGE_SIZE,
+        };
+        const { commands } = await counter.measure(() => repository.findPage(page));
+        const [api, database, baseline] = await timeInTurn(
+          [
+            () => graphql(url, query, variables),
+            () => repository.findPage(page),
+            () =>
+              model
+                .find(searchFilter(search))
+                .sort({ [key]: -1, _id: -1 })
+                .limit(PAGE_SIZE + 1)
+                .lean()
+                .exec(),
+          ],
+          RUNS,
+        );
+        firstPages.push({
+          order: field,
+          filter: filterName,
+          'API (median)': ms(api!.median),
+          'database (median)': ms(database!.median),
+          'database p95': ms(database!.p95),
+          'baseline (median)': ms(baseline!.median),
+          'baseline/database': (baseline!.median / database!.median).toFixed(1),
+          queries: commands.filter((name) => name === 'find').length,
+        });
+      }
+    }
+    printTable(firstPages);
+
+    // Page 1 vs page 200 of the web app's view: ACTIVE, newest first.
     const variables = {
       filter: { status: ['ACTIVE'] },
       orderBy: { field: 'CREATED_AT', direction: 'DESC' },
       first: PAGE_SIZE,
     };
-
     // Follow cursors to the start of page 200 (in steps of 100 items, the maximum page size).
     let after: string | null = null;
     for (let skipped = 0; skipped < (DEEP_PAGE - 1) * PAGE_SIZE;) {
@@ -85,16 +193,7 @@ async function main(): Promise<void> {
       skipped += step;
     }
     const deepCursor = after;
-
-    const [apiFirst, apiDeep] = await timeAlternately(
-      () => graphql(url, query, variables),
-      () => graphql(url, query, { ...variables, after: deepCursor }),
-      RUNS,
-    );
-
-    // The same pages at the database layer: keyset seek vs the reference design's skip/limit.
     const search: ItemSearch = { words: [], statuses: [AuctionStatus.ACTIVE] };
-    const repository = createSearchRepository(bench.app.database.connection);
     const firstPage: PageQuery = { search, order: { key: 'createdAt', direction: -1 }, limit: PAGE_SIZE + 1 };
     const deepRows = await repository.findPage({ ...firstPage, limit: (DEEP_PAGE - 1) * PAGE_SIZE });
     const lastBeforeDeep = deepRows.at(-1)!;
@@ -102,12 +201,6 @@ async function main(): Promise<void> {
       ...firstPage,
       after: { value: lastBeforeDeep.sortValue, id: lastBeforeDeep.record._id },
     };
-    const [keysetFirst, keysetDeep] = await timeAlternately(
-      () => repository.findPage(firstPage),
-      () => repository.findPage(deepPage),
-      RUNS,
-    );
-    const model = auctionItemModel(bench.app.database.connection);
     const skipPage = (page: number) => () =>
       model
         .find(searchFilter(search))
@@ -116,8 +209,17 @@ async function main(): Promise<void> {
         .limit(PAGE_SIZE)
         .lean()
         .exec();
-    const [skipFirst, skipDeep] = await timeAlternately(skipPage(1), skipPage(DEEP_PAGE), RUNS);
-
+    const [apiFirst, apiDeep, keysetFirst, keysetDeep, skipFirst, skipDeep] = await timeInTurn(
+      [
+        () => graphql(url, query, variables),
+        () => graphql(url, query, { ...variables, after: deepCursor }),
+        () => repository.findPage(firstPage),
+        () => repository.findPage(deepPage),
+        skipPage(1),
+        skipPage(DEEP_PAGE),
+      ],
+      RUNS,
+    );
     const row = (name: string, first: Timing, deep: Timing) => ({
       pagination: name,
       'page 1 (median)': ms(first.median),
@@ -125,14 +227,14 @@ async function main(): Promise<void> {
       [`page ${DEEP_PAGE} p95`]: ms(deep.p95),
       'deep/first ratio': (deep.median / first.median).toFixed(2),
     });
+    console.log(`\nPage 1 vs page ${DEEP_PAGE}, status ACTIVE, CREATED_AT DESC:\n`);
     printTable([
-      row('keyset, through the GraphQL API', apiFirst, apiDeep),
-      row('keyset, database query only', keysetFirst, keysetDeep),
-      row('skip/limit baseline, database query only', skipFirst, skipDeep),
+      row('keyset, through the GraphQL API', apiFirst!, apiDeep!),
+      row('keyset, database query only', keysetFirst!, keysetDeep!),
+      row('skip/limit baseline, database query only', skipFirst!, skipDeep!),
     ]);
 
     console.log('\nDatabase round trips per search request (driver command monitoring):\n');
-    const counter = commandCounter(bench.app);
     const shapes: Array<[string, string, Record<string, unknown>]> = [
       ['edges + pageInfo', query, variables],
       ['edges + pageInfo, page 200', query, { ...variables, after: deepCursor }],

@@ -102,6 +102,17 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
     }
+    const search = new SearchService(
+      createSearchRepository(database.connection, {
+        sortWindows: {
+          clock,
+          onSampleError: (err) => logger.warn({ err }, 'search sort windows: sampling failed; retrying in a minute'),
+        },
+      }),
+      new CursorCodec(config.cursorSecret),
+    );
+    // Before the first request, so that its pages are windowed already where the engine needs it.
+    await search.refreshSortWindows();
 
     const analytics = new AnalyticsService(analyticsRepository, auctionItems, clock, {
       maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
@@ -181,7 +192,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
 
     const services: GavelServices = {
       catalog: new CatalogService(auctionItems, clock),
-      search: new SearchService(createSearchRepository(database.connection), new CursorCodec(config.cursorSecret)),
+      search,
       analytics,
       tracking,
       live,

@@ -60,26 +60,41 @@ const auctionItemSchema = new Schema<AuctionItemRecord>(
 );
 
 /*
- * Indexes, one per supported query shape of search (see search.repository.ts). Every sort key is
- * followed by `_id`, the keyset tie-breaker, so a page continues from (sortKey, _id) by an index
- * seek instead of skipping. Equality fields come first, then the sort (the ESR rule), and range
- * filters (price, dates) are checked while walking the index in sort order.
+ * Indexes, and why each exists. Search (search.repository.ts) sorts by a stored key, then by `_id`,
+ * the keyset tie-breaker: every sort index ends with that pair, so that a page continues from
+ * (key, _id) by an index seek instead of skipping, and puts equality fields first (the ESR rule:
+ * equality, sort, range), so that range filters (price, dates) are checked along the way. On mongod a
+ * page walks one of them in order and stops when it is full. DocumentDB 0.106 as built here cannot
+ * walk an index in order: there the same index bounds each window of the order that a page is read
+ * in (sortWindows.ts). test/catalog/searchIndexes.test.ts checks every shape with explain. Every index
+ * costs every insert; on DocumentDB the word index by far the most (bench/README.md, bench:search).
  */
 const sortKeys = ['createdAt', 'priceAmount', 'endsAt', 'popularity'] as const;
 for (const sortKey of sortKeys) {
-  // No filter, or only range filters: walk the sort order directly.
+  // No filter, only range filters, or only a currency: walks (or windows) the order directly. Also
+  // the index the windows' engine probe explains ({createdAt, _id}).
   auctionItemSchema.index({ [sortKey]: -1, _id: -1 });
-  // The common buyer view: ACTIVE (or a set of statuses, merged by MongoDB's SORT_MERGE).
+  // The buyer view, status ACTIVE (a set of statuses is merged by mongod's SORT_MERGE); totalCount
+  // and facets of a status filter select their matches with it.
   auctionItemSchema.index({ status: 1, [sortKey]: -1, _id: -1 });
-  // A category page, usually with a status filter too.
+  // A category page, usually with a status too; also the counts and facets of a category filter.
   auctionItemSchema.index({ category: 1, status: 1, [sortKey]: -1, _id: -1 });
 }
-// A seller's listings.
-auctionItemSchema.index({ sellerId: 1, createdAt: -1, _id: -1 });
-// Tag pages (multikey).
-auctionItemSchema.index({ tags: 1, createdAt: -1, _id: -1 });
-// Word search: anchored prefix regexes on the multikey word list use index bounds.
-auctionItemSchema.index({ searchTerms: 1 });
+/**
+ * The indexes of the selective filters, which have few matches: the engine reads all of them and
+ * sorts them in any order but their own. Search names them as hints on engines that sort after
+ * fetching (see search.repository.ts); kept here so the hint and the index cannot differ.
+ */
+export const selectiveFilterIndexes = {
+  // A seller's listings, newest first by a walk of the index.
+  sellerId: { sellerId: 1, createdAt: -1, _id: -1 },
+  // Tag pages, newest first by a walk of the index (multikey: one entry per tag).
+  tags: { tags: 1, createdAt: -1, _id: -1 },
+  // Word search: each query word is an anchored prefix regex on the multikey word list, which the
+  // index answers from its bounds ("vint" → ["vint", "vinu")); relevance is scored on the matches.
+  words: { searchTerms: 1 },
+} as const;
+for (const keys of Object.values(selectiveFilterIndexes)) auctionItemSchema.index(keys);
 
 /** The collection's indexes, created at startup (see `ensureIndexes`). */
 export { auctionItemSchema };

@@ -1,6 +1,18 @@
-import type { Connection, PipelineStage, QueryFilter, Types } from 'mongoose';
-import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
+import type { Connection, PipelineStage, QueryFilter } from 'mongoose';
+import {
+  auctionItemModel,
+  selectiveFilterIndexes,
+  type AuctionItemRecord,
+  type AuctionStatus,
+} from './auctionItem.model';
 import { escapeRegExp } from './searchTerms';
+import {
+  createSortWindows,
+  nextWindowItems,
+  type OrderPosition,
+  type SortWindowOptions,
+  type StoredSortKey,
+} from './sortWindows';
 
 /** A validated search: every present condition must hold. */
 export interface ItemSearch {
@@ -18,7 +30,7 @@ export interface ItemSearch {
 }
 
 /** Stored fields a search can be ordered by; `relevance` is computed from the query words. */
-export type SortKey = 'createdAt' | 'priceAmount' | 'endsAt' | 'popularity' | 'relevance';
+export type SortKey = StoredSortKey | 'relevance';
 
 /** A total order over results: the key, then `_id` in the same direction. */
 export interface ItemOrder {
@@ -27,10 +39,7 @@ export interface ItemOrder {
 }
 
 /** A position in an order: the sort key's value and the id of the item there. */
-export interface Keyset {
-  readonly value: number | Date;
-  readonly id: Types.ObjectId;
-}
+export type Keyset = OrderPosition;
 
 /** One page request in storage terms (the service has turned Relay arguments into this). */
 export interface PageQuery {
@@ -92,10 +101,75 @@ export function searchFilter(search: ItemSearch): QueryFilter<AuctionItemRecord>
   return filter as QueryFilter<AuctionItemRecord>;
 }
 
-/** `{ field: value, _id: id }` strictly after `after` in `order` (the keyset seek condition). */
-function seek(field: string, order: ItemOrder, after: Keyset): Record<string, unknown> {
-  const beyond = order.direction === 1 ? '$gt' : '$lt';
-  return { $or: [{ [field]: { [beyond]: after.value } }, { [field]: after.value, _id: { [beyond]: after.id } }] };
+/** Query operators for "later" and "earlier" in an order of direction `direction`. */
+function operators(direction: 1 | -1) {
+  return direction === 1
+    ? { later: '$gt', laterOrAt: '$gte', earlier: '$lt', earlierOrAt: '$lte' }
+    : { later: '$lt', laterOrAt: '$lte', earlier: '$gt', earlierOrAt: '$gte' };
+}
+
+const sameValue = (a: Keyset['value'], b: Keyset['value']) =>
+  (a instanceof Date ? a.getTime() : a) === (b instanceof Date ? b.getTime() : b);
+
+/**
+ * Conditions for the positions strictly after `from` (the keyset seek) and up to and including
+ * `end` (a window's end) in the order, written so that every condition or `$or` branch is a
+ * conjunction an index on `{field, _id}` bounds by itself:
+ * - after `from` only: `field <= v AND (field < v OR _id < id)` (descending): the plain range bounds
+ *   the scan, the `$or` only splits the ties at `v` (as `field < v OR (field = v AND _id < id)`,
+ *   DocumentDB scanned both branches over every remaining match);
+ * - within one value (a window inside a run of ties, e.g. the many items at popularity 0):
+ *   `field = v AND _id in (end id, from id]`, bounded on both columns;
+ * - otherwise a branch per part of the window: the rest of `from`'s ties, the values strictly between,
+ *   and the ties of `end` up to its id. (A single range over both values would read every tie of
+ *   either value, which for popularity 0 is most of the catalog.)
+ */
+function positionsBetween(
+  field: string,
+  direction: 1 | -1,
+  from: Keyset | undefined,
+  end: Keyset | undefined,
+): Array<Record<string, unknown>> {
+  const { later, laterOrAt, earlier, earlierOrAt } = operators(direction);
+  if (!end) {
+    if (!from) return [];
+    return [
+      { [field]: { [laterOrAt]: from.value } },
+      { $or: [{ [field]: { [later]: from.value } }, { _id: { [later]: from.id } }] },
+    ];
+  }
+  const endTies = { [field]: end.value, _id: { [earlierOrAt]: end.id } };
+  if (!from) return [{ $or: [{ [field]: { [earlier]: end.value } }, endTies] }];
+  if (sameValue(from.value, end.value)) {
+    return [{ [field]: end.value, _id: { [later]: from.id, [earlierOrAt]: end.id } }];
+  }
+  return [
+    {
+      $or: [
+        { [field]: from.value, _id: { [later]: from.id } },
+        { [field]: { [later]: from.value, [earlier]: end.value } },
+        endTies,
+      ],
+    },
+  ];
+}
+
+/** `filter` and every one of `conditions` (merged into its `$and`, which may hold the word conditions). */
+function allOf(filter: Record<string, unknown>, conditions: Array<Record<string, unknown>>): Record<string, unknown> {
+  if (conditions.length === 0) return filter;
+  return { ...filter, $and: [...((filter.$and as unknown[] | undefined) ?? []), ...conditions] };
+}
+
+/**
+ * The index of a search's most selective filter (a seller, tags, words), if it has one. Such a search
+ * is never cut into windows: its index has few matches (and not most sort keys), which the engine
+ * reads and sorts faster than it would intersect them with a wide window of the order.
+ */
+function selectiveIndexOf(search: ItemSearch): Record<string, 1 | -1> | undefined {
+  if (search.sellerId !== undefined) return selectiveFilterIndexes.sellerId;
+  if (search.tags !== undefined) return selectiveFilterIndexes.tags;
+  if (search.words.length > 0) return selectiveFilterIndexes.words;
+  return undefined;
 }
 
 /** Aggregation expression: does any word of `arrayField` start with `prefix`? */
@@ -122,30 +196,63 @@ function relevanceScore(words: readonly string[]) {
 
 /** Search queries over the catalog: keyset pages, counts and facets. No policy here. */
 export interface SearchRepository {
-  /** Up to `limit` items after the position, in order, each with its sort value. One round trip. */
+  /**
+   * Up to `limit` items after the position, in order, each with its sort value. One round trip; on
+   * engines that sort after fetching, one per window of the order the page spans (usually one).
+   */
   findPage(query: PageQuery): Promise<RankedItem[]>;
   /** Number of items matching the search. One round trip. */
   count(search: ItemSearch): Promise<number>;
   /** Counts by category, status and price band of the items matching the search. One round trip. */
   facets(search: ItemSearch): Promise<FacetCounts>;
+  /**
+   * Samples the positions that cut sorted pages into windows on engines that sort after fetching
+   * (see sortWindows.ts); probes the engine the first time. Pages stay correct without it.
+   */
+  refreshSortWindows(): Promise<void>;
+}
+
+/** Options of {@link createSearchRepository}. */
+export interface SearchRepositoryOptions {
+  /** Windows of the sort order for engines without ordered index scans (default: probed). */
+  readonly sortWindows?: SortWindowOptions;
 }
 
 /** Binds the search repository to a connection. */
-export function createSearchRepository(connection: Connection): SearchRepository {
+export function createSearchRepository(
+  connection: Connection,
+  options: SearchRepositoryOptions = {},
+): SearchRepository {
   const model = auctionItemModel(connection);
+  const windows = createSortWindows(model, options.sortWindows);
 
-  async function findByStoredKey(query: PageQuery, key: Exclude<SortKey, 'relevance'>): Promise<RankedItem[]> {
-    const filter: Record<string, unknown> = { ...searchFilter(query.search) };
-    if (query.after) {
-      // Combine with any other $and (the word conditions) rather than overwrite it.
-      filter.$and = [...((filter.$and as unknown[] | undefined) ?? []), seek(key, query.order, query.after)];
+  async function findByStoredKey(query: PageQuery, key: StoredSortKey): Promise<RankedItem[]> {
+    const filter = searchFilter(query.search) as Record<string, unknown>;
+    const { direction } = query.order;
+    const selectiveIndex = selectiveIndexOf(query.search);
+    // An engine that sorts after fetching also costs every usable index alike (DocumentDB: 0) and,
+    // given the seek's range on the sort key, intersects the sort key's index with the filter's,
+    // reading both (~10x the filter's matches for a tag or a seller): it is told which index to read.
+    const hint = selectiveIndex && windows.sortsAfterFetching() ? selectiveIndex : undefined;
+    // One query per window of the order until the page is full: one in all where the engine walks
+    // the index in order (no windows), and usually one where it does not.
+    let windowItems = selectiveIndex ? 0 : windows.firstWindowItems();
+    const records: AuctionItemRecord[] = [];
+    let from = query.after;
+    for (;;) {
+      const end = windowItems > 0 ? windows.endAfter(key, direction, from, windowItems) : undefined;
+      const find = model
+        .find(allOf(filter, positionsBetween(key, direction, from, end)) as QueryFilter<AuctionItemRecord>)
+        .sort({ [key]: direction, _id: direction })
+        .limit(query.limit - records.length);
+      if (hint) find.hint(hint);
+      const found = await find.lean<AuctionItemRecord[]>().exec();
+      records.push(...found);
+      if (records.length >= query.limit || !end) break;
+      // The window held all its matches: the next one starts after it.
+      windowItems = nextWindowItems(windowItems, found.length, query.limit - records.length);
+      from = end;
     }
-    const records = await model
-      .find(filter as QueryFilter<AuctionItemRecord>)
-      .sort({ [key]: query.order.direction, _id: query.order.direction })
-      .limit(query.limit)
-      .lean<AuctionItemRecord[]>()
-      .exec();
     // Items never ranked yet have no stored popularity: they sort as 0.
     return records.map((record) => ({ record, sortValue: record[key] ?? 0 }));
   }
@@ -157,7 +264,9 @@ export function createSearchRepository(connection: Connection): SearchRepository
       { $match: searchFilter(query.search) },
       { $addFields: { _score: relevanceScore(query.search.words) } },
     ];
-    if (query.after) pipeline.push({ $match: seek('_score', query.order, query.after) });
+    if (query.after) {
+      pipeline.push({ $match: { $and: positionsBetween('_score', query.order.direction, query.after, undefined) } });
+    }
     pipeline.push({ $sort: { _score: query.order.direction, _id: query.order.direction } }, { $limit: query.limit });
     const rows = await model.aggregate<AuctionItemRecord & { _score: number }>(pipeline).exec();
     return rows.map(({ _score, ...record }) => ({ record, sortValue: _score }));
@@ -167,6 +276,7 @@ export function createSearchRepository(connection: Connection): SearchRepository
     findPage: (query) =>
       query.order.key === 'relevance' ? findByRelevance(query) : findByStoredKey(query, query.order.key),
     count: (search) => model.countDocuments(searchFilter(search)).exec(),
+    refreshSortWindows: () => windows.refresh(),
     facets: async (search) => {
       const [result] = await model
         .aggregate<{

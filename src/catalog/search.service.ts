@@ -61,7 +61,7 @@ export class SearchResult {
     private readonly loadFacets: () => Promise<AuctionItemFacets>,
   ) {}
 
-  /** The requested page (one database round trip). */
+  /** The requested page (one database round trip; see `SearchRepository.findPage`). */
   page(): Promise<SearchPage> {
     return (this.pageResult ??= this.loadPage());
   }
@@ -142,6 +142,14 @@ export class SearchService {
     private readonly repository: SearchRepository,
     private readonly cursors: CursorCodec,
   ) {}
+
+  /**
+   * Re-samples the positions that cut sorted pages into windows on engines that sort after fetching
+   * (see sortWindows.ts): at startup, and after a bulk load; otherwise pages refresh them every minute.
+   */
+  refreshSortWindows(): Promise<void> {
+    return this.repository.refreshSortWindows();
+  }
 
   /**
    * Validates the arguments and returns the search, whose page, count and facets run on demand.

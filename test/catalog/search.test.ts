@@ -1,7 +1,10 @@
+import 'reflect-metadata';
 import { Types } from 'mongoose';
 import type { AuctionItemRecord } from '../../src/catalog/auctionItem.model';
 import { createAuctionItemRepository, type NewAuctionItem } from '../../src/catalog/auctionItem.repository';
 import { demoCategories, generateDemoCatalog, seededRandom } from '../../src/catalog/demoCatalog';
+import { createSearchRepository } from '../../src/catalog/search.repository';
+import { SearchService, type SearchArguments } from '../../src/catalog/search.service';
 import { searchTermsOf } from '../../src/catalog/searchTerms';
 import { CursorCodec } from '../../src/graphql/cursor';
 import {
@@ -32,9 +35,23 @@ function tiedCatalog(count: number, seed: number): NewAuctionItem[] {
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ env: { GAVEL_SEED_DEMO: 'false' } });
+  // The popularity set below must stay: the periodic refresh (no impressions tracked here) would
+  // reset it to 0, so it runs only once, at startup, before the catalog exists.
+  app = await startTestApp({
+    env: { GAVEL_SEED_DEMO: 'false', POPULARITY_REFRESH_MS: '86400000' },
+    monitorCommands: true,
+  });
   const repository = createAuctionItemRepository(app.database.connection);
   await repository.insertMany(tiedCatalog(300, 7));
+  // Popularity as the refresh stores it: a third of the items ranked, with ties; the rest never
+  // ranked, so they tie at 0 and only their ids order them.
+  const ids = await app.database.connection
+    .collection('auction_items')
+    .find({}, { projection: { _id: 1 } })
+    .toArray();
+  await repository.setPopularity(
+    new Map(ids.filter((_, index) => index % 3 === 0).map(({ _id }, index) => [_id.toHexString(), 1 + (index % 7)])),
+  );
   catalog = await app.database.connection.collection<AuctionItemRecord>('auction_items').find().toArray();
 });
 afterAll(() => app.stop());
@@ -96,11 +113,15 @@ function expectedIds(query: string | undefined, filter: AuctionItemFilter, order
     .map((item) => item._id.toHexString());
 }
 
-async function walkForward(variables: SearchItemsQueryVariables, pageSize: number): Promise<string[]> {
+async function walkForward(
+  variables: SearchItemsQueryVariables,
+  pageSize: number,
+  server: TestApp = app,
+): Promise<string[]> {
   const ids: string[] = [];
   let after: string | null | undefined;
   for (let page = 0; page < 500; page++) {
-    const response = await execute(app, SearchItemsDocument, { ...variables, first: pageSize, after });
+    const response = await execute(server, SearchItemsDocument, { ...variables, first: pageSize, after });
     expect(response.errors).toBeUndefined();
     const connection = response.data!.auctionItems;
     ids.push(...connection.edges.map((edge) => edge.node.id));
@@ -111,11 +132,15 @@ async function walkForward(variables: SearchItemsQueryVariables, pageSize: numbe
   throw new Error('pagination did not end');
 }
 
-async function walkBackward(variables: SearchItemsQueryVariables, pageSize: number): Promise<string[]> {
+async function walkBackward(
+  variables: SearchItemsQueryVariables,
+  pageSize: number,
+  server: TestApp = app,
+): Promise<string[]> {
   const pages: string[][] = [];
   let before: string | null | undefined;
   for (let page = 0; page < 500; page++) {
-    const response = await execute(app, SearchItemsDocument, { ...variables, last: pageSize, before });
+    const response = await execute(server, SearchItemsDocument, { ...variables, last: pageSize, before });
     expect(response.errors).toBeUndefined();
     const connection = response.data!.auctionItems;
     pages.unshift(connection.edges.map((edge) => edge.node.id));
@@ -143,8 +168,8 @@ describe('auctionItems pagination (property-style, against an in-test model)', (
     const query =
       random() < 0.45 ? [pick(queryWords), random() < 0.3 ? pick(queryWords) : ''].join(' ').trim() : undefined;
     const fields = query
-      ? (['CREATED_AT', 'PRICE', 'ENDS_AT', 'RELEVANCE'] as const)
-      : (['CREATED_AT', 'PRICE', 'ENDS_AT'] as const);
+      ? (['CREATED_AT', 'PRICE', 'ENDS_AT', 'POPULARITY', 'RELEVANCE'] as const)
+      : (['CREATED_AT', 'PRICE', 'ENDS_AT', 'POPULARITY'] as const);
     const orderBy: AuctionItemOrder = { field: pick(fields), direction: pick(['ASC', 'DESC'] as const) };
     return {
       name: `#${index} ${JSON.stringify({ query, filter, orderBy })}`,
@@ -160,6 +185,82 @@ describe('auctionItems pagination (property-style, against an in-test model)', (
     const variables = { query, filter, orderBy };
     expect(await walkForward(variables, pageSize)).toEqual(expected);
     expect(await walkBackward(variables, pageSize)).toEqual(expected);
+  });
+
+  describe('with the sort order cut into windows (as on engines that sort after fetching)', () => {
+    // The search service on a repository whose windows hold ~8 of the 300 items, with every item
+    // sampled: most pages span several windows, some end exactly at a window's end, and ties
+    // straddle window ends. (The service, not a second server: a second app's startup popularity
+    // refresh would reset the popularity set above.)
+    let service: SearchService;
+    const sampleErrors: unknown[] = [];
+    beforeAll(async () => {
+      const repository = createSearchRepository(app.database.connection, {
+        sortWindows: {
+          mode: 'on',
+          firstWindowItems: 8,
+          sampleSize: 1_000,
+          onSampleError: (error) => sampleErrors.push(error),
+        },
+      });
+      await repository.refreshSortWindows();
+      service = new SearchService(repository, new CursorCodec('search-test-cursor-secret'));
+    });
+
+    const argumentsOf = (query: string | undefined, filter: AuctionItemFilter, orderBy: AuctionItemOrder) => {
+      const dates = (range?: { from?: string | null; to?: string | null } | null) =>
+        range && {
+          from: range.from == null ? undefined : new Date(range.from),
+          to: range.to == null ? undefined : new Date(range.to),
+        };
+      return {
+        query,
+        filter: { ...filter, createdAt: dates(filter.createdAt), endsAt: dates(filter.endsAt) },
+        orderBy,
+      } as SearchArguments;
+    };
+
+    it('fills a page from as many windows as it takes, one query each', async () => {
+      // Every item is sampled, so the first window holds exactly 8 items of the order, the second
+      // enough for the 13 still missing (17 items, by the density of the first).
+      expect(sampleErrors).toEqual([]);
+      const client = app.database.connection.getClient();
+      const finds: unknown[] = [];
+      const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+        if (event.commandName === 'find') finds.push(event.command.filter);
+      };
+      client.on('commandStarted', listener);
+      try {
+        const { edges } = await service.search({ first: 20 }).page();
+        expect(edges.map((edge) => edge.node.id)).toEqual(
+          expectedIds(undefined, {}, { field: 'CREATED_AT', direction: 'DESC' }).slice(0, 20),
+        );
+      } finally {
+        client.off('commandStarted', listener);
+      }
+      expect(finds).toHaveLength(2);
+    });
+
+    it.each(scenarios)('walks every page forward and backward: %#', async ({ query, filter, orderBy, pageSize }) => {
+      const args = argumentsOf(query, filter, orderBy);
+      const forward: string[] = [];
+      for (let after: string | null | undefined; ;) {
+        const { edges, pageInfo } = await service.search({ ...args, first: pageSize, after }).page();
+        forward.push(...edges.map((edge) => edge.node.id));
+        if (!pageInfo.hasNextPage) break;
+        after = pageInfo.endCursor;
+      }
+      const backward: string[][] = [];
+      for (let before: string | null | undefined; ;) {
+        const { edges, pageInfo } = await service.search({ ...args, last: pageSize, before }).page();
+        backward.unshift(edges.map((edge) => edge.node.id));
+        if (!pageInfo.hasPreviousPage) break;
+        before = pageInfo.startCursor;
+      }
+      const expected = expectedIds(query, filter, orderBy);
+      expect(forward).toEqual(expected);
+      expect(backward.flat()).toEqual(expected);
+    });
   });
 
   it('defaults to 20 items, newest first', async () => {
