@@ -5,9 +5,14 @@
  * tracking flush would write for them (`item_days`), so both designs read the same data. A search page with
  * analytics through the API (rollups, DataLoader) vs the reference design (4 aggregates of raw
  * events per item); median latency and database round trips for pages of 5 and 50 items.
+ *
+ * The app creates its indexes at startup, before the load, as a running Gavel has them when events
+ * arrive; the baseline queries `tracking_events` with those indexes, and the run prints the plan the
+ * engine chose for each design's queries (where the engine has `explain`).
  */
 import { print } from 'graphql';
-import { Types } from 'mongoose';
+import { Types, type PipelineStage } from 'mongoose';
+import { itemDayId, itemDayModel } from '../src/analytics/rollups.model';
 import { auctionItemModel } from '../src/catalog/auctionItem.model';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog, seededRandom } from '../src/catalog/demoCatalog';
@@ -32,9 +37,48 @@ const SESSIONS = 1_000;
 const USERS = 300;
 const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'OTHER'] as const;
 const DAY_MS = 86_400_000;
+/** Events per `insertMany`, and per rollup upsert batch (as one large tracking flush would write them). */
 const CHUNK = 10_000;
+/**
+ * Event chunks being inserted at once. Two keep the engine busy while this process generates the
+ * next chunk and writes the previous chunk's rollups; more only queue up on two cores.
+ */
+const INSERTS_IN_FLIGHT = 2;
+/**
+ * Items whose 4 baseline aggregates run at once. Every aggregate is CPU-bound in the engine, so
+ * running all of a page's at once (200 for 50 items) does not finish the page sooner; 8 in flight
+ * keep two cores busy, so the bound does not slow the baseline. Unbounded, at 1M events each
+ * aggregate would take about as long as the whole page (minutes), near the DocumentDB gateway's
+ * command timeout (`PostgresCommandTimeoutSecs`, 120 s), and the pool would open up to 100
+ * connections at once.
+ */
+const BASELINE_ITEMS_IN_FLIGHT = Number(process.env.BENCH_BASELINE_ITEMS_IN_FLIGHT ?? 2);
+/**
+ * `BENCH_BASELINE_INDEX=item`: a sensitivity check, not the target's comparison. The app has no
+ * index on `tracking_events` that starts with `itemId` (the rollups answer per-item questions), so
+ * the baseline's best plan scans every event of the range once per aggregate. This gives the
+ * reference design the index it would have wanted, `{ itemId, outcome, receivedAt }`, created
+ * before the load like the app's own, to show the ratio against its best case.
+ */
+const BASELINE_ITEM_INDEX = process.env.BENCH_BASELINE_INDEX === 'item';
+
+/**
+ * `uri` with `maxConnecting=1` unless it sets `maxConnecting`. The gateway of DocumentDB 0.106
+ * (`pg_documentdb_gw` at tag v0.106-0, `listen_for_connections`) binds a new listening socket after
+ * each connection it accepts (upstream binds once since), so a connection attempted while another
+ * is being accepted is reset or refused. A pool growing by several connections at once then fails
+ * commands with `ECONNRESET`, and the driver's pool clear that follows makes it worse. One
+ * connection at a time avoids it, is harmless on any other server, and costs nothing measured here:
+ * the pool has all its connections before the first timed run.
+ */
+function oneConnectionAtATime(uri: string): string {
+  if (/[?&]maxConnecting=/i.test(uri)) return uri;
+  const separator = uri.includes('?') ? '&' : /^mongodb(\+srv)?:\/\/[^/]+\//.test(uri) ? '?' : '/?';
+  return `${uri}${separator}maxConnecting=1`;
+}
 
 async function main(): Promise<void> {
+  if (process.env.MONGODB_URI) process.env.MONGODB_URI = oneConnectionAtATime(process.env.MONGODB_URI);
   // No retention purge or popularity refresh in the middle of a measurement (their commands would
   // be counted and timed).
   const bench = await startBenchEnvironment({
@@ -72,6 +116,15 @@ async function main(): Promise<void> {
       .find({ _id: { $in: pageIds } }, { category: 1 })
       .lean<Array<{ _id: Types.ObjectId; category: string }>>()
       .exec();
+    if (BASELINE_ITEM_INDEX) {
+      await trackingEventModel(connection).collection.createIndex(
+        { itemId: 1, outcome: 1, receivedAt: 1 },
+        { name: 'bench_baseline_itemId_outcome_receivedAt' },
+      );
+      console.log(
+        'BENCH_BASELINE_INDEX=item: the baseline gets { itemId, outcome, receivedAt }, an index the app does not have',
+      );
+    }
     const loadStart = Date.now();
     await loadEvents(bench.app.database.connection, items, from);
     const loadSeconds = (Date.now() - loadStart) / 1000;
@@ -81,6 +134,32 @@ async function main(): Promise<void> {
     const events = trackingEventModel(connection);
     const catalog = auctionItemModel(connection);
     const rangeMatch = { $gte: from, $lt: to };
+    /**
+     * The reference design's 4 aggregates of one item: impressions, clicks, distinct sessions, and
+     * counters by source, each over every counted event of the item in the range.
+     */
+    const baselinePipelines = (itemId: Types.ObjectId): PipelineStage[][] => {
+      const match = { itemId, outcome: TrackingOutcome.ACCEPTED, receivedAt: rangeMatch };
+      return [
+        [{ $match: { ...match, type: EventType.IMPRESSION } }, { $group: { _id: null, n: { $sum: 1 } } }],
+        [{ $match: { ...match, type: EventType.CLICK } }, { $group: { _id: null, n: { $sum: 1 } } }],
+        [
+          { $match: match },
+          { $group: { _id: null, sessions: { $addToSet: '$sessionId' } } },
+          { $project: { n: { $size: '$sessions' } } },
+        ],
+        [
+          { $match: match },
+          {
+            $group: {
+              _id: '$source',
+              impressions: { $sum: { $cond: [{ $eq: ['$type', EventType.IMPRESSION] }, 1, 0] } },
+              clicks: { $sum: { $cond: [{ $eq: ['$type', EventType.CLICK] }, 1, 0] } },
+            },
+          },
+        ],
+      ];
+    };
     const baselinePage = async (first: number) => {
       const page = await catalog
         .find({}, { _id: 1 })
@@ -88,43 +167,18 @@ async function main(): Promise<void> {
         .limit(first)
         .lean<Array<{ _id: Types.ObjectId }>>()
         .exec();
-      return Promise.all(
-        page.map(async ({ _id: itemId }) => {
-          const match = { itemId, outcome: TrackingOutcome.ACCEPTED, receivedAt: rangeMatch };
-          const [impressions, clicks, sessions, bySource] = await Promise.all([
-            events.aggregate<{ n: number }>([
-              { $match: { ...match, type: EventType.IMPRESSION } },
-              { $group: { _id: null, n: { $sum: 1 } } },
-            ]),
-            events.aggregate<{ n: number }>([
-              { $match: { ...match, type: EventType.CLICK } },
-              { $group: { _id: null, n: { $sum: 1 } } },
-            ]),
-            events.aggregate<{ n: number }>([
-              { $match: match },
-              { $group: { _id: null, sessions: { $addToSet: '$sessionId' } } },
-              { $project: { n: { $size: '$sessions' } } },
-            ]),
-            events.aggregate<{ _id: string; clicks: number }>([
-              { $match: match },
-              {
-                $group: {
-                  _id: '$source',
-                  impressions: { $sum: { $cond: [{ $eq: ['$type', EventType.IMPRESSION] }, 1, 0] } },
-                  clicks: { $sum: { $cond: [{ $eq: ['$type', EventType.CLICK] }, 1, 0] } },
-                },
-              },
-            ]),
-          ]);
-          return {
-            id: itemId.toHexString(),
-            impressions: impressions[0]?.n ?? 0,
-            clicks: clicks[0]?.n ?? 0,
-            uniqueSessions: sessions[0]?.n ?? 0,
-            bySource,
-          };
-        }),
-      );
+      return mapInWaves(page, BASELINE_ITEMS_IN_FLIGHT, async ({ _id: itemId }) => {
+        const [impressions, clicks, sessions, bySource] = await Promise.all(
+          baselinePipelines(itemId).map((pipeline) => events.aggregate(pipeline).exec()),
+        );
+        return {
+          id: itemId.toHexString(),
+          impressions: (impressions as Array<{ n: number }>)[0]?.n ?? 0,
+          clicks: (clicks as Array<{ n: number }>)[0]?.n ?? 0,
+          uniqueSessions: (sessions as Array<{ n: number }>)[0]?.n ?? 0,
+          bySource,
+        };
+      });
     };
 
     // Both designs must give the same counts on the same data; unique sessions within the sketch's error.
@@ -146,20 +200,55 @@ async function main(): Promise<void> {
         ` unique sessions within ${(worstUniqueError * 100).toFixed(2)} % of the exact count\n`,
     );
 
+    // Which indexes each design's queries use on this engine (the baseline's with the indexes the
+    // app creates on tracking_events; the API's by `_id`), from the engine's own explain.
+    const db = connection.db!;
+    const firstItem = new Types.ObjectId(apiFive[0]!.id);
+    const dayIds = Array.from({ length: DAYS }, (_, day) =>
+      pageIds.map((id) => itemDayId(id, new Date(from.getTime() + day * DAY_MS))),
+    ).flat();
+    const explained: Array<[string, Record<string, unknown>]> = [
+      ...baselinePipelines(firstItem).map((pipeline, index): [string, Record<string, unknown>] => [
+        `baseline ${['impressions', 'clicks', 'sessions', 'bySource'][index]} of one item`,
+        { aggregate: events.collection.collectionName, pipeline, cursor: {} },
+      ]),
+      [
+        `API item-days of the page of ${ITEMS_WITH_EVENTS} by _id`,
+        {
+          find: itemDayModel(connection).collection.collectionName,
+          filter: { _id: { $in: dayIds } },
+          projection: { itemId: 1, day: 1, hours: 1 },
+        },
+      ],
+    ];
+    for (const [label, command] of explained) {
+      try {
+        console.log(
+          `plan, ${label}: ${planSummary(await db.command({ explain: command, verbosity: 'executionStats' }))}`,
+        );
+      } catch (error) {
+        // mongo-java-server has no explain (and no secondary indexes to report on).
+        console.log(`plans: explain refused (${error instanceof Error ? error.message : String(error)})`);
+        break;
+      }
+    }
+    console.log();
+
     const counter = commandCounter(bench.app);
     const rows = [];
     for (const size of [5, ITEMS_WITH_EVENTS]) {
       const apiTiming = await time(() => searchPage(size), RUNS);
-      const baselineTiming = await time(() => baselinePage(size), BASELINE_RUNS, 0);
       const apiTrips = (await counter.measure(() => searchPage(size))).commands;
-      const baselineTrips = (await counter.measure(() => baselinePage(size))).commands;
+      // The baseline's commands are counted in its timed runs: one more run at 1M events costs minutes.
+      const baseline = await counter.measure(() => time(() => baselinePage(size), BASELINE_RUNS, 0));
+      const baselineTiming = baseline.result;
       rows.push({
         'page size': size,
         'API (rollups) median': ms(apiTiming.median),
         'baseline (raw events) median': ms(baselineTiming.median),
         speedup: `${(baselineTiming.median / apiTiming.median).toFixed(1)}×`,
         'API round trips': apiTrips.length,
-        'baseline round trips': baselineTrips.length,
+        'baseline round trips': baseline.commands.length / BASELINE_RUNS,
         runs: `${apiTiming.samples} / ${baselineTiming.samples}`,
       });
       if (size === ITEMS_WITH_EVENTS) console.log(`API commands (page of ${size}): ${apiTrips.join(', ')}\n`);
@@ -185,6 +274,7 @@ async function loadEvents(
   const categories = new Map(items.map((item) => [item._id, item.category]));
   let itemDays = 0;
   const span = DAYS * DAY_MS;
+  const inserts: Array<Promise<unknown>> = [];
   for (let offset = 0; offset < EVENTS; offset += CHUNK) {
     const docs: TrackingEventRecord[] = [];
     for (let i = offset; i < Math.min(EVENTS, offset + CHUNK); i++) {
@@ -209,13 +299,54 @@ async function loadEvents(
         dedupKey: `${type}:${sessionId}:${item._id.toHexString()}:${i}`,
       });
     }
-    await events.insertMany(docs, { ordered: false });
-    // The rollups exactly as the tracking flush writes them.
+    const inserted = events.insertMany(docs, { ordered: false });
+    // Handled here so that a failure waiting its turn is not reported as unhandled; awaited below.
+    inserted.catch(() => undefined);
+    inserts.push(inserted);
+    // The rollups exactly as the tracking flush writes them, one batch at a time: concurrent batches
+    // upserting the same item-days in different orders can deadlock on an engine with row locks.
     const increments = itemDayIncrements(docs.map((event) => ({ event, category: categories.get(event.itemId!) })));
     await repository.incrementItemDays(increments);
     itemDays += increments.length;
+    if (inserts.length >= INSERTS_IN_FLIGHT) await inserts.shift();
   }
+  await Promise.all(inserts);
   console.log(`rollups: ${itemDays.toLocaleString('en')} (item, day) upserts`);
+}
+
+/** `work` over `items`, at most `width` at a time, in order; the results in the items' order. */
+async function mapInWaves<Item, Result>(
+  items: readonly Item[],
+  width: number,
+  work: (item: Item) => Promise<Result>,
+): Promise<Result[]> {
+  const results: Result[] = [];
+  for (let offset = 0; offset < items.length; offset += width)
+    results.push(...(await Promise.all(items.slice(offset, offset + width).map(work))));
+  return results;
+}
+
+/**
+ * One line about a query's plan from `explain` with `executionStats`, whatever the engine's
+ * layout (mongod nests the stages under `queryPlanner` or `stages`, DocumentDB under `stages`):
+ * the stages of the winning plan with their index, and the most documents any stage examined
+ * (keys are left out: DocumentDB does not report them for every kind of index scan).
+ */
+function planSummary(explain: unknown): string {
+  const stages: string[] = [];
+  let docs = 0;
+  const walk = (node: unknown, inWinningPlan: boolean): void => {
+    if (Array.isArray(node)) return node.forEach((child) => walk(child, inWinningPlan));
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (inWinningPlan && typeof record.stage === 'string')
+      stages.push(typeof record.indexName === 'string' ? `${record.stage} ${record.indexName}` : record.stage);
+    if (typeof record.totalDocsExamined === 'number') docs = Math.max(docs, record.totalDocsExamined);
+    for (const [key, child] of Object.entries(record)) walk(child, inWinningPlan || key === 'winningPlan');
+  };
+  walk(explain, false);
+  if (stages.length === 0) return 'no plan in the explain output';
+  return `${[...new Set(stages)].join(', ')}; ${docs.toLocaleString('en')} documents examined`;
 }
 
 main().catch((error: unknown) => {

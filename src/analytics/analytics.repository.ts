@@ -4,7 +4,8 @@ import { DAY_MS, HOUR_MS, startOfDay } from '../shared/clock';
 import type { EffectiveTimeRange } from './timeRange';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
 import { itemDayId, itemDayModel, type ItemDayRecord } from './rollups.model';
-import { SKETCH_REGISTERS, estimateDistinct, mergeSketch } from './uniqueSketch';
+import { forEachHourCounter, mergeRawSketch, readItemDay, type RawItemDay } from './itemDayBson';
+import { SKETCH_REGISTERS, estimateDistinct } from './uniqueSketch';
 
 /** Counters of one (item, source) over a range. */
 export interface SourceCounters {
@@ -135,74 +136,90 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
   const itemDays = itemDayModel(connection);
   const events = trackingEventModel(connection);
 
+  // Per-item reads go through the driver and take the documents as BSON bytes (`raw`): see
+  // `itemDayBson.ts` for why.
+  const itemDayDocuments = connection.collection<ItemDayRecord>(itemDays.collection.collectionName);
+
   /**
    * Visits the day documents of these items touching [from, to), with only the fields asked for,
    * as the cursor delivers them (a busy day's sketches are tens of KiB: never all in memory at
    * once). Ids go in chunks so that no command nears the 16 MiB limit, whatever the range.
    */
-  const forEachDayDocument = async <Field extends keyof ItemDayRecord>(
+  const forEachDayDocument = async (
     itemIds: readonly Types.ObjectId[],
     from: Date,
     to: Date,
-    fields: readonly Field[],
-    visit: (document: Pick<ItemDayRecord, 'itemId' | 'day' | Field>) => void,
+    fields: ReadonlyArray<'hours' | 'sessions' | 'users'>,
+    visit: (document: RawItemDay) => void,
   ): Promise<void> => {
     const ids = itemDayIds(itemIds, from, to);
     const projection = Object.fromEntries(['itemId', 'day', ...fields].map((field) => [field, 1]));
     for (let offset = 0; offset < ids.length; offset += ID_CHUNK) {
-      const cursor = itemDays
-        .find({ _id: { $in: ids.slice(offset, offset + ID_CHUNK) } }, projection)
-        .lean<Pick<ItemDayRecord, 'itemId' | 'day' | Field>>()
-        .cursor({ batchSize: ID_CHUNK });
-      for await (const document of cursor) visit(document as Pick<ItemDayRecord, 'itemId' | 'day' | Field>);
+      const cursor = itemDayDocuments.find(
+        { _id: { $in: ids.slice(offset, offset + ID_CHUNK) } },
+        { projection, batchSize: ID_CHUNK, raw: true },
+      );
+      // With `raw`, the driver yields each document's bytes; its typings still name the schema.
+      for await (const bytes of cursor) visit(readItemDay(bytes as unknown as Uint8Array));
     }
   };
 
-  /** Sums the counters of these items' hours in the range into the rows `rowOf` keys them to. */
+  /**
+   * Sums the counters of these items' hours in the range into rows: `keyOf` names the row a
+   * counter goes to, `newRow` makes that row the first time.
+   */
   const sumCounters = async <Row extends { impressions: number; clicks: number }>(
     itemIds: readonly Types.ObjectId[],
     range: EffectiveTimeRange,
-    rowOf: (itemId: string, hourBucket: Date, source: string) => { key: string; row: Row },
+    keyOf: (itemId: string, hourBucket: number, source: string) => string,
+    newRow: (itemId: string, hourBucket: Date, source: string) => Row,
   ): Promise<Row[]> => {
     const totals = new Map<string, Row>();
-    await forEachDayDocument(itemIds, range.from, range.to, ['hours'], ({ itemId, day, hours }) => {
-      for (const [hour, sources] of Object.entries(hours ?? {})) {
-        const hourBucket = new Date(day.getTime() + Number(hour) * HOUR_MS);
-        if (hourBucket < range.from || hourBucket >= range.to) continue;
-        for (const [source, counters] of Object.entries(sources)) {
-          const { key, row } = rowOf(itemId.toHexString(), hourBucket, source);
-          const total = totals.get(key) ?? row;
-          total.impressions += counters.impressions ?? 0;
-          total.clicks += counters.clicks ?? 0;
+    const [from, to] = [range.from.getTime(), range.to.getTime()];
+    await forEachDayDocument(itemIds, range.from, range.to, ['hours'], (document) => {
+      const { itemId } = document;
+      const day = document.day.getTime();
+      forEachHourCounter(document, (hour, source, impressions, clicks) => {
+        const hourBucket = day + hour * HOUR_MS;
+        if (hourBucket < from || hourBucket >= to) return;
+        const key = keyOf(itemId, hourBucket, source);
+        let total = totals.get(key);
+        if (!total) {
+          total = newRow(itemId, new Date(hourBucket), source);
           totals.set(key, total);
         }
-      }
+        total.impressions += impressions;
+        total.clicks += clicks;
+      });
     });
     return [...totals.values()];
   };
 
   return {
     countersBySource: (itemIds, range) =>
-      sumCounters(itemIds, range, (itemId, _, source) => ({
-        key: `${itemId}|${source}`,
-        row: { itemId, source, impressions: 0, clicks: 0 },
-      })),
+      sumCounters(
+        itemIds,
+        range,
+        (itemId, _, source) => `${itemId}|${source}`,
+        (itemId, _, source) => ({ itemId, source, impressions: 0, clicks: 0 }),
+      ),
     countersByHour: (itemIds, range) =>
-      sumCounters(itemIds, range, (itemId, hourBucket) => ({
-        key: `${itemId}|${hourBucket.getTime()}`,
-        row: { itemId, hourBucket, impressions: 0, clicks: 0 },
-      })),
+      sumCounters(
+        itemIds,
+        range,
+        (itemId, hourBucket) => `${itemId}|${hourBucket}`,
+        (itemId, hourBucket) => ({ itemId, hourBucket, impressions: 0, clicks: 0 }),
+      ),
     uniques: async (itemIds, fromDay, toDay) => {
       const merged = new Map<string, { sessions: Uint8Array; users: Uint8Array }>();
-      await forEachDayDocument(itemIds, fromDay, toDay, ['sessions', 'users'], ({ itemId, sessions, users }) => {
-        const key = itemId.toHexString();
-        const registers = merged.get(key) ?? {
-          sessions: new Uint8Array(SKETCH_REGISTERS),
-          users: new Uint8Array(SKETCH_REGISTERS),
-        };
-        mergeSketch(registers.sessions, sessions);
-        mergeSketch(registers.users, users);
-        merged.set(key, registers);
+      await forEachDayDocument(itemIds, fromDay, toDay, ['sessions', 'users'], (document) => {
+        let registers = merged.get(document.itemId);
+        if (!registers) {
+          registers = { sessions: new Uint8Array(SKETCH_REGISTERS), users: new Uint8Array(SKETCH_REGISTERS) };
+          merged.set(document.itemId, registers);
+        }
+        mergeRawSketch(registers.sessions, document, 'sessions');
+        mergeRawSketch(registers.users, document, 'users');
       });
       return new Map(
         [...merged].map(([itemId, { sessions, users }]) => [
