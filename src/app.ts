@@ -160,7 +160,11 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const tracking = new TrackingService(
       writer,
       auctionItems,
-      (pairs, since) => trackingRepository.recentImpressions(pairs, since),
+      {
+        claim: (sessionId, itemId, since, maxClaims) =>
+          trackingRepository.claimImpression(sessionId, itemId, since, maxClaims),
+        release: (impressionId) => trackingRepository.releaseImpressionClaim(impressionId),
+      },
       clock,
       { ...config.tracking, retentionMs: config.retentionDays * DAY_MS },
       logger.child({ component: 'tracking' }),

@@ -68,6 +68,8 @@ export interface GavelConfig {
     readonly clickCooldownMs: number;
     /** `TRACKING_CLICK_IMPRESSION_WINDOW_MS`: a click needs an impression this recent. */
     readonly clickImpressionWindowMs: number;
+    /** `TRACKING_CLICKS_PER_IMPRESSION`: counted clicks one counted impression supports. */
+    readonly clicksPerImpression: number;
     /** `TRACKING_SESSION_EVENTS_PER_MINUTE`: token bucket per session (per instance). */
     readonly sessionEventsPerMinute: number;
     /** `TRACKING_IP_EVENTS_PER_MINUTE`: token bucket per client address (per instance). */
@@ -281,6 +283,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       impressionCooldownMs: integer(env, 'TRACKING_IMPRESSION_COOLDOWN_MS', 30_000, 1_000, 86_400_000),
       clickCooldownMs: integer(env, 'TRACKING_CLICK_COOLDOWN_MS', 5_000, 1_000, 86_400_000),
       clickImpressionWindowMs: integer(env, 'TRACKING_CLICK_IMPRESSION_WINDOW_MS', 1_800_000, 1_000, 86_400_000),
+      clicksPerImpression: integer(env, 'TRACKING_CLICKS_PER_IMPRESSION', 1, 1, 1_000),
       sessionEventsPerMinute: integer(env, 'TRACKING_SESSION_EVENTS_PER_MINUTE', 600, 1, 10_000_000),
       ipEventsPerMinute: integer(env, 'TRACKING_IP_EVENTS_PER_MINUTE', 6_000, 1, 100_000_000),
       maxClockSkewMs: integer(env, 'TRACKING_MAX_CLOCK_SKEW_MS', 300_000, 0, 86_400_000),

@@ -63,11 +63,20 @@ export interface TrackingRepository {
   closeJournals(ids: readonly Types.ObjectId[]): Promise<void>;
   /** Up to `limit` journal entries all of whose buckets are hours starting before `before`. */
   settledJournals(before: Date, limit: number): Promise<Array<{ _id: Types.ObjectId; buckets: RollupBucket[] }>>;
-  /** Session/item pairs (as `session|item`) with a counted impression since `since`. */
-  recentImpressions(
-    pairs: ReadonlyArray<{ sessionId: string; itemId: Types.ObjectId }>,
+  /**
+   * Atomically spends one click claim of a counted impression of `itemId` in `sessionId` received
+   * since `since` that has fewer than `maxClaims` claims (the oldest such impression first).
+   * Returns its id, or null when there is none. One conditional `findOneAndUpdate`: the document
+   * update is atomic on every engine, so concurrent clicks on any instances never over-spend.
+   */
+  claimImpression(
+    sessionId: string,
+    itemId: Types.ObjectId,
     since: Date,
-  ): Promise<Set<string>>;
+    maxClaims: number,
+  ): Promise<Types.ObjectId | null>;
+  /** Gives back a claim taken by {@link claimImpression} for a click that was not counted after all. */
+  releaseImpressionClaim(impressionId: Types.ObjectId): Promise<void>;
   /**
    * Recomputes one closed (item, hour) bucket's counters from its counted events with `$set`, and
    * merges their sessions and users into the day's sketches: idempotent both.
@@ -205,22 +214,31 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         .limit(limit)
         .lean<Array<{ _id: Types.ObjectId; buckets: RollupBucket[] }>>()
         .exec(),
-    recentImpressions: async (pairs, since) => {
-      if (pairs.length === 0) return new Set();
-      const rows = await events
-        .find(
-          {
-            sessionId: { $in: [...new Set(pairs.map((pair) => pair.sessionId))] },
-            itemId: { $in: pairs.map((pair) => pair.itemId) },
-            type: EventType.IMPRESSION,
-            outcome: TrackingOutcome.ACCEPTED,
-            receivedAt: { $gte: since },
-          },
-          { sessionId: 1, itemId: 1 },
-        )
-        .lean<Array<{ sessionId: string; itemId: Types.ObjectId }>>()
-        .exec();
-      return new Set(rows.map((row) => `${row.sessionId}|${row.itemId.toHexString()}`));
+    claimImpression: async (sessionId, itemId, since, maxClaims) => {
+      const claimed = await retryTransientConflicts(() =>
+        events
+          .findOneAndUpdate(
+            {
+              sessionId,
+              itemId,
+              type: EventType.IMPRESSION,
+              outcome: TrackingOutcome.ACCEPTED,
+              receivedAt: { $gte: since },
+              // Impressions stored before claims existed have no counter: none spent yet.
+              $or: [{ clicksClaimed: { $exists: false } }, { clicksClaimed: { $lt: maxClaims } }],
+            },
+            { $inc: { clicksClaimed: 1 } },
+            { sort: { receivedAt: 1 }, projection: { _id: 1 }, new: true },
+          )
+          .lean<{ _id: Types.ObjectId }>()
+          .exec(),
+      );
+      return claimed?._id ?? null;
+    },
+    releaseImpressionClaim: async (impressionId) => {
+      await retryTransientConflicts(() =>
+        events.updateOne({ _id: impressionId, clicksClaimed: { $gt: 0 } }, { $inc: { clicksClaimed: -1 } }).exec(),
+      );
     },
     rebuildBucket: async (itemId, hourBucket, category) => {
       const hourEnd = new Date(hourBucket.getTime() + HOUR_MS);

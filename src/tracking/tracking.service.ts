@@ -19,6 +19,8 @@ export interface TrackingPolicy {
   readonly clickCooldownMs: number;
   /** A click counts only after an impression of the item in the same session within this window. */
   readonly clickImpressionWindowMs: number;
+  /** Counted clicks one counted impression supports (1: CTR per session and item never exceeds 1). */
+  readonly clicksPerImpression: number;
   readonly sessionEventsPerMinute: number;
   readonly ipEventsPerMinute: number;
   /** Client timestamps further ahead than this are INVALID (clock skew allowance). */
@@ -54,6 +56,15 @@ function throttle(intervalMs: number): () => boolean {
   };
 }
 
+/**
+ * Click claims on counted impressions (see `TrackingRepository.claimImpression`): the database
+ * decides atomically, so the click rule holds across instances.
+ */
+export interface ImpressionClaims {
+  claim(sessionId: string, itemId: Types.ObjectId, since: Date, maxClaims: number): Promise<Types.ObjectId | null>;
+  release(impressionId: Types.ObjectId): Promise<void>;
+}
+
 interface Candidate {
   readonly index: number;
   readonly input: ImpressionInput;
@@ -62,6 +73,8 @@ interface Candidate {
   itemId?: Types.ObjectId;
   category?: string;
   dedupKey?: string;
+  /** Clicks: the impression whose claim this click spent. */
+  impressionId?: Types.ObjectId;
 }
 
 /**
@@ -77,8 +90,6 @@ export class TrackingService {
   private readonly items = new LRUCache<string, { category: string | null }>({ max: 100_000, ttl: KNOWN_ITEM_TTL_MS });
   /** Dedup keys this instance stored recently: a fast first filter before the unique index. */
   private readonly recentKeys: LRUCache<string, true>;
-  /** `session|item` pairs with a counted impression, for the click rule without a query. */
-  private readonly recentImpressions: LRUCache<string, true>;
   /** Implicit impressions waiting, one entry per query that implied them. */
   private readonly implicitQueue: Array<{ client: ClientInfo; inputs: ImpressionInput[] }> = [];
   /** Implicit impressions queued or being tracked: what `implicitQueueSize` bounds. */
@@ -92,10 +103,7 @@ export class TrackingService {
   constructor(
     private readonly writer: TrackingWriter,
     private readonly catalog: AuctionItemRepository,
-    private readonly recentImpressionLookup: (
-      pairs: Array<{ sessionId: string; itemId: Types.ObjectId }>,
-      since: Date,
-    ) => Promise<Set<string>>,
+    private readonly impressionClaims: ImpressionClaims,
     private readonly clock: Clock,
     private readonly policy: TrackingPolicy,
     private readonly logger: Logger,
@@ -107,7 +115,6 @@ export class TrackingService {
       ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs),
       ttlAutopurge: false,
     });
-    this.recentImpressions = new LRUCache({ max: 200_000, ttl: policy.clickImpressionWindowMs, ttlAutopurge: false });
   }
 
   /** Implicit impressions dropped because the queue was full (since start). */
@@ -167,7 +174,7 @@ export class TrackingService {
         candidate.dedupKey = key;
       }
     }
-    if (type === EventType.CLICK) await this.flagClicksWithoutImpression(open(), now);
+    if (type === EventType.CLICK) await this.claimImpressions(open(), now);
     for (const candidate of open()) settle(candidate, TrackingOutcome.ACCEPTED);
 
     // Store counted and audit events (not duplicates: the counted original is already stored).
@@ -176,15 +183,24 @@ export class TrackingService {
       event: this.toEvent(type, candidate, client, now),
       category: candidate.category,
     }));
-    const results = await this.writer.write(requests);
+    let results: Awaited<ReturnType<TrackingWriter['write']>>;
+    try {
+      results = await this.writer.write(requests);
+    } catch (error) {
+      // Not stored, so not counted: give the claims back (best effort; a claim lost here only
+      // makes the rule stricter, never looser).
+      await this.releaseClaims(stored.filter((candidate) => candidate.impressionId));
+      throw error;
+    }
+    const uncounted: Candidate[] = [];
     stored.forEach((candidate, position) => {
-      if (results[position] === 'duplicate') settle(candidate, TrackingOutcome.DUPLICATE);
-      else if (candidate.outcome === TrackingOutcome.ACCEPTED) {
-        this.recentKeys.set(candidate.dedupKey!, true);
-        if (type === EventType.IMPRESSION)
-          this.recentImpressions.set(`${candidate.input.sessionId}|${candidate.itemId!.toHexString()}`, true);
-      }
+      if (results[position] === 'duplicate') {
+        // Another request counted this click first; its claim stays spent, this one's is returned.
+        if (candidate.impressionId) uncounted.push(candidate);
+        settle(candidate, TrackingOutcome.DUPLICATE);
+      } else if (candidate.outcome === TrackingOutcome.ACCEPTED) this.recentKeys.set(candidate.dedupKey!, true);
     });
+    await this.releaseClaims(uncounted);
     return this.summarize(candidates);
   }
 
@@ -304,24 +320,56 @@ export class TrackingService {
     }
   }
 
-  /** Clicks count only after a counted impression of the same item in the same session. */
-  private async flagClicksWithoutImpression(candidates: readonly Candidate[], now: Date): Promise<void> {
-    const pairKey = (c: Candidate) => `${c.input.sessionId}|${c.itemId!.toHexString()}`;
-    const unknown = candidates.filter((c) => !this.recentImpressions.has(pairKey(c)));
-    if (unknown.length === 0) return;
-    const seen = await this.beforeDeadline(
-      this.recentImpressionLookup(
-        unknown.map((c) => ({ sessionId: c.input.sessionId, itemId: c.itemId! })),
-        new Date(now.getTime() - this.policy.clickImpressionWindowMs),
-      ),
+  /**
+   * Clicks count only by spending a claim of a counted impression of the same item in the same
+   * session, received within `clickImpressionWindowMs`; each impression has `clicksPerImpression`
+   * claims. Claims are atomic conditional updates in the database, so the rule is exact across
+   * instances; the rest are FLAGGED, as a click without any impression always was.
+   */
+  private async claimImpressions(candidates: readonly Candidate[], now: Date): Promise<void> {
+    const since = new Date(now.getTime() - this.policy.clickImpressionWindowMs);
+    const claims = Promise.all(
+      candidates.map(async (candidate) => {
+        candidate.impressionId =
+          (await this.impressionClaims.claim(
+            candidate.input.sessionId,
+            candidate.itemId!,
+            since,
+            this.policy.clicksPerImpression,
+          )) ?? undefined;
+      }),
     );
-    for (const candidate of unknown) {
-      if (seen.has(pairKey(candidate))) this.recentImpressions.set(pairKey(candidate), true);
-      else {
+    try {
+      await this.beforeDeadline(claims);
+    } catch (error) {
+      // Claims that land after the deadline are released when they do.
+      void claims.then(() => this.releaseClaims(candidates.filter((candidate) => candidate.impressionId)));
+      throw error;
+    }
+    for (const candidate of candidates) {
+      if (!candidate.impressionId) {
         candidate.outcome = TrackingOutcome.FLAGGED;
-        candidate.reason = 'click without a prior impression of the item in this session';
+        candidate.reason =
+          this.policy.clicksPerImpression === 1
+            ? 'click without a prior impression of the item in this session that is not already clicked'
+            : `click without a prior impression of the item in this session that has fewer than ${this.policy.clicksPerImpression} clicks`;
       }
     }
+  }
+
+  /** Gives back the claims of clicks that were not counted; failures are logged, not thrown. */
+  private async releaseClaims(candidates: readonly Candidate[]): Promise<void> {
+    await Promise.all(
+      candidates.map(async (candidate) => {
+        const impressionId = candidate.impressionId!;
+        candidate.impressionId = undefined;
+        try {
+          await this.impressionClaims.release(impressionId);
+        } catch (error) {
+          this.logger.warn({ err: error }, 'could not release a click claim; that impression supports one click less');
+        }
+      }),
+    );
   }
 
   private toEvent(type: EventType, candidate: Candidate, client: ClientInfo, now: Date): NewTrackingEvent {
@@ -345,6 +393,8 @@ export class TrackingService {
       outcome: candidate.outcome!,
       ...(candidate.reason ? { reason: candidate.reason } : {}),
       ...(counted ? { dedupKey: candidate.dedupKey! } : {}),
+      ...(counted && type === EventType.IMPRESSION ? { clicksClaimed: 0 } : {}),
+      ...(counted && candidate.impressionId ? { impressionId: candidate.impressionId } : {}),
     };
   }
 
