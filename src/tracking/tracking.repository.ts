@@ -18,6 +18,16 @@ export interface InsertResult {
   readonly duplicates: Set<string>;
 }
 
+/** Refused events counted instead of stored (see `AuditAggregator`): one row per key and minute. */
+export interface AuditAggregate {
+  readonly ip: string;
+  /** Start of the UTC minute. */
+  readonly minute: Date;
+  readonly type: EventType;
+  readonly outcome: TrackingOutcome;
+  count: number;
+}
+
 /** What one flush adds to one item's rollup of one UTC day. */
 export interface ItemDayIncrement {
   readonly itemId: Types.ObjectId;
@@ -75,6 +85,8 @@ export interface TrackingRepository {
     since: Date,
     maxClaims: number,
   ): Promise<Types.ObjectId | null>;
+  /** Adds refused-event counts to their (address, minute, type, outcome) rows: one unordered bulk upsert. */
+  addAuditAggregates(rows: readonly AuditAggregate[]): Promise<void>;
   /** Gives back a claim taken by {@link claimImpression} for a click that was not counted after all. */
   releaseImpressionClaim(impressionId: Types.ObjectId): Promise<void>;
   /**
@@ -119,6 +131,9 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
   // building mongoose documents for a flush's hundreds of updates costs more than the writes.
   const itemDayDocuments = connection.collection<ItemDayRecord>(itemDays.collection.collectionName);
   const journalDocuments = connection.collection<RollupJournalRecord>(journal.collection.collectionName);
+  const auditDocuments = connection.collection<{ _id: string } & Omit<AuditAggregate, 'count'> & { count: number }>(
+    'tracking_audit_aggregates',
+  );
 
   /** Item-day ids this process has seen exist: their documents need no creating. */
   const existingItemDays = new LRUCache<string, true>({ max: KNOWN_ITEM_DAYS });
@@ -228,12 +243,33 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
               $or: [{ clicksClaimed: { $exists: false } }, { clicksClaimed: { $lt: maxClaims } }],
             },
             { $inc: { clicksClaimed: 1 } },
-            { sort: { receivedAt: 1 }, projection: { _id: 1 }, new: true },
+            { sort: { receivedAt: 1 }, projection: { _id: 1 }, returnDocument: 'after' },
           )
           .lean<{ _id: Types.ObjectId }>()
           .exec(),
       );
       return claimed?._id ?? null;
+    },
+    addAuditAggregates: async (rows) => {
+      if (rows.length === 0) return;
+      const failed = await bulkWriteRetryingConflicts(
+        auditDocuments,
+        [...rows]
+          .map((row) => ({ _id: `${row.ip}|${row.minute.toISOString()}|${row.type}|${row.outcome}`, row }))
+          // One lock order for every writer (see insertEvents).
+          .sort((a, b) => compareKeys(a._id, b._id))
+          .map(({ _id, row }) => ({
+            updateOne: {
+              filter: { _id },
+              update: {
+                $setOnInsert: { ip: row.ip, minute: row.minute, type: row.type, outcome: row.outcome },
+                $inc: { count: row.count },
+              },
+              upsert: true,
+            },
+          })),
+      );
+      if (failed.length > 0) throw new Error(`${failed.length} audit aggregates failed (codes ${codesOf(failed)})`);
     },
     releaseImpressionClaim: async (impressionId) => {
       await retryTransientConflicts(() =>
@@ -283,6 +319,7 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
     },
     purgeBefore: async (before) => {
       await events.deleteMany({ receivedAt: { $lt: before } }).exec();
+      await auditDocuments.deleteMany({ minute: { $lt: before } });
       await itemDays.deleteMany({ day: { $lt: new Date(before.getTime() - DAY_MS) } }).exec();
     },
     ensureIndexes: async () => {
