@@ -167,7 +167,15 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const limitsRedis = config.live.redisUrl
       ? await connectRateLimitRedis(config.live.redisUrl, logger.child({ component: 'rate-limits' }))
       : undefined;
-    if (limitsRedis) cleanup.push({ name: 'rate-limit redis', release: async () => void (await limitsRedis.quit()) });
+    if (limitsRedis)
+      cleanup.push({
+        name: 'rate-limit redis',
+        // QUIT needs a live connection; while Redis is down, just stop reconnecting.
+        release: async () => {
+          if (limitsRedis.status === 'ready') await limitsRedis.quit();
+          else limitsRedis.disconnect();
+        },
+      });
     const audit = new AuditAggregator(
       config.tracking.auditRowsPerMinute > 0
         ? new RateLimiter('track-audit', config.tracking.auditRowsPerMinute, clock, limitsRedis)

@@ -236,3 +236,30 @@ describe('rate limits shared by two instances through Redis', () => {
     expect(responses[3]!.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 });
+
+describe('rate limits while Redis is unreachable', () => {
+  it('falls back to the in-process insurance limiter: tracking works and is still limited', async () => {
+    const redis = await startRedis();
+    const url = redis.url;
+    // A Redis that was there and is gone: the instance must neither fail nor stop limiting.
+    await redis.stop();
+    const clock = new ManualClock('2026-03-01T12:00:00.000Z');
+    const app = await startTestApp({
+      clock,
+      env: { GAVEL_SEED_DEMO: 'false', REDIS_URL: url, TRACKING_IP_EVENTS_PER_MINUTE: '5' },
+    });
+    try {
+      const items = await insertDemoItems(app, 7);
+      const response = await execute(
+        app,
+        TrackImpressionsDocument,
+        { events: items.map((itemId) => impression(itemId, 'no-redis')) },
+        BROWSER,
+      );
+      expect(outcomesOf(response)).toEqual([...Array(5).fill('ACCEPTED'), 'RATE_LIMITED', 'RATE_LIMITED']);
+      expect((await execute(app, StartSessionDocument, {}, BROWSER)).data?.startSession.sessionId).toBeTruthy();
+    } finally {
+      await app.stop();
+    }
+  });
+});
