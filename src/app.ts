@@ -6,6 +6,9 @@ import { createInProcessBus, createRedisBus } from './live/eventBus';
 import { LiveService } from './live/live.service';
 import { scheduleMaintenance } from './tracking/maintenance';
 import { createTrackingRepository } from './tracking/tracking.repository';
+import { AuditAggregator } from './tracking/auditAggregator';
+import { connectRateLimitRedis, RateLimiter } from './tracking/rateLimiter';
+import { SessionSigner } from './tracking/sessions';
 import { TrackingService } from './tracking/tracking.service';
 import { TrackingWriter } from './tracking/trackingWriter';
 import { CatalogService } from './catalog/auctionItem.service';
@@ -23,6 +26,9 @@ import { startHttpServer, type GavelHttpServer } from './server/httpServer';
 import { DAY_MS, systemClock, type Clock } from './shared/clock';
 import { createLogger, type Logger } from './shared/logger';
 import { runPeriodically } from './shared/periodic';
+
+/** How often aggregated audit counts of refused tracking events are written. */
+const AUDIT_FLUSH_INTERVAL_MS = 5_000;
 
 /** Replaceable parts, for tests: a controlled clock, a logger that records. */
 export interface AppOverrides {
@@ -169,14 +175,54 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       (itemIds) => live.publishCountersChanged(itemIds),
       clock,
     );
+    // Rate limits and the audit budget are shared by every instance through Redis when it is set.
+    const limitsRedis = config.live.redisUrl
+      ? await connectRateLimitRedis(config.live.redisUrl, logger.child({ component: 'rate-limits' }))
+      : undefined;
+    if (limitsRedis)
+      cleanup.push({
+        name: 'rate-limit redis',
+        // QUIT needs a live connection; while Redis is down, just stop reconnecting.
+        release: async () => {
+          if (limitsRedis.status === 'ready') await limitsRedis.quit();
+          else limitsRedis.disconnect();
+        },
+      });
+    const audit = new AuditAggregator(
+      config.tracking.auditRowsPerMinute > 0
+        ? new RateLimiter('track-audit', config.tracking.auditRowsPerMinute, clock, limitsRedis)
+        : undefined,
+      (rows) => trackingRepository.addAuditAggregates(rows),
+      clock,
+      logger.child({ component: 'tracking-audit' }),
+    );
     const tracking = new TrackingService(
       writer,
       auctionItems,
-      (pairs, since) => trackingRepository.recentImpressions(pairs, since),
+      {
+        claim: (sessionId, itemId, since, maxClaims) =>
+          trackingRepository.claimImpression(sessionId, itemId, since, maxClaims),
+        release: (impressionId) => trackingRepository.releaseImpressionClaim(impressionId),
+      },
       clock,
       { ...config.tracking, retentionMs: config.retentionDays * DAY_MS },
       logger.child({ component: 'tracking' }),
+      {
+        sessionLimiter: new RateLimiter('track-session', config.tracking.sessionEventsPerMinute, clock, limitsRedis),
+        ipLimiter: new RateLimiter('track-ip', config.tracking.ipEventsPerMinute, clock, limitsRedis),
+        newSessionLimiter: new RateLimiter('new-session', config.tracking.newSessionsPerMinute, clock, limitsRedis),
+        sessions: new SessionSigner(
+          config.tracking.sessionSecret,
+          clock,
+          config.tracking.sessionTtlMs,
+          config.tracking.maxClockSkewMs,
+        ),
+        audit,
+      },
     );
+    // Aggregated audit counts are written every few seconds, and once more at shutdown.
+    const auditTimer = setInterval(() => void audit.flush(), AUDIT_FLUSH_INTERVAL_MS);
+    auditTimer.unref();
     // Released after the HTTP server stops: implicit impressions drain, then every acknowledged
     // event is written before the database connection closes.
     cleanup.push({
@@ -185,6 +231,8 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         writer.expedite();
         await tracking.drainImplicitQueue();
         await writer.close();
+        clearInterval(auditTimer);
+        await audit.flush();
       },
     });
     live.start();

@@ -77,9 +77,21 @@ export interface GavelConfig {
     readonly clickCooldownMs: number;
     /** `TRACKING_CLICK_IMPRESSION_WINDOW_MS`: a click needs an impression this recent. */
     readonly clickImpressionWindowMs: number;
-    /** `TRACKING_SESSION_EVENTS_PER_MINUTE`: token bucket per session (per instance). */
+    /** `TRACKING_CLICKS_PER_IMPRESSION`: counted clicks one counted impression supports. */
+    readonly clicksPerImpression: number;
+    /** `SESSION_SECRET`: signs tracking sessions issued by `startSession` (required in production). */
+    readonly sessionSecret: string;
+    /** `TRACKING_REQUIRE_SIGNED_SESSIONS`: events whose session `startSession` did not issue are INVALID. */
+    readonly requireSignedSessions: boolean;
+    /** `TRACKING_SESSION_TTL_MS`: an issued session is valid this long. */
+    readonly sessionTtlMs: number;
+    /** `TRACKING_NEW_SESSIONS_PER_MINUTE`: `startSession` calls per client address per minute. */
+    readonly newSessionsPerMinute: number;
+    /** `TRACKING_AUDIT_ROWS_PER_MINUTE`: refused events stored row by row per address per minute; the rest aggregated. */
+    readonly auditRowsPerMinute: number;
+    /** `TRACKING_SESSION_EVENTS_PER_MINUTE`: events per session per minute (shared through Redis when set). */
     readonly sessionEventsPerMinute: number;
-    /** `TRACKING_IP_EVENTS_PER_MINUTE`: token bucket per client address (per instance). */
+    /** `TRACKING_IP_EVENTS_PER_MINUTE`: events per client address per minute (shared through Redis when set). */
     readonly ipEventsPerMinute: number;
     /** `TRACKING_MAX_CLOCK_SKEW_MS`: client timestamps further in the future are INVALID. */
     readonly maxClockSkewMs: number;
@@ -202,15 +214,19 @@ function mongoUri(env: Env): string | undefined {
 /** Development default; production must set its own (anyone can read this one). */
 const DEVELOPMENT_CURSOR_SECRET = 'gavel-development-cursor-secret';
 
-function cursorSecret(env: Env, nodeEnv: GavelConfig['nodeEnv']): string {
-  const value = read(env, 'CURSOR_SECRET');
+/** Development default of `SESSION_SECRET`; production must set its own. */
+const DEVELOPMENT_SESSION_SECRET = 'gavel-development-session-secret';
+
+/** An HMAC secret: required (16+ characters) in production, a public default elsewhere. */
+function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], developmentDefault: string): string {
+  const value = read(env, name);
   if (value === undefined) {
     if (nodeEnv === 'production') {
-      throw new ConfigError('CURSOR_SECRET', 'a random string of at least 16 characters in production', '');
+      throw new ConfigError(name, 'a random string of at least 16 characters in production', '');
     }
-    return DEVELOPMENT_CURSOR_SECRET;
+    return developmentDefault;
   }
-  if (value.length < 16) throw new ConfigError('CURSOR_SECRET', 'at least 16 characters', value);
+  if (value.length < 16) throw new ConfigError(name, 'at least 16 characters', value);
   return value;
 }
 
@@ -288,7 +304,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     corsOrigins: Object.freeze(corsRaw.split(',').map((origin) => origin.trim())),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
-    cursorSecret: cursorSecret(env, nodeEnv),
+    cursorSecret: secret(env, 'CURSOR_SECRET', nodeEnv, DEVELOPMENT_CURSOR_SECRET),
     authTokens: authTokens(env),
     authMode: authMode(env, nodeEnv),
     authKeyCacheTtlMs: integer(env, 'AUTH_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
@@ -301,6 +317,13 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       impressionCooldownMs: integer(env, 'TRACKING_IMPRESSION_COOLDOWN_MS', 30_000, 1_000, 86_400_000),
       clickCooldownMs: integer(env, 'TRACKING_CLICK_COOLDOWN_MS', 5_000, 1_000, 86_400_000),
       clickImpressionWindowMs: integer(env, 'TRACKING_CLICK_IMPRESSION_WINDOW_MS', 1_800_000, 1_000, 86_400_000),
+      clicksPerImpression: integer(env, 'TRACKING_CLICKS_PER_IMPRESSION', 1, 1, 1_000),
+      sessionSecret: secret(env, 'SESSION_SECRET', nodeEnv, DEVELOPMENT_SESSION_SECRET),
+      // Off in development and tests, so a hand-written session id still works there.
+      requireSignedSessions: boolean(env, 'TRACKING_REQUIRE_SIGNED_SESSIONS', nodeEnv === 'production'),
+      sessionTtlMs: integer(env, 'TRACKING_SESSION_TTL_MS', 86_400_000, 60_000, 31 * 86_400_000),
+      newSessionsPerMinute: integer(env, 'TRACKING_NEW_SESSIONS_PER_MINUTE', 60, 1, 1_000_000),
+      auditRowsPerMinute: integer(env, 'TRACKING_AUDIT_ROWS_PER_MINUTE', 100, 0, 1_000_000),
       sessionEventsPerMinute: integer(env, 'TRACKING_SESSION_EVENTS_PER_MINUTE', 600, 1, 10_000_000),
       ipEventsPerMinute: integer(env, 'TRACKING_IP_EVENTS_PER_MINUTE', 6_000, 1, 100_000_000),
       maxClockSkewMs: integer(env, 'TRACKING_MAX_CLOCK_SKEW_MS', 300_000, 0, 86_400_000),

@@ -50,6 +50,11 @@ describe('loadConfig', () => {
     ['MAX_BODY_BYTES', '1e9'],
     ['AUTH_TOKENS', 'short'],
     ['CURSOR_SECRET', 'short'],
+    ['SESSION_SECRET', 'short'],
+    ['TRACKING_CLICKS_PER_IMPRESSION', '0'],
+    ['TRACKING_REQUIRE_SIGNED_SESSIONS', 'sometimes'],
+    ['TRACKING_NEW_SESSIONS_PER_MINUTE', '0'],
+    ['TRACKING_AUDIT_ROWS_PER_MINUTE', '-1'],
     ['GRAPHQL_MAX_COST', '0'],
     ['GRAPHQL_MAX_DEPTH', 'deep'],
     ['GRAPHQL_MAX_ALIASES', '-1'],
@@ -66,6 +71,14 @@ describe('loadConfig', () => {
 
   it('requires a CURSOR_SECRET in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CURSOR_SECRET/);
+  });
+
+  it('requires a SESSION_SECRET in production and requires signed sessions there by default', () => {
+    const production = { NODE_ENV: 'production', CURSOR_SECRET: 'a-cursor-secret-0123456' };
+    expect(() => loadConfig(production)).toThrow(/SESSION_SECRET/);
+    const config = loadConfig({ ...production, SESSION_SECRET: 'a-session-secret-0123456' });
+    expect(config.tracking).toMatchObject({ requireSignedSessions: true, clicksPerImpression: 1 });
+    expect(loadConfig({}).tracking.requireSignedSessions).toBe(false);
   });
 
   it('requires MONGODB_URI when the uri engine is forced', () => {

@@ -67,3 +67,10 @@ export function serviceUnavailable(message: string): GraphQLError {
 export function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
 }
+
+/** Too many requests from this client; `retryAfterMs` says when the budget is back. */
+export function rateLimited(message: string, retryAfterMs: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) },
+  });
+}

@@ -18,6 +18,16 @@ export interface InsertResult {
   readonly duplicates: Set<string>;
 }
 
+/** Refused events counted instead of stored (see `AuditAggregator`): one row per key and minute. */
+export interface AuditAggregate {
+  readonly ip: string;
+  /** Start of the UTC minute. */
+  readonly minute: Date;
+  readonly type: EventType;
+  readonly outcome: TrackingOutcome;
+  count: number;
+}
+
 /** What one flush adds to one item's rollup of one UTC day. */
 export interface ItemDayIncrement {
   readonly itemId: Types.ObjectId;
@@ -63,11 +73,22 @@ export interface TrackingRepository {
   closeJournals(ids: readonly Types.ObjectId[]): Promise<void>;
   /** Up to `limit` journal entries all of whose buckets are hours starting before `before`. */
   settledJournals(before: Date, limit: number): Promise<Array<{ _id: Types.ObjectId; buckets: RollupBucket[] }>>;
-  /** Session/item pairs (as `session|item`) with a counted impression since `since`. */
-  recentImpressions(
-    pairs: ReadonlyArray<{ sessionId: string; itemId: Types.ObjectId }>,
+  /**
+   * Atomically spends one click claim of a counted impression of `itemId` in `sessionId` received
+   * since `since` that has fewer than `maxClaims` claims (the oldest such impression first).
+   * Returns its id, or null when there is none. One conditional `findOneAndUpdate`: the document
+   * update is atomic on every engine, so concurrent clicks on any instances never over-spend.
+   */
+  claimImpression(
+    sessionId: string,
+    itemId: Types.ObjectId,
     since: Date,
-  ): Promise<Set<string>>;
+    maxClaims: number,
+  ): Promise<Types.ObjectId | null>;
+  /** Adds refused-event counts to their (address, minute, type, outcome) rows: one unordered bulk upsert. */
+  addAuditAggregates(rows: readonly AuditAggregate[]): Promise<void>;
+  /** Gives back a claim taken by {@link claimImpression} for a click that was not counted after all. */
+  releaseImpressionClaim(impressionId: Types.ObjectId): Promise<void>;
   /**
    * Recomputes one closed (item, hour) bucket's counters from its counted events with `$set`, and
    * merges their sessions and users into the day's sketches: idempotent both.
@@ -110,6 +131,9 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
   // building mongoose documents for a flush's hundreds of updates costs more than the writes.
   const itemDayDocuments = connection.collection<ItemDayRecord>(itemDays.collection.collectionName);
   const journalDocuments = connection.collection<RollupJournalRecord>(journal.collection.collectionName);
+  const auditDocuments = connection.collection<{ _id: string } & Omit<AuditAggregate, 'count'> & { count: number }>(
+    'tracking_audit_aggregates',
+  );
 
   /** Item-day ids this process has seen exist: their documents need no creating. */
   const existingItemDays = new LRUCache<string, true>({ max: KNOWN_ITEM_DAYS });
@@ -205,22 +229,52 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         .limit(limit)
         .lean<Array<{ _id: Types.ObjectId; buckets: RollupBucket[] }>>()
         .exec(),
-    recentImpressions: async (pairs, since) => {
-      if (pairs.length === 0) return new Set();
-      const rows = await events
-        .find(
-          {
-            sessionId: { $in: [...new Set(pairs.map((pair) => pair.sessionId))] },
-            itemId: { $in: pairs.map((pair) => pair.itemId) },
-            type: EventType.IMPRESSION,
-            outcome: TrackingOutcome.ACCEPTED,
-            receivedAt: { $gte: since },
-          },
-          { sessionId: 1, itemId: 1 },
-        )
-        .lean<Array<{ sessionId: string; itemId: Types.ObjectId }>>()
-        .exec();
-      return new Set(rows.map((row) => `${row.sessionId}|${row.itemId.toHexString()}`));
+    claimImpression: async (sessionId, itemId, since, maxClaims) => {
+      const claimed = await retryTransientConflicts(() =>
+        events
+          .findOneAndUpdate(
+            {
+              sessionId,
+              itemId,
+              type: EventType.IMPRESSION,
+              outcome: TrackingOutcome.ACCEPTED,
+              receivedAt: { $gte: since },
+              // Impressions stored before claims existed have no counter: none spent yet.
+              $or: [{ clicksClaimed: { $exists: false } }, { clicksClaimed: { $lt: maxClaims } }],
+            },
+            { $inc: { clicksClaimed: 1 } },
+            { sort: { receivedAt: 1 }, projection: { _id: 1 }, returnDocument: 'after' },
+          )
+          .lean<{ _id: Types.ObjectId }>()
+          .exec(),
+      );
+      return claimed?._id ?? null;
+    },
+    addAuditAggregates: async (rows) => {
+      if (rows.length === 0) return;
+      const failed = await bulkWriteRetryingConflicts(
+        auditDocuments,
+        [...rows]
+          .map((row) => ({ _id: `${row.ip}|${row.minute.toISOString()}|${row.type}|${row.outcome}`, row }))
+          // One lock order for every writer (see insertEvents).
+          .sort((a, b) => compareKeys(a._id, b._id))
+          .map(({ _id, row }) => ({
+            updateOne: {
+              filter: { _id },
+              update: {
+                $setOnInsert: { ip: row.ip, minute: row.minute, type: row.type, outcome: row.outcome },
+                $inc: { count: row.count },
+              },
+              upsert: true,
+            },
+          })),
+      );
+      if (failed.length > 0) throw new Error(`${failed.length} audit aggregates failed (codes ${codesOf(failed)})`);
+    },
+    releaseImpressionClaim: async (impressionId) => {
+      await retryTransientConflicts(() =>
+        events.updateOne({ _id: impressionId, clicksClaimed: { $gt: 0 } }, { $inc: { clicksClaimed: -1 } }).exec(),
+      );
     },
     rebuildBucket: async (itemId, hourBucket, category) => {
       const hourEnd = new Date(hourBucket.getTime() + HOUR_MS);
@@ -265,6 +319,7 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
     },
     purgeBefore: async (before) => {
       await events.deleteMany({ receivedAt: { $lt: before } }).exec();
+      await auditDocuments.deleteMany({ minute: { $lt: before } });
       await itemDays.deleteMany({ day: { $lt: new Date(before.getTime() - DAY_MS) } }).exec();
     },
     ensureIndexes: async () => {

@@ -1,11 +1,19 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { GavelContext } from '../graphql/context';
 import { EventType } from './trackingEvent.model';
-import { ClickInput, ImpressionInput, TrackingResult } from './tracking.types';
+import { ClickInput, ImpressionInput, TrackingResult, TrackingSession } from './tracking.types';
 
 /** Tracking mutations: the client's address and user agent come from the request, never the input. */
 @Resolver()
 export class TrackingResolver {
+  @Mutation(() => TrackingSession, {
+    description:
+      'Starts a tracking session: send its sessionId with every event (and as x-session-id). Rate limited per address (TRACKING_NEW_SESSIONS_PER_MINUTE): RATE_LIMITED with extensions.retryAfterMs.',
+  })
+  startSession(@Ctx() { services, client }: GavelContext): Promise<TrackingSession> {
+    return services.tracking.startSession(client);
+  }
+
   @Mutation(() => TrackingResult, {
     description: 'Reports impressions (1 to TRACKING_MAX_BATCH); returns once they are stored.',
   })

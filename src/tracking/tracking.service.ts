@@ -5,9 +5,11 @@ import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import type { ClientInfo } from '../graphql/context';
 import type { Clock } from '../shared/clock';
 import { withDeadline } from '../shared/deadline';
-import { badUserInput, serviceUnavailable } from '../shared/errors';
+import { badUserInput, rateLimited, serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { TokenBucketLimiter } from './rateLimiter';
+import type { AuditAggregator } from './auditAggregator';
+import type { RateLimiter } from './rateLimiter';
+import type { IssuedSession, SessionSigner } from './sessions';
 import type { NewTrackingEvent } from './tracking.repository';
 import type { ImpressionInput, TrackedEvent, TrackingResult } from './tracking.types';
 import { EventType, TrackingOutcome } from './trackingEvent.model';
@@ -19,8 +21,10 @@ export interface TrackingPolicy {
   readonly clickCooldownMs: number;
   /** A click counts only after an impression of the item in the same session within this window. */
   readonly clickImpressionWindowMs: number;
-  readonly sessionEventsPerMinute: number;
-  readonly ipEventsPerMinute: number;
+  /** Counted clicks one counted impression supports (1: CTR per session and item never exceeds 1). */
+  readonly clicksPerImpression: number;
+  /** Events of sessions `startSession` did not issue (or expired ones) are INVALID. */
+  readonly requireSignedSessions: boolean;
   /** Client timestamps further ahead than this are INVALID (clock skew allowance). */
   readonly maxClockSkewMs: number;
   /** Client timestamps older than this are INVALID (nothing that old is kept). */
@@ -54,6 +58,27 @@ function throttle(intervalMs: number): () => boolean {
   };
 }
 
+/**
+ * Click claims on counted impressions (see `TrackingRepository.claimImpression`): the database
+ * decides atomically, so the click rule holds across instances.
+ */
+export interface ImpressionClaims {
+  claim(sessionId: string, itemId: Types.ObjectId, since: Date, maxClaims: number): Promise<Types.ObjectId | null>;
+  release(impressionId: Types.ObjectId): Promise<void>;
+}
+
+/**
+ * What stands between a flood and the counters: the shared rate limits (per session, per address,
+ * new sessions per address), the session signer and the audit sampling.
+ */
+export interface TrackingGuards {
+  readonly sessionLimiter: RateLimiter;
+  readonly ipLimiter: RateLimiter;
+  readonly newSessionLimiter: RateLimiter;
+  readonly sessions: SessionSigner;
+  readonly audit: AuditAggregator;
+}
+
 interface Candidate {
   readonly index: number;
   readonly input: ImpressionInput;
@@ -62,6 +87,8 @@ interface Candidate {
   itemId?: Types.ObjectId;
   category?: string;
   dedupKey?: string;
+  /** Clicks: the impression whose claim this click spent. */
+  impressionId?: Types.ObjectId;
 }
 
 /**
@@ -71,14 +98,10 @@ interface Candidate {
  * after they are stored.
  */
 export class TrackingService {
-  private readonly sessionLimiter: TokenBucketLimiter;
-  private readonly ipLimiter: TokenBucketLimiter;
   /** Item id → category, or null for ids known not to exist. */
   private readonly items = new LRUCache<string, { category: string | null }>({ max: 100_000, ttl: KNOWN_ITEM_TTL_MS });
   /** Dedup keys this instance stored recently: a fast first filter before the unique index. */
   private readonly recentKeys: LRUCache<string, true>;
-  /** `session|item` pairs with a counted impression, for the click rule without a query. */
-  private readonly recentImpressions: LRUCache<string, true>;
   /** Implicit impressions waiting, one entry per query that implied them. */
   private readonly implicitQueue: Array<{ client: ClientInfo; inputs: ImpressionInput[] }> = [];
   /** Implicit impressions queued or being tracked: what `implicitQueueSize` bounds. */
@@ -92,22 +115,17 @@ export class TrackingService {
   constructor(
     private readonly writer: TrackingWriter,
     private readonly catalog: AuctionItemRepository,
-    private readonly recentImpressionLookup: (
-      pairs: Array<{ sessionId: string; itemId: Types.ObjectId }>,
-      since: Date,
-    ) => Promise<Set<string>>,
+    private readonly impressionClaims: ImpressionClaims,
     private readonly clock: Clock,
     private readonly policy: TrackingPolicy,
     private readonly logger: Logger,
+    private readonly guards: TrackingGuards,
   ) {
-    this.sessionLimiter = new TokenBucketLimiter(policy.sessionEventsPerMinute, clock);
-    this.ipLimiter = new TokenBucketLimiter(policy.ipEventsPerMinute, clock);
     this.recentKeys = new LRUCache({
       max: 200_000,
       ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs),
       ttlAutopurge: false,
     });
-    this.recentImpressions = new LRUCache({ max: 200_000, ttl: policy.clickImpressionWindowMs, ttlAutopurge: false });
   }
 
   /** Implicit impressions dropped because the queue was full (since start). */
@@ -118,6 +136,29 @@ export class TrackingService {
   /** Implicit impressions that could not be tracked, e.g. during a database outage (since start). */
   get failedImplicitImpressions(): number {
     return this.failedImplicit;
+  }
+
+  /** Refused events counted in aggregate rows instead of stored one by one (since start). */
+  get aggregatedAuditEvents(): number {
+    return this.guards.audit.aggregatedEvents;
+  }
+
+  /** Writes the aggregated audit counts gathered so far (also done periodically and at shutdown). */
+  flushAuditAggregates(): Promise<void> {
+    return this.guards.audit.flush();
+  }
+
+  /**
+   * Issues a signed tracking session for `client`, or throws `RATE_LIMITED` (with
+   * `retryAfterMs`) when its address asked for more than `TRACKING_NEW_SESSIONS_PER_MINUTE`:
+   * sessions cost the caller something, so random session ids stop being a way around the
+   * per-session limits.
+   */
+  async startSession(client: ClientInfo): Promise<IssuedSession> {
+    const { allowed, retryAfterMs } = await this.guards.newSessionLimiter.take(client.ip);
+    if (allowed === 0)
+      throw rateLimited('Too many new sessions from this address; reuse the current one.', retryAfterMs);
+    return this.guards.sessions.issue();
   }
 
   /**
@@ -146,12 +187,7 @@ export class TrackingService {
       if (botReason) settle(candidate, TrackingOutcome.REJECTED_BOT, botReason);
       else this.validate(candidate, now);
     }
-    for (const candidate of open()) {
-      if (!this.sessionLimiter.take(candidate.input.sessionId))
-        settle(candidate, TrackingOutcome.RATE_LIMITED, 'too many events from this session');
-      else if (!this.ipLimiter.take(client.ip))
-        settle(candidate, TrackingOutcome.RATE_LIMITED, 'too many events from this address');
-    }
+    await this.applyRateLimits(open(), client);
     await this.beforeDeadline(this.checkItemsExist(open()));
 
     // Deduplication: in this batch, then against what this instance counted recently. The
@@ -167,24 +203,45 @@ export class TrackingService {
         candidate.dedupKey = key;
       }
     }
-    if (type === EventType.CLICK) await this.flagClicksWithoutImpression(open(), now);
+    if (type === EventType.CLICK) await this.claimImpressions(open(), now);
     for (const candidate of open()) settle(candidate, TrackingOutcome.ACCEPTED);
 
-    // Store counted and audit events (not duplicates: the counted original is already stored).
-    const stored = candidates.filter((candidate) => candidate.outcome !== TrackingOutcome.DUPLICATE);
+    // Store counted events and, within the address's audit budget, refused ones (the rest are
+    // aggregated). Not duplicates: the counted original is already stored.
+    const refused = candidates.filter(
+      (candidate) => candidate.outcome !== TrackingOutcome.ACCEPTED && candidate.outcome !== TrackingOutcome.DUPLICATE,
+    );
+    const kept = await this.guards.audit.sample(
+      client.ip,
+      type,
+      refused.map((candidate) => candidate.outcome!),
+    );
+    const audited = new Set(refused.slice(0, kept));
+    const stored = candidates.filter(
+      (candidate) => candidate.outcome === TrackingOutcome.ACCEPTED || audited.has(candidate),
+    );
     const requests: WriteRequest[] = stored.map((candidate) => ({
       event: this.toEvent(type, candidate, client, now),
       category: candidate.category,
     }));
-    const results = await this.writer.write(requests);
+    let results: Awaited<ReturnType<TrackingWriter['write']>>;
+    try {
+      results = await this.writer.write(requests);
+    } catch (error) {
+      // Not stored, so not counted: give the claims back (best effort; a claim lost here only
+      // makes the rule stricter, never looser).
+      await this.releaseClaims(stored.filter((candidate) => candidate.impressionId));
+      throw error;
+    }
+    const uncounted: Candidate[] = [];
     stored.forEach((candidate, position) => {
-      if (results[position] === 'duplicate') settle(candidate, TrackingOutcome.DUPLICATE);
-      else if (candidate.outcome === TrackingOutcome.ACCEPTED) {
-        this.recentKeys.set(candidate.dedupKey!, true);
-        if (type === EventType.IMPRESSION)
-          this.recentImpressions.set(`${candidate.input.sessionId}|${candidate.itemId!.toHexString()}`, true);
-      }
+      if (results[position] === 'duplicate') {
+        // Another request counted this click first; its claim stays spent, this one's is returned.
+        if (candidate.impressionId) uncounted.push(candidate);
+        settle(candidate, TrackingOutcome.DUPLICATE);
+      } else if (candidate.outcome === TrackingOutcome.ACCEPTED) this.recentKeys.set(candidate.dedupKey!, true);
     });
+    await this.releaseClaims(uncounted);
     return this.summarize(candidates);
   }
 
@@ -251,6 +308,37 @@ export class TrackingService {
     }
   }
 
+  /**
+   * The address first (one counter for the whole request), so a flood of fresh session ids from
+   * one address is cut before it creates per-session counters; then each session. Within a
+   * budget the first events are allowed, in input order. One round trip per distinct key.
+   */
+  private async applyRateLimits(candidates: readonly Candidate[], client: ClientInfo): Promise<void> {
+    if (candidates.length === 0) return;
+    const byAddress = await this.beforeDeadline(this.guards.ipLimiter.take(client.ip, candidates.length));
+    candidates.slice(byAddress.allowed).forEach((candidate) => {
+      candidate.outcome = TrackingOutcome.RATE_LIMITED;
+      candidate.reason = 'too many events from this address';
+    });
+    const bySession = new Map<string, Candidate[]>();
+    for (const candidate of candidates.slice(0, byAddress.allowed)) {
+      const list = bySession.get(candidate.input.sessionId) ?? [];
+      list.push(candidate);
+      bySession.set(candidate.input.sessionId, list);
+    }
+    await this.beforeDeadline(
+      Promise.all(
+        [...bySession].map(async ([sessionId, list]) => {
+          const { allowed } = await this.guards.sessionLimiter.take(sessionId, list.length);
+          list.slice(allowed).forEach((candidate) => {
+            candidate.outcome = TrackingOutcome.RATE_LIMITED;
+            candidate.reason = 'too many events from this session';
+          });
+        }),
+      ),
+    );
+  }
+
   /** A lookup that hangs (an unresponsive database) fails the request as retryable instead. */
   private beforeDeadline<T>(lookup: Promise<T>): Promise<T> {
     return withDeadline(lookup, this.policy.writeTimeoutMs, () =>
@@ -266,6 +354,10 @@ export class TrackingService {
     };
     if (typeof input.sessionId !== 'string' || !idPattern.test(input.sessionId))
       return invalid('sessionId must be 1 to 128 letters, digits or _ . : -');
+    if (this.policy.requireSignedSessions) {
+      const refusal = this.guards.sessions.verify(input.sessionId);
+      if (refusal) return invalid(refusal);
+    }
     if (input.userId != null && !idPattern.test(input.userId))
       return invalid('userId must be 1 to 128 letters, digits or _ . : -');
     if (!/^[0-9a-fA-F]{24}$/.test(input.itemId)) return invalid('itemId is not a valid item id');
@@ -304,24 +396,56 @@ export class TrackingService {
     }
   }
 
-  /** Clicks count only after a counted impression of the same item in the same session. */
-  private async flagClicksWithoutImpression(candidates: readonly Candidate[], now: Date): Promise<void> {
-    const pairKey = (c: Candidate) => `${c.input.sessionId}|${c.itemId!.toHexString()}`;
-    const unknown = candidates.filter((c) => !this.recentImpressions.has(pairKey(c)));
-    if (unknown.length === 0) return;
-    const seen = await this.beforeDeadline(
-      this.recentImpressionLookup(
-        unknown.map((c) => ({ sessionId: c.input.sessionId, itemId: c.itemId! })),
-        new Date(now.getTime() - this.policy.clickImpressionWindowMs),
-      ),
+  /**
+   * Clicks count only by spending a claim of a counted impression of the same item in the same
+   * session, received within `clickImpressionWindowMs`; each impression has `clicksPerImpression`
+   * claims. Claims are atomic conditional updates in the database, so the rule is exact across
+   * instances; the rest are FLAGGED, as a click without any impression always was.
+   */
+  private async claimImpressions(candidates: readonly Candidate[], now: Date): Promise<void> {
+    const since = new Date(now.getTime() - this.policy.clickImpressionWindowMs);
+    const claims = Promise.all(
+      candidates.map(async (candidate) => {
+        candidate.impressionId =
+          (await this.impressionClaims.claim(
+            candidate.input.sessionId,
+            candidate.itemId!,
+            since,
+            this.policy.clicksPerImpression,
+          )) ?? undefined;
+      }),
     );
-    for (const candidate of unknown) {
-      if (seen.has(pairKey(candidate))) this.recentImpressions.set(pairKey(candidate), true);
-      else {
+    try {
+      await this.beforeDeadline(claims);
+    } catch (error) {
+      // Claims that land after the deadline are released when they do.
+      void claims.then(() => this.releaseClaims(candidates.filter((candidate) => candidate.impressionId)));
+      throw error;
+    }
+    for (const candidate of candidates) {
+      if (!candidate.impressionId) {
         candidate.outcome = TrackingOutcome.FLAGGED;
-        candidate.reason = 'click without a prior impression of the item in this session';
+        candidate.reason =
+          this.policy.clicksPerImpression === 1
+            ? 'click without a prior impression of the item in this session that is not already clicked'
+            : `click without a prior impression of the item in this session that has fewer than ${this.policy.clicksPerImpression} clicks`;
       }
     }
+  }
+
+  /** Gives back the claims of clicks that were not counted; failures are logged, not thrown. */
+  private async releaseClaims(candidates: readonly Candidate[]): Promise<void> {
+    await Promise.all(
+      candidates.map(async (candidate) => {
+        const impressionId = candidate.impressionId!;
+        candidate.impressionId = undefined;
+        try {
+          await this.impressionClaims.release(impressionId);
+        } catch (error) {
+          this.logger.warn({ err: error }, 'could not release a click claim; that impression supports one click less');
+        }
+      }),
+    );
   }
 
   private toEvent(type: EventType, candidate: Candidate, client: ClientInfo, now: Date): NewTrackingEvent {
@@ -345,6 +469,8 @@ export class TrackingService {
       outcome: candidate.outcome!,
       ...(candidate.reason ? { reason: candidate.reason } : {}),
       ...(counted ? { dedupKey: candidate.dedupKey! } : {}),
+      ...(counted && type === EventType.IMPRESSION ? { clicksClaimed: 0 } : {}),
+      ...(counted && candidate.impressionId ? { impressionId: candidate.impressionId } : {}),
     };
   }
 

@@ -13,7 +13,10 @@ export class ImpressionInput {
   @Field(() => ID)
   itemId!: string;
 
-  @Field({ description: '1 to 128 letters, digits or _ . : -' })
+  @Field({
+    description:
+      'A sessionId from startSession (required when TRACKING_REQUIRE_SIGNED_SESSIONS is on); otherwise 1 to 128 letters, digits or _ . : -',
+  })
   sessionId!: string;
 
   @Field(() => ID, { nullable: true, description: 'The signed-in user, if any (1 to 128 characters).' })
@@ -66,4 +69,14 @@ export class TrackingResult {
 
   @Field(() => [TrackedEvent])
   events!: TrackedEvent[];
+}
+
+/** A server-issued tracking session (see `SessionSigner`). */
+@ObjectType({ description: 'A signed tracking session issued by startSession.' })
+export class TrackingSession {
+  @Field({ description: 'Opaque; send it unchanged as sessionId of every event and as x-session-id.' })
+  sessionId!: string;
+
+  @Field({ description: 'After this the session is refused (INVALID); start a new one.' })
+  expiresAt!: Date;
 }

@@ -43,6 +43,13 @@ export interface TrackingEventRecord {
   reason?: string;
   /** `type:session:item:window` on counted events only: the unique index that deduplicates atomically. */
   dedupKey?: string;
+  /**
+   * On counted impressions: how many counted clicks have claimed this impression. Raised by one
+   * atomic conditional update per click, so no two instances can both spend the last claim.
+   */
+  clicksClaimed?: number;
+  /** On counted clicks: the counted impression whose claim the click spent (audit trail). */
+  impressionId?: Types.ObjectId;
 }
 
 const trackingEventSchema = new Schema<TrackingEventRecord>(
@@ -61,6 +68,8 @@ const trackingEventSchema = new Schema<TrackingEventRecord>(
     outcome: { type: String, enum: Object.values(TrackingOutcome), required: true },
     reason: String,
     dedupKey: String,
+    clicksClaimed: Number,
+    impressionId: Schema.Types.ObjectId,
   },
   { collection: 'tracking_events', versionKey: false },
 );
@@ -68,7 +77,7 @@ const trackingEventSchema = new Schema<TrackingEventRecord>(
 // Atomic deduplication across instances: a second counted event with the same key is refused by
 // the index inside the unordered bulk insert. Sparse, so audit-only events never occupy a key.
 trackingEventSchema.index({ dedupKey: 1 }, { unique: true, sparse: true });
-// "Did this session see this item recently?" for the click-needs-impression rule.
+// "Which counted impression of this item in this session can a click still claim?" (the click rule).
 trackingEventSchema.index({ sessionId: 1, itemId: 1, type: 1, receivedAt: -1 });
 // userAnalytics reads one user's counted events.
 trackingEventSchema.index({ userId: 1, receivedAt: 1 }, { sparse: true });

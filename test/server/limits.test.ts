@@ -19,7 +19,12 @@ let app: TestApp;
 let loose: TestApp;
 
 beforeAll(async () => {
-  const env = { ...quietEnv, NODE_ENV: 'production', CURSOR_SECRET: 'limits-cursor-secret-0123' };
+  const env = {
+    ...quietEnv,
+    NODE_ENV: 'production',
+    CURSOR_SECRET: 'limits-cursor-secret-0123',
+    SESSION_SECRET: 'limits-session-secret-0123',
+  };
   [app, loose] = await Promise.all([
     startTestApp({ ...quiet, env }),
     startTestApp({

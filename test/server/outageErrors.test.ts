@@ -20,6 +20,7 @@ beforeAll(async () => {
     loadConfig({
       NODE_ENV: 'production',
       CURSOR_SECRET: 'outage-cursor-secret-0123',
+      SESSION_SECRET: 'outage-session-secret-0123',
       HOST: '127.0.0.1',
       PORT: '0',
       MONGODB_URI: engine.uri,

@@ -223,10 +223,91 @@ describe('trackClicks', () => {
     expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('ACCEPTED');
     clock.advance(4_999);
     expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('DUPLICATE');
+    // The next window's click needs a second impression: the first one's claim is spent.
     clock.advance(1);
+    expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('FLAGGED');
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[7]! })] },
+      BROWSER,
+    );
+    clock.advance(30_000);
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[7]! })] },
+      BROWSER,
+    );
     expect((await click(items[7]!)).data?.trackClicks.events[0]?.outcome).toBe('ACCEPTED');
     expect((await countedTotals(app.database.connection, [items[6]!, items[7]!])).clicks).toBe(2);
-    expect(await events().countDocuments({ sessionId: session, outcome: 'FLAGGED' })).toBe(1);
+    expect(await events().countDocuments({ sessionId: session, outcome: 'FLAGGED' })).toBe(2);
+  });
+
+  it('refuses clicks past impressions: one impression then a click every 5.1 s counts one click (CTR <= 1)', async () => {
+    const session = newSession();
+    clock.set('2026-03-01T14:00:00.000Z');
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[9]! })] },
+      BROWSER,
+    );
+    const outcomes: string[] = [];
+    const reasons: Array<string | null | undefined> = [];
+    for (let round = 0; round < 6; round++) {
+      const response = await execute(
+        app,
+        TrackClicksDocument,
+        { events: [impression({ sessionId: session, itemId: items[9]! })] },
+        BROWSER,
+      );
+      outcomes.push(response.data!.trackClicks.events[0]!.outcome);
+      reasons.push(response.data!.trackClicks.events[0]!.reason);
+      clock.advance(5_100);
+    }
+    expect(outcomes).toEqual(['ACCEPTED', 'FLAGGED', 'FLAGGED', 'FLAGGED', 'FLAGGED', 'FLAGGED']);
+    expect(reasons[1]).toMatch(/not already clicked/);
+    expect(await events().countDocuments({ sessionId: session, type: 'CLICK', outcome: 'ACCEPTED' })).toBe(1);
+    const counted = await events().findOne({ sessionId: session, type: 'CLICK', outcome: 'ACCEPTED' });
+    const seen = await events().findOne({ sessionId: session, type: 'IMPRESSION', outcome: 'ACCEPTED' });
+    expect(seen).toMatchObject({ clicksClaimed: 1 });
+    expect(counted!.impressionId).toEqual(seen!._id);
+  });
+
+  it('lets two instances racing on one impression count exactly one click between them', async () => {
+    const session = newSession();
+    clock.set('2026-03-01T15:00:00.000Z');
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [impression({ sessionId: session, itemId: items[10]! })] },
+      BROWSER,
+    );
+    // The other instance's clock is one click window ahead: its clicks have other dedup keys, so
+    // only the impression claim can stop the two instances from each counting one.
+    const otherClock = new ManualClock(new Date(clock.now().getTime() + 5_100).toISOString());
+    const other = await startTestApp({
+      clock: otherClock,
+      databaseName: app.databaseName,
+      env: { GAVEL_SEED_DEMO: 'false' },
+    });
+    try {
+      const click = (target: TestApp) =>
+        execute(
+          target,
+          TrackClicksDocument,
+          { events: [impression({ sessionId: session, itemId: items[10]! })] },
+          BROWSER,
+        );
+      const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => click(i % 2 === 0 ? app : other)));
+      const outcomes = responses.map((response) => response.data!.trackClicks.events[0]!.outcome);
+      expect(outcomes.filter((outcome) => outcome === 'ACCEPTED')).toHaveLength(1);
+      expect(outcomes.every((outcome) => ['ACCEPTED', 'DUPLICATE', 'FLAGGED'].includes(outcome))).toBe(true);
+      expect(await events().countDocuments({ sessionId: session, type: 'CLICK', outcome: 'ACCEPTED' })).toBe(1);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('finds the impression in the database when this instance has not seen it (fresh instance)', async () => {

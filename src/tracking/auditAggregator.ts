@@ -1,0 +1,74 @@
+import type { Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import type { RateLimiter } from './rateLimiter';
+import type { AuditAggregate } from './tracking.repository';
+import type { EventType, TrackingOutcome } from './trackingEvent.model';
+
+const MINUTE_MS = 60_000;
+/** Aggregates waiting at most; beyond, the oldest are written at once (memory stays bounded). */
+const MAX_PENDING = 10_000;
+
+/**
+ * Keeps refused events auditable without a flood becoming a write flood: per client address and
+ * minute the first `TRACKING_AUDIT_ROWS_PER_MINUTE` refused events are stored row by row (shared
+ * through Redis like the rate limits); the rest only add to one counter per (address, minute,
+ * type, outcome), written as one upsert each per flush (`tracking_audit_aggregates`).
+ */
+export class AuditAggregator {
+  private pending = new Map<string, AuditAggregate>();
+  private aggregatedTotal = 0;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly rowBudget: RateLimiter | undefined,
+    private readonly store: (rows: readonly AuditAggregate[]) => Promise<void>,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Refused events aggregated instead of stored (since start): the metric of the sampling. */
+  get aggregatedEvents(): number {
+    return this.aggregatedTotal;
+  }
+
+  /**
+   * How many of `refused` (events refused for one address in one request) to store as rows; the
+   * rest are counted here by outcome. `refused` is in input order: the first ones are kept.
+   */
+  async sample(ip: string, type: EventType, refused: readonly TrackingOutcome[]): Promise<number> {
+    if (refused.length === 0) return 0;
+    const keep = this.rowBudget ? (await this.rowBudget.take(ip, refused.length)).allowed : 0;
+    const minute = new Date(Math.floor(this.clock.now().getTime() / MINUTE_MS) * MINUTE_MS);
+    for (const outcome of refused.slice(keep)) {
+      const key = `${ip}|${minute.getTime()}|${type}|${outcome}`;
+      const entry = this.pending.get(key) ?? { ip, minute, type, outcome, count: 0 };
+      entry.count++;
+      this.pending.set(key, entry);
+      this.aggregatedTotal++;
+    }
+    if (this.pending.size > MAX_PENDING) void this.flush();
+    return keep;
+  }
+
+  /** Writes the counters gathered so far (one upsert per key); errors are logged, counts kept. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.pending.size === 0) return;
+      const rows = [...this.pending.values()];
+      this.pending = new Map();
+      try {
+        await this.store(rows);
+      } catch (error) {
+        // Put them back: the next flush tries again.
+        for (const row of rows) {
+          const key = `${row.ip}|${row.minute.getTime()}|${row.type}|${row.outcome}`;
+          const entry = this.pending.get(key);
+          if (entry) entry.count += row.count;
+          else this.pending.set(key, row);
+        }
+        this.logger.warn({ err: error }, 'could not store aggregated audit counts; retrying on the next flush');
+      }
+    });
+    return this.flushing;
+  }
+}
