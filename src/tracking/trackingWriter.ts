@@ -168,6 +168,8 @@ export class TrackingWriter {
   /** Set at shutdown: write at once instead of waiting for companions. */
   private expedited = false;
   private readonly rollups: RollupWriter;
+  /** Dedup keys queued or being written, with their event's result. */
+  private readonly keysInFlight = new Map<string, Promise<WriteResult>>();
   constructor(
     private readonly repository: TrackingRepository,
     private readonly options: WriterOptions,
@@ -185,17 +187,41 @@ export class TrackingWriter {
     if (this.queue.length + requests.length > (this.options.maxBacklog ?? DEFAULT_MAX_BACKLOG)) {
       return Promise.reject(serviceUnavailable('The database is not keeping up with tracking events; retry shortly.'));
     }
-    const results = requests.map(
-      (request) =>
-        new Promise<WriteResult>((resolve, reject) => {
-          this.queue.push({ request, resolve, reject });
-        }),
-    );
-    if (this.expedited || this.queue.length >= this.options.maxBatch) this.startFlush();
-    else this.timer ??= setTimeout(() => this.startFlush(), this.options.flushIntervalMs);
+    const results = requests.map((request) => {
+      const key = request.event.dedupKey;
+      const leader = key === undefined ? undefined : this.keysInFlight.get(key);
+      // The same key is already on its way to the database: this event is a duplicate once that
+      // one is stored, and is written after all if that one fails. Sending both would only make
+      // the unique index refuse one, and engines whose unique indexes are exclusion constraints
+      // (DocumentDB) deadlock on concurrent inserts of one key, costing a second each.
+      if (leader)
+        return leader.then(
+          (): WriteResult => 'duplicate',
+          () => this.enqueue(request),
+        );
+      const result = this.enqueue(request);
+      if (key !== undefined) {
+        this.keysInFlight.set(key, result);
+        const forget = () => {
+          if (this.keysInFlight.get(key) === result) this.keysInFlight.delete(key);
+        };
+        result.then(forget, forget);
+      }
+      return result;
+    });
     return withDeadline(Promise.all(results), this.options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, () =>
       serviceUnavailable('The database did not confirm the tracking events in time; they were not acknowledged.'),
     );
+  }
+
+  /** Queues one event and schedules its flush. */
+  private enqueue(request: WriteRequest): Promise<WriteResult> {
+    const result = new Promise<WriteResult>((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+    });
+    if (this.expedited || this.queue.length >= this.options.maxBatch) this.startFlush();
+    else this.timer ??= setTimeout(() => this.startFlush(), this.options.flushIntervalMs);
+    return result;
   }
 
   /** Events waiting to be written (for metrics and tests). */

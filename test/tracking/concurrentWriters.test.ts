@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Types } from 'mongoose';
+import { Types, type mongo } from 'mongoose';
 import { seededRandom } from '../../src/catalog/demoCatalog';
 import { DAY_MS as DAY, startOfDay } from '../../src/shared/clock';
 import { createTrackingRepository, type ItemDayIncrement } from '../../src/tracking/tracking.repository';
@@ -98,4 +98,29 @@ it('concurrent tracking on two instances over shared items: every event accepted
   expect(after.impressions - before.impressions).toBe(sent);
   // Every flush closed its journal entry: no rollup write fell back to recovery.
   expect(await apps[0]!.database.connection.collection('rollup_journal').countDocuments()).toBe(0);
+});
+
+it('sends one of many concurrent identical events to the database; the others wait for it and are duplicates', async () => {
+  const app = await startTestApp({ monitorCommands: true, env: { GAVEL_SEED_DEMO: 'false' } });
+  try {
+    const [itemId] = await insertDemoItems(app, 1, 9);
+    const inserted: unknown[] = [];
+    const client = app.database.connection.getClient();
+    const listener = (event: mongo.CommandStartedEvent) => {
+      if (event.commandName === 'insert' && event.command.insert === 'tracking_events')
+        inserted.push(...(event.command.documents as unknown[]));
+    };
+    client.on('commandStarted', listener);
+    const event = { itemId: itemId!, sessionId: 'one-session', source: 'HOME' as TrafficSource };
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, () => execute(app, TrackImpressionsDocument, { events: [event] }, BROWSER)),
+    );
+    client.off('commandStarted', listener);
+    const outcomes = responses.map((response) => response.data?.trackImpressions.events[0]?.outcome);
+    expect(outcomes.filter((outcome) => outcome === 'ACCEPTED')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'DUPLICATE')).toHaveLength(39);
+    expect(inserted).toHaveLength(1);
+  } finally {
+    await app.stop();
+  }
 });
