@@ -8,8 +8,8 @@ import {
 import { escapeRegExp } from './searchTerms';
 import {
   createSortWindows,
-  nextWindowItems,
   type OrderPosition,
+  type SampledItem,
   type SortWindowOptions,
   type StoredSortKey,
 } from './sortWindows';
@@ -172,6 +172,25 @@ function selectiveIndexOf(search: ItemSearch): Record<string, 1 | -1> | undefine
   return undefined;
 }
 
+/**
+ * Whether a sampled item matches a search that is cut into windows (status, category, currency, price
+ * and dates: `searchFilter`'s semantics). It only places window ends (see sortWindows.ts): a mistake
+ * here would cost queries, never change a page.
+ */
+function acceptsSampled(search: ItemSearch): (item: SampledItem) => boolean {
+  const within = (value: number, lower?: number, upper?: number, inclusiveUpper = false) =>
+    (lower === undefined || value >= lower) &&
+    (upper === undefined || (inclusiveUpper ? value <= upper : value < upper));
+  const time = (date?: Date) => date?.getTime();
+  return (item) =>
+    (search.categories === undefined || search.categories.includes(item.category)) &&
+    (search.statuses === undefined || search.statuses.includes(item.status)) &&
+    (search.currency === undefined || item.currency === search.currency) &&
+    within(item.priceAmount, search.price?.min, search.price?.max, true) &&
+    within(item.createdAt.getTime(), time(search.createdAt?.from), time(search.createdAt?.to)) &&
+    within(item.endsAt.getTime(), time(search.endsAt?.from), time(search.endsAt?.to));
+}
+
 /** Aggregation expression: does any word of `arrayField` start with `prefix`? */
 function anyWordStartsWith(arrayField: string, prefix: string) {
   return {
@@ -236,21 +255,20 @@ export function createSearchRepository(
     const hint = selectiveIndex && windows.sortsAfterFetching() ? selectiveIndex : undefined;
     // One query per window of the order until the page is full: one in all where the engine walks
     // the index in order (no windows), and usually one where it does not.
-    let windowItems = selectiveIndex ? 0 : windows.firstWindowItems();
+    const accepts = !selectiveIndex && windows.active() ? acceptsSampled(query.search) : undefined;
     const records: AuctionItemRecord[] = [];
     let from = query.after;
     for (;;) {
-      const end = windowItems > 0 ? windows.endAfter(key, direction, from, windowItems) : undefined;
+      const missing = query.limit - records.length;
+      const end = accepts && windows.endAfter(key, direction, from, windows.matchesPerWindow(missing), accepts);
       const find = model
         .find(allOf(filter, positionsBetween(key, direction, from, end)) as QueryFilter<AuctionItemRecord>)
         .sort({ [key]: direction, _id: direction })
-        .limit(query.limit - records.length);
+        .limit(missing);
       if (hint) find.hint(hint);
-      const found = await find.lean<AuctionItemRecord[]>().exec();
-      records.push(...found);
+      records.push(...(await find.lean<AuctionItemRecord[]>().exec()));
       if (records.length >= query.limit || !end) break;
       // The window held all its matches: the next one starts after it.
-      windowItems = nextWindowItems(windowItems, found.length, query.limit - records.length);
       from = end;
     }
     // Items never ranked yet have no stored popularity: they sort as 0.

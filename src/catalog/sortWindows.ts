@@ -11,6 +11,12 @@ export interface OrderPosition {
   readonly id: Types.ObjectId;
 }
 
+/** The fields of a sampled item: the sort keys and what windowed filters test. */
+export type SampledItem = Pick<
+  AuctionItemRecord,
+  '_id' | StoredSortKey | 'status' | 'category' | 'currency' | 'priceAmount' | 'createdAt' | 'endsAt'
+>;
+
 /**
  * When sorted search queries are cut into windows of the sort order: `auto` turns them on where the
  * engine sorts after fetching every match (probed once with `explain`), `on` and `off` force it.
@@ -21,14 +27,13 @@ export type SortWindowMode = 'auto' | 'on' | 'off';
 export interface SortWindowOptions {
   readonly mode?: SortWindowMode;
   /**
-   * Items of the whole catalog the first window of a page holds (default 500: a page of 21 ACTIVE
-   * items then reads ~275 matches, ~3 ms on DocumentDB; filters down to ~4% of the catalog still fill
-   * it at once).
+   * Matches a window is expected to hold, in pages (default 3): a page of 21 then reads ~60 matches
+   * (~2-3 ms on DocumentDB) and rarely needs a second window.
    */
-  readonly firstWindowItems?: number;
-  /** Positions sampled per sort key (default 2,000). */
+  readonly pagesPerWindow?: number;
+  /** Items sampled (default 2,000). */
   readonly sampleSize?: number;
-  /** Age after which a query refreshes the sample in the background (default 60 s). */
+  /** Age after which a page refreshes the sample in the background (default 60 s). */
   readonly refreshMs?: number;
   readonly clock?: Clock;
   /** Told when sampling fails (pages stay correct; they are then windowed by the last sample, or not). */
@@ -36,68 +41,62 @@ export interface SortWindowOptions {
 }
 
 /**
- * Ends of windows over the sort orders of the catalog, for engines that cannot walk an index in order.
+ * Windows over the sort orders of the catalog, for engines that cannot walk an index in order.
  *
  * `mongod` answers a page such as `find({status}).sort({createdAt: -1, _id: -1}).limit(21)` by walking
  * the `{status, createdAt, _id}` index in order and stopping after 21 entries, whatever the catalog's
  * size. DocumentDB 0.106 as built for these machines has no ordered index scan (its order-by pushdown
  * needs the optional `documentdb_extended_rum` access method): it collects every match through the
  * index, fetches them all and keeps the top 21, so a page costs as much as the number of matches
- * (~100 ms for the 55,000 ACTIVE items of a 100,000-item catalog, on every page). A window — "at or
- * before this position of the order" — is one more range condition on the same index, so the engine
- * only collects the matches inside it; when a window holds fewer matches than the page needs, the next
- * query continues strictly after that window's end, in a wider window (see {@link nextWindowItems}),
- * and the last one is unbounded.
+ * (~100 ms for the 55,000 ACTIVE items of a 100,000-item catalog, on every page). A window — "up to
+ * this position of the order" — is one more range condition on the same index, so the engine only
+ * collects the matches inside it; when a window holds fewer matches than the page needs, the next query
+ * continues strictly after that window's end, and the last one is unbounded.
  *
- * The ends are positions sampled from the collection (`$sample`), so that the first window holds about
- * `firstWindowItems` items of the catalog whatever the distribution of the key. Results never depend on
- * the sample: a window's matches come first in the order whatever its bounds, and a window that is too
- * narrow only costs another query. A stale sample therefore costs time, never correctness.
+ * Window ends come from a sample of the catalog (`$sample`): the next window ends at the sampled item
+ * by which the sample predicts `pagesPerWindow` pages of matches, counting only the sampled items the
+ * page's filter accepts. So a window holds about the same number of matches whatever the filter, the
+ * distribution of the key, or how matches cluster along the order (by ENDS_AT, the first ACTIVE item
+ * of the demo catalog comes after 6,500 SCHEDULED ones that end later: a window counted in items
+ * either takes several empty queries to get there or overshoots into thousands of matches).
+ * Results never depend on the sample: a window's matches come first in the order whatever its bounds,
+ * and a window that is too narrow only costs another query. A stale sample costs time, never
+ * correctness.
  */
 export interface SortWindows {
   /**
-   * Items of the catalog the first window of a page holds, or 0 where pages are not cut into windows
-   * (then one unbounded query). Refreshes a stale sample in the background.
+   * Whether pages are cut into windows: the engine sorts after fetching and a sample exists.
+   * Refreshes a stale sample in the background.
    */
-  firstWindowItems(): number;
+  active(): boolean;
   /**
-   * The end of a window of about `items` items of the catalog after `from` (or from the start of the
-   * order), or undefined when the sample ends sooner: then the rest of the order is the last window.
+   * The end of the next window after `from` (or from the start of the order): the sampled item by
+   * which the sample predicts `matches` items accepted by `accepts`, or undefined when it predicts
+   * fewer in the rest of the order, which is then the last window.
    */
   endAfter(
     key: StoredSortKey,
     direction: 1 | -1,
     from: OrderPosition | undefined,
-    items: number,
+    matches: number,
+    accepts: (item: SampledItem) => boolean,
   ): OrderPosition | undefined;
-  /** Probes the engine (first call only) and samples positions now; failures leave windows off. */
+  /** Matches a window should hold for a page of `limit` items. */
+  matchesPerWindow(limit: number): number;
+  /** Probes the engine (first call only) and samples the catalog now; failures leave windows off. */
   refresh(): Promise<void>;
   /** Whether the engine sorts after fetching (as probed, or as `mode` forces); false until known. */
   sortsAfterFetching(): boolean;
-}
-
-/**
- * Items of the catalog the next window should hold, after one of `items` items held `found` of the
- * page's matches and `missing` are still wanted. After an empty window, twice as many: matches often
- * start abruptly further on (by ENDS_AT, the first ACTIVE auction of the demo catalog comes after
- * 6,500 SCHEDULED ones that end later), and a window that jumps far past where they start reads
- * thousands of them. Otherwise as many as the density seen promises, with a margin, between two and
- * four times the last window.
- */
-export function nextWindowItems(items: number, found: number, missing: number): number {
-  if (found === 0) return items * 2;
-  const promised = Math.ceil(((missing * items) / found) * 1.25);
-  return Math.min(items * 4, Math.max(items * 2, promised));
 }
 
 const sortKeys: readonly StoredSortKey[] = ['createdAt', 'priceAmount', 'endsAt', 'popularity'];
 
 interface Sample {
   readonly takenAt: number;
-  /** Items in the collection when sampled. */
-  readonly items: number;
-  /** Sampled positions of each key, ascending. */
-  readonly positions: Readonly<Record<StoredSortKey, readonly OrderPosition[]>>;
+  /** Items in the collection per sampled item. */
+  readonly itemsPerSampled: number;
+  /** The sampled items that have each key, ascending by (key, _id). */
+  readonly ordered: Readonly<Record<StoredSortKey, readonly SampledItem[]>>;
 }
 
 function compareValues(a: number | Date, b: number | Date): number {
@@ -111,6 +110,11 @@ function comparePositions(a: OrderPosition, b: OrderPosition): number {
   const [x, y] = [a.id.toHexString(), b.id.toHexString()];
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+const positionOf = (item: SampledItem, key: StoredSortKey): OrderPosition => ({
+  value: item[key] as number | Date,
+  id: item._id,
+});
 
 /**
  * Whether the engine sorts a page after fetching its matches instead of walking the index in order:
@@ -126,15 +130,15 @@ async function engineSortsAfterFetching(model: Model<AuctionItemRecord>): Promis
   }
 }
 
-/** Window ends over `model`'s collection; see {@link SortWindows}. */
+/** Windows over `model`'s collection; see {@link SortWindows}. */
 export function createSortWindows(model: Model<AuctionItemRecord>, options: SortWindowOptions = {}): SortWindows {
   const mode = options.mode ?? 'auto';
-  const firstWindowItems = options.firstWindowItems ?? 500;
+  const pagesPerWindow = options.pagesPerWindow ?? 3;
   const sampleSize = options.sampleSize ?? 2_000;
   const refreshMs = options.refreshMs ?? 60_000;
   const clock = options.clock ?? systemClock;
   let enabled: Promise<boolean> | undefined;
-  /** Known once the engine was probed: false keeps `ends` from ever sampling. */
+  /** Known once the engine was probed: false keeps pages from ever sampling. */
   let off = mode === 'off';
   let on = mode === 'on';
   let sample: Sample | undefined;
@@ -142,29 +146,28 @@ export function createSortWindows(model: Model<AuctionItemRecord>, options: Sort
 
   async function takeSample(): Promise<Sample> {
     const takenAt = clock.now().getTime();
-    const projection = Object.fromEntries(sortKeys.map((key) => [key, 1]));
+    const fields: ReadonlyArray<keyof SampledItem> = [...sortKeys, 'status', 'category', 'currency'];
     const [items, rows] = await Promise.all([
       model.estimatedDocumentCount().exec(),
       model
-        .aggregate<Pick<AuctionItemRecord, '_id' | StoredSortKey>>([
+        .aggregate<SampledItem>([
           { $sample: { size: sampleSize } },
-          { $project: projection },
+          { $project: Object.fromEntries(fields.map((field) => [field, 1])) },
         ])
         .exec(),
     ]);
-    const positionsOf = (key: StoredSortKey) =>
+    const orderedBy = (key: StoredSortKey) =>
       rows
         .filter((row) => typeof row[key] === 'number' || row[key] instanceof Date)
-        .map((row): OrderPosition => ({ value: row[key] as number | Date, id: row._id }))
-        .sort(comparePositions);
+        .sort((a, b) => comparePositions(positionOf(a, key), positionOf(b, key)));
     return {
       takenAt,
-      items,
-      positions: {
-        createdAt: positionsOf('createdAt'),
-        priceAmount: positionsOf('priceAmount'),
-        endsAt: positionsOf('endsAt'),
-        popularity: positionsOf('popularity'),
+      itemsPerSampled: rows.length === 0 ? 1 : Math.max(1, items) / rows.length,
+      ordered: {
+        createdAt: orderedBy('createdAt'),
+        priceAmount: orderedBy('priceAmount'),
+        endsAt: orderedBy('endsAt'),
+        popularity: orderedBy('popularity'),
       },
     };
   }
@@ -191,31 +194,36 @@ export function createSortWindows(model: Model<AuctionItemRecord>, options: Sort
   return {
     refresh,
     sortsAfterFetching: () => on,
-    firstWindowItems() {
-      if (off) return 0;
+    matchesPerWindow: (limit) => Math.ceil(pagesPerWindow * limit),
+    active() {
+      if (off) return false;
       // A stale sample still bounds correctly; a fresh one is taken in the background.
       if (!sample || clock.now().getTime() - sample.takenAt >= refreshMs) void refresh();
-      return sample ? firstWindowItems : 0;
+      return sample !== undefined;
     },
-    endAfter(key, direction, from, items) {
-      const ascending = sample?.positions[key] ?? [];
-      if (!sample || ascending.length === 0) return undefined;
-      // Positions in the page's order: index i of the order is ascending[at(i)].
-      const at = (i: number) => (direction === 1 ? i : ascending.length - 1 - i);
+    endAfter(key, direction, from, matches, accepts) {
+      if (!sample) return undefined;
+      const ordered = sample.ordered[key];
+      // Sampled items in the page's order: index i of the order is ordered[at(i)].
+      const at = (i: number) => (direction === 1 ? i : ordered.length - 1 - i);
       const before = (a: OrderPosition, b: OrderPosition) => direction * comparePositions(a, b) < 0;
-      // The first sampled position strictly after `from` (binary search over the page's order).
+      // The first sampled item strictly after `from` (binary search over the page's order).
       let start = 0;
       if (from) {
-        let end = ascending.length;
+        let end = ordered.length;
         while (start < end) {
           const middle = (start + end) >> 1;
-          if (before(from, ascending[at(middle)]!)) end = middle;
+          if (before(from, positionOf(ordered[at(middle)]!, key))) end = middle;
           else start = middle + 1;
         }
       }
-      const itemsPerPosition = Math.max(1, sample.items) / ascending.length;
-      const index = start + Math.max(1, Math.round(items / itemsPerPosition)) - 1;
-      return index < ascending.length ? ascending[at(index)] : undefined;
+      // Each accepted sampled item stands for `itemsPerSampled` matches of the catalog.
+      let wanted = Math.max(1, Math.ceil(matches / sample.itemsPerSampled));
+      for (let i = start; i < ordered.length; i++) {
+        const item = ordered[at(i)]!;
+        if (accepts(item) && --wanted === 0) return positionOf(item, key);
+      }
+      return undefined;
     },
   };
 }

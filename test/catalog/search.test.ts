@@ -188,8 +188,8 @@ describe('auctionItems pagination (property-style, against an in-test model)', (
   });
 
   describe('with the sort order cut into windows (as on engines that sort after fetching)', () => {
-    // The search service on a repository whose windows hold ~8 of the 300 items, with every item
-    // sampled: most pages span several windows, some end exactly at a window's end, and ties
+    // The search service on a repository whose windows hold half a page of matches, with every item
+    // sampled: every page spans several windows, some end exactly at a window's end, and ties
     // straddle window ends. (The service, not a second server: a second app's startup popularity
     // refresh would reset the popularity set above.)
     let service: SearchService;
@@ -198,7 +198,7 @@ describe('auctionItems pagination (property-style, against an in-test model)', (
       const repository = createSearchRepository(app.database.connection, {
         sortWindows: {
           mode: 'on',
-          firstWindowItems: 8,
+          pagesPerWindow: 0.5,
           sampleSize: 1_000,
           onSampleError: (error) => sampleErrors.push(error),
         },
@@ -221,8 +221,8 @@ describe('auctionItems pagination (property-style, against an in-test model)', (
     };
 
     it('fills a page from as many windows as it takes, one query each', async () => {
-      // Every item is sampled, so the first window holds exactly 8 items of the order, the second
-      // enough for the 13 still missing (17 items, by the density of the first).
+      // Every item is sampled and the search has no filter, so each window holds exactly half of what
+      // the page still misses, rounded up: 11, 5, 3, 1 and 1 of the 21 items (20 and one more).
       expect(sampleErrors).toEqual([]);
       const client = app.database.connection.getClient();
       const finds: unknown[] = [];
@@ -238,7 +238,7 @@ describe('auctionItems pagination (property-style, against an in-test model)', (
       } finally {
         client.off('commandStarted', listener);
       }
-      expect(finds).toHaveLength(2);
+      expect(finds).toHaveLength(5);
     });
 
     it.each(scenarios)('walks every page forward and backward: %#', async ({ query, filter, orderBy, pageSize }) => {
