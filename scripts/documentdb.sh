@@ -9,7 +9,9 @@
 # /tmp/gavel-ddb/<PORT>, a folder the `postgres` user can reach, as the engine requires. The
 # settings are the test settings of ../shared/GUIDE.md: DDB_FAST=1 (no fsync: fast, not crash-safe)
 # and the two 0.106 flags that let sorts walk compound indexes; they are set before any index is
-# created, since `defaultUseCompositeOpClass` is read at index creation. Set GAVEL_DDB_DIR to use
+# created, since `defaultUseCompositeOpClass` is read at index creation. The URI asks the driver
+# to open one connection at a time (`maxConnecting=1`): the 0.106 gateway re-binds its listener
+# after each accepted connection and resets connections opened meanwhile. Set GAVEL_DDB_DIR to use
 # another engine folder.
 set -euo pipefail
 
@@ -18,7 +20,7 @@ engine_dir="${GAVEL_DDB_DIR:-$here/../shared/engines/documentdb}"
 action="${1:-}"
 port="${2:-27100}"
 data="/tmp/gavel-ddb/$port"
-uri="mongodb://docdb:docdb@127.0.0.1:$port/?authMechanism=SCRAM-SHA-256&tls=false"
+uri="mongodb://docdb:docdb@127.0.0.1:$port/?authMechanism=SCRAM-SHA-256&tls=false&maxConnecting=1"
 
 [ -d "$engine_dir" ] || { echo "documentdb.sh: no engine folder at $engine_dir (set GAVEL_DDB_DIR)" >&2; exit 1; }
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
