@@ -31,29 +31,14 @@ import {
 } from 'graphql';
 import { getComplexity, type ComplexityEstimator, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import { parseDuration } from '../analytics/timeRange';
+import type { GavelConfig } from '../config';
 import { ErrorCode } from '../shared/errors';
 
-/** The limits and prices of {@link createRequestPolicy}; every one is an env var (see config.ts). */
-export interface RequestLimits {
-  /** `GRAPHQL_MAX_COST`: most cost points one operation may have. */
-  readonly maxCost: number;
-  /** `GRAPHQL_MAX_DEPTH`: deepest field nesting, fragments expanded (`__schema` introspection is exempt). */
-  readonly maxDepth: number;
-  /** `GRAPHQL_MAX_ALIASES`: most aliased fields per operation. */
-  readonly maxAliases: number;
-  /** `GRAPHQL_MAX_DIRECTIVES`: most directives per operation. */
-  readonly maxDirectives: number;
-  /** `GRAPHQL_MAX_TOKENS`: most lexical tokens per document; bounds parsing and validation work. */
-  readonly maxTokens: number;
-  /** `GRAPHQL_COST_TOTAL_COUNT`: price of `totalCount` (one count over every match). */
-  readonly totalCountCost: number;
-  /** `GRAPHQL_COST_FACETS`: price of `facets` (one aggregation over every match). */
-  readonly facetsCost: number;
-  /** `GRAPHQL_COST_ANALYTICS_POINT`: price of each `timeSeries` bucket an item's analytics returns. */
-  readonly analyticsPointCost: number;
+/** The limits and prices of {@link createRequestPolicy}; every one is an env var, documented in config.ts. */
+export type RequestLimits = GavelConfig['limits'] & {
   /** Longest analytics range the resolvers accept (ANALYTICS_MAX_RANGE_DAYS), in hours. */
   readonly analyticsMaxRangeHours: number;
-}
+};
 
 /** Prices that are not worth a knob: relative weights of one database round trip or one object. */
 const COST = {
