@@ -1,4 +1,4 @@
-import type * as mongo from 'mongodb';
+import { commandCounter } from '../../bench/support';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { insertDemoItems } from '../support/catalogFixtures';
@@ -35,19 +35,6 @@ beforeAll(async () => {
   await insertDemoItems(app, 60);
 });
 afterAll(() => Promise.all([app?.stop(), loose?.stop()]));
-
-/** Database commands started while `work` runs (the driver's command monitoring). */
-async function countCommands<T>(target: TestApp, work: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
-  const client = target.database.connection.getClient();
-  const commands: string[] = [];
-  const listener = (event: mongo.CommandStartedEvent) => commands.push(event.commandName);
-  client.on('commandStarted', listener);
-  try {
-    return { result: await work(), commands };
-  } finally {
-    client.off('commandStarted', listener);
-  }
-}
 
 type Errors = NonNullable<GraphQLResponse<unknown>['errors']>;
 
@@ -89,7 +76,7 @@ async function expectRefused(
   code: string,
   variables?: Record<string, unknown>,
 ): Promise<Errors> {
-  const { result, commands } = await countCommands(target, async () => {
+  const { result, commands } = await commandCounter(target).measure(async () => {
     if (transport === 'ws') return overWebsocket(target, query, variables);
     const response = await overHttp(target, query, variables);
     expect(response.status).toBe(400);
@@ -229,7 +216,9 @@ describe("the web app's real queries", () => {
         } }
       }
     }`;
-    const { result, commands } = await countCommands(app, () => overHttp(app, query, { range: { last: 'P7D' } }));
+    const { result, commands } = await commandCounter(app).measure(() =>
+      overHttp(app, query, { range: { last: 'P7D' } }),
+    );
     expect(result.errors).toBeUndefined();
     const data = result.data as { auctionItems: { totalCount: number; edges: unknown[] } };
     expect(data.auctionItems.totalCount).toBe(60);
