@@ -119,7 +119,7 @@ const sameValue = (a: Keyset['value'], b: Keyset['value']) =>
  *   the scan, the `$or` only splits the ties at `v` (as `field < v OR (field = v AND _id < id)`,
  *   DocumentDB scanned both branches over every remaining match);
  * - within one value (a window inside a run of ties, e.g. the many items at popularity 0):
- *   `field = v AND _id in (end id, from id]`, bounded on both columns;
+ *   `field = v AND _id` after `from`'s id and up to `end`'s, bounded on both columns;
  * - otherwise a branch per part of the window: the rest of `from`'s ties, the values strictly between,
  *   and the ties of `end` up to its id. (A single range over both values would read every tie of
  *   either value, which for popularity 0 is most of the catalog.)
