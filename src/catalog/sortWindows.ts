@@ -147,15 +147,16 @@ export function createSortWindows(model: Model<AuctionItemRecord>, options: Sort
   async function takeSample(): Promise<Sample> {
     const takenAt = clock.now().getTime();
     const fields: ReadonlyArray<keyof SampledItem> = [...sortKeys, 'status', 'category', 'currency'];
-    const [items, rows] = await Promise.all([
-      model.estimatedDocumentCount().exec(),
-      model
-        .aggregate<SampledItem>([
-          { $sample: { size: sampleSize } },
-          { $project: Object.fromEntries(fields.map((field) => [field, 1])) },
-        ])
-        .exec(),
-    ]);
+    const items = await model.estimatedDocumentCount().exec();
+    // A catalog no larger than the sample is read whole: exact positions, and no `$sample` (which
+    // mongo-java-server 1.47 sometimes fails, sorting by a random comparator: "Comparison method
+    // violates its general contract!"). The limit only matters when the estimate is stale.
+    const rows = await model
+      .aggregate<SampledItem>([
+        items <= sampleSize ? { $limit: sampleSize } : { $sample: { size: sampleSize } },
+        { $project: Object.fromEntries(fields.map((field) => [field, 1])) },
+      ])
+      .exec();
     const orderedBy = (key: StoredSortKey) =>
       rows
         .filter((row) => typeof row[key] === 'number' || row[key] instanceof Date)
