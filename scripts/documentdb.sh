@@ -8,8 +8,10 @@
 # PORT defaults to 27100 (this project uses 27100-27199; one engine per port). Data lives in
 # /tmp/gavel-ddb/<PORT>, a folder the `postgres` user can reach, as the engine requires. The
 # settings are the test settings of ../shared/GUIDE.md: DDB_FAST=1 (no fsync: fast, not crash-safe)
-# and the two 0.106 flags that let sorts walk compound indexes; they are set before any index is
-# created, since `defaultUseCompositeOpClass` is read at index creation. The URI asks the driver
+# and the two 0.106 flags the engine's README recommends (composite index op classes, order-by
+# pushdown), set before any index is created since `defaultUseCompositeOpClass` is read then. On
+# this build they do not give in-order index reads (that needs the optional extended RUM access
+# method); search's sort windows cover that (src/catalog/sortWindows.ts). The URI asks the driver
 # to open one connection at a time (`maxConnecting=1`): the 0.106 gateway re-binds its listener
 # after each accepted connection and resets connections opened meanwhile. Set GAVEL_DDB_DIR to use
 # another engine folder.
