@@ -19,7 +19,7 @@ import { CursorCodec } from './graphql/cursor';
 import { generateDemoCatalog } from './catalog/demoCatalog';
 import type { GavelConfig } from './config';
 import { connectDatabase, type Database } from './db/database';
-import { startEngine, type RunningEngine } from './db/engine';
+import { startConfiguredEngine, type RunningEngine } from './db/engine';
 import { buildGavelSchema } from './graphql/schema';
 import type { GavelServices } from './graphql/context';
 import { startHttpServer, type GavelHttpServer } from './server/httpServer';
@@ -80,13 +80,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
   };
 
   try {
-    const engine = await startEngine({
-      choice: config.mongoEngine,
-      purpose: 'serve',
-      mongodbUri: config.mongodbUri,
-      dataDir: config.dataDir,
-      onAttempt: (message) => logger.warn(`engine attempt failed: ${message}`),
-    });
+    const engine = await startConfiguredEngine(config, (message) => logger.warn(message));
     cleanup.push({ name: 'engine', release: () => engine.stop() });
     logger.info({ engine: engine.name }, `MongoDB engine: ${engine.description}`);
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { connectDatabase } from '../db/database';
-import { startEngine } from '../db/engine';
+import { startConfiguredEngine } from '../db/engine';
 import { systemClock } from '../shared/clock';
 import { ROLES, type Role } from './apiKey';
 import { createAuthService, type AuthService } from './auth.service';
@@ -69,13 +69,7 @@ export async function runKeysCommand(auth: AuthService, argv: readonly string[],
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput): Promise<number> {
   const config = loadConfig(env);
-  const engine = await startEngine({
-    choice: config.mongoEngine,
-    purpose: 'serve',
-    mongodbUri: config.mongodbUri,
-    dataDir: config.dataDir,
-    onAttempt: (message) => io.err(`engine attempt failed: ${message}`),
-  });
+  const engine = await startConfiguredEngine(config, (message) => io.err(message));
   try {
     const database = await connectDatabase(engine.uri, config.mongodbDb);
     try {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { MongoEngineChoice } from '../config';
+import type { GavelConfig, MongoEngineChoice } from '../config';
 import { javaServerAvailable, startJavaServer, type RunningEngine } from './engines/javaServer';
 import { locateMongodBinary, startMemoryServer } from './engines/memoryServer';
 import { repoRoot } from '../shared/repoRoot';
@@ -131,4 +131,21 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
     note(`java (mongo-java-server): ${describeError(error)}`);
     throw new EngineUnavailableError(attempts);
   }
+}
+
+/**
+ * Starts the engine the configuration names, keeping data under its `dataDir` (what `npm start`
+ * and the CLI tools use); `onAttempt` hears each failed attempt.
+ */
+export function startConfiguredEngine(
+  config: Pick<GavelConfig, 'mongoEngine' | 'mongodbUri' | 'dataDir'>,
+  onAttempt: (message: string) => void,
+): Promise<RunningEngine> {
+  return startEngine({
+    choice: config.mongoEngine,
+    purpose: 'serve',
+    mongodbUri: config.mongodbUri,
+    dataDir: config.dataDir,
+    onAttempt: (message) => onAttempt(`engine attempt failed: ${message}`),
+  });
 }
