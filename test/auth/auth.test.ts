@@ -1,3 +1,4 @@
+import { connectionOutcome } from '../support/websocket';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { AuctionItemDocument, CreateAuctionItemDocument } from '../generated/graphql';
@@ -62,25 +63,7 @@ describe('API tokens (AUTH_TOKENS)', () => {
   });
 
   it('refuses a websocket connection_init with a wrong token (4403) and accepts a right one', async () => {
-    const connect = (authorization: string) =>
-      new Promise<number | 'connected'>((resolve) => {
-        const client = createClient({
-          url: app.wsUrl,
-          webSocketImpl: WebSocket,
-          retryAttempts: 0,
-          lazy: false,
-          onNonLazyError: () => undefined,
-          connectionParams: { authorization },
-          on: {
-            connected: () => {
-              resolve('connected');
-              void client.dispose();
-            },
-            closed: (event) => resolve((event as { code: number }).code),
-          },
-        });
-      });
-    expect(await connect('Bearer wrong-token-0123456789')).toBe(4403);
-    expect(await connect(`Bearer ${TOKEN}`)).toBe('connected');
+    expect(await connectionOutcome(app, 'Bearer wrong-token-0123456789')).toBe(4403);
+    expect(await connectionOutcome(app, `Bearer ${TOKEN}`)).toBe('connected');
   });
 });

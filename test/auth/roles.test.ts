@@ -1,3 +1,4 @@
+import { connectionOutcome } from '../support/websocket';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { errorCodes, postRaw, startTestApp, type TestApp } from '../support/testApp';
@@ -235,23 +236,7 @@ describe('unknown, malformed and revoked keys', () => {
       const response = await postRaw(app, { query }, { authorization: `Bearer ${bad}` });
       expect(response.status).toBe(401);
       expect(errorCodes(response)).toEqual(['UNAUTHENTICATED']);
-      const closed = await new Promise<number | 'connected'>((resolve) => {
-        const client = createClient({
-          url: app.wsUrl,
-          webSocketImpl: WebSocket,
-          retryAttempts: 0,
-          lazy: false,
-          onNonLazyError: () => undefined,
-          connectionParams: { authorization: `Bearer ${bad}` },
-          on: {
-            connected: () => {
-              resolve('connected');
-              void client.dispose();
-            },
-            closed: (event) => resolve((event as { code: number }).code),
-          },
-        });
-      });
+      const closed = await connectionOutcome(app, `Bearer ${bad}`);
       expect(closed).toBe(4403);
     }
   });
