@@ -91,9 +91,13 @@ function pageSize(args: Record<string, unknown>): number {
   return size === undefined ? DEFAULT_PAGE_SIZE : Math.min(Math.max(size, 0), 100);
 }
 
-/** Hours an analytics `range` argument covers, as the resolver would read it; unreadable = longest. */
-function rangeHours(range: unknown, maxHours: number): number {
-  if (range == null || typeof range !== 'object') return DEFAULT_RANGE_HOURS;
+/**
+ * Hours an analytics `range` argument covers, as the resolver would read it, and whether the
+ * resolver would accept that length (`valid`). An unreadable, inverted or too long range is priced
+ * at the longest (`valid` false): the resolver refuses it with a precise BAD_USER_INPUT.
+ */
+function rangeHours(range: unknown, maxHours: number): { hours: number; valid: boolean } {
+  if (range == null || typeof range !== 'object') return { hours: DEFAULT_RANGE_HOURS, valid: true };
   const { from, to, last } = range as { from?: unknown; to?: unknown; last?: unknown };
   let hours: number;
   try {
@@ -104,10 +108,12 @@ function rangeHours(range: unknown, maxHours: number): number {
       hours = (end - start) / HOUR_MS;
     }
   } catch {
-    hours = maxHours;
+    return { hours: maxHours, valid: false };
   }
   // Buckets are whole hours; a range the resolver refuses (too long, inverted) is priced at most.
-  return Number.isFinite(hours) && hours > 0 ? Math.min(Math.ceil(hours) + 1, maxHours) : maxHours;
+  return Number.isFinite(hours) && hours > 0 && hours <= maxHours
+    ? { hours: Math.min(Math.ceil(hours) + 1, maxHours), valid: true }
+    : { hours: maxHours, valid: false };
 }
 
 /**
@@ -132,9 +138,10 @@ function pricedFields(
     'AuctionItemConnection.facets': ({ childComplexity }) => limits.facetsCost + childComplexity,
     'Query.auctionItem': ({ childComplexity }) => COST.query + childComplexity,
     'AuctionItem.analytics': ({ args, childComplexity }, walk) => {
-      const hours = rangeHours(args.range, limits.analyticsMaxRangeHours);
+      const { hours, valid } = rangeHours(args.range, limits.analyticsMaxRangeHours);
       const points = walk.pendingPointsPerHour * hours;
-      walk.largestSeries = Math.max(walk.largestSeries, Math.ceil(walk.pendingFinestPointsPerHour * hours));
+      // An invalid range is left to the resolver, whose BAD_USER_INPUT says what is wrong with it.
+      if (valid) walk.largestSeries = Math.max(walk.largestSeries, Math.ceil(walk.pendingFinestPointsPerHour * hours));
       walk.pendingPointsPerHour = 0;
       walk.pendingFinestPointsPerHour = 0;
       return COST.itemAnalytics + childComplexity + Math.ceil(points) * limits.analyticsPointCost;

@@ -66,7 +66,7 @@ export function guardWebsockets(options: WsGuardOptions): {
       }
       const address = options.clientAddress(req);
       if ((openPerAddress.get(address) ?? 0) >= options.maxConnectionsPerAddress) {
-        accept(false, 429, `Too many websockets from this address (WS_MAX_CONNECTIONS_PER_ADDRESS).`);
+        accept(false, 429, 'Too many websockets from this address (WS_MAX_CONNECTIONS_PER_ADDRESS).');
         return;
       }
       addressOf.set(req, address);

@@ -137,6 +137,11 @@ describe('cost model', () => {
     expect(refusal('P60D', `${series('DAY', 'a: ')} ${series('HOUR', 'b: ')}`)).toMatchObject({
       code: 'RANGE_TOO_LARGE',
     });
+    // The longest allowed range hourly is refused; a range the resolver refuses anyway (too long,
+    // unreadable) is left to it, so its BAD_USER_INPUT says what is wrong.
+    expect(refusal('P90D', series('HOUR'))).toMatchObject({ code: 'RANGE_TOO_LARGE' });
+    expect(refusal('P120D', series('HOUR'))).toBeUndefined();
+    expect(refusal('P1M', series('HOUR'))).toBeUndefined();
     expect(() => loadConfig({ ANALYTICS_MAX_POINTS: '0' })).toThrow(/ANALYTICS_MAX_POINTS/);
   });
 

@@ -1,6 +1,6 @@
-import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { postRaw, startTestApp, type TestApp } from '../support/testApp';
+import { connectionOutcome } from '../support/websocket';
 
 /**
  * Websocket abuse caps (issue 11) and the origin policy shared with HTTP CORS: connections per
@@ -82,31 +82,6 @@ function upgrade(app: TestApp, headers: Record<string, string> = {}): Promise<Up
 
 const statusOf = (outcome: Upgrade) => ('opened' in outcome ? 'open' : outcome.status);
 
-/** graphql-ws's own client through the handshake with extra headers: `'connected'` or the close code. */
-function graphqlWsOutcome(app: TestApp, headers: Record<string, string>): Promise<number | 'connected'> {
-  class WithHeaders extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { headers });
-    }
-  }
-  return new Promise((resolve) => {
-    const client = createClient({
-      url: app.wsUrl,
-      webSocketImpl: WithHeaders,
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      on: {
-        connected: () => {
-          resolve('connected');
-          void client.dispose();
-        },
-        closed: (event) => resolve((event as { code: number }).code),
-      },
-    });
-  });
-}
-
 describe('websocket connections per client address (WS_MAX_CONNECTIONS_PER_ADDRESS)', () => {
   it('refuses the N+1th connection from one address with HTTP 429, while another address still connects', async () => {
     const attacker = { 'x-forwarded-for': '203.0.113.7' };
@@ -115,8 +90,8 @@ describe('websocket connections per client address (WS_MAX_CONNECTIONS_PER_ADDRE
     expect(statusOf(refused)).toBe(429);
     expect((refused as { body: string }).body).toMatch(/WS_MAX_CONNECTIONS_PER_ADDRESS/);
     // The official client sees the refusal as a failed connection, not a session.
-    expect(await graphqlWsOutcome(proxied, attacker)).not.toBe('connected');
-    expect(await graphqlWsOutcome(proxied, { 'x-forwarded-for': '198.51.100.20' })).toBe('connected');
+    expect(await connectionOutcome(proxied, undefined, attacker)).not.toBe('connected');
+    expect(await connectionOutcome(proxied, undefined, { 'x-forwarded-for': '198.51.100.20' })).toBe('connected');
     // HTTP is unaffected.
     expect((await postRaw(proxied, { query: '{ __typename }' }, attacker)).data).toEqual({ __typename: 'Query' });
   });
