@@ -409,14 +409,15 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       totalCountCost: integer(env, 'GRAPHQL_COST_TOTAL_COUNT', 100, 0, 1_000_000),
       facetsCost: integer(env, 'GRAPHQL_COST_FACETS', 200, 0, 1_000_000),
       analyticsPointCost: integer(env, 'GRAPHQL_COST_ANALYTICS_POINT', 1, 0, 1_000_000),
-      // 41 days hourly or any range daily (ANALYTICS_MAX_RANGE_DAYS is at most 3,650 days).
+      // 41 days hourly; daily, any range up to 999 days (ANALYTICS_MAX_RANGE_DAYS defaults to 90).
       analyticsMaxPoints: integer(env, 'ANALYTICS_MAX_POINTS', 1_000, 1, 1_000_000),
     }),
     wsAllowQueries: boolean(env, 'WS_ALLOW_QUERIES', false),
     ws: Object.freeze({
       // Generous for many browsers behind one NAT; far below the 2,000 sockets of issue 11.
       maxConnectionsPerAddress: integer(env, 'WS_MAX_CONNECTIONS_PER_ADDRESS', 100, 1, 1_000_000),
-      // A page opening its subscriptions sends a burst of a few dozen messages; nothing sends more.
+      // A page opening all its subscriptions at once (LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION, 20) sends
+      // a burst of about that many messages.
       maxMessagesPerSecond: integer(env, 'WS_MAX_MESSAGES_PER_SECOND', 50, 1, 1_000_000),
     }),
   });
