@@ -204,7 +204,7 @@ describe.each(['http', 'ws'] as const)('cost limits per role over %s', (transpor
   const sellerKey = () => (transport === 'http' ? seller.app : seller.loose);
 
   it('gives a SELLER key GRAPHQL_MAX_COST_SELLER (10,000) where anonymous callers get GRAPHQL_MAX_COST (5,000)', async () => {
-    const query = hourlyPage(3); // about 7,900
+    const query = hourlyPage(3); // 7,810
     const anonymous = await expectRefused(transport, target(), query, 'QUERY_TOO_COMPLEX');
     expect(anonymous[0]!.extensions).toMatchObject({ maxCost: 5000 });
     const cost = anonymous[0]!.extensions!.cost as number;
@@ -217,7 +217,7 @@ describe.each(['http', 'ws'] as const)('cost limits per role over %s', (transpor
   });
 
   it('refuses a SELLER over its limit with its maxCost, while an ADMIN key (25,000) runs the same query', async () => {
-    const query = hourlyPage(7); // about 17,400
+    const query = hourlyPage(7); // 17,410
     const refused = await send(transport, target(), query, undefined, sellerKey());
     expect(codes(refused)).toEqual(['QUERY_TOO_COMPLEX']);
     expect(refused[0]!.extensions).toMatchObject({ maxCost: 10_000 });
