@@ -12,6 +12,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../shared/repoRoot';
+import type { EngineHealth } from './supervisor';
 
 /** Durability of an `h2` engine's acknowledged writes; see {@link JavaServerOptions.durability}. */
 export type EngineDurability = 'fsync' | 'commit' | 'none';
@@ -54,6 +55,11 @@ export interface RunningEngine {
   readonly description: string;
   /** Stops the engine and waits for it to exit; safe to call more than once. */
   stop(): Promise<void>;
+  /**
+   * Set when Gavel supervises the engine process (the embedded engine serving data): whether it
+   * is up right now, and its exits and restarts. Unset for external databases.
+   */
+  readonly health?: EngineHealth;
 }
 
 /** A running mongo-java-server: a {@link RunningEngine} plus the JVM's process id (for diagnostics and tests). */
