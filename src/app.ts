@@ -74,8 +74,7 @@ function logEngineHealth(health: EngineHealth, logger: Logger): void {
         { enginePid: event.pid, downMs: event.downMs, restarts: event.restarts },
         `MongoDB engine restarted after ${event.downMs} ms`,
       );
-    else
-      log.error({ err: event.error, retryInMs: event.retryInMs }, 'MongoDB engine restart failed; retrying');
+    else log.error({ err: event.error, retryInMs: event.retryInMs }, 'MongoDB engine restart failed; retrying');
   });
 }
 

@@ -102,6 +102,9 @@ const unavailableErrorNames = new Set([
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (unavailableErrorNames.has(error.name)) return true;
+  // Mongoose queues model operations while disconnected (an engine restart) and gives up after
+  // its buffer timeout with a plain MongooseError.
+  if (error.name === 'MongooseError' && /buffering timed out/.test(error.message)) return true;
   const labels = (error as { errorLabelSet?: Set<string> }).errorLabelSet;
   if (labels?.has('RetryableWriteError') === true || labels?.has('ResetPool') === true) return true;
   // A bulk write that failed as a whole (e.g. no server to send it to) is a MongoBulkWriteError
