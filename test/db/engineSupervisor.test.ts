@@ -18,7 +18,7 @@ if (!availability.ok) console.warn(`Skipping engine supervision tests: ${availab
 const describeEngine = availability.ok ? describe : describe.skip;
 
 // JVM start plus in-memory compilation of Launcher.java takes a few seconds on a busy machine.
-jest.setTimeout(90_000);
+jest.setTimeout(180_000);
 
 let dir: string;
 beforeAll(() => {

@@ -8,6 +8,9 @@ import { BROWSER } from '../support/catalogFixtures';
 import { startRedis, type RedisServer } from '../support/redisServer';
 import { spawnTestServer, waitForReady, type ServerProcess } from '../support/serverProcess';
 
+// Two server processes and a Redis outage with reconnect backoff: over a minute on a busy machine.
+jest.setTimeout(180_000);
+
 let redis: RedisServer;
 let connection: mongoose.Connection;
 let itemId: string;
