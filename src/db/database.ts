@@ -23,8 +23,9 @@ export interface Database {
 /**
  * The write concern Gavel asks for unless the connection string names one: acknowledged by a
  * majority of a replica set's voting members, each having written it to its on-disk journal, so an
- * acknowledged write survives a failover and a power loss of any minority. On a standalone server
- * this is its own journal; the embedded engines accept and ignore it (see README "Durability").
+ * acknowledged write survives a failover and a power loss of any minority. On a standalone `mongod`
+ * it is its own on-disk journal (WiredTiger); mongo-java-server and DocumentDB accept it, their
+ * durability is their own (see README "Durability: what survives what").
  */
 const DEFAULT_WRITE_CONCERN = { w: 'majority', journal: true } as const;
 
