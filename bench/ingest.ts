@@ -5,8 +5,15 @@
  * into a collection with the events collection's indexes — what storing them costs at the least —
  * and, for comparison with earlier figures, with the dedup index only. Also p50/p99 mutation latency and, with BENCH_SUSTAIN_MINUTES=5,
  * the server's RSS, events/s and p99 latency for every minute of sustained API load (the app runs
- * in this process).
+ * in this process). (d) issue 12's durability cost: the API load again on engines that differ only
+ * in what a write waits for before it is acknowledged — the embedded engine's H2 durability
+ * none/commit/fsync, or on an external MongoDB `w=1` vs Gavel's `w: 'majority', j: true`
+ * (BENCH_DURABILITY=0 skips it).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { print } from 'graphql';
 import type { Types } from 'mongoose';
 import { auctionItemModel } from '../src/catalog/auctionItem.model';
@@ -19,11 +26,17 @@ import {
   type TrackingEventRecord,
 } from '../src/tracking/trackingEvent.model';
 import { TrackImpressionsDocument } from '../test/generated/graphql';
+import { startApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import type { RunningEngine } from '../src/db/engine';
+import { javaServerAvailable, startJavaServer, type EngineDurability } from '../src/db/engines/javaServer';
 import { ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const SUSTAIN_MINUTES = Number(process.env.BENCH_SUSTAIN_MINUTES ?? 0);
+/** Compare durability settings (section d); BENCH_DURABILITY=0 skips it. */
+const DURABILITY = process.env.BENCH_DURABILITY !== '0';
 const CLIENTS = 8;
 const API_BATCH = 100;
 const RAW_BATCH = 1_000;
@@ -62,15 +75,19 @@ async function main(): Promise<void> {
     const mutation = print(TrackImpressionsDocument);
     let sessionSeq = 0;
     /** One mutation of API_BATCH events, each with a fresh session so that every one is accepted. */
-    const trackBatch = async (client: number): Promise<{ accepted: number; latency: number; error?: string }> => {
+    const trackBatch = async (
+      client: number,
+      target = url,
+      items = itemIds,
+    ): Promise<{ accepted: number; latency: number; error?: string }> => {
       const events = Array.from({ length: API_BATCH }, (_, position) => ({
-        itemId: randomItem().toHexString(),
+        itemId: items[Math.floor(Math.random() * items.length)]!.toHexString(),
         sessionId: `c${client}-s${++sessionSeq}`,
         source: SOURCES[position % SOURCES.length],
         position,
       }));
       const start = process.hrtime.bigint();
-      const response = await fetch(url, {
+      const response = await fetch(target, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
         body: JSON.stringify({ query: mutation, variables: { events } }),
@@ -202,6 +219,75 @@ async function main(): Promise<void> {
         `(${((100 * apiRate) / rawDedupOnlyRate).toFixed(0)}% of raw with the dedup index only)`,
     );
 
+    // (d) What durability costs: the same API load on engines that differ only in what a write
+    // waits for before it is acknowledged (a fresh app and database per setting, same length).
+    if (DURABILITY) {
+      const settings = durabilitySettings(bench.engine);
+      const rows = [];
+      let baselineRate = 0;
+      for (const setting of settings) {
+        const target = await setting.start();
+        try {
+          const app = await startApp(
+            loadConfig({
+              NODE_ENV: 'test',
+              HOST: '127.0.0.1',
+              PORT: '0',
+              MONGODB_URI: target.uri,
+              MONGODB_DB: `bench_durability_${randomBytes(4).toString('hex')}`,
+              GAVEL_MONGO_ENGINE: 'uri',
+              GAVEL_SEED_DEMO: 'false',
+              LOG_LEVEL: 'warn',
+              TRACKING_SESSION_EVENTS_PER_MINUTE: '10000000',
+              TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
+            }),
+          );
+          try {
+            const items = createAuctionItemRepository(app.database.connection);
+            await items.insertMany(generateDemoCatalog(ITEMS, new Date()));
+            const ids = (await auctionItemModel(app.database.connection).find({}, { _id: 1 }).lean().exec()).map(
+              (item) => item._id,
+            );
+            const durabilityLatencies: number[] = [];
+            const load = async (client: number, deadline: number) => {
+              let accepted = 0;
+              while (Date.now() < deadline) {
+                const result = await trackBatch(client, app.url, ids);
+                accepted += result.accepted;
+                if (result.error) failures.set(result.error, (failures.get(result.error) ?? 0) + 1);
+                durabilityLatencies.push(result.latency);
+              }
+              return accepted;
+            };
+            await runClients(2, load); // warm-up
+            durabilityLatencies.length = 0;
+            takeFailures();
+            const run = await runClients(SECONDS, load);
+            const eventsPerSecond = rate(run.events, run.seconds);
+            baselineRate ||= eventsPerSecond;
+            const timing = summarize(durabilityLatencies);
+            rows.push({
+              'acknowledged once': setting.label,
+              'events/s': eventsPerSecond,
+              'vs first row': `${((100 * eventsPerSecond) / baselineRate).toFixed(0)}%`,
+              'p50 latency': ms(timing.median),
+              'p99 latency': ms(timing.p99),
+              'batches refused': takeFailures(),
+            });
+            await app.database.connection.dropDatabase().catch(() => undefined);
+          } finally {
+            await app.stop();
+          }
+        } finally {
+          await target.stop();
+        }
+      }
+      console.log(`
+Durability cost (API load as above, ${SECONDS} s each, a fresh app and database per row):
+`);
+      printTable(rows);
+    }
+
     // Sustained API load: server RSS (the app runs in this process).
     if (SUSTAIN_MINUTES > 0) {
       // The comparison's collections are not the app's: drop them so that the in-memory engine's
@@ -234,6 +320,58 @@ async function main(): Promise<void> {
   } finally {
     await bench.stop();
   }
+}
+
+/** One row of the durability comparison: how to start (or name) the database it runs on. */
+interface DurabilitySetting {
+  readonly label: string;
+  start(): Promise<{ uri: string; stop(): Promise<void> }>;
+}
+
+/**
+ * The settings compared: on an external MongoDB, the write concern (Gavel's default against
+ * `w=1` in the URI); otherwise the embedded engine's H2 store with each `durability`, in a
+ * throw-away file.
+ */
+function durabilitySettings(engine: RunningEngine): DurabilitySetting[] {
+  if (engine.name === 'uri') {
+    const withW1 = `${engine.uri}${engine.uri.includes('?') ? '&' : '?'}w=1`;
+    return [
+      {
+        label: 'w: 1 (primary memory; `w=1` in the URI)',
+        start: async () => ({ uri: withW1, stop: async () => undefined }),
+      },
+      {
+        label: "w: 'majority', j: true (Gavel's default)",
+        start: async () => ({ uri: engine.uri, stop: async () => undefined }),
+      },
+    ];
+  }
+  const available = javaServerAvailable();
+  if (!available.ok) {
+    console.log(`
+Durability cost: not measured (${available.reason}).`);
+    return [];
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gavel-bench-durability-'));
+  const labels: Record<EngineDurability, string> = {
+    none: 'none: H2 background commit ~1 s later (before issue 12)',
+    commit: 'commit: H2 store committed to the file (OS cache)',
+    fsync: "fsync: committed and forced to disk (Gavel's default)",
+  };
+  return (['none', 'commit', 'fsync'] as const).map((durability) => ({
+    label: labels[durability],
+    start: async () => {
+      const server = await startJavaServer({ backend: 'h2', dataFile: path.join(dir, `${durability}.mv`), durability });
+      return {
+        uri: server.uri,
+        stop: async () => {
+          await server.stop();
+          rmSync(path.join(dir, `${durability}.mv`), { force: true });
+        },
+      };
+    },
+  }));
 }
 
 /** A counted impression shaped as the pipeline stores it. */

@@ -19,7 +19,8 @@ import { CursorCodec } from './graphql/cursor';
 import { generateDemoCatalog } from './catalog/demoCatalog';
 import type { GavelConfig } from './config';
 import { connectDatabase, type Database } from './db/database';
-import { startConfiguredEngine, type RunningEngine } from './db/engine';
+import { redactUri, startConfiguredEngine, type RunningEngine } from './db/engine';
+import type { EngineHealth } from './db/engines/supervisor';
 import { buildGavelSchema } from './graphql/schema';
 import type { GavelServices } from './graphql/context';
 import { startHttpServer, type GavelHttpServer } from './server/httpServer';
@@ -59,6 +60,24 @@ export interface GavelApp {
   stop(): Promise<void>;
 }
 
+/** Logs a supervised engine's exits (error, at once) and restarts. */
+function logEngineHealth(health: EngineHealth, logger: Logger): void {
+  const log = logger.child({ component: 'engine' });
+  health.onEvent((event) => {
+    if (event.type === 'down')
+      log.error(
+        { exit: event.exit, enginePid: event.pid, restartInMs: event.restartInMs },
+        `MongoDB engine ${event.exit}; requests fail with SERVICE_UNAVAILABLE until it is restarted`,
+      );
+    else if (event.type === 'up')
+      log.warn(
+        { enginePid: event.pid, downMs: event.downMs, restarts: event.restarts },
+        `MongoDB engine restarted after ${event.downMs} ms`,
+      );
+    else log.error({ err: event.error, retryInMs: event.retryInMs }, 'MongoDB engine restart failed; retrying');
+  });
+}
+
 /**
  * Starts Gavel from a validated configuration. Every resource acquired is released again if a
  * later step fails, so a failed start leaves no engine process behind.
@@ -82,10 +101,15 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
   try {
     const engine = await startConfiguredEngine(config, (message) => logger.warn(message));
     cleanup.push({ name: 'engine', release: () => engine.stop() });
-    logger.info({ engine: engine.name }, `MongoDB engine: ${engine.description}`);
+    logger.info(
+      { engine: engine.name, uri: redactUri(engine.uri), ...('pid' in engine ? { enginePid: engine.pid } : {}) },
+      `MongoDB engine: ${engine.description}`,
+    );
+    if (engine.health) logEngineHealth(engine.health, logger);
 
     const database = await connectDatabase(engine.uri, config.mongodbDb, {
       monitorCommands: overrides.monitorCommands,
+      health: engine.health,
     });
     cleanup.push({ name: 'database connection', release: () => database.close() });
 
@@ -246,6 +270,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       services,
       database,
       logger,
+      readinessChecks: bus.kind === 'redis' ? { redis: () => bus.connected() } : {},
     });
     cleanup.push({ name: 'http server', release: () => server.stop() });
     logger.info(`Gavel ready at ${server.url} (websockets: ${server.wsUrl})`);

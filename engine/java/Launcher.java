@@ -4,13 +4,20 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.bson.Document;
+import org.h2.mvstore.MVStore;
+import io.netty.channel.Channel;
 
 /**
  * Gavel's offline MongoDB engine: mongo-java-server started as a child process of the Node server or
@@ -18,8 +25,14 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
  *
  * <pre>
  * java -cp 'engine/java/lib/*' engine/java/Launcher.java --backend memory|h2 [--file ./data/gavel.mv]
- *      [--host 127.0.0.1] [--port 0] [--wire 21] [--oplog]
+ *      [--durability fsync|commit|none] [--host 127.0.0.1] [--port 0] [--wire 21] [--oplog]
  * </pre>
+ *
+ * With the h2 backend, {@code --durability} says what happens before a write command is answered:
+ * {@code fsync} (default) commits the MVStore and forces it to disk, so an acknowledged write survives
+ * a kill of this process and a power loss; {@code commit} commits it to the file without forcing it
+ * (survives a kill of this process, not a power loss); {@code none} leaves it to the MVStore's own
+ * background commit about once a second (the last second of acknowledged writes is lost on a kill).
  *
  * Protocol with the parent: exactly one line {@code GAVEL_ENGINE_READY port=<port>} on stdout once the
  * socket is bound; everything else (warnings, errors) goes to stderr. The process exits cleanly on
@@ -53,9 +66,94 @@ public final class Launcher {
         }
     }
 
+    /** What a write command waits for before it is answered (h2 backend only); see the class comment. */
+    enum Durability {
+        NONE, COMMIT, FSYNC
+    }
+
+    /**
+     * The H2 backend with commit-before-acknowledge: after each command that may have written, the
+     * MVStore is committed (and synced) before the command returns, i.e. before netty sends the
+     * answer. Group commit: concurrent writers share one commit; a writer whose change a commit that
+     * started after it already covered returns without committing again, so the cost is per batch of
+     * concurrent commands, not per command (and a command such as an insert of 100 documents is one
+     * commit).
+     */
+    static final class DurableH2Backend extends H2Backend {
+
+        /** Commands that never change data; every other command (including unknown ones) is committed. */
+        private static final Set<String> READ_ONLY = Set.of("find", "getmore", "count", "distinct", "ping", "hello",
+            "ismaster", "buildinfo", "whatsmyuri", "serverstatus", "listcollections", "listindexes", "listdatabases",
+            "killcursors", "endsessions", "getlasterror", "getlog", "dbstats", "collstats", "explain",
+            "connectionstatus", "hostinfo", "getparameter", "getcmdlineopts", "features", "saslstart",
+            "saslcontinue", "logout", "aborttransaction");
+
+        private final boolean fsync;
+        /** Write commands finished so far (their changes are applied to the in-memory maps). */
+        private final AtomicLong applied = new AtomicLong();
+        /** The `applied` count up to which changes are committed; guarded by commitLock. */
+        private long durableUpTo;
+        private final ReentrantLock commitLock = new ReentrantLock();
+
+        DurableH2Backend(String fileName, boolean fsync) {
+            // No background commits, neither timed nor on memory pressure: those store asynchronously,
+            // and a commit() racing one would find nothing unsaved and return before its changes are
+            // in the file. Every store is then one of ours, synchronous.
+            super(new MVStore.Builder().fileName(fileName).autoCommitDisabled().autoCommitBufferSize(0).open());
+            this.fsync = fsync;
+        }
+
+        @Override
+        public Document handleCommand(Channel channel, String databaseName, String command, Document query) {
+            if (!mayWrite(command, query)) {
+                return super.handleCommand(channel, databaseName, command, query);
+            }
+            try {
+                return super.handleCommand(channel, databaseName, command, query);
+            } finally {
+                // Also after a failed command: an ordered insert may have stored part of its documents.
+                makeDurable();
+            }
+        }
+
+        private static boolean mayWrite(String command, Document query) {
+            String name = command.toLowerCase(Locale.ROOT);
+            if (name.equals("aggregate")) {
+                // Only $out and $merge write; they are the last stage.
+                Object pipeline = query.get("pipeline");
+                if (pipeline instanceof List<?> stages && !stages.isEmpty()
+                    && stages.get(stages.size() - 1) instanceof Document last) {
+                    return last.containsKey("$out") || last.containsKey("$merge");
+                }
+                return false;
+            }
+            return !READ_ONLY.contains(name);
+        }
+
+        private void makeDurable() {
+            long mine = applied.incrementAndGet();
+            commitLock.lock();
+            try {
+                if (durableUpTo >= mine) {
+                    return; // A commit that started after this command's changes has covered them.
+                }
+                // Every command counted up to here finished its changes before this commit starts.
+                long upTo = applied.get();
+                getMvStore().commit();
+                if (fsync) {
+                    getMvStore().sync();
+                }
+                durableUpTo = upTo;
+            } finally {
+                commitLock.unlock();
+            }
+        }
+    }
+
     private static final class Options {
         String backend = "memory";
         String file;
+        Durability durability = Durability.FSYNC;
         String host = "127.0.0.1";
         int port = 0;
         int wire = 21;
@@ -96,6 +194,7 @@ public final class Launcher {
             switch (arg) {
                 case "--backend" -> options.backend = value(args, ++i, arg);
                 case "--file" -> options.file = value(args, ++i, arg);
+                case "--durability" -> options.durability = durability(value(args, ++i, arg));
                 case "--host" -> options.host = value(args, ++i, arg);
                 case "--port" -> options.port = integer(value(args, ++i, arg), arg);
                 case "--wire" -> options.wire = integer(value(args, ++i, arg), arg);
@@ -123,6 +222,15 @@ public final class Launcher {
         return args[index];
     }
 
+    private static Durability durability(String text) {
+        return switch (text) {
+            case "fsync" -> Durability.FSYNC;
+            case "commit" -> Durability.COMMIT;
+            case "none" -> Durability.NONE;
+            default -> throw new IllegalArgumentException("--durability must be fsync, commit or none, got " + text);
+        };
+    }
+
     private static int integer(String text, String name) {
         try {
             return Integer.parseInt(text);
@@ -138,7 +246,9 @@ public final class Launcher {
             if (file.getParent() != null) {
                 Files.createDirectories(file.getParent());
             }
-            backend = new H2Backend(file.toString());
+            backend = options.durability == Durability.NONE
+                ? new H2Backend(file.toString())
+                : new DurableH2Backend(file.toString(), options.durability == Durability.FSYNC);
         } else {
             backend = new MemoryBackend();
         }

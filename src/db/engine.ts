@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { GavelConfig, MongoEngineChoice } from '../config';
 import { javaServerAvailable, startJavaServer, type RunningEngine } from './engines/javaServer';
 import { locateMongodBinary, startMemoryServer } from './engines/memoryServer';
+import { startSupervisedJavaServer } from './engines/supervisor';
 import { repoRoot } from '../shared/repoRoot';
 
 export type { RunningEngine };
@@ -72,12 +73,11 @@ async function startMemoryServerFor(options: StartEngineOptions): Promise<Runnin
   return startMemoryServer(options.purpose === 'serve' ? { dbPath: path.join(options.dataDir, 'mongod') } : {});
 }
 
+/** Serving data, the engine is supervised (restarted when it dies); a test engine is not. */
 async function startJavaFor(options: StartEngineOptions): Promise<RunningEngine> {
-  return startJavaServer(
-    options.purpose === 'serve'
-      ? { backend: 'h2', dataFile: path.join(options.dataDir, 'gavel.mv') }
-      : { backend: 'memory' },
-  );
+  return options.purpose === 'serve'
+    ? startSupervisedJavaServer({ backend: 'h2', dataFile: path.join(options.dataDir, 'gavel.mv') })
+    : startJavaServer({ backend: 'memory' });
 }
 
 /**

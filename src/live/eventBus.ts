@@ -17,6 +17,8 @@ export interface EventBus {
   publish(channel: string, message: unknown): void;
   /** Receives the channel's messages until the returned function is called. */
   subscribe(channel: string, handler: BusHandler): () => void;
+  /** Whether messages flow right now (always for in-process; Redis: both connections ready), for `/readyz`. */
+  connected(): boolean;
   /** Releases connections. */
   close(): Promise<void>;
 }
@@ -27,6 +29,7 @@ export function createInProcessBus(): EventBus {
   emitter.setMaxListeners(0);
   return {
     kind: 'in-process',
+    connected: () => true,
     publish: (channel, message) => {
       // Asynchronous like Redis, so publishers never run subscriber code inline.
       queueMicrotask(() => emitter.emit(channel, message));
@@ -85,6 +88,7 @@ export function createRedisBus(url: string, logger: Logger): EventBus {
 
   return {
     kind: 'redis',
+    connected: () => publisher.status === 'ready' && subscriber.status === 'ready',
     publish: (channel, message) => {
       publisher.publish(channel, JSON.stringify(message)).catch(onError('publisher'));
     },

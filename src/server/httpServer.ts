@@ -29,6 +29,11 @@ export interface HttpServerOptions {
   readonly services: GavelServices;
   readonly database: Database;
   readonly logger: Logger;
+  /**
+   * Further dependencies `/readyz` requires besides the database, by name (e.g. `redis` when
+   * `REDIS_URL` is set): each answers whether it is usable right now.
+   */
+  readonly readinessChecks?: Readonly<Record<string, () => boolean>>;
 }
 
 /** A listening Gavel HTTP + websocket server. */
@@ -80,11 +85,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Liveness: the process runs and serves HTTP; never depends on the database (a restart would not help).
+  // Readiness: the database (a supervised engine up and answering a ping) and every other required
+  // dependency; `checks` says which is down.
   app.get('/readyz', async (_req, res) => {
-    const databaseUp = !stopping && (await database.ping());
-    res
-      .status(databaseUp ? 200 : 503)
-      .json({ status: databaseUp ? 'ready' : stopping ? 'stopping' : 'database unreachable' });
+    const checks: Record<string, 'up' | 'down'> = { database: (await database.ping()) ? 'up' : 'down' };
+    for (const [name, check] of Object.entries(options.readinessChecks ?? {})) checks[name] = check() ? 'up' : 'down';
+    const down = Object.keys(checks).filter((name) => checks[name] === 'down');
+    const status = stopping ? 'stopping' : down.length === 0 ? 'ready' : `${down.join(', ')} unreachable`;
+    res.status(status === 'ready' ? 200 : 503).json({ status, checks });
   });
 
   // The websocket client address as Express derives `req.ip`: the same TRUST_PROXY hops.
@@ -194,6 +203,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     express.json({ limit: config.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GavelContext> => {
+        // Fail fast (503, retryable) while the embedded engine is restarting, before any lookup waits on it.
+        database.assertAvailable();
         const client: ClientInfo = {
           ip: req.ip ?? 'unknown',
           userAgent: req.get('user-agent'),

@@ -61,10 +61,19 @@ export function notFound(message: string, field?: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.NOT_FOUND, field } });
 }
 
-/** A dependency is down; the client may retry the same request. */
-export function serviceUnavailable(message: string): GraphQLError {
+/**
+ * A dependency is down; the client may retry the same request.
+ *
+ * @param httpStatus - answer with this HTTP status when raised before execution (503 when the
+ *   whole request is refused, so that a load balancer may send it elsewhere)
+ */
+export function serviceUnavailable(message: string, httpStatus?: number): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryable: true },
+    extensions: {
+      code: ErrorCode.SERVICE_UNAVAILABLE,
+      retryable: true,
+      ...(httpStatus ? { http: { status: httpStatus } } : {}),
+    },
   });
 }
 

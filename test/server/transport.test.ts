@@ -18,7 +18,7 @@ describe('health probes', () => {
     expect(live.status).toBe(200);
     const ready = await fetch(`${origin()}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready' });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'up' } });
   });
 });
 

@@ -4,7 +4,11 @@ import { createServer } from 'node:net';
 /** A throw-away `redis-server` (Debian package) on a free loopback port. */
 export interface RedisServer {
   readonly url: string;
+  readonly port: number;
+  /** Graceful stop (SIGTERM). */
   stop(): Promise<void>;
+  /** Crash (SIGKILL), as an outage would. */
+  kill(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -15,9 +19,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts redis-server without persistence and resolves once it accepts connections. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+/**
+ * Starts redis-server without persistence and resolves once it accepts connections.
+ *
+ * @param port - listen here (e.g. to restart a killed server at the same URL); default a free port
+ */
+export async function startRedis(port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -36,13 +44,16 @@ export async function startRedis(): Promise<RedisServer> {
       if (output.includes('Ready to accept connections')) resolve();
     });
   });
+  const end = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    port,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
   };
 }

@@ -12,6 +12,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../shared/repoRoot';
+import type { EngineHealth } from './supervisor';
+
+/** Durability of an `h2` engine's acknowledged writes; see {@link JavaServerOptions.durability}. */
+export type EngineDurability = 'fsync' | 'commit' | 'none';
 
 /** Options of {@link startJavaServer}. */
 export interface JavaServerOptions {
@@ -19,6 +23,13 @@ export interface JavaServerOptions {
   readonly backend: 'memory' | 'h2';
   /** H2 MVStore file, required for `h2`; relative paths resolve against `process.cwd()`. */
   readonly dataFile?: string;
+  /**
+   * What an `h2` write waits for before the engine answers it (see README "Durability"): `fsync`
+   * (default) commits the store and forces it to disk, surviving an engine kill and a power loss;
+   * `commit` writes it to the file (OS cache), surviving an engine kill; `none` leaves it to the
+   * store's background commit about once a second (the old behaviour; benchmarks only).
+   */
+  readonly durability?: EngineDurability;
   /** Loopback port to listen on; 0 or omitted picks a free one. */
   readonly port?: number;
   /**
@@ -44,12 +55,21 @@ export interface RunningEngine {
   readonly description: string;
   /** Stops the engine and waits for it to exit; safe to call more than once. */
   stop(): Promise<void>;
+  /**
+   * Set when Gavel supervises the engine process (the embedded engine serving data): whether it
+   * is up right now, and its exits and restarts. Unset for external databases.
+   */
+  readonly health?: EngineHealth;
 }
 
 /** A running mongo-java-server: a {@link RunningEngine} plus the JVM's process id (for diagnostics and tests). */
 export interface RunningJavaEngine extends RunningEngine {
   /** Process id of the `java` child. */
   readonly pid: number;
+  /** Loopback port it listens on (a restart reuses it, so connection strings stay valid). */
+  readonly port: number;
+  /** Resolves, with e.g. "killed by SIGKILL", once the process has exited for whatever reason. */
+  readonly exited: Promise<string>;
 }
 
 /** The one line Launcher.java prints on stdout once it listens. */
@@ -197,7 +217,8 @@ function unrefChild(child: ChildProcessWithoutNullStreams): void {
  *
  * The child is tied to this process: it exits on {@link RunningEngine.stop} (SIGTERM, SIGKILL after
  * 5 s) and by itself when this process dies, even by SIGKILL, because its stdin pipe closes. With
- * the `h2` backend, data is committed on both paths.
+ * the `h2` backend, every write is committed before it is acknowledged (see
+ * {@link JavaServerOptions.durability}), so even a SIGKILL of the engine loses nothing acknowledged.
  *
  * @throws Error naming what is missing (Java, the jars: "run `bash scripts/fetch-engine-jars.sh`")
  *   or, when the engine fails to start or times out, its exit status and stderr tail.
@@ -219,7 +240,7 @@ export async function startJavaServer(options: JavaServerOptions): Promise<Runni
     paths.launcher,
     '--backend',
     options.backend,
-    ...(dataFile ? ['--file', dataFile] : []),
+    ...(dataFile ? ['--file', dataFile, '--durability', options.durability ?? 'fsync'] : []),
     '--host',
     '127.0.0.1',
     '--port',
@@ -300,9 +321,13 @@ export async function startJavaServer(options: JavaServerOptions): Promise<Runni
   };
 
   const version = engineVersion(paths.libDir) ?? 'unknown version';
-  const storage = dataFile ? `h2 backend, data in ${dataFile}` : `${options.backend} backend`;
+  const storage = dataFile
+    ? `h2 backend, data in ${dataFile}, durability ${options.durability ?? 'fsync'}`
+    : `${options.backend} backend`;
   return {
     pid,
+    port,
+    exited: exited.then(() => exitStatus ?? 'exited'),
     uri: `mongodb://127.0.0.1:${port}/`,
     name: 'java',
     description: `mongo-java-server ${version} (${storage}, wire ${wire}${options.oplog ? ', oplog' : ''})`,

@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mongoose, { type Types } from 'mongoose';
+import { javaServerAvailable } from '../../src/db/engines/javaServer';
+import { BROWSER } from '../support/catalogFixtures';
+import { spawnServer, waitForReady, type ServerProcess } from '../support/serverProcess';
+
+// Gavel supervises only the embedded engine it starts itself; an external database (MONGODB_URI,
+// e.g. DocumentDB in CI) is someone else's process to restart, so there is nothing to kill here.
+const external = process.env.MONGODB_URI;
+const java = javaServerAvailable();
+const skipReason = external
+  ? 'MONGODB_URI is set: Gavel does not supervise external databases'
+  : !java.ok
+    ? `the embedded engine is unavailable: ${java.reason}`
+    : undefined;
+const describeEmbedded = skipReason ? describe.skip : describe;
+if (skipReason) console.info(`[engine fault tests skipped] ${skipReason}`);
+
+// Two JVM starts (Launcher.java is compiled each time), seeding and a tracking load: minutes on a busy machine.
+jest.setTimeout(240_000);
+
+const mutation = 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { events { outcome } } }';
+
+interface Answer {
+  readonly status: number;
+  readonly outcomes?: string[];
+  readonly errors?: Array<{ extensions?: { code?: string; retryable?: boolean } }>;
+}
+
+async function track(url: string, events: unknown[]): Promise<Answer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...BROWSER },
+    body: JSON.stringify({ query: mutation, variables: { e: events } }),
+  });
+  const body = (await response.json()) as {
+    data?: { trackImpressions: { events: Array<{ outcome: string }> } } | null;
+    errors?: Answer['errors'];
+  };
+  return {
+    status: response.status,
+    outcomes: body.data?.trackImpressions.events.map((event) => event.outcome),
+    errors: body.errors,
+  };
+}
+
+/** Resolves once the server's output matches `pattern` (the log is the operator's view too). */
+async function logged(server: ServerProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  for (;;) {
+    const match = pattern.exec(server.output());
+    if (match) return match;
+    if (server.child.exitCode !== null) throw new Error(`server exited:\n${server.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describeEmbedded('embedded engine killed under tracking load', () => {
+  let dataDir: string;
+  let server: ServerProcess;
+  let connection: mongoose.Connection | undefined;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'gavel-engine-faults-'));
+  });
+  afterAll(async () => {
+    await connection?.close();
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps every acknowledged event, fails fast while down, and recovers without a Gavel restart', async () => {
+    server = spawnServer({
+      GAVEL_MONGO_ENGINE: 'java',
+      GAVEL_DATA_DIR: dataDir,
+      MONGODB_DB: 'faults',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      GAVEL_DEMO_ITEMS: '20',
+      TRACKING_SESSION_EVENTS_PER_MINUTE: '1000000',
+      TRACKING_IP_EVENTS_PER_MINUTE: '1000000',
+    });
+    const url = await waitForReady(server);
+    const origin = url.replace('/graphql', '');
+    const startLine = (await logged(server, /^.*"msg":"MongoDB engine: .*$/m))[0];
+    const { enginePid: pid, uri } = JSON.parse(startLine) as { enginePid: number; uri: string };
+    connection = await mongoose.createConnection(uri, { dbName: 'faults' }).asPromise();
+    const itemIds = (await connection.collection('auction_items').find().toArray()).map((item) =>
+      (item._id as Types.ObjectId).toHexString(),
+    );
+    expect(itemIds).toHaveLength(20);
+
+    const acknowledged: string[] = [];
+    const refusals: Answer[] = [];
+    const readiness = new Set<number>();
+    const liveness = new Set<number>();
+    let killed = false;
+    let stop = false;
+    let afterRecovery = 0;
+    let signal!: () => void;
+    const enoughBeforeKill = new Promise<void>((resolve) => (signal = resolve));
+    let recovered!: () => void;
+    const enoughAfterRecovery = new Promise<void>((resolve) => (recovered = resolve));
+    let restartedLogged = false;
+
+    const client = async (clientIndex: number): Promise<void> => {
+      for (let round = 0; !stop; round++) {
+        const sessionId = `fault-${clientIndex}-${round}`;
+        const events = itemIds.map((itemId) => ({ itemId, sessionId, source: 'HOME' }));
+        const answer = await track(url, events);
+        if (answer.outcomes) {
+          answer.outcomes.forEach((outcome, index) => {
+            if (outcome === 'ACCEPTED') acknowledged.push(`${sessionId}|${events[index]!.itemId}`);
+          });
+          if (acknowledged.length >= 600) signal();
+          if (restartedLogged && ++afterRecovery >= 10) recovered();
+        } else {
+          refusals.push(answer);
+        }
+      }
+    };
+    const probe = async (): Promise<void> => {
+      while (!stop) {
+        if (killed) {
+          readiness.add((await fetch(`${origin}/readyz`)).status);
+          liveness.add((await fetch(`${origin}/healthz`)).status);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const running = [...Array.from({ length: 4 }, (_, index) => client(index)), probe()];
+
+    await enoughBeforeKill;
+    process.kill(pid, 'SIGKILL');
+    killed = true;
+    // Logged at once, at error level, with how it died.
+    const downLine = (await logged(server, /^.*"msg":"MongoDB engine killed by SIGKILL.*$/m))[0];
+    expect(JSON.parse(downLine)).toMatchObject({ level: 50, exit: 'killed by SIGKILL', enginePid: pid });
+    await logged(server, /"msg":"MongoDB engine restarted after \d+ ms"/);
+    restartedLogged = true;
+    await enoughAfterRecovery;
+    stop = true;
+    await Promise.all(running);
+
+    // While the engine was down: not ready (503), still alive (200); ready again after.
+    expect(readiness).toContain(503);
+    expect(liveness).toEqual(new Set([200]));
+    expect((await fetch(`${origin}/readyz`)).status).toBe(200);
+    // Every refusal was the retryable SERVICE_UNAVAILABLE, and some came from the fast gate (503)
+    // rather than from a request that waited for the driver to give up.
+    expect(refusals.length).toBeGreaterThan(0);
+    for (const refusal of refusals) {
+      expect(refusal.errors?.map((error) => error.extensions?.code)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(refusal.errors?.[0]?.extensions?.retryable).toBe(true);
+    }
+    expect(refusals.some((refusal) => refusal.status === 503)).toBe(true);
+
+    // Recount: every event acknowledged ACCEPTED, before the kill and after the restart, is stored.
+    const stored = await connection
+      .collection('tracking_events')
+      .find({ sessionId: { $regex: '^fault-' }, outcome: 'ACCEPTED' }, { projection: { sessionId: 1, itemId: 1 } })
+      .toArray();
+    const storedKeys = new Set(
+      stored.map((event) => `${event.sessionId}|${(event.itemId as Types.ObjectId).toHexString()}`),
+    );
+    expect(acknowledged.filter((key) => !storedKeys.has(key))).toEqual([]);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(600 + 10 * 20);
+
+    // The same Gavel process throughout: it shuts down cleanly, and so does its restarted engine.
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+});
