@@ -157,6 +157,22 @@ export interface GavelConfig {
    * carry subscriptions only, so one-shot operations keep HTTP's caching, CSRF and body limits.
    */
   readonly wsAllowQueries: boolean;
+  /** Prometheus metrics at `/metrics` (`METRICS_*`; see README "Operations"). */
+  readonly metrics: {
+    /** `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>` (else 401). */
+    readonly token: string | undefined;
+    /** `METRICS_OPERATION_NAMES`: operation names always given their own label value (comma separated). */
+    readonly operationNames: readonly string[];
+    /** `METRICS_MAX_OPERATION_NAMES`: further distinct names labelled as first seen; the rest are `other`. */
+    readonly maxOperationNames: number;
+    /** `METRICS_DB_COMMANDS`: time every database command through the driver's command monitoring. */
+    readonly dbCommands: boolean;
+  };
+  /**
+   * `LOG_TRACKING_SAMPLE_RATE`: share (0..1) of successful tracking mutations given a request log
+   * line; failures are always logged. Metrics count every operation whatever the rate.
+   */
+  readonly logTrackingSampleRate: number;
 }
 
 /** Thrown when an environment variable holds a value Gavel cannot use. */
@@ -193,6 +209,37 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `an integer from ${min} to ${max}`, value);
   }
   return parsed;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || parsed > 1) throw new ConfigError(name, 'a number from 0 to 1', value);
+  return parsed;
+}
+
+/** GraphQL operation names (`METRICS_OPERATION_NAMES`): each must be a GraphQL name. */
+function operationNames(env: Env): readonly string[] {
+  const names = (read(env, 'METRICS_OPERATION_NAMES') ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const bad = names.find((name) => !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name));
+  if (bad !== undefined)
+    throw new ConfigError(
+      'METRICS_OPERATION_NAMES',
+      'comma-separated GraphQL operation names (up to 64 characters)',
+      bad,
+    );
+  return Object.freeze(names);
+}
+
+function metricsToken(env: Env): string | undefined {
+  const value = read(env, 'METRICS_TOKEN');
+  if (value !== undefined && (value.length < 16 || /\s/.test(value)))
+    throw new ConfigError('METRICS_TOKEN', 'a token of at least 16 characters, no spaces', `${value.slice(0, 4)}…`);
+  return value;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -361,5 +408,13 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       analyticsPointCost: integer(env, 'GRAPHQL_COST_ANALYTICS_POINT', 1, 0, 1_000_000),
     }),
     wsAllowQueries: boolean(env, 'WS_ALLOW_QUERIES', false),
+    metrics: Object.freeze({
+      token: metricsToken(env),
+      operationNames: operationNames(env),
+      maxOperationNames: integer(env, 'METRICS_MAX_OPERATION_NAMES', 50, 0, 1_000),
+      dbCommands: boolean(env, 'METRICS_DB_COMMANDS', true),
+    }),
+    // Tracking is the bulk of the traffic: production logs one success in ten (failures always).
+    logTrackingSampleRate: fraction(env, 'LOG_TRACKING_SAMPLE_RATE', nodeEnv === 'production' ? 0.1 : 1),
   });
 }

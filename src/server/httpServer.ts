@@ -14,6 +14,9 @@ import type { Database } from '../db/database';
 import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context';
 import { ErrorCode, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { metricsEndpoint } from '../observability/metrics';
+import { codeOfStatus, describeCaller, operationTracePlugin, WsOperationTracker } from '../observability/graphqlHooks';
+import { requestIdFrom, REQUEST_ID_HEADER, type Observability, type OperationTrace } from '../observability/operations';
 import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 
@@ -27,6 +30,8 @@ export interface HttpServerOptions {
   readonly services: GavelServices;
   readonly database: Database;
   readonly logger: Logger;
+  /** Metrics and the request log (`/metrics`, one line per operation). */
+  readonly observability: Observability;
 }
 
 /** A listening Gavel HTTP + websocket server. */
@@ -58,6 +63,7 @@ function sessionIdFrom(value: unknown): string | undefined {
 /** Starts the HTTP server (GraphQL, health probes) and the graphql-ws server on one port. */
 export async function startHttpServer(options: HttpServerOptions): Promise<GavelHttpServer> {
   const { config, schema, services, database, logger } = options;
+  const { metrics, recorder } = options.observability;
   const app = express();
   app.disable('x-powered-by');
   // Behind a load balancer the client address is in X-Forwarded-For; trust it only when told to.
@@ -75,6 +81,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
 
+  // Every response names its request: the client's x-request-id when sane, else a new one.
+  app.use((req, res, next) => {
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.locals.requestId = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    next();
+  });
+  // On the main port, behind METRICS_TOKEN when set (see README "Operations").
+  app.get('/metrics', metricsEndpoint(metrics, config.metrics.token));
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -86,6 +102,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  const wsOperations = new WsOperationTracker(recorder, metrics);
+  // The connection's request id goes back in the 101 answer, as on HTTP.
+  wsServer.on('headers', (headers, request) =>
+    headers.push(`${REQUEST_ID_HEADER}: ${wsOperations.connectionRequestId(request)}`),
+  );
+  metrics.observe({ wsConnections: () => wsServer.clients.size });
   // One id per websocket, for per-connection subscription limits.
   const connectionIds = new WeakMap<object, string>();
   const connectionIdOf = (socket: object): string => {
@@ -101,10 +123,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       onConnect: async (ctx) => !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken,
       // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
       // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
+        wsOperations.subscribed(ctx, id);
         try {
           const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries);
-          return Array.isArray(prepared) ? prepared : { schema, ...prepared };
+          if (Array.isArray(prepared)) return prepared;
+          wsOperations.prepared(ctx, id, prepared);
+          return { schema, ...prepared };
         } catch (error) {
           // A bug here must fail this operation (logged, INTERNAL_SERVER_ERROR), not close the
           // socket and every other subscription on it.
@@ -113,23 +138,42 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         }
       },
       // Every error leaves through the HTTP formatter: a code on each, nothing internal.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+      onNext: (ctx, id, _payload, _args, result) => {
+        const formatted = result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined;
+        wsOperations.next(ctx, id, formatted?.errors);
+        return formatted;
+      },
+      onError: (ctx, id, _payload, errors) => {
+        const formatted = formatErrors(errors);
+        wsOperations.error(ctx, id, formatted);
+        return formatted;
+      },
+      onOperation: (ctx, id, _payload, _args, result) => {
+        wsOperations.executed(ctx, id, result);
+        return undefined;
+      },
+      onComplete: (ctx, id) => wsOperations.completed(ctx, id),
       // The key is checked again per operation (a cache hit, normally), so a key revoked after the
       // connection opened stops authorising new subscriptions within the cache TTL.
-      context: async (ctx): Promise<GavelContext> => ({
-        services,
-        logger,
-        viewer: await auth.viewerFor(ctx.connectionParams?.authorization),
-        loaders: { analytics: services.analytics.createLoaders() },
-        client: {
+      context: async (ctx, id): Promise<GavelContext> => {
+        const viewer = await auth.viewerFor(ctx.connectionParams?.authorization);
+        const client: ClientInfo = {
           ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
           userAgent: header(ctx.extra.request, 'user-agent'),
           sessionId: sessionIdFrom(ctx.connectionParams?.sessionId),
           connectionId: connectionIdOf(ctx.extra.socket),
-        },
-      }),
+        };
+        const trace = wsOperations.trace(ctx, id);
+        describeCaller(recorder, trace, client, viewer);
+        return {
+          services,
+          logger: trace ? logger.child({ reqId: trace.requestId }) : logger,
+          viewer,
+          loaders: { analytics: services.analytics.createLoaders() },
+          client,
+          trace,
+        };
+      },
     },
     wsServer,
     // Pings every interval; a peer that does not answer is terminated and its subscriptions end.
@@ -158,6 +202,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           };
         },
       },
+      operationTracePlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       {
         async serverWillStart() {
@@ -175,10 +220,27 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const corsOptions = config.corsOrigins.includes('*') ? {} : { origin: [...config.corsOrigins] };
   app.use(
     GRAPHQL_PATH,
+    // One trace per GraphQL request, finished when the response is sent (or the client gives up),
+    // so requests Apollo never sees (body not JSON or too large, a rejected key) are counted too.
+    (req, res, next) => {
+      if (req.method === 'GET' || req.method === 'POST') {
+        const trace = recorder.start('http', res.locals.requestId as string);
+        res.locals.trace = trace;
+        res.once('close', () =>
+          recorder.finish(
+            trace,
+            res.writableFinished ? (trace.code ?? codeOfStatus(res.statusCode)) : 'ABORTED',
+            res.statusCode,
+          ),
+        );
+      }
+      next();
+    },
     cors(corsOptions),
     express.json({ limit: config.maxBodyBytes }),
     expressMiddleware(apollo, {
-      context: async ({ req }): Promise<GavelContext> => {
+      context: async ({ req, res }): Promise<GavelContext> => {
+        const trace = res.locals.trace as OperationTrace | undefined;
         const client: ClientInfo = {
           ip: req.ip ?? 'unknown',
           userAgent: req.get('user-agent'),
@@ -187,7 +249,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         const viewer = await auth.viewerFor(req.get('authorization'));
         if (viewer.invalidToken)
           throw unauthenticated('The API key is unknown, malformed or revoked; send `Authorization: Bearer <key>`.');
-        return { services, logger, client, viewer, loaders: { analytics: services.analytics.createLoaders() } };
+        describeCaller(recorder, trace, client, viewer);
+        return {
+          services,
+          logger: trace ? logger.child({ reqId: trace.requestId }) : logger,
+          client,
+          viewer,
+          loaders: { analytics: services.analytics.createLoaders() },
+          trace,
+        };
       },
     }),
   );
