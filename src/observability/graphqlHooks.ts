@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   getOperationAST,
+  GraphQLError,
   Kind,
   type DocumentNode,
   type GraphQLFormattedError,
@@ -79,6 +80,8 @@ export function operationTracePlugin(): ApolloServerPlugin<GavelContext> {
 
 interface WsOperation {
   readonly trace: OperationTrace;
+  /** The `subscribe` message's query, to name a refused operation in its log line. */
+  readonly query: unknown;
   /** A running subscription: counted in the gauge until it completes. */
   active: boolean;
 }
@@ -93,9 +96,14 @@ export class WsOperationTracker {
   private readonly connectionIds = new WeakMap<IncomingMessage, string>();
   private readonly operations = new WeakMap<object, Map<string, WsOperation>>();
 
+  /**
+   * @param parse - the policy's parser (token limit included), used again only for refused
+   *   operations, so that their log line names them
+   */
   constructor(
     private readonly recorder: OperationRecorder,
     private readonly metrics: GavelMetrics,
+    private readonly parse: (query: string) => DocumentNode | GraphQLError,
   ) {}
 
   /** The request id of a websocket connection, taken from its upgrade request or generated. */
@@ -106,11 +114,11 @@ export class WsOperationTracker {
   }
 
   /** A `subscribe` message arrived (`ctx` is graphql-ws's per-connection context). */
-  subscribed(ctx: { extra: { request: IncomingMessage } }, id: string): OperationTrace {
+  subscribed(ctx: { extra: { request: IncomingMessage } }, id: string, payload: { query?: unknown }): OperationTrace {
     let byId = this.operations.get(ctx);
     if (!byId) this.operations.set(ctx, (byId = new Map()));
     const trace = this.recorder.start('ws', this.connectionRequestId(ctx.extra.request));
-    byId.set(id, { trace, active: false });
+    byId.set(id, { trace, query: payload.query, active: false });
     return trace;
   }
 
@@ -147,6 +155,10 @@ export class WsOperationTracker {
     const byId = this.operations.get(ctx);
     const operation = byId?.get(id);
     if (!operation) return;
+    if (operation.trace.type === undefined && typeof operation.query === 'string') {
+      const document = this.parse(operation.query);
+      if (!(document instanceof GraphQLError)) describe(operation.trace, getOperationAST(document), false);
+    }
     this.recorder.finish(operation.trace, outcomeCode(errors));
     // A refused operation gets no `complete`; a running one does, and is released there.
     if (!operation.active) byId!.delete(id);

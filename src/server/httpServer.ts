@@ -102,7 +102,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
-  const wsOperations = new WsOperationTracker(recorder, metrics);
+  const wsOperations = new WsOperationTracker(recorder, metrics, (query) => policy.parse(query));
   // The connection's request id goes back in the 101 answer, as on HTTP.
   wsServer.on('headers', (headers, request) =>
     headers.push(`${REQUEST_ID_HEADER}: ${wsOperations.connectionRequestId(request)}`),
@@ -124,7 +124,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
       // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
       onSubscribe: (ctx, id, payload) => {
-        wsOperations.subscribed(ctx, id);
+        wsOperations.subscribed(ctx, id, payload);
         try {
           const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries);
           if (Array.isArray(prepared)) return prepared;
