@@ -98,8 +98,16 @@ describe('/metrics', () => {
       ]),
     );
     expect(families.types.get('gavel_graphql_operation_duration_seconds')).toBe('histogram');
-    // The maintenance run at startup found nothing to rebuild.
-    expect(value(families, 'gavel_rollup_recovery_runs_total', { result: 'idle' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts rollup recovery runs (the first runs at startup, with nothing to rebuild)', async () => {
+    let families = await scrape();
+    while (value(families, 'gavel_rollup_recovery_runs_total') === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      families = await scrape();
+    }
+    expect(value(families, 'gavel_rollup_recovery_runs_total', { result: 'idle' })).toBe(1);
+    expect(value(families, 'gavel_rollup_recovery_buckets_total')).toBe(0);
   });
 
   it('counts a query by name and outcome, its latency and its database commands', async () => {
@@ -221,11 +229,15 @@ describe('/metrics', () => {
     clients.push(client);
     const first = await new Promise<unknown>((resolve, reject) => {
       client.subscribe(
-        { query: 'subscription Overview { analyticsOverviewUpdated { impressions } }' },
+        // An item no test tracks: its figures never change, so exactly one message is pushed.
+        {
+          query: 'subscription Watch($ids: [ID!]!) { itemAnalyticsUpdated(itemIds: $ids) { impressions } }',
+          variables: { ids: [items[2]] },
+        },
         { next: resolve, error: reject, complete: () => undefined },
       );
     });
-    expect(first).toMatchObject({ data: { analyticsOverviewUpdated: { impressions: expect.any(Number) } } });
+    expect(first).toMatchObject({ data: { itemAnalyticsUpdated: { impressions: 0 } } });
     const refusal = await new Promise<unknown>((resolve) => {
       client.subscribe(
         { query: 'query OverWebsocket { __typename }' },
@@ -233,7 +245,7 @@ describe('/metrics', () => {
       );
     });
     expect(JSON.stringify(refusal)).toMatch(/OPERATION_NOT_ALLOWED/);
-    const line = await logs.waitFor((candidate) => candidate.operation === 'Overview');
+    const line = await logs.waitFor((candidate) => candidate.operation === 'Watch');
     expect(line).toMatchObject({
       reqId: 'ws-connection-1',
       transport: 'ws',
@@ -250,8 +262,8 @@ describe('/metrics', () => {
     expect(value(during, 'gavel_live_pushes_total') - value(before, 'gavel_live_pushes_total')).toBe(1);
     const ws = { transport: 'ws' };
     expect(
-      value(during, operations, { ...ws, type: 'subscription', operation: 'Overview', code: 'OK' }) -
-        value(before, operations, { ...ws, type: 'subscription', operation: 'Overview', code: 'OK' }),
+      value(during, operations, { ...ws, type: 'subscription', operation: 'Watch', code: 'OK' }) -
+        value(before, operations, { ...ws, type: 'subscription', operation: 'Watch', code: 'OK' }),
     ).toBe(1);
     expect(
       value(during, 'gavel_graphql_refused_total', { code: 'OPERATION_NOT_ALLOWED' }) -
@@ -376,7 +388,12 @@ describe('request log sampling (LOG_TRACKING_SAMPLE_RATE)', () => {
       logger: sampledLogs.logger,
       databaseName: app.databaseName,
       // Keys enforced (AUTH_TOKENS), so a wrong key is refused.
-      env: { GAVEL_SEED_DEMO: 'false', LOG_TRACKING_SAMPLE_RATE: '0', AUTH_TOKENS: 'sampled-admin-token-0123456789' },
+      env: {
+        GAVEL_SEED_DEMO: 'false',
+        LOG_TRACKING_SAMPLE_RATE: '0',
+        AUTH_TOKENS: 'sampled-admin-token-0123456789',
+        TRACKING_IMPLICIT_QUEUE_SIZE: '0',
+      },
     });
   });
   afterAll(() => sampled.stop());
@@ -412,5 +429,22 @@ describe('request log sampling (LOG_TRACKING_SAMPLE_RATE)', () => {
     const line = await sampledLogs.waitFor((candidate) => candidate.reqId === reqId);
     expect(line).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
     expect(line.role).toBeUndefined();
+  });
+
+  it('counts implicit impressions dropped because their queue is full', async () => {
+    const scrapeSampled = async () =>
+      parsePrometheusText(await (await fetch(sampled.url.replace('/graphql', '/metrics'))).text());
+    const before = await scrapeSampled();
+    const search = await postRaw(
+      sampled,
+      { query: 'query Page { auctionItems(first: 3) { edges { node { id } } } }' },
+      { ...BROWSER, 'x-session-id': 'implicit-session' },
+    );
+    expect(search.errors).toBeUndefined();
+    const after = await scrapeSampled();
+    // TRACKING_IMPLICIT_QUEUE_SIZE=0: the three impressions the page implies are dropped, and counted.
+    expect(
+      value(after, 'gavel_tracking_implicit_dropped_total') - value(before, 'gavel_tracking_implicit_dropped_total'),
+    ).toBe(3);
   });
 });
