@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { RequestHandler, Response } from 'express';
 import {
   getOperationAST,
   GraphQLError,
@@ -27,6 +28,43 @@ export function codeOfStatus(status: number): string {
   if (status === 401) return ErrorCode.UNAUTHENTICATED;
   if (status === 413) return ErrorCode.PAYLOAD_TOO_LARGE;
   return status < 500 ? ErrorCode.BAD_REQUEST : ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
+/** Every response names its request: the client's `x-request-id` when sane, else a new one. */
+export function requestIds(): RequestHandler {
+  return (req, res, next) => {
+    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    res.locals.requestId = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    next();
+  };
+}
+
+/**
+ * Starts one trace per GraphQL request (GET or POST; after {@link requestIds}) and finishes it when
+ * the response is sent, or the client gives up (`ABORTED`): requests Apollo never sees (a body
+ * that is not JSON or too large, a rejected key) are counted and logged too.
+ */
+export function traceGraphqlRequests(recorder: OperationRecorder): RequestHandler {
+  return (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'POST') {
+      const trace = recorder.start('http', res.locals.requestId as string);
+      res.locals.trace = trace;
+      res.once('close', () =>
+        recorder.finish(
+          trace,
+          res.writableFinished ? (trace.code ?? codeOfStatus(res.statusCode)) : 'ABORTED',
+          res.statusCode,
+        ),
+      );
+    }
+    next();
+  };
+}
+
+/** The trace {@link traceGraphqlRequests} started for this response, if any. */
+export function traceOf(res: Response): OperationTrace | undefined {
+  return res.locals.trace as OperationTrace | undefined;
 }
 
 /** Fills in what the document says about the operation: name, type, top-level fields. */

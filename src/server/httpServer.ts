@@ -15,8 +15,15 @@ import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context
 import { ErrorCode, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { metricsEndpoint } from '../observability/metrics';
-import { codeOfStatus, describeCaller, operationTracePlugin, WsOperationTracker } from '../observability/graphqlHooks';
-import { requestIdFrom, REQUEST_ID_HEADER, type Observability, type OperationTrace } from '../observability/operations';
+import {
+  describeCaller,
+  operationTracePlugin,
+  requestIds,
+  traceGraphqlRequests,
+  traceOf,
+  WsOperationTracker,
+} from '../observability/graphqlHooks';
+import { REQUEST_ID_HEADER, type Observability } from '../observability/operations';
 import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 
@@ -81,13 +88,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
 
-  // Every response names its request: the client's x-request-id when sane, else a new one.
-  app.use((req, res, next) => {
-    const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
-    res.locals.requestId = requestId;
-    res.setHeader(REQUEST_ID_HEADER, requestId);
-    next();
-  });
+  app.use(requestIds());
   // On the main port, behind METRICS_TOKEN when set (see README "Operations").
   app.get('/metrics', metricsEndpoint(metrics, config.metrics.token));
 
@@ -220,27 +221,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const corsOptions = config.corsOrigins.includes('*') ? {} : { origin: [...config.corsOrigins] };
   app.use(
     GRAPHQL_PATH,
-    // One trace per GraphQL request, finished when the response is sent (or the client gives up),
-    // so requests Apollo never sees (body not JSON or too large, a rejected key) are counted too.
-    (req, res, next) => {
-      if (req.method === 'GET' || req.method === 'POST') {
-        const trace = recorder.start('http', res.locals.requestId as string);
-        res.locals.trace = trace;
-        res.once('close', () =>
-          recorder.finish(
-            trace,
-            res.writableFinished ? (trace.code ?? codeOfStatus(res.statusCode)) : 'ABORTED',
-            res.statusCode,
-          ),
-        );
-      }
-      next();
-    },
+    traceGraphqlRequests(recorder),
     cors(corsOptions),
     express.json({ limit: config.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<GavelContext> => {
-        const trace = res.locals.trace as OperationTrace | undefined;
+        const trace = traceOf(res);
         const client: ClientInfo = {
           ip: req.ip ?? 'unknown',
           userAgent: req.get('user-agent'),
