@@ -82,7 +82,7 @@ describe('loadConfig', () => {
       token: undefined,
       operationNames: [],
       maxOperationNames: 50,
-      dbCommands: true,
+      dbCommands: false,
     });
     expect(loadConfig({}).logTrackingSampleRate).toBe(1);
     const production = {
