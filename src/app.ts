@@ -27,6 +27,8 @@ import { startHttpServer, type GavelHttpServer } from './server/httpServer';
 import { DAY_MS, systemClock, type Clock } from './shared/clock';
 import { createLogger, type Logger } from './shared/logger';
 import { runPeriodically } from './shared/periodic';
+import { GavelMetrics } from './observability/metrics';
+import { OperationRecorder } from './observability/operations';
 
 /** How often aggregated audit counts of refused tracking events are written. */
 const AUDIT_FLUSH_INTERVAL_MS = 5_000;
@@ -43,6 +45,8 @@ export interface AppOverrides {
    * with the server and would be counted.
    */
   readonly periodicJobs?: boolean;
+  /** Random source for request-log sampling (`LOG_TRACKING_SAMPLE_RATE`). */
+  readonly random?: () => number;
 }
 
 /** A running Gavel: engine, database, services and the HTTP/websocket server. */
@@ -53,6 +57,8 @@ export interface GavelApp {
   readonly engine: RunningEngine;
   readonly database: Database;
   readonly services: GavelServices;
+  /** This app's Prometheus registry and recorders (served at `/metrics`). */
+  readonly metrics: GavelMetrics;
   /**
    * Graceful shutdown in dependency order: stop taking requests and finish in-flight ones,
    * close websockets, then disconnect the database and stop an embedded engine. Idempotent.
@@ -85,6 +91,9 @@ function logEngineHealth(health: EngineHealth, logger: Logger): void {
 export async function startApp(config: GavelConfig, overrides: AppOverrides = {}): Promise<GavelApp> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? systemClock;
+  // One registry per app (tests run several in one process). Parts that start later — an engine
+  // supervisor, say — add their metrics to `metrics.registry`.
+  const metrics = new GavelMetrics(config.metrics);
   // Resources in acquisition order; released in reverse, each step even if an earlier one failed.
   const cleanup: Array<{ name: string; release: () => Promise<void> }> = [];
   const release = async (): Promise<void> => {
@@ -105,13 +114,21 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       { engine: engine.name, uri: redactUri(engine.uri), ...('pid' in engine ? { enginePid: engine.pid } : {}) },
       `MongoDB engine: ${engine.description}`,
     );
-    if (engine.health) logEngineHealth(engine.health, logger);
+    if (engine.health) {
+      logEngineHealth(engine.health, logger);
+      metrics.observeEngine(engine.health);
+    }
 
     const database = await connectDatabase(engine.uri, config.mongodbDb, {
-      monitorCommands: overrides.monitorCommands,
+      monitorCommands: overrides.monitorCommands || config.metrics.dbCommands,
       health: engine.health,
     });
     cleanup.push({ name: 'database connection', release: () => database.close() });
+    if (config.metrics.dbCommands) {
+      const client = database.connection.getClient();
+      client.on('commandSucceeded', (event) => metrics.recordDbCommand(event.commandName, event.duration, false));
+      client.on('commandFailed', (event) => metrics.recordDbCommand(event.commandName, event.duration, true));
+    }
 
     const auctionItems = createAuctionItemRepository(database.connection);
     const analyticsRepository = createAnalyticsRepository(database.connection);
@@ -172,6 +189,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
           intervalMs: config.tracking.maintenanceIntervalMs,
           retentionMs: config.retentionDays * DAY_MS,
           recoveryGraceMs: config.tracking.rollupRecoveryGraceMs,
+          onRun: (rebuilt, failed) => metrics.recordRecoveryRun(rebuilt, failed),
         },
         logger,
       );
@@ -192,6 +210,11 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       logger.child({ component: 'tracking-writer' }),
       (itemIds) => live.publishCountersChanged(itemIds),
       clock,
+      {
+        flushed: (events, seconds, failed) => metrics.recordFlush(events, seconds, failed),
+        timedOut: () => metrics.recordWriteTimeout(),
+        backlogFull: () => metrics.recordBacklogRefusal(),
+      },
     );
     // Rate limits and the audit budget are shared by every instance through Redis when it is set.
     const limitsRedis = config.live.redisUrl
@@ -237,7 +260,13 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         ),
         audit,
       },
+      { tracked: (type, outcomes) => metrics.recordTracked(type, outcomes) },
     );
+    metrics.observe({
+      writerBacklog: () => writer.backlog,
+      implicitDropped: () => tracking.droppedImplicitImpressions,
+      implicitFailed: () => tracking.failedImplicitImpressions,
+    });
     // Aggregated audit counts are written every few seconds, and once more at shutdown.
     const auditTimer = setInterval(() => void audit.flush(), AUDIT_FLUSH_INTERVAL_MS);
     auditTimer.unref();
@@ -271,6 +300,15 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       database,
       logger,
       readinessChecks: bus.kind === 'redis' ? { redis: () => bus.connected() } : {},
+      observability: {
+        metrics,
+        recorder: new OperationRecorder(metrics, logger.child({ component: 'request' }), {
+          trackingSampleRate: config.logTrackingSampleRate,
+          // Hashes correlate across instances (same secret everywhere) and reveal nothing without it.
+          hashKey: config.tracking.sessionSecret,
+          random: overrides.random,
+        }),
+      },
     });
     cleanup.push({ name: 'http server', release: () => server.stop() });
     logger.info(`Gavel ready at ${server.url} (websockets: ${server.wsUrl})`);
@@ -283,6 +321,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       engine,
       database,
       services,
+      metrics,
       stop: () => (stopped ??= release()),
     };
   } catch (error) {

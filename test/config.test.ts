@@ -67,9 +67,36 @@ describe('loadConfig', () => {
     ['GRAPHQL_COST_FACETS', '-5'],
     ['GRAPHQL_COST_ANALYTICS_POINT', '1e3'],
     ['WS_ALLOW_QUERIES', 'sometimes'],
+    ['METRICS_TOKEN', 'short'],
+    ['METRICS_TOKEN', 'has a space in it somewhere'],
+    ['METRICS_OPERATION_NAMES', 'Good,not-a-name'],
+    ['METRICS_MAX_OPERATION_NAMES', '5000'],
+    ['METRICS_DB_COMMANDS', 'perhaps'],
+    ['LOG_TRACKING_SAMPLE_RATE', '1.5'],
+    ['LOG_TRACKING_SAMPLE_RATE', '-0.1'],
+    ['LOG_TRACKING_SAMPLE_RATE', 'half'],
   ])('stops on %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=.*expected`));
+  });
+
+  it('serves metrics without a token by default and samples tracking logs only in production', () => {
+    expect(loadConfig({}).metrics).toEqual({
+      token: undefined,
+      operationNames: [],
+      maxOperationNames: 50,
+      dbCommands: false,
+    });
+    expect(loadConfig({}).logTrackingSampleRate).toBe(1);
+    const production = {
+      NODE_ENV: 'production',
+      CURSOR_SECRET: 'a-cursor-secret-0123456',
+      SESSION_SECRET: 'a-session-secret-0123456',
+    };
+    expect(loadConfig(production).logTrackingSampleRate).toBe(0.1);
+    expect(
+      loadConfig({ METRICS_OPERATION_NAMES: 'SearchItems, TrackImpressions', LOG_TRACKING_SAMPLE_RATE: '0.25' }),
+    ).toMatchObject({ metrics: { operationNames: ['SearchItems', 'TrackImpressions'] }, logTrackingSampleRate: 0.25 });
   });
 
   it('requires a CURSOR_SECRET in production', () => {

@@ -6,6 +6,7 @@ import type { Viewer } from '../auth/viewer';
 import type { LiveService } from '../live/live.service';
 import type { TrackingService } from '../tracking/tracking.service';
 import type { Logger } from '../shared/logger';
+import type { OperationTrace } from '../observability/operations';
 
 /** The services resolvers call; one instance each per process (see `createApp`). */
 export interface GavelServices {
@@ -40,5 +41,8 @@ export interface GavelContext {
   readonly client: ClientInfo;
   readonly viewer: Viewer;
   readonly loaders: RequestLoaders;
+  /** Carries this request's id (`reqId` in its log lines). */
   readonly logger: Logger;
+  /** This operation's request id, name and outcome as the request log and metrics see them. */
+  readonly trace?: OperationTrace;
 }

@@ -15,6 +15,16 @@ import type { Database } from '../db/database';
 import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context';
 import { ErrorCode, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { metricsEndpoint } from '../observability/metrics';
+import {
+  describeCaller,
+  operationTracePlugin,
+  requestIds,
+  traceGraphqlRequests,
+  traceOf,
+  WsOperationTracker,
+} from '../observability/graphqlHooks';
+import { REQUEST_ID_HEADER, type Observability } from '../observability/operations';
 import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 import { guardWebsockets } from './wsGuard';
@@ -34,6 +44,8 @@ export interface HttpServerOptions {
    * `REDIS_URL` is set): each answers whether it is usable right now.
    */
   readonly readinessChecks?: Readonly<Record<string, () => boolean>>;
+  /** Metrics and the request log (`/metrics`, one line per operation). */
+  readonly observability: Observability;
 }
 
 /** A listening Gavel HTTP + websocket server. */
@@ -65,6 +77,7 @@ function sessionIdFrom(value: unknown): string | undefined {
 /** Starts the HTTP server (GraphQL, health probes) and the graphql-ws server on one port. */
 export async function startHttpServer(options: HttpServerOptions): Promise<GavelHttpServer> {
   const { config, schema, services, database, logger } = options;
+  const { metrics, recorder } = options.observability;
   const app = express();
   app.disable('x-powered-by');
   // Behind a load balancer the client address is in X-Forwarded-For; trust it only when told to.
@@ -81,6 +94,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const formatError = createErrorFormatter(logger, production, policy);
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
+
+  app.use(requestIds());
+  // On the main port, behind METRICS_TOKEN when set (see README "Operations").
+  app.get('/metrics', metricsEndpoint(metrics, config.metrics.token));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -108,6 +125,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   });
   // Before useServer: the guard sees each message before graphql-ws does.
   wsGuard.attach(wsServer);
+  const wsOperations = new WsOperationTracker(recorder, metrics, (query) => policy.parse(query));
+  // The connection's request id goes back in the 101 answer, as on HTTP.
+  wsServer.on('headers', (headers, request) =>
+    headers.push(`${REQUEST_ID_HEADER}: ${wsOperations.connectionRequestId(request)}`),
+  );
+  metrics.observe({ wsConnections: () => wsServer.clients.size });
   // One id per websocket, for per-connection subscription limits.
   const connectionIds = new WeakMap<object, string>();
   const connectionIdOf = (socket: object): string => {
@@ -123,12 +146,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       onConnect: async (ctx) => !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken,
       // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
       // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
+        wsOperations.subscribed(ctx, id, payload);
         try {
           // The caller's role picks its cost limit, as on HTTP (a cache hit after onConnect, normally).
           const { role } = await auth.viewerFor(ctx.connectionParams?.authorization);
           const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries, role);
-          return Array.isArray(prepared) ? prepared : { schema, ...prepared };
+          if (Array.isArray(prepared)) return prepared;
+          wsOperations.prepared(ctx, id, prepared);
+          return { schema, ...prepared };
         } catch (error) {
           // A bug here must fail this operation (logged, INTERNAL_SERVER_ERROR), not close the
           // socket and every other subscription on it.
@@ -137,23 +163,42 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         }
       },
       // Every error leaves through the HTTP formatter: a code on each, nothing internal.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+      onNext: (ctx, id, _payload, _args, result) => {
+        const formatted = result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined;
+        wsOperations.next(ctx, id, formatted?.errors);
+        return formatted;
+      },
+      onError: (ctx, id, _payload, errors) => {
+        const formatted = formatErrors(errors);
+        wsOperations.error(ctx, id, formatted);
+        return formatted;
+      },
+      onOperation: (ctx, id, _payload, _args, result) => {
+        wsOperations.executed(ctx, id, result);
+        return undefined;
+      },
+      onComplete: (ctx, id) => wsOperations.completed(ctx, id),
       // The key is checked again per operation (a cache hit, normally), so a key revoked after the
       // connection opened stops authorising new subscriptions within the cache TTL.
-      context: async (ctx): Promise<GavelContext> => ({
-        services,
-        logger,
-        viewer: await auth.viewerFor(ctx.connectionParams?.authorization),
-        loaders: { analytics: services.analytics.createLoaders() },
-        client: {
+      context: async (ctx, id): Promise<GavelContext> => {
+        const viewer = await auth.viewerFor(ctx.connectionParams?.authorization);
+        const client: ClientInfo = {
           ip: clientAddress(ctx.extra.request),
           userAgent: header(ctx.extra.request, 'user-agent'),
           sessionId: sessionIdFrom(ctx.connectionParams?.sessionId),
           connectionId: connectionIdOf(ctx.extra.socket),
-        },
-      }),
+        };
+        const trace = wsOperations.trace(ctx, id);
+        describeCaller(recorder, trace, client, viewer);
+        return {
+          services,
+          logger: trace ? logger.child({ reqId: trace.requestId }) : logger,
+          viewer,
+          loaders: { analytics: services.analytics.createLoaders() },
+          client,
+          trace,
+        };
+      },
     },
     wsServer,
     // Pings every interval; a peer that does not answer is terminated and its subscriptions end.
@@ -182,6 +227,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           };
         },
       },
+      operationTracePlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       {
         async serverWillStart() {
@@ -199,10 +245,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const corsOptions = config.corsOrigins.includes('*') ? {} : { origin: [...config.corsOrigins] };
   app.use(
     GRAPHQL_PATH,
+    traceGraphqlRequests(recorder),
     cors(corsOptions),
     express.json({ limit: config.maxBodyBytes }),
     expressMiddleware(apollo, {
-      context: async ({ req }): Promise<GavelContext> => {
+      context: async ({ req, res }): Promise<GavelContext> => {
+        const trace = traceOf(res);
         // Fail fast (503, retryable) while the embedded engine is restarting, before any lookup waits on it.
         database.assertAvailable();
         const client: ClientInfo = {
@@ -213,7 +261,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         const viewer = await auth.viewerFor(req.get('authorization'));
         if (viewer.invalidToken)
           throw unauthenticated('The API key is unknown, malformed or revoked; send `Authorization: Bearer <key>`.');
-        return { services, logger, client, viewer, loaders: { analytics: services.analytics.createLoaders() } };
+        describeCaller(recorder, trace, client, viewer);
+        return {
+          services,
+          logger: trace ? logger.child({ reqId: trace.requestId }) : logger,
+          client,
+          viewer,
+          loaders: { analytics: services.analytics.createLoaders() },
+          trace,
+        };
       },
     }),
   );

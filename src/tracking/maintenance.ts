@@ -50,23 +50,34 @@ export function scheduleMaintenance(
   tracking: TrackingRepository,
   catalog: AuctionItemRepository,
   clock: Clock,
-  options: { intervalMs: number; retentionMs: number; recoveryGraceMs: number },
+  options: {
+    intervalMs: number;
+    retentionMs: number;
+    recoveryGraceMs: number;
+    /** Told after each run how many buckets the recovery rebuilt, and whether the run failed (metrics). */
+    onRun?: (rebuiltBuckets: number, failed: boolean) => void;
+  },
   logger: Logger,
 ): () => Promise<void> {
   let running: Promise<void> | undefined;
   const runOnce = async () => {
+    let rebuiltBuckets = 0;
+    let failed = false;
     try {
       // Each round closes the entries it rebuilt, so rounds of work catch up after a crash; bounded
       // so that one maintenance run never monopolises the database.
       for (let round = 0; round < MAX_RECOVERY_ROUNDS; round++) {
         const rebuilt = await recoverRollups(tracking, catalog, clock, options.recoveryGraceMs);
         if (rebuilt === 0) break;
+        rebuiltBuckets += rebuilt;
         logger.warn({ buckets: rebuilt }, 'rebuilt rollup buckets from stored events');
       }
       await tracking.purgeBefore(new Date(clock.now().getTime() - options.retentionMs));
     } catch (error) {
+      failed = true;
       logger.warn({ err: error }, 'tracking maintenance failed; retrying next round');
     }
+    options.onRun?.(rebuiltBuckets, failed);
   };
   const run = () => {
     running ??= runOnce().finally(() => (running = undefined));

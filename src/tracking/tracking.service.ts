@@ -79,6 +79,12 @@ export interface TrackingGuards {
   readonly audit: AuditAggregator;
 }
 
+/** What tracking reports as it works (metrics); every method optional. */
+export interface TrackingObserver {
+  /** One tracking call ended with these outcomes, one per event (explicit and implicit calls). */
+  tracked?(type: EventType, outcomes: readonly TrackingOutcome[]): void;
+}
+
 interface Candidate {
   readonly index: number;
   readonly input: ImpressionInput;
@@ -120,6 +126,7 @@ export class TrackingService {
     private readonly policy: TrackingPolicy,
     private readonly logger: Logger,
     private readonly guards: TrackingGuards,
+    private readonly observer: TrackingObserver = {},
   ) {
     this.recentKeys = new LRUCache({
       max: 200_000,
@@ -242,6 +249,10 @@ export class TrackingService {
       } else if (candidate.outcome === TrackingOutcome.ACCEPTED) this.recentKeys.set(candidate.dedupKey!, true);
     });
     await this.releaseClaims(uncounted);
+    this.observer.tracked?.(
+      type,
+      candidates.map((candidate) => candidate.outcome!),
+    );
     return this.summarize(candidates);
   }
 

@@ -50,6 +50,16 @@ export interface WriterOptions {
   readonly rollupGraceMs?: number;
 }
 
+/** What the writer reports as it works (metrics); every method optional. */
+export interface WriterObserver {
+  /** A flush ended: its events, how long it took, and whether the batch was stored. */
+  flushed?(events: number, durationSeconds: number, failed: boolean): void;
+  /** A caller's events were not confirmed within `writeTimeoutMs`. */
+  timedOut?(): void;
+  /** A write was refused at once because the backlog was full. */
+  backlogFull?(): void;
+}
+
 const DEFAULT_WRITE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_CONCURRENT_FLUSHES = 4;
 const DEFAULT_MAX_BACKLOG = 100_000;
@@ -177,6 +187,7 @@ export class TrackingWriter {
     /** Told which items' counters changed after each flush (the live updates). */
     private readonly onCounted: (itemIds: string[]) => void,
     private readonly clock: Clock = systemClock,
+    private readonly observer: WriterObserver = {},
   ) {
     this.rollups = new RollupWriter(repository);
   }
@@ -185,6 +196,7 @@ export class TrackingWriter {
   write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
     if (this.closed) return Promise.reject(serviceUnavailable('Gavel is shutting down; retry on another instance.'));
     if (this.queue.length + requests.length > (this.options.maxBacklog ?? DEFAULT_MAX_BACKLOG)) {
+      this.observer.backlogFull?.();
       return Promise.reject(serviceUnavailable('The database is not keeping up with tracking events; retry shortly.'));
     }
     const results = requests.map((request) => {
@@ -209,9 +221,12 @@ export class TrackingWriter {
       }
       return result;
     });
-    return withDeadline(Promise.all(results), this.options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, () =>
-      serviceUnavailable('The database did not confirm the tracking events in time; they were not acknowledged.'),
-    );
+    return withDeadline(Promise.all(results), this.options.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS, () => {
+      this.observer.timedOut?.();
+      return serviceUnavailable(
+        'The database did not confirm the tracking events in time; they were not acknowledged.',
+      );
+    });
   }
 
   /** Queues one event and schedules its flush. */
@@ -253,7 +268,11 @@ export class TrackingWriter {
     const maxConcurrent = this.options.maxConcurrentFlushes ?? DEFAULT_MAX_CONCURRENT_FLUSHES;
     while (this.queue.length > 0 && this.inFlight.size < maxConcurrent) {
       const batch = this.queue.splice(0, this.options.maxBatch);
+      const started = process.hrtime.bigint();
       const flush: Promise<void> = this.writeBatch(batch)
+        .then((stored) =>
+          this.observer.flushed?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9, !stored),
+        )
         .catch((error: unknown) => this.logger.error({ err: error }, 'tracking flush failed unexpectedly'))
         .finally(() => {
           this.inFlight.delete(flush);
@@ -264,7 +283,8 @@ export class TrackingWriter {
     }
   }
 
-  private async writeBatch(batch: Pending[]): Promise<void> {
+  /** Writes one batch and settles its callers; resolves whether the events were stored. */
+  private async writeBatch(batch: Pending[]): Promise<boolean> {
     let duplicates: Set<string>;
     let journalId: Types.ObjectId | undefined;
     try {
@@ -283,7 +303,7 @@ export class TrackingWriter {
         : error;
       if (failure === error) this.logger.error({ err: error }, 'tracking batch write failed');
       for (const pending of batch) pending.reject(failure);
-      return;
+      return false;
     }
     const accepted = batch
       .filter(
@@ -308,5 +328,6 @@ export class TrackingWriter {
     for (const pending of batch)
       pending.resolve(duplicates.has(pending.request.event._id.toHexString()) ? 'duplicate' : 'stored');
     if (counted.length > 0) this.onCounted([...new Set(counted.map(({ event }) => event.itemId!.toHexString()))]);
+    return true;
   }
 }
