@@ -151,6 +151,10 @@ describeEmbedded('embedded engine killed under tracking load', () => {
     expect(readiness).toContain(503);
     expect(liveness).toEqual(new Set([200]));
     expect((await fetch(`${origin}/readyz`)).status).toBe(200);
+    // Operators see it in the metrics too: the engine is up again after one restart.
+    const scrape = await (await fetch(`${origin}/metrics`)).text();
+    expect(scrape).toMatch(/^gavel_engine_up 1$/m);
+    expect(scrape).toMatch(/^gavel_engine_restarts_total 1$/m);
     // Every refusal was the retryable SERVICE_UNAVAILABLE, and some came from the fast gate (503)
     // rather than from a request that waited for the driver to give up.
     expect(refusals.length).toBeGreaterThan(0);

@@ -25,6 +25,7 @@ beforeAll(async () => {
       METRICS_OPERATION_NAMES: 'PinnedOperation',
       LOG_TRACKING_SAMPLE_RATE: '1',
       GRAPHQL_MAX_COST: '150',
+      GRAPHQL_MAX_COST_ADMIN: '150',
       METRICS_DB_COMMANDS: 'true',
     },
   });
