@@ -5,7 +5,7 @@ import { createLogger } from './shared/logger';
 
 /**
  * Process entry point: validate configuration, start, and shut down gracefully on SIGTERM or
- * SIGINT within `SHUTDOWN_TIMEOUT_MS` (then exit anyway, non-zero).
+ * SIGINT within `SHUTDOWN_DRAIN_MS` + `SHUTDOWN_TIMEOUT_MS` (then exit anyway, non-zero).
  */
 async function main(): Promise<void> {
   let config;
@@ -38,9 +38,9 @@ async function main(): Promise<void> {
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
-      logger.error(`shutdown exceeded ${config.shutdownTimeoutMs} ms; exiting`);
+      logger.error(`shutdown exceeded ${config.shutdownDrainMs + config.shutdownTimeoutMs} ms; exiting`);
       process.exit(1);
-    }, config.shutdownTimeoutMs + 5_000);
+    }, config.shutdownDrainMs + config.shutdownTimeoutMs + 5_000);
     deadline.unref();
     running.stop().then(
       () => {

@@ -20,6 +20,9 @@ import { createRequestPolicy, prepareOperation } from './limits';
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
 
+/** Response header (HTTP responses and websocket upgrades) carrying `GAVEL_INSTANCE_ID`. */
+export const INSTANCE_HEADER = 'x-gavel-instance';
+
 /** Everything the HTTP layer needs from the composition root. */
 export interface HttpServerOptions {
   readonly config: GavelConfig;
@@ -37,7 +40,7 @@ export interface GavelHttpServer {
   readonly wsUrl: string;
   readonly port: number;
   /**
-   * Graceful stop: refuses new connections and requests, lets in-flight HTTP requests finish,
+   * Graceful stop: `/readyz` turns 503 at once; after `SHUTDOWN_DRAIN_MS` refuses new connections and requests, lets in-flight HTTP requests finish,
    * closes websockets with 1001 (going away). Idempotent.
    */
   stop(): Promise<void>;
@@ -75,6 +78,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
 
+  // Names the process that answered, so an operator (and the topology test) can tell which
+  // instance behind the balancer served a request or holds a websocket.
+  app.use((_req, res, next) => {
+    res.setHeader(INSTANCE_HEADER, config.instanceId);
+    next();
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -86,6 +95,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  wsServer.on('headers', (headers) => headers.push(`${INSTANCE_HEADER}: ${config.instanceId}`));
   // One id per websocket, for per-connection subscription limits.
   const connectionIds = new WeakMap<object, string>();
   const connectionIdOf = (socket: object): string => {
@@ -226,7 +236,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     port,
     stop: () => {
       stopping = true;
-      stopped ??= apollo.stop();
+      stopped ??= (async () => {
+        // Readiness already answers 503; keep serving while a readiness-polling balancer notices.
+        if (config.shutdownDrainMs > 0) {
+          logger.info(`draining: /readyz is 503, serving ${config.shutdownDrainMs} ms more before closing`);
+          await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+        }
+        await apollo.stop();
+      })();
       return stopped;
     },
   };
