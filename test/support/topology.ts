@@ -171,9 +171,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     for (let index = 0; index < count; index++) {
       const port = await freePort();
       instances.push({ id: `gavel-${index + 1}`, port, process: spawnInstance(index, port) });
-      if (index === 0) await waitForReady(instances[0]!.process);
+      if (index === 0) await waitForReady(instances[0]!.process, READY_TIMEOUT_MS);
     }
-    await Promise.all(instances.slice(1).map((instance) => waitForReady(instance.process)));
+    await Promise.all(instances.slice(1).map((instance) => waitForReady(instance.process, READY_TIMEOUT_MS)));
     const listenPort = await freePort();
     nginx = await startNginx(
       prefix,
@@ -194,7 +194,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         const previous = instances[index]!;
         const process = spawnInstance(index, previous.port);
         instances[index] = { ...previous, process };
-        await waitForReady(process);
+        await waitForReady(process, READY_TIMEOUT_MS);
       },
       stop,
     };
