@@ -10,6 +10,9 @@ const root = path.join(__dirname, '..', '..');
 /** The nginx template shared with compose.yaml (see its header for the variables). */
 export const NGINX_TEMPLATE = path.join(root, 'deploy', 'nginx', 'gavel.conf.template');
 
+/** Starting a ts-node process takes seconds, longer on a busy machine. */
+const READY_TIMEOUT_MS = 120_000;
+
 /** Inputs of {@link startTopology}. */
 export interface TopologyOptions {
   /** Gavel processes behind the balancer (default 3). */
