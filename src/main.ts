@@ -37,10 +37,13 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error(`shutdown exceeded ${config.shutdownDrainMs + config.shutdownTimeoutMs} ms; exiting`);
-      process.exit(1);
-    }, config.shutdownDrainMs + config.shutdownTimeoutMs + 5_000);
+    const deadline = setTimeout(
+      () => {
+        logger.error(`shutdown exceeded ${config.shutdownDrainMs + config.shutdownTimeoutMs} ms; exiting`);
+        process.exit(1);
+      },
+      config.shutdownDrainMs + config.shutdownTimeoutMs + 5_000,
+    );
     deadline.unref();
     running.stop().then(
       () => {

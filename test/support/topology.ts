@@ -104,6 +104,8 @@ async function startNginx(prefix: string, config: string, listenPort: number): P
   // `-e` so even the messages before the config is read stay in the prefix.
   const child = spawn('nginx', ['-p', prefix, '-c', configFile, '-e', path.join(prefix, 'error.log')], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Debian installs it in /usr/sbin, which a non-root PATH may lack.
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin` },
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

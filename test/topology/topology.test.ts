@@ -94,10 +94,7 @@ const keyOf = (event: { sessionId: unknown; itemId: unknown }): string =>
 async function storedAccepted(prefix: string): Promise<Map<string, number>> {
   const rows = await connection
     .collection('tracking_events')
-    .find(
-      { sessionId: { $regex: `^${prefix}` }, outcome: 'ACCEPTED' },
-      { projection: { sessionId: 1, itemId: 1 } },
-    )
+    .find({ sessionId: { $regex: `^${prefix}` }, outcome: 'ACCEPTED' }, { projection: { sessionId: 1, itemId: 1 } })
     .toArray();
   const counts = new Map<string, number>();
   for (const row of rows) counts.set(keyOf(row as never), (counts.get(keyOf(row as never)) ?? 0) + 1);
@@ -105,7 +102,11 @@ async function storedAccepted(prefix: string): Promise<Map<string, number>> {
 }
 
 /** A graphql-ws subscriber connected through nginx, with the instance that accepted its upgrade. */
-function subscribe(itemId: string): { instance: Promise<string>; figures: number[]; reached(n: number): Promise<void> } {
+function subscribe(itemId: string): {
+  instance: Promise<string>;
+  figures: number[];
+  reached(n: number): Promise<void>;
+} {
   let recordInstance!: (id: string) => void;
   const instance = new Promise<string>((resolve) => (recordInstance = resolve));
   // The upgrade response names the instance; graphql-ws does not expose it, so read it off `ws`.
@@ -177,7 +178,9 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
     const stored = await storedAccepted('dedup-');
     expect([...stored.values()]).toEqual(Array(30).fill(1));
     const analytics = await Promise.all(
-      events.map((event) => post('query($id: ID!) { auctionItem(id: $id) { analytics { impressions } } }', { id: event.itemId })),
+      events.map((event) =>
+        post('query($id: ID!) { auctionItem(id: $id) { analytics { impressions } } }', { id: event.itemId }),
+      ),
     );
     expect(
       analytics.map(
@@ -293,12 +296,9 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
     const exitCodes: Array<number | null> = [];
     for (let index = 0; index < topology.instances.length; index++) {
       const instance = topology.instances[index]!;
-      const t0 = Date.now();
       instance.process.child.kill('SIGTERM');
       exitCodes.push(await instance.process.exited);
-      const t1 = Date.now();
       await topology.restart(index);
-      console.log(`DIAG ${index} stop ${t1 - t0} start ${Date.now() - t1} requests ${requests}`);
     }
     stop = true;
     await running;
