@@ -213,7 +213,7 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
     const acknowledged = new Set<string>();
     const sent = new Set<string>();
     const servedAfterKill = new Set<string | null>();
-    let killedAt: number | undefined;
+    let killedAt: number | null = null;
     let stop = false;
     let reachedTarget!: () => void;
     const targetReached = new Promise<void>((resolve) => (reachedTarget = resolve));
@@ -232,13 +232,13 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
               expect(['ACCEPTED', 'DUPLICATE']).toContain(outcome);
               if (outcome === 'ACCEPTED') acknowledged.add(keyOf(events[index]!));
             });
-            if (killedAt !== undefined) servedAfterKill.add(answer.instance);
+            if (killedAt !== null) servedAfterKill.add(answer.instance);
             break;
           }
           if (attempt === 10) throw new Error(`batch ${sessionId} failed 10 times`);
         }
         if (acknowledged.size >= 1_500) reachedTarget();
-        if (killedAt !== undefined && acknowledged.size >= killedAt + 500) reachedAfterKill();
+        if (killedAt !== null && acknowledged.size >= killedAt + 500) reachedAfterKill();
       }
     };
     const running = Promise.all([0, 1, 2, 3].map(client));
