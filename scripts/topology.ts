@@ -15,15 +15,26 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = loadConfig({ GAVEL_DATA_DIR: 'data/topology', ...process.env });
-  const engine = await startConfiguredEngine(config, (message) => console.error(message));
-  console.log(`database: ${engine.description}`);
-  const topology = await startTopology({
-    instances,
-    mongodbUri: engine.uri,
-    mongodbDb: config.mongodbDb,
-    // The first instance seeds an empty catalog, as `npm start` does.
-    env: { GAVEL_SEED_DEMO: process.env.GAVEL_SEED_DEMO ?? 'true' },
+  const engine = await startConfiguredEngine(config, (message) => console.error(message)).catch((error: unknown) => {
+    console.error(`topology: ${error instanceof Error ? error.message : String(error)}`);
+    return process.exit(1);
   });
+  console.log(`database: ${engine.description}`);
+  let topology;
+  try {
+    topology = await startTopology({
+      instances,
+      mongodbUri: engine.uri,
+      mongodbDb: config.mongodbDb,
+      // The first instance seeds an empty catalog, as `npm start` does.
+      env: { GAVEL_SEED_DEMO: process.env.GAVEL_SEED_DEMO ?? 'true' },
+    });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    await engine.stop();
+    process.exit(1);
+  }
+  const running = topology;
   console.log(
     [
       `Gavel topology ready at ${topology.url} (websockets: ${topology.wsUrl})`,
@@ -37,7 +48,7 @@ async function main(): Promise<void> {
   const shutdown = (): void => {
     if (stopping) return;
     stopping = true;
-    void topology
+    void running
       .stop()
       .then(() => engine.stop())
       .then(() => process.exit(0));
