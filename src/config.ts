@@ -4,6 +4,8 @@
  * variable and what it expects, so a typo never turns into a silently wrong default.
  */
 
+import { hostname } from 'node:os';
+
 /** Which MongoDB engine backs the server. See README "Engines". */
 export type MongoEngineChoice = 'auto' | 'memory-server' | 'java' | 'uri';
 
@@ -34,6 +36,13 @@ export interface GavelConfig {
   readonly demoItemCount: number;
   /** `SHUTDOWN_TIMEOUT_MS`: upper bound on a graceful shutdown before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * `SHUTDOWN_DRAIN_MS`: on SIGTERM, `/readyz` answers 503 for this long while requests are still
+   * served, so a balancer that polls readiness stops routing here before the listener closes.
+   */
+  readonly shutdownDrainMs: number;
+  /** `GAVEL_INSTANCE_ID`: names this process in the `x-gavel-instance` response header (default host:pid). */
+  readonly instanceId: string;
   /**
    * `CORS_ORIGINS` (deprecated alias `CORS_ORIGIN`): browser origins allowed cross-origin on HTTP
    * and on the websocket upgrade; `['*']` for any, empty for none (the production default).
@@ -294,6 +303,14 @@ function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], develop
   return value;
 }
 
+/** Goes out in a response header: a short token, never free text. */
+function instanceId(env: Env): string {
+  const value = read(env, 'GAVEL_INSTANCE_ID') ?? `${hostname()}:${process.pid}`;
+  if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(value))
+    throw new ConfigError('GAVEL_INSTANCE_ID', 'up to 100 letters, digits, _ . : or -', value);
+  return value;
+}
+
 function redisUrl(env: Env): string | undefined {
   const value = read(env, 'REDIS_URL');
   if (value !== undefined && !/^rediss?:\/\/.+/.test(value))
@@ -392,6 +409,8 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     seedDemo: boolean(env, 'GAVEL_SEED_DEMO', nodeEnv === 'development'),
     demoItemCount: integer(env, 'GAVEL_DEMO_ITEMS', 3000, 0, 1_000_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
+    instanceId: instanceId(env),
     corsOrigins: corsOrigins(env, nodeEnv),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     cursorSecret: secret(env, 'CURSOR_SECRET', nodeEnv, DEVELOPMENT_CURSOR_SECRET),

@@ -5,7 +5,7 @@ import { createLogger } from './shared/logger';
 
 /**
  * Process entry point: validate configuration, start, and shut down gracefully on SIGTERM or
- * SIGINT within `SHUTDOWN_TIMEOUT_MS` (then exit anyway, non-zero).
+ * SIGINT within `SHUTDOWN_DRAIN_MS` + `SHUTDOWN_TIMEOUT_MS` (then exit anyway, non-zero).
  */
 async function main(): Promise<void> {
   let config;
@@ -37,10 +37,13 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error(`shutdown exceeded ${config.shutdownTimeoutMs} ms; exiting`);
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5_000);
+    const deadline = setTimeout(
+      () => {
+        logger.error(`shutdown exceeded ${config.shutdownDrainMs + config.shutdownTimeoutMs} ms; exiting`);
+        process.exit(1);
+      },
+      config.shutdownDrainMs + config.shutdownTimeoutMs + 5_000,
+    );
     deadline.unref();
     running.stop().then(
       () => {

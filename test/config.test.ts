@@ -50,6 +50,8 @@ describe('loadConfig', () => {
     ['GAVEL_SEED_DEMO', 'maybe'],
     ['NODE_ENV', 'staging'],
     ['SHUTDOWN_TIMEOUT_MS', '0'],
+    ['SHUTDOWN_DRAIN_MS', '-1'],
+    ['GAVEL_INSTANCE_ID', 'gavel-1\r\nset-cookie: a=b'],
     ['MAX_BODY_BYTES', '1e9'],
     ['AUTH_TOKENS', 'short'],
     ['CURSOR_SECRET', 'short'],

@@ -32,6 +32,9 @@ import { guardWebsockets } from './wsGuard';
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
 
+/** Response header (HTTP responses and websocket upgrades) carrying `GAVEL_INSTANCE_ID`. */
+export const INSTANCE_HEADER = 'x-gavel-instance';
+
 /** Everything the HTTP layer needs from the composition root. */
 export interface HttpServerOptions {
   readonly config: GavelConfig;
@@ -56,7 +59,7 @@ export interface GavelHttpServer {
   readonly wsUrl: string;
   readonly port: number;
   /**
-   * Graceful stop: refuses new connections and requests, lets in-flight HTTP requests finish,
+   * Graceful stop: `/readyz` turns 503 at once; after `SHUTDOWN_DRAIN_MS` refuses new connections and requests, lets in-flight HTTP requests finish,
    * closes websockets with 1001 (going away). Idempotent.
    */
   stop(): Promise<void>;
@@ -99,6 +102,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   // On the main port, behind METRICS_TOKEN when set (see README "Operations").
   app.get('/metrics', metricsEndpoint(metrics, config.metrics.token));
 
+  // Names the process that answered, so an operator (and the topology test) can tell which
+  // instance behind the balancer served a request or holds a websocket.
+  app.use((_req, res, next) => {
+    res.setHeader(INSTANCE_HEADER, config.instanceId);
+    next();
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -131,6 +140,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     headers.push(`${REQUEST_ID_HEADER}: ${wsOperations.connectionRequestId(request)}`),
   );
   metrics.observe({ wsConnections: () => wsServer.clients.size });
+  wsServer.on('headers', (headers) => headers.push(`${INSTANCE_HEADER}: ${config.instanceId}`));
   // One id per websocket, for per-connection subscription limits.
   const connectionIds = new WeakMap<object, string>();
   const connectionIdOf = (socket: object): string => {
@@ -308,7 +318,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     port,
     stop: () => {
       stopping = true;
-      stopped ??= apollo.stop();
+      stopped ??= (async () => {
+        // Readiness already answers 503; keep serving while a readiness-polling balancer notices.
+        if (config.shutdownDrainMs > 0) {
+          logger.info(`draining: /readyz is 503, serving ${config.shutdownDrainMs} ms more before closing`);
+          await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+        }
+        await apollo.stop();
+      })();
       return stopped;
     },
   };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { spawnServer, waitForReady } from '../support/serverProcess';
+import { spawnServer, waitForReady, type ServerProcess } from '../support/serverProcess';
 
 const baseEnv = () => ({
   MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI,
@@ -38,6 +38,49 @@ describe('process lifecycle', () => {
     expect(await server.exited).toBe(0);
     expect(server.output()).toMatch(/"msg":"stopped"/);
   });
+
+  it('drains on SIGTERM: readiness 503 at once, requests still served, then a clean exit', async () => {
+    // A drain long enough for the two requests below to run inside it on a loaded machine.
+    const server = spawnServer({ ...baseEnv(), GAVEL_SEED_DEMO: 'false', SHUTDOWN_DRAIN_MS: '8000' });
+    try {
+      await drainsThenExits(server);
+    } finally {
+      server.child.kill('SIGKILL'); // Only if a check failed: the process has exited otherwise.
+    }
+  }, 120_000);
+
+  async function drainsThenExits(server: ServerProcess): Promise<void> {
+    const url = await waitForReady(server);
+    const served = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ auctionItems(first: 1) { edges { cursor } } }' }),
+    });
+    const instance = served.headers.get('x-gavel-instance');
+    expect(instance).toMatch(/:\d+$/);
+
+    server.child.kill('SIGTERM');
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (server.output().includes('draining: /readyz is 503')) resolve();
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+    const readiness = await fetch(url.replace('/graphql', '/readyz'));
+    expect(readiness.status).toBe(503);
+    expect(((await readiness.json()) as { status: string }).status).toBe('stopping');
+    const during = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ auctionItems(first: 1) { edges { cursor } } }' }),
+    });
+    expect(during.status).toBe(200);
+    expect(during.headers.get('x-gavel-instance')).toBe(instance);
+    expect(await during.json()).toEqual({ data: { auctionItems: { edges: [] } } });
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+  }
 
   it('refuses to start on an invalid variable, naming it', async () => {
     const server = spawnServer({ ...baseEnv(), PORT: 'eighty' });

@@ -11,7 +11,8 @@ export interface RedisServer {
   kill(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback TCP port that was free a moment ago (the OS picks it). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

@@ -1,7 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DryMongoBinary, MongoMemoryServer } from 'mongodb-memory-server';
 import type { RunningEngine } from './javaServer';
+
+/**
+ * mongodb-memory-server is a development dependency: loaded only when this engine is tried, so a
+ * production install (`npm ci --omit=dev`, the Dockerfile) runs on MONGODB_URI without it.
+ */
+const memoryServerModule = () => import('mongodb-memory-server');
 
 /** Options for {@link startMemoryServer}. */
 export interface MemoryServerOptions {
@@ -14,6 +19,7 @@ export interface MemoryServerOptions {
  * mongodb-memory-server's cache. Returns `undefined` when a download would be needed.
  */
 export async function locateMongodBinary(): Promise<string | undefined> {
+  const { DryMongoBinary } = await memoryServerModule();
   const options = await DryMongoBinary.generateOptions();
   return DryMongoBinary.locateBinary(options);
 }
@@ -24,6 +30,7 @@ export async function locateMongodBinary(): Promise<string | undefined> {
  */
 export async function startMemoryServer(options: MemoryServerOptions = {}): Promise<RunningEngine> {
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  const { MongoMemoryServer } = await memoryServerModule();
   const server = await MongoMemoryServer.create({
     instance: options.dbPath
       ? { dbPath: path.resolve(options.dbPath), storageEngine: 'wiredTiger', ip: '127.0.0.1' }
