@@ -148,29 +148,28 @@ function scalarValue(g: Gen, scalar: string): unknown {
   switch (scalar) {
     case 'Int':
     case 'SafeInt':
-      return g(
-        fc.oneof,
-        fc.integer({ min: -5, max: 120 }),
-        fc.constantFrom(...hostileNumbers.filter(Number.isInteger)),
+      return g(() =>
+        fc.oneof(fc.integer({ min: -5, max: 120 }), fc.constantFrom(...hostileNumbers.filter(Number.isInteger))),
       );
     case 'Float':
       return g(() => hostileNumber);
     case 'Boolean':
       return g(fc.boolean);
     case 'DateTimeISO':
-      return g(
-        fc.oneof,
-        fc
-          .integer({ min: -400 * 86_400_000, max: 400 * 86_400_000 })
-          .map((offset) => new Date(now + offset).toISOString()),
-        fc.constantFrom(...hostileStrings.filter((s) => /\d{4}|^$/.test(s))),
+      return g(() =>
+        fc.oneof(
+          fc
+            .integer({ min: -400 * 86_400_000, max: 400 * 86_400_000 })
+            .map((offset) => new Date(now + offset).toISOString()),
+          fc.constantFrom(...hostileStrings.filter((s) => /\d{4}|^$/.test(s))),
+        ),
       );
     case 'Duration':
       return g(fc.constantFrom, 'P7D', 'PT24H', 'P89D', 'P1Y', 'P100000D', 'PT0S', 'P-1D', 'nonsense', '');
     case 'Currency':
       return g(fc.constantFrom, 'USD', 'EUR', 'XXX', 'usd', '', 'ZZZ');
     case 'ID':
-      return g(fc.oneof, fc.stringMatching(/^[0-9a-f]{24}$/), hostileString);
+      return g(() => fc.oneof(fc.stringMatching(/^[0-9a-f]{24}$/), hostileString));
     default:
       return g(() => hostileString);
   }
@@ -178,12 +177,13 @@ function scalarValue(g: Gen, scalar: string): unknown {
 
 /** A literal of any kind, ignoring the expected type. */
 function hostileLiteral(g: Gen): string {
-  return g(
-    fc.oneof,
-    hostileString.map((s) => JSON.stringify(s)),
-    fc.constantFrom(...hostileNumbers).map((n) => (Object.is(n, -0) ? '-0' : String(n))),
-    fc.constantFrom('true', 'null', 'NaN', 'Infinity', '{}', '[]', '$undeclared', '{__proto__: {polluted: true}}'),
-    fc.integer({ min: 50, max: 400 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
+  return g(() =>
+    fc.oneof(
+      hostileString.map((s) => JSON.stringify(s)),
+      fc.constantFrom(...hostileNumbers).map((n) => (Object.is(n, -0) ? '-0' : String(n))),
+      fc.constantFrom('true', 'null', 'NaN', 'Infinity', '{}', '[]', '$undeclared', '{__proto__: {polluted: true}}'),
+      fc.integer({ min: 50, max: 400 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
+    ),
   );
 }
 
