@@ -34,7 +34,10 @@ export interface GavelConfig {
   readonly demoItemCount: number;
   /** `SHUTDOWN_TIMEOUT_MS`: upper bound on a graceful shutdown before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
-  /** `CORS_ORIGIN`: allowed browser origins (comma separated, `*` for any). */
+  /**
+   * `CORS_ORIGINS` (deprecated alias `CORS_ORIGIN`): browser origins allowed cross-origin on HTTP
+   * and on the websocket upgrade; `['*']` for any, empty for none (the production default).
+   */
   readonly corsOrigins: readonly string[];
   /** `MAX_BODY_BYTES`: largest accepted HTTP request body. */
   readonly maxBodyBytes: number;
@@ -135,8 +138,13 @@ export interface GavelConfig {
   readonly introspection: boolean;
   /** Shape and cost limits every operation passes before execution, on HTTP and websockets alike. */
   readonly limits: {
-    /** `GRAPHQL_MAX_COST`: most cost points per operation (see README "Security"). */
+    /** `GRAPHQL_MAX_COST`: most cost points per operation of an anonymous caller (see README "Security"). */
     readonly maxCost: number;
+    /**
+     * `GRAPHQL_MAX_COST_<ROLE>`: most cost points per operation of a caller with a key of that role;
+     * never below `maxCost` unless set explicitly.
+     */
+    readonly maxCostByRole: Readonly<Record<'ADMIN' | 'ANALYST' | 'SELLER', number>>;
     /** `GRAPHQL_MAX_DEPTH`: deepest field nesting. */
     readonly maxDepth: number;
     /** `GRAPHQL_MAX_ALIASES`: most aliased fields per operation. */
@@ -151,12 +159,21 @@ export interface GavelConfig {
     readonly facetsCost: number;
     /** `GRAPHQL_COST_ANALYTICS_POINT`: cost of each analytics time-series point. */
     readonly analyticsPointCost: number;
+    /** `ANALYTICS_MAX_POINTS`: most points one `timeSeries` field may return (range × granularity). */
+    readonly analyticsMaxPoints: number;
   };
   /**
    * `WS_ALLOW_QUERIES`: also run queries and mutations over websockets. Off by default: websockets
    * carry subscriptions only, so one-shot operations keep HTTP's caching, CSRF and body limits.
    */
   readonly wsAllowQueries: boolean;
+  /** Websocket abuse caps, enforced per instance (README "Security"). */
+  readonly ws: {
+    /** `WS_MAX_CONNECTIONS_PER_ADDRESS`: open websockets per client address; more are refused at upgrade (HTTP 429). */
+    readonly maxConnectionsPerAddress: number;
+    /** `WS_MAX_MESSAGES_PER_SECOND`: messages one websocket may send per second; more close it (1008). */
+    readonly maxMessagesPerSecond: number;
+  };
 }
 
 /** Thrown when an environment variable holds a value Gavel cannot use. */
@@ -262,6 +279,32 @@ function authMode(env: Env, nodeEnv: string): 'keys' | 'open' {
 }
 
 /**
+ * `CORS_ORIGINS` (or the deprecated `CORS_ORIGIN`): `*` or comma-separated origins
+ * (`scheme://host[:port]`, as browsers send them). Unset: `*` in development and tests, none in
+ * production, so a public deployment never grants every website its visitors' access by default.
+ */
+function corsOrigins(env: Env, nodeEnv: GavelConfig['nodeEnv']): readonly string[] {
+  const name = read(env, 'CORS_ORIGINS') !== undefined ? 'CORS_ORIGINS' : 'CORS_ORIGIN';
+  const value = read(env, name);
+  if (value === undefined) return Object.freeze(nodeEnv === 'production' ? [] : ['*']);
+  const origins = value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (origins.includes('*')) return Object.freeze(['*']);
+  const invalid = origins.find((origin) => {
+    try {
+      return new URL(origin).origin !== origin;
+    } catch {
+      return true;
+    }
+  });
+  if (invalid !== undefined)
+    throw new ConfigError(name, '* or comma-separated origins such as https://app.example.com (no path)', invalid);
+  return Object.freeze(origins);
+}
+
+/**
  * Parses and validates the environment into a {@link GavelConfig}.
  *
  * @param env - the variables to read; defaults to `process.env`
@@ -283,7 +326,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) {
     throw new ConfigError('MONGODB_DB', 'a database name of letters, digits, _ or - (max 63)', mongodbDb);
   }
-  const corsRaw = read(env, 'CORS_ORIGIN') ?? '*';
+  const maxCost = integer(env, 'GRAPHQL_MAX_COST', 5_000, 1, 100_000_000);
   return Object.freeze({
     nodeEnv,
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -302,7 +345,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     seedDemo: boolean(env, 'GAVEL_SEED_DEMO', nodeEnv === 'development'),
     demoItemCount: integer(env, 'GAVEL_DEMO_ITEMS', 3000, 0, 1_000_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
-    corsOrigins: Object.freeze(corsRaw.split(',').map((origin) => origin.trim())),
+    corsOrigins: corsOrigins(env, nodeEnv),
     maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     cursorSecret: secret(env, 'CURSOR_SECRET', nodeEnv, DEVELOPMENT_CURSOR_SECRET),
     authTokens: authTokens(env),
@@ -350,7 +393,14 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     // totalCount, facets and 7-day daily analytics per item costs about 1,000) and refuse the
     // abuse measured in issue 11 (see README "Security").
     limits: Object.freeze({
-      maxCost: integer(env, 'GRAPHQL_MAX_COST', 5_000, 1, 100_000_000),
+      maxCost,
+      // A key is accountable (revocable, per caller), so its operations may cost more; an operator
+      // raising the public limit raises these defaults with it.
+      maxCostByRole: Object.freeze({
+        ADMIN: integer(env, 'GRAPHQL_MAX_COST_ADMIN', Math.max(maxCost, 25_000), 1, 100_000_000),
+        ANALYST: integer(env, 'GRAPHQL_MAX_COST_ANALYST', Math.max(maxCost, 25_000), 1, 100_000_000),
+        SELLER: integer(env, 'GRAPHQL_MAX_COST_SELLER', Math.max(maxCost, 10_000), 1, 100_000_000),
+      }),
       maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 10, 1, 1_000),
       maxAliases: integer(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 10_000),
       maxDirectives: integer(env, 'GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000),
@@ -359,7 +409,16 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       totalCountCost: integer(env, 'GRAPHQL_COST_TOTAL_COUNT', 100, 0, 1_000_000),
       facetsCost: integer(env, 'GRAPHQL_COST_FACETS', 200, 0, 1_000_000),
       analyticsPointCost: integer(env, 'GRAPHQL_COST_ANALYTICS_POINT', 1, 0, 1_000_000),
+      // 41 days hourly; daily, any range up to 999 days (ANALYTICS_MAX_RANGE_DAYS defaults to 90).
+      analyticsMaxPoints: integer(env, 'ANALYTICS_MAX_POINTS', 1_000, 1, 1_000_000),
     }),
     wsAllowQueries: boolean(env, 'WS_ALLOW_QUERIES', false),
+    ws: Object.freeze({
+      // Generous for many browsers behind one NAT; far below the 2,000 sockets of issue 11.
+      maxConnectionsPerAddress: integer(env, 'WS_MAX_CONNECTIONS_PER_ADDRESS', 100, 1, 1_000_000),
+      // A page opening all its subscriptions at once (LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION, 20) sends
+      // a burst of about that many messages.
+      maxMessagesPerSecond: integer(env, 'WS_MAX_MESSAGES_PER_SECOND', 50, 1, 1_000_000),
+    }),
   });
 }

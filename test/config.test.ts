@@ -23,7 +23,10 @@ describe('loadConfig', () => {
       totalCountCost: 100,
       facetsCost: 200,
       analyticsPointCost: 1,
+      maxCostByRole: { ADMIN: 25_000, ANALYST: 25_000, SELLER: 10_000 },
+      analyticsMaxPoints: 1_000,
     });
+    expect(config.ws).toEqual({ maxConnectionsPerAddress: 100, maxMessagesPerSecond: 50 });
     expect(config.wsAllowQueries).toBe(false);
     expect(loadConfig({ GRAPHQL_MAX_COST: '20000', WS_ALLOW_QUERIES: 'true' })).toMatchObject({
       limits: { maxCost: 20_000 },
@@ -79,6 +82,33 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...production, SESSION_SECRET: 'a-session-secret-0123456' });
     expect(config.tracking).toMatchObject({ requireSignedSessions: true, clicksPerImpression: 1 });
     expect(loadConfig({}).tracking.requireSignedSessions).toBe(false);
+  });
+
+  it('reads CORS_ORIGINS (CORS_ORIGIN as a deprecated alias): any origin in development, none in production by default', () => {
+    const production = { NODE_ENV: 'production', CURSOR_SECRET: 'c'.repeat(16), SESSION_SECRET: 's'.repeat(16) };
+    expect(loadConfig({}).corsOrigins).toEqual(['*']);
+    expect(loadConfig(production).corsOrigins).toEqual([]);
+    expect(loadConfig({ ...production, CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    expect(loadConfig({ CORS_ORIGINS: ' https://a.example , http://localhost:3000' }).corsOrigins).toEqual([
+      'https://a.example',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ CORS_ORIGIN: 'https://old.example' }).corsOrigins).toEqual(['https://old.example']);
+    // The new name wins over the alias.
+    expect(loadConfig({ CORS_ORIGIN: 'https://old.example', CORS_ORIGINS: 'https://new.example' }).corsOrigins).toEqual(
+      ['https://new.example'],
+    );
+  });
+
+  it.each([
+    ['CORS_ORIGINS', 'https://app.example/path'],
+    ['CORS_ORIGINS', 'app.example'],
+    ['CORS_ORIGIN', 'https://app.example/'],
+    ['WS_MAX_CONNECTIONS_PER_ADDRESS', '0'],
+    ['WS_MAX_MESSAGES_PER_SECOND', 'many'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 
   it('requires MONGODB_URI when the uri engine is forced', () => {

@@ -58,7 +58,7 @@ export interface AnalyticsRepository {
     range: EffectiveTimeRange,
     metric: RankingMetric,
     limit: number,
-    options: { category?: string; minImpressions: number },
+    options: { category?: string; minImpressions: number; itemIds?: readonly Types.ObjectId[] },
   ): Promise<ItemTotals[]>;
   /** Marketplace totals over the range, per source and per category. */
   totals(range: EffectiveTimeRange): Promise<{
@@ -98,12 +98,17 @@ function itemDayIds(itemIds: readonly Types.ObjectId[], from: Date, to: Date): s
  * aggregations. The first stage selects days with the `{ day }` index, or `{ category, day }` when a
  * category is given.
  */
-function hourlyRows(range: EffectiveTimeRange, category?: string): PipelineStage[] {
+function hourlyRows(
+  range: EffectiveTimeRange,
+  category?: string,
+  itemIds?: readonly Types.ObjectId[],
+): PipelineStage[] {
   return [
     {
       $match: {
         day: { $gte: startOfDay(range.from), $lt: range.to },
         ...(category !== undefined ? { category } : {}),
+        ...(itemIds !== undefined ? { itemId: { $in: [...itemIds] } } : {}),
       },
     },
     { $project: { itemId: 1, category: 1, day: 1, hours: { $objectToArray: { $ifNull: ['$hours', {}] } } } },
@@ -230,7 +235,7 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
     },
     topItems: async (range, metric, limit, options) => {
       const pipeline: PipelineStage[] = [
-        ...hourlyRows(range, options.category),
+        ...hourlyRows(range, options.category, options.itemIds),
         { $group: { _id: '$itemId', impressions: { $sum: '$impressions' }, clicks: { $sum: '$clicks' } } },
       ];
       if (metric === 'ctr') {

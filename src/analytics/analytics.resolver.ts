@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { AuctionItem } from '../catalog/auctionItem.types';
 import { Role } from '../auth/apiKey';
-import { requireItemAnalyticsAccess } from '../auth/viewer';
+import { forbidden, requireItemAnalyticsAccess } from '../auth/viewer';
 import type { GavelContext } from '../graphql/context';
 import { badUserInput } from '../shared/errors';
 import { ctr, type ItemRangeKey } from './analytics.service';
@@ -97,14 +97,15 @@ export class ItemAnalyticsResolver {
 /** Marketplace-level analytics queries. */
 @Resolver()
 export class AnalyticsQueryResolver {
-  // Rankings are marketplace-wide (the rollups carry no seller), so SELLER keys are refused rather
-  // than shown a ranking filtered after the fact, which would come out short and misleading.
-  @Authorized(Role.ANALYST)
+  // A SELLER key ranks its own items only: the ranking is filtered before it is cut to `first`,
+  // so it is a full top-N of them rather than the marketplace's top-N with the others removed.
+  @Authorized(Role.ANALYST, Role.SELLER)
   @Query(() => [PopularItem], {
-    description: 'The most engaging items over a range (default: the last 7 days). Needs an ADMIN or ANALYST key.',
+    description:
+      "The most engaging items over a range (default: the last 7 days). Needs an ADMIN or ANALYST key (every item), or a SELLER key (its seller's items only).",
   })
-  popularItems(
-    @Ctx() { services }: GavelContext,
+  async popularItems(
+    @Ctx() { services, viewer }: GavelContext,
     @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
     @Arg('by', () => PopularityMetric, { defaultValue: PopularityMetric.IMPRESSIONS })
     by: PopularityMetric = PopularityMetric.IMPRESSIONS,
@@ -115,11 +116,15 @@ export class AnalyticsQueryResolver {
       throw badUserInput('first', `first must be from 1 to ${POPULAR_ITEMS_MAX}.`);
     }
     const metric = by === PopularityMetric.CLICKS ? 'clicks' : by === PopularityMetric.CTR ? 'ctr' : 'impressions';
+    const sellerId = viewer.role === Role.SELLER ? viewer.sellerId : undefined;
+    if (viewer.role === Role.SELLER && sellerId === undefined)
+      throw forbidden('This SELLER key is bound to no seller.');
     return services.analytics.popularItems(
       services.analytics.resolveRange(range),
       metric,
       first,
       category ?? undefined,
+      sellerId,
     );
   }
 

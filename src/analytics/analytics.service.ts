@@ -168,16 +168,24 @@ export class AnalyticsService implements LiveFiguresSource {
     return totals;
   }
 
-  /** The top `first` items over the range by a metric, optionally within a category. */
+  /**
+   * The top `first` items over the range by a metric, optionally within a category, and among one
+   * seller's items when `sellerId` is given.
+   */
   async popularItems(
     range: EffectiveTimeRange,
     metric: 'impressions' | 'clicks' | 'ctr',
     first: number,
     category?: string,
+    sellerId?: string,
   ): Promise<PopularItem[]> {
+    // A seller's ranking is filtered before it is sorted and cut, so it is a full top-N of its items.
+    const itemIds = sellerId === undefined ? undefined : await this.items.idsOfSeller(sellerId);
+    if (itemIds?.length === 0) return [];
     const ranked = await this.analytics.topItems(range, metric, first, {
       category,
       minImpressions: this.policy.ctrMinImpressions,
+      itemIds,
     });
     return this.withItems(ranked);
   }

@@ -16,6 +16,8 @@ export interface AuctionItemRepository {
   findByIds(ids: readonly Types.ObjectId[]): Promise<AuctionItemRecord[]>;
   /** The category of each of these items that exists (one query; for tracking's existence checks). */
   categoriesOf(ids: readonly Types.ObjectId[]): Promise<Map<string, string>>;
+  /** Ids of every item of one seller (the seller index answers it), e.g. to rank a seller's items. */
+  idsOfSeller(sellerId: string): Promise<Types.ObjectId[]>;
   /** Inserts one item and returns it as stored. */
   insert(item: NewAuctionItem): Promise<AuctionItemRecord>;
   /** Inserts many items in unordered batches (the demo seed). */
@@ -57,6 +59,10 @@ export function createAuctionItemRepository(connection: Connection): AuctionItem
         .lean<Array<{ _id: Types.ObjectId; category: string }>>()
         .exec();
       return new Map(rows.map((row) => [row._id.toHexString(), row.category]));
+    },
+    idsOfSeller: async (sellerId) => {
+      const rows = await model.find({ sellerId }, { _id: 1 }).lean<Array<{ _id: Types.ObjectId }>>().exec();
+      return rows.map((row) => row._id);
     },
     insert: async (item) => {
       const created = await model.create(item);

@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler } from 'express';
+import proxyAddr from 'proxy-addr';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -16,6 +17,7 @@ import { ErrorCode, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
+import { guardWebsockets } from './wsGuard';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -85,7 +87,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       .json({ status: databaseUp ? 'ready' : stopping ? 'stopping' : 'database unreachable' });
   });
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: config.maxBodyBytes });
+  // The websocket client address as Express derives `req.ip`: the same TRUST_PROXY hops.
+  const clientAddress = (request: IncomingMessage): string =>
+    proxyAddr(request, app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1]);
+  const wsGuard = guardWebsockets({ ...config.ws, origins: config.corsOrigins, clientAddress });
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: config.maxBodyBytes,
+    verifyClient: wsGuard.verifyClient,
+  });
+  // Before useServer: the guard sees each message before graphql-ws does.
+  wsGuard.attach(wsServer);
   // One id per websocket, for per-connection subscription limits.
   const connectionIds = new WeakMap<object, string>();
   const connectionIdOf = (socket: object): string => {
@@ -101,9 +114,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       onConnect: async (ctx) => !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken,
       // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
       // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         try {
-          const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries);
+          // The caller's role picks its cost limit, as on HTTP (a cache hit after onConnect, normally).
+          const { role } = await auth.viewerFor(ctx.connectionParams?.authorization);
+          const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries, role);
           return Array.isArray(prepared) ? prepared : { schema, ...prepared };
         } catch (error) {
           // A bug here must fail this operation (logged, INTERNAL_SERVER_ERROR), not close the
@@ -124,7 +139,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         viewer: await auth.viewerFor(ctx.connectionParams?.authorization),
         loaders: { analytics: services.analytics.createLoaders() },
         client: {
-          ip: ctx.extra.request.socket.remoteAddress ?? 'unknown',
+          ip: clientAddress(ctx.extra.request),
           userAgent: header(ctx.extra.request, 'user-agent'),
           sessionId: sessionIdFrom(ctx.connectionParams?.sessionId),
           connectionId: connectionIdOf(ctx.extra.socket),
@@ -167,14 +182,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         // Cost needs the variables, so it is checked once the operation is resolved, before execution.
         async requestDidStart() {
           return {
-            async didResolveOperation({ document, request, operationName, operation }) {
+            async didResolveOperation({ document, request, operationName, operation, contextValue }) {
               // A subscription needs a stream: over HTTP it would resolve to null, an internal error.
               if (operation?.operation === 'subscription')
                 throw new GraphQLError(
                   'Subscriptions run over websockets (graphql-ws) on the same path; send queries and mutations over HTTP.',
                   { extensions: { code: ErrorCode.OPERATION_NOT_ALLOWED, http: { status: 400 } } },
                 );
-              policy.assertCost({ document, variables: request.variables, operationName });
+              policy.assertCost({ document, variables: request.variables, operationName }, contextValue.viewer.role);
             },
           };
         },

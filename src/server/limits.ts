@@ -32,6 +32,7 @@ import {
 import { getComplexity, type ComplexityEstimator, type ComplexityEstimatorArgs } from 'graphql-query-complexity';
 import { parseDuration } from '../analytics/timeRange';
 import type { GavelConfig } from '../config';
+import type { Role } from '../auth/apiKey';
 import { ErrorCode } from '../shared/errors';
 
 /** The limits and prices of {@link createRequestPolicy}; every one is an env var, documented in config.ts. */
@@ -78,6 +79,10 @@ interface CostWalk {
   pendingEdges: number;
   /** timeSeries points per hour of range (1 hourly, 1/24 daily) selected under this `analytics`. */
   pendingPointsPerHour: number;
+  /** Points per hour of the finest single `timeSeries` under this `analytics` (for ANALYTICS_MAX_POINTS). */
+  pendingFinestPointsPerHour: number;
+  /** Points of the largest single `timeSeries` field of the whole operation. */
+  largestSeries: number;
 }
 
 function pageSize(args: Record<string, unknown>): number {
@@ -86,9 +91,13 @@ function pageSize(args: Record<string, unknown>): number {
   return size === undefined ? DEFAULT_PAGE_SIZE : Math.min(Math.max(size, 0), 100);
 }
 
-/** Hours an analytics `range` argument covers, as the resolver would read it; unreadable = longest. */
-function rangeHours(range: unknown, maxHours: number): number {
-  if (range == null || typeof range !== 'object') return DEFAULT_RANGE_HOURS;
+/**
+ * Hours an analytics `range` argument covers, as the resolver would read it, and whether the
+ * resolver would accept that length (`valid`). An unreadable, inverted or too long range is priced
+ * at the longest (`valid` false): the resolver refuses it with a precise BAD_USER_INPUT.
+ */
+function rangeHours(range: unknown, maxHours: number): { hours: number; valid: boolean } {
+  if (range == null || typeof range !== 'object') return { hours: DEFAULT_RANGE_HOURS, valid: true };
   const { from, to, last } = range as { from?: unknown; to?: unknown; last?: unknown };
   let hours: number;
   try {
@@ -99,10 +108,12 @@ function rangeHours(range: unknown, maxHours: number): number {
       hours = (end - start) / HOUR_MS;
     }
   } catch {
-    hours = maxHours;
+    return { hours: maxHours, valid: false };
   }
   // Buckets are whole hours; a range the resolver refuses (too long, inverted) is priced at most.
-  return Number.isFinite(hours) && hours > 0 ? Math.min(Math.ceil(hours) + 1, maxHours) : maxHours;
+  return Number.isFinite(hours) && hours > 0 && hours <= maxHours
+    ? { hours: Math.min(Math.ceil(hours) + 1, maxHours), valid: true }
+    : { hours: maxHours, valid: false };
 }
 
 /**
@@ -127,12 +138,18 @@ function pricedFields(
     'AuctionItemConnection.facets': ({ childComplexity }) => limits.facetsCost + childComplexity,
     'Query.auctionItem': ({ childComplexity }) => COST.query + childComplexity,
     'AuctionItem.analytics': ({ args, childComplexity }, walk) => {
-      const points = walk.pendingPointsPerHour * rangeHours(args.range, limits.analyticsMaxRangeHours);
+      const { hours, valid } = rangeHours(args.range, limits.analyticsMaxRangeHours);
+      const points = walk.pendingPointsPerHour * hours;
+      // An invalid range is left to the resolver, whose BAD_USER_INPUT says what is wrong with it.
+      if (valid) walk.largestSeries = Math.max(walk.largestSeries, Math.ceil(walk.pendingFinestPointsPerHour * hours));
       walk.pendingPointsPerHour = 0;
+      walk.pendingFinestPointsPerHour = 0;
       return COST.itemAnalytics + childComplexity + Math.ceil(points) * limits.analyticsPointCost;
     },
     'ItemAnalytics.timeSeries': ({ args, childComplexity }, walk) => {
-      walk.pendingPointsPerHour += args.granularity === 'DAY' ? 1 / 24 : 1;
+      const perHour = args.granularity === 'DAY' ? 1 / 24 : 1;
+      walk.pendingPointsPerHour += perHour;
+      walk.pendingFinestPointsPerHour = Math.max(walk.pendingFinestPointsPerHour, perHour);
       return COST.object + childComplexity;
     },
     'Query.popularItems': ({ args, childComplexity }) =>
@@ -224,8 +241,16 @@ export interface RequestPolicy {
   readonly hideSuggestions: boolean;
   /** The operation's cost under the model. */
   cost(request: CostRequest): number;
-  /** Throws `QUERY_TOO_COMPLEX` (with `cost` and `maxCost`) when the operation costs too much. */
-  assertCost(request: CostRequest): void;
+  /** The cost limit of a caller: `GRAPHQL_MAX_COST` anonymous, `GRAPHQL_MAX_COST_<ROLE>` with a key. */
+  maxCost(role: Role | null): number;
+  /**
+   * Throws `QUERY_TOO_COMPLEX` (with `cost` and `maxCost`) when the operation costs more than the
+   * caller's limit, then `RANGE_TOO_LARGE` (with `points` and `maxPoints`) when one `timeSeries`
+   * would return more than ANALYTICS_MAX_POINTS points.
+   *
+   * @param role - the caller's role (null: anonymous), which picks the cost limit
+   */
+  assertCost(request: CostRequest, role: Role | null): void;
   /**
    * Parses with the token limit; a document over it fails with `QUERY_TOO_LARGE`, another syntax
    * error with graphql-js's message (code `GRAPHQL_PARSE_FAILED`). Never throws anything else.
@@ -285,16 +310,29 @@ export function createRequestPolicy(
     }),
     ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
-  const cost = ({ document, variables, operationName }: CostRequest): number =>
-    getComplexity({
+  /** Walks the operation once: its cost and the points of its largest time series. */
+  const walkCost = ({ document, variables, operationName }: CostRequest): { cost: number; largestSeries: number } => {
+    const walk: CostWalk = {
+      pendingEdges: 0,
+      pendingPointsPerHour: 0,
+      pendingFinestPointsPerHour: 0,
+      largestSeries: 0,
+    };
+    const cost = getComplexity({
       schema,
       query: document,
       variables: variables ?? {},
       operationName: operationName ?? undefined,
       estimators: [estimator],
       maxQueryNodes: MAX_COST_NODES,
-      context: { walk: { pendingEdges: 0, pendingPointsPerHour: 0 } satisfies CostWalk },
+      context: { walk },
     });
+    return { cost, largestSeries: walk.largestSeries };
+  };
+  const maxCost = (role: Role | null): number => (role === null ? limits.maxCost : limits.maxCostByRole[role]);
+  /** The variable a caller's cost limit comes from, for the error message. */
+  const maxCostVariable = (role: Role | null): string =>
+    role === null ? 'GRAPHQL_MAX_COST' : `GRAPHQL_MAX_COST_${role}`;
   const tooLarge = () =>
     limitError(
       `The document has more than ${limits.maxTokens} tokens; send a smaller query (GRAPHQL_MAX_TOKENS).`,
@@ -305,8 +343,9 @@ export function createRequestPolicy(
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules,
     hideSuggestions: options.production,
-    cost,
-    assertCost(request) {
+    cost: (request) => walkCost(request).cost,
+    maxCost,
+    assertCost(request, role) {
       // Variables that do not coerce are left to execution, which refuses them with a precise
       // message and code before any resolver runs; the cost walk below would only fail on them.
       const operation = getOperationAST(request.document, request.operationName ?? undefined);
@@ -315,23 +354,31 @@ export function createRequestPolicy(
         maxErrors: 1,
       });
       if (coerced.errors) return;
-      let value: number;
+      const limit = maxCost(role);
+      let walked: { cost: number; largestSeries: number };
       try {
-        value = cost(request);
+        walked = walkCost(request);
       } catch {
         // The walk stops past MAX_COST_NODES field evaluations (fragments re-spread to blow up the
         // analysis itself): far beyond any legitimate operation, so refuse without a figure.
         throw limitError(
-          `The query is too complex to price (more than ${MAX_COST_NODES} fields once fragments are expanded), over the maximum of ${limits.maxCost} points (GRAPHQL_MAX_COST).`,
+          `The query is too complex to price (more than ${MAX_COST_NODES} fields once fragments are expanded), over the maximum of ${limit} points (${maxCostVariable(role)}).`,
           ErrorCode.QUERY_TOO_COMPLEX,
-          { cost: null, maxCost: limits.maxCost },
+          { cost: null, maxCost: limit },
         );
       }
-      if (value > limits.maxCost) {
+      if (walked.cost > limit) {
         throw limitError(
-          `The query costs ${value} points, more than the maximum of ${limits.maxCost}: request fewer items, shorter analytics ranges or coarser granularity, or split it (GRAPHQL_MAX_COST).`,
+          `The query costs ${walked.cost} points, more than the maximum of ${limit}: request fewer items, shorter analytics ranges or coarser granularity, or split it (${maxCostVariable(role)}).`,
           ErrorCode.QUERY_TOO_COMPLEX,
-          { cost: value, maxCost: limits.maxCost },
+          { cost: walked.cost, maxCost: limit },
+        );
+      }
+      if (walked.largestSeries > limits.analyticsMaxPoints) {
+        throw limitError(
+          `A timeSeries would return ${walked.largestSeries} points, more than the maximum of ${limits.analyticsMaxPoints}: use DAY granularity or a shorter range (ANALYTICS_MAX_POINTS).`,
+          ErrorCode.RANGE_TOO_LARGE,
+          { points: walked.largestSeries, maxPoints: limits.analyticsMaxPoints },
         );
       }
     },
@@ -380,12 +427,14 @@ function requestError(message: string, code: string, extensions: Record<string, 
  * Returns coded errors (what Apollo would answer with status 400) instead of throwing.
  *
  * @param allowQueries - WS_ALLOW_QUERIES: whether queries and mutations may run over websockets
+ * @param role - the caller's role (null: anonymous), which picks the cost limit
  */
 export function prepareOperation(
   schema: GraphQLSchema,
   policy: RequestPolicy,
   payload: OperationPayload,
   allowQueries: boolean,
+  role: Role | null,
 ): PreparedOperation | GraphQLError[] {
   if (typeof payload.query !== 'string' || payload.query.length === 0)
     return [requestError('A subscribe message needs a non-empty `query`.', ErrorCode.BAD_REQUEST)];
@@ -435,7 +484,7 @@ export function prepareOperation(
   );
   if (coerced.errors) return coerced.errors.map((error) => requestError(error.message, ErrorCode.BAD_USER_INPUT));
   try {
-    policy.assertCost({ document, variables: rawVariables as Record<string, unknown>, operationName });
+    policy.assertCost({ document, variables: rawVariables as Record<string, unknown>, operationName }, role);
   } catch (error) {
     if (error instanceof GraphQLError) return [error];
     throw error;

@@ -30,6 +30,11 @@ export const ErrorCode = {
   TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
   /** More directives than `GRAPHQL_MAX_DIRECTIVES` (`extensions.maxDirectives`). */
   TOO_MANY_DIRECTIVES: 'TOO_MANY_DIRECTIVES',
+  /**
+   * One analytics `timeSeries` would return more points (range × granularity) than
+   * `ANALYTICS_MAX_POINTS` (`extensions.points`, `extensions.maxPoints`): use DAY or a shorter range.
+   */
+  RANGE_TOO_LARGE: 'RANGE_TOO_LARGE',
   /** The document has more tokens than `GRAPHQL_MAX_TOKENS` (`extensions.maxTokens`); it is not parsed. */
   QUERY_TOO_LARGE: 'QUERY_TOO_LARGE',
   /** A query or mutation over websockets while `WS_ALLOW_QUERIES` is off, or a subscription over HTTP: switch transport. */

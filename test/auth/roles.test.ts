@@ -1,6 +1,7 @@
 import { connectionOutcome } from '../support/websocket';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { BROWSER } from '../support/catalogFixtures';
 import { errorCodes, postRaw, startTestApp, type TestApp } from '../support/testApp';
 
 /**
@@ -28,6 +29,8 @@ const ADMIN_ONLY: Record<Caller, Expected> = {
 };
 const ANALYTICS_ALL: Record<Caller, Expected> = { ...ADMIN_ONLY, ANALYST: null };
 const ITEM_ANALYTICS: Record<Caller, Expected> = { ...ANALYTICS_ALL, 'SELLER own': null };
+/** Rankings: every item for ADMIN and ANALYST, a SELLER's own items for a SELLER (see the ranking test below). */
+const RANKINGS: Record<Caller, Expected> = { ...ANALYTICS_ALL, 'SELLER own': null, 'SELLER other': null };
 
 const range = '{ last: "P1D" }';
 const itemAnalyticsFields = [
@@ -61,7 +64,7 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
   {
     name: 'query popularItems',
     doc: () => `{ popularItems(first: 5) { item { id } impressions clicks ctr } }`,
-    expected: ANALYTICS_ALL,
+    expected: RANKINGS,
   },
   {
     name: 'query userAnalytics',
@@ -222,6 +225,53 @@ describe('authorization matrix over graphql-ws', () => {
     const codes = await firstResultCodes(clientFor(caller), op.doc(callerItem(caller)));
     const expected = op.expected[caller];
     expect(codes).toEqual(expected ? [expected] : []);
+  });
+});
+
+describe("a SELLER's ranking", () => {
+  it("ranks the seller's own items only, as a full top-N of them rather than the marketplace's top-N filtered", async () => {
+    // The other seller's item gets more impressions (distinct sessions), so it tops the marketplace.
+    const impressions = (item: string, sessions: readonly string[]) =>
+      postRaw(
+        app,
+        {
+          query: `mutation { trackImpressions(events: [${sessions
+            .map((session) => `{ itemId: "${item}", sessionId: "${session}", source: SEARCH, position: 0 }`)
+            .join(', ')}]) { accepted } }`,
+        },
+        BROWSER,
+      );
+    const tracked = await Promise.all([
+      impressions(ids.own, ['rank-1']),
+      impressions(ids.other, ['rank-1', 'rank-2', 'rank-3']),
+    ]);
+    expect(
+      tracked.map(
+        (response) => (response.data as { trackImpressions: { accepted: number } }).trackImpressions.accepted,
+      ),
+    ).toEqual([1, 3]);
+    const top = async (caller: 'ANALYST' | 'SELLER') => {
+      const response = await postRaw<{ popularItems: Array<{ item: { id: string }; impressions: number }> }>(
+        app,
+        { query: '{ popularItems(first: 1, range: { last: "P1D" }) { item { id } impressions } }' },
+        { authorization: `Bearer ${keys[caller]}` },
+      );
+      expect(response.errors).toBeUndefined();
+      return response.data!.popularItems.map((row) => row.item.id);
+    };
+    expect(await top('ANALYST')).toEqual([ids.other]);
+    expect(await top('SELLER')).toEqual([ids.own]);
+  });
+
+  it('is empty for a seller without items, not the marketplace ranking', async () => {
+    const key = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-without-items' })).key;
+    const response = await postRaw(
+      app,
+      { query: '{ popularItems { item { id } } }' },
+      { authorization: `Bearer ${key}` },
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({ popularItems: [] });
   });
 });
 

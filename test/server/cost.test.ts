@@ -86,11 +86,63 @@ describe('cost model', () => {
 
   it('refuses with QUERY_TOO_COMPLEX, cost and maxCost', () => {
     const document = parse(page(100, 'timeSeries(granularity: HOUR) { bucketStart }').replace('P7D', 'P89D'));
-    expect(() => policy.assertCost({ document })).toThrow(
+    expect(() => policy.assertCost({ document }, null)).toThrow(
       expect.objectContaining({
         extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX', maxCost: config.limits.maxCost }),
       }),
     );
+  });
+
+  it('takes the limit from the role: GRAPHQL_MAX_COST anonymous, GRAPHQL_MAX_COST_<ROLE> with a key', () => {
+    expect(config.limits.maxCostByRole).toEqual({ ADMIN: 25_000, ANALYST: 25_000, SELLER: 10_000 });
+    expect(policy.maxCost(null)).toBe(5_000);
+    expect(policy.maxCost('SELLER')).toBe(10_000);
+    // Raising the public limit raises the role defaults with it; an explicit role limit wins.
+    const raised = loadConfig({ GRAPHQL_MAX_COST: '40000', GRAPHQL_MAX_COST_ANALYST: '3000' }).limits.maxCostByRole;
+    expect(raised).toEqual({ ADMIN: 40_000, ANALYST: 3_000, SELLER: 40_000 });
+    expect(() => loadConfig({ GRAPHQL_MAX_COST_SELLER: '0' })).toThrow(/GRAPHQL_MAX_COST_SELLER/);
+    const document = parse(page(50, 'timeSeries(granularity: HOUR) { bucketStart }')); // about 8,800
+    expect(() => policy.assertCost({ document }, 'ANALYST')).not.toThrow();
+    expect(() => policy.assertCost({ document }, null)).toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ maxCost: 5_000 }) }),
+    );
+  });
+
+  it('caps each timeSeries at ANALYTICS_MAX_POINTS (range hours for HOUR, days for DAY), whatever the role', () => {
+    const series = (granularity: string, alias = '') =>
+      `${alias}timeSeries(granularity: ${granularity}) { bucketStart }`;
+    const item = (last: string, selection: string) =>
+      parse(`{ auctionItem(id: "x") { analytics(range: { last: "${last}" }) { ${selection} } } }`);
+    const refusal = (last: string, selection: string) => {
+      try {
+        policy.assertCost({ document: item(last, selection) }, 'ADMIN');
+        return undefined;
+      } catch (error) {
+        return (error as { extensions: Record<string, unknown> }).extensions;
+      }
+    };
+    expect(config.limits.analyticsMaxPoints).toBe(1_000);
+    // 41 days hourly: 985 points; 42 days: 1,009.
+    expect(refusal('P41D', series('HOUR'))).toBeUndefined();
+    expect(refusal('P42D', series('HOUR'))).toMatchObject({
+      code: 'RANGE_TOO_LARGE',
+      points: 42 * 24 + 1,
+      maxPoints: 1_000,
+    });
+    // Daily over the longest range is a few dozen points.
+    expect(refusal('P90D', series('DAY'))).toBeUndefined();
+    // Per field: two 30-day hourly series (721 points each) pass, though 1,442 points together.
+    expect(refusal('P30D', `${series('HOUR', 'a: ')} ${series('HOUR', 'b: ')}`)).toBeUndefined();
+    // A daily sibling does not hide an hourly series.
+    expect(refusal('P60D', `${series('DAY', 'a: ')} ${series('HOUR', 'b: ')}`)).toMatchObject({
+      code: 'RANGE_TOO_LARGE',
+    });
+    // The longest allowed range hourly is refused; a range the resolver refuses anyway (too long,
+    // unreadable) is left to it, so its BAD_USER_INPUT says what is wrong.
+    expect(refusal('P90D', series('HOUR'))).toMatchObject({ code: 'RANGE_TOO_LARGE' });
+    expect(refusal('P120D', series('HOUR'))).toBeUndefined();
+    expect(refusal('P1M', series('HOUR'))).toBeUndefined();
+    expect(() => loadConfig({ ANALYTICS_MAX_POINTS: '0' })).toThrow(/ANALYTICS_MAX_POINTS/);
   });
 
   it('prices every field that returns a list of objects or takes arguments, or says why it needs no price', () => {

@@ -10,6 +10,8 @@ import { errorCodes, postRaw, startTestApp, type GraphQLResponse, type TestApp }
  */
 
 const TOKEN = 'limits-token-0123456789';
+/** An ADMIN key (AUTH_TOKENS). Attacks are sent without a key: the public endpoint's limits. */
+const ADMIN = `Bearer ${TOKEN}`;
 const quietEnv = { GAVEL_SEED_DEMO: 'false', AUTH_TOKENS: TOKEN };
 // Periodic jobs would add their own commands to the count: off.
 const quiet = { monitorCommands: true, periodicJobs: false } as const;
@@ -32,19 +34,24 @@ beforeAll(async () => {
       env: { ...env, GRAPHQL_MAX_TOKENS: '100000', GRAPHQL_MAX_ALIASES: '10000', WS_ALLOW_QUERIES: 'true' },
     }),
   ]);
-  await insertDemoItems(app, 60);
+  await Promise.all([insertDemoItems(app, 60), insertDemoItems(loose, 60)]);
 });
 afterAll(() => Promise.all([app?.stop(), loose?.stop()]));
 
 type Errors = NonNullable<GraphQLResponse<unknown>['errors']>;
 
-/** Sends one operation over graphql-ws (official client) and collects its errors. */
-async function overWebsocket(target: TestApp, query: string, variables?: Record<string, unknown>): Promise<Errors> {
+/** Sends one operation over graphql-ws (official client) and collects its errors; anonymous unless `authorization`. */
+async function overWebsocket(
+  target: TestApp,
+  query: string,
+  variables?: Record<string, unknown>,
+  authorization?: string,
+): Promise<Errors> {
   const client = createClient({
     url: target.wsUrl,
     webSocketImpl: WebSocket,
     retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${TOKEN}` },
+    connectionParams: authorization ? { authorization } : {},
   });
   try {
     return await new Promise<Errors>((resolve, reject) => {
@@ -62,8 +69,20 @@ async function overWebsocket(target: TestApp, query: string, variables?: Record<
   }
 }
 
-async function overHttp(target: TestApp, query: string, variables?: Record<string, unknown>) {
-  return postRaw(target, { query, variables }, { authorization: `Bearer ${TOKEN}` });
+async function overHttp(target: TestApp, query: string, variables?: Record<string, unknown>, authorization?: string) {
+  return postRaw(target, { query, variables }, authorization ? { authorization } : {});
+}
+
+/** The errors of one operation over either transport, with the caller's key. */
+async function send(
+  transport: 'http' | 'ws',
+  target: TestApp,
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  authorization: string,
+): Promise<Errors> {
+  if (transport === 'ws') return overWebsocket(target, query, variables, authorization);
+  return (await overHttp(target, query, variables, authorization)).errors ?? [];
 }
 
 const codes = (errors: Errors) => errors.map((error) => error.extensions?.code);
@@ -168,6 +187,71 @@ describe.each(['http', 'ws'] as const)('limits over %s', (transport) => {
   });
 });
 
+/** 100 items, each with an hourly series over `days` days: about 100 × 24 × days points of cost. */
+const hourlyPage = (days: number) =>
+  `{ auctionItems(first: 100) { edges { node { id analytics(range: { last: "P${days}D" }) { timeSeries(granularity: HOUR) { bucketStart } } } } } }`;
+
+describe.each(['http', 'ws'] as const)('cost limits per role over %s', (transport) => {
+  const target = () => (transport === 'http' ? app : loose);
+  let seller: { app: string; loose: string };
+
+  beforeAll(async () => {
+    const [onApp, onLoose] = await Promise.all(
+      [app, loose].map((each) => each.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-limits' })),
+    );
+    seller = { app: `Bearer ${onApp!.key}`, loose: `Bearer ${onLoose!.key}` };
+  });
+  const sellerKey = () => (transport === 'http' ? seller.app : seller.loose);
+
+  it('gives a SELLER key GRAPHQL_MAX_COST_SELLER (10,000) where anonymous callers get GRAPHQL_MAX_COST (5,000)', async () => {
+    const query = hourlyPage(3); // 7,810
+    const anonymous = await expectRefused(transport, target(), query, 'QUERY_TOO_COMPLEX');
+    expect(anonymous[0]!.extensions).toMatchObject({ maxCost: 5000 });
+    const cost = anonymous[0]!.extensions!.cost as number;
+    expect(cost).toBeGreaterThan(5000);
+    expect(cost).toBeLessThan(10_000);
+    // Priced within the SELLER limit: runs (other sellers' items answer FORBIDDEN field by field).
+    const errors = await send(transport, target(), query, undefined, sellerKey());
+    expect(codes(errors)).not.toContain('QUERY_TOO_COMPLEX');
+    expect(codes(errors)).toContain('FORBIDDEN');
+  });
+
+  it('refuses a SELLER over its limit with its maxCost, while an ADMIN key (25,000) runs the same query', async () => {
+    const query = hourlyPage(7); // 17,410
+    const refused = await send(transport, target(), query, undefined, sellerKey());
+    expect(codes(refused)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(refused[0]!.extensions).toMatchObject({ maxCost: 10_000 });
+    expect(refused[0]!.extensions!.cost as number).toBeGreaterThan(10_000);
+    expect(refused[0]!.message).toMatch(/GRAPHQL_MAX_COST_SELLER/);
+    expect(await send(transport, target(), query, undefined, ADMIN)).toEqual([]);
+  });
+});
+
+describe.each(['http', 'ws'] as const)('analytics points per timeSeries over %s', (transport) => {
+  const target = () => (transport === 'http' ? app : loose);
+  const oneItemHourly = (days: number) =>
+    `{ auctionItem(id: "65f000000000000000000000") { analytics(range: { last: "P${days}D" }) { timeSeries(granularity: HOUR) { bucketStart impressions } } } }`;
+
+  it('refuses an hourly timeSeries over 89 days (2,137 points) with RANGE_TOO_LARGE, points and maxPoints, before the database', async () => {
+    // Cheap enough for the cost limit (about 2,150): it is the points cap that refuses it.
+    const errors = await expectRefused(transport, target(), oneItemHourly(89), 'RANGE_TOO_LARGE');
+    expect(errors[0]!.extensions).toMatchObject({ points: 89 * 24 + 1, maxPoints: 1000 });
+    expect(errors[0]!.message).toMatch(/DAY granularity or a shorter range \(ANALYTICS_MAX_POINTS\)/);
+  });
+
+  it('refuses the same series for an ADMIN key (the cap is per field, not per role)', async () => {
+    const errors = await send(transport, target(), oneItemHourly(89), undefined, ADMIN);
+    expect(codes(errors)).toEqual(['RANGE_TOO_LARGE']);
+  });
+
+  it('answers the same range daily, and hourly up to 41 days', async () => {
+    const daily = oneItemHourly(89).replace('HOUR', 'DAY');
+    // The item does not exist: the answer is null data, not a refusal.
+    expect(await send(transport, target(), daily, undefined, ADMIN)).toEqual([]);
+    expect(await send(transport, target(), oneItemHourly(41), undefined, ADMIN)).toEqual([]);
+  });
+});
+
 describe('websocket operations', () => {
   it('refuses queries and mutations over websockets by default (OPERATION_NOT_ALLOWED), before the database', async () => {
     await expectRefused('ws', app, '{ auctionItems(first: 1) { totalCount } }', 'OPERATION_NOT_ALLOWED');
@@ -217,7 +301,7 @@ describe("the web app's real queries", () => {
       }
     }`;
     const { result, commands } = await commandCounter(app).measure(() =>
-      overHttp(app, query, { range: { last: 'P7D' } }),
+      overHttp(app, query, { range: { last: 'P7D' } }, ADMIN),
     );
     expect(result.errors).toBeUndefined();
     const data = result.data as { auctionItems: { totalCount: number; edges: unknown[] } };
