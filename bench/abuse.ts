@@ -4,7 +4,7 @@
  * `{ __typename }` and a normal search page one after another over HTTP: first at rest, then while
  * each attack of issue 11 runs from a separate attacker process (so that the attacker's own work
  * does not slow the probe's event loop). For each attack: how it was refused (codes and counts),
- * the server's CPU time per attack request (from /proc, the probe's share taken out: the server
+ * the server's CPU time per attack request (from /proc, with the attack running alone: the server
  * time a refusal costs, which a loaded machine does not inflate), the attacker's round trip per
  * refused request (an upper bound: it includes queueing behind the attacker's other loops), the
  * probe's p99 under attack next to its p99 at rest, and the server's RSS growth.
