@@ -5,26 +5,19 @@
  * acknowledgement to the delivery of the figures it produced (p50/p95/p99, and the same minus the
  * coalescing interval), messages per second, and server memory per idle connection.
  */
-import { readFileSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import mongoose from 'mongoose';
 import WebSocket from 'ws';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
 import { spawnServer, waitForReady } from '../test/support/serverProcess';
-import { ms, printTable, startBenchEngine, summarize } from './support';
+import { ms, printTable, rssOf, startBenchEngine, summarize } from './support';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const INTERVAL_MS = Number(process.env.LIVE_INTERVAL_MS ?? 1_000);
 const ITEMS = 100;
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36';
-
-/** Resident memory of a process, from /proc (kB → bytes). */
-function rssOf(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) * 1024;
-}
 
 async function main(): Promise<void> {
   const engine = await startBenchEngine();

@@ -3,6 +3,7 @@
  * statistics, a database round-trip counter, and the result table.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { mongo } from 'mongoose';
 import { startApp, type GavelApp } from '../src/app';
@@ -123,3 +124,21 @@ export function printTable(rows: ReadonlyArray<Record<string, string | number>>)
 
 /** Formats milliseconds for tables. */
 export const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+
+/** Resident memory of a process (a server started by a benchmark), from /proc (kB → bytes). */
+export function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * 1024;
+}
+
+/**
+ * CPU time a process has used so far (user + system), in ms, from /proc. Unlike a round trip it
+ * does not grow when a loaded machine makes the process wait.
+ */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100; // USER_HZ, 100 on Linux
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000) / ticksPerSecond;
+}

@@ -215,6 +215,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     config.live.keepAliveMs,
   );
 
+  // ws closes a socket that breaks the protocol (an oversized or malformed frame) itself, with
+  // 1009 or 1002; graphql-ws's own handler would print that client mistake with a stack trace on
+  // stderr, once per hostile frame. Replace it by a log line that says what happened.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err: Error & { code?: string }) => {
+      if (err.code?.startsWith('WS_ERR_')) {
+        logger.debug({ code: err.code }, `websocket refused a frame: ${err.message}`);
+        return;
+      }
+      logger.warn({ err }, 'websocket error');
+      socket.close(1011, 'Internal server error');
+    });
+  });
+
   const apollo = new ApolloServer<GavelContext>({
     schema,
     // Introspection is refused by the policy's own rule (shared with websockets), not Apollo's.
@@ -231,7 +246,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         // Cost needs the variables, so it is checked once the operation is resolved, before execution.
         async requestDidStart() {
           return {
-            async didResolveOperation({ document, request, operationName, contextValue }) {
+            async didResolveOperation({ document, request, operationName, operation, contextValue }) {
+              // A subscription needs a stream: over HTTP it would resolve to null, an internal error.
+              if (operation?.operation === 'subscription')
+                throw new GraphQLError(
+                  'Subscriptions run over websockets (graphql-ws) on the same path; send queries and mutations over HTTP.',
+                  { extensions: { code: ErrorCode.OPERATION_NOT_ALLOWED, http: { status: 400 } } },
+                );
               policy.assertCost({ document, variables: request.variables, operationName }, contextValue.viewer.role);
             },
           };

@@ -37,7 +37,7 @@ export const ErrorCode = {
   RANGE_TOO_LARGE: 'RANGE_TOO_LARGE',
   /** The document has more tokens than `GRAPHQL_MAX_TOKENS` (`extensions.maxTokens`); it is not parsed. */
   QUERY_TOO_LARGE: 'QUERY_TOO_LARGE',
-  /** A query or mutation sent over websockets while `WS_ALLOW_QUERIES` is off: send it over HTTP. */
+  /** A query or mutation over websockets while `WS_ALLOW_QUERIES` is off, or a subscription over HTTP: switch transport. */
   OPERATION_NOT_ALLOWED: 'OPERATION_NOT_ALLOWED',
   /** A bug or an unexpected failure; details are logged, never sent. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',

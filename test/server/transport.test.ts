@@ -58,6 +58,13 @@ describe('GraphQL over HTTP', () => {
     expect(JSON.stringify(response)).not.toMatch(/stacktrace|at .*\.ts:/);
   });
 
+  it('refuses a subscription over HTTP with 400 OPERATION_NOT_ALLOWED (it needs a websocket)', async () => {
+    const response = await postRaw(app, { query: 'subscription { itemAnalyticsUpdated(itemIds: []) { itemId } }' });
+    expect(response.status).toBe(400);
+    expect(errorCodes(response)).toEqual(['OPERATION_NOT_ALLOWED']);
+    expect(response.errors![0]!.message).toMatch(/websockets/);
+  });
+
   it('answers a request without a query with BAD_REQUEST', async () => {
     const response = await postRaw(app, { variables: {} });
     expect(response.status).toBe(400);
