@@ -16,6 +16,7 @@ import { ErrorCode, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
+import { mountWebAssets } from '../web/webAssets';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -75,6 +76,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
 
+  mountWebAssets(app, config.webAssetsDir);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
