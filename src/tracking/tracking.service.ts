@@ -242,6 +242,14 @@ export class TrackingService {
       } else if (candidate.outcome === TrackingOutcome.ACCEPTED) this.recentKeys.set(candidate.dedupKey!, true);
     });
     await this.releaseClaims(uncounted);
+    // Duplicates are never stored (the counted original is), but their rate belongs in the audit
+    // figures (trackingOutcomes): one counter per address, minute and type, no rows.
+    this.guards.audit.count(
+      client.ip,
+      type,
+      TrackingOutcome.DUPLICATE,
+      candidates.filter((candidate) => candidate.outcome === TrackingOutcome.DUPLICATE).length,
+    );
     return this.summarize(candidates);
   }
 
