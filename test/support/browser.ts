@@ -42,6 +42,8 @@ export function newContext(browser: Browser, size: 'laptop' | 'phone' = 'laptop'
   return browser.newContext({
     viewport: size === 'laptop' ? { width: 1280, height: 800 } : { width: 390, height: 844 },
     deviceScaleFactor: 1,
+    // Tests inject axe-core as an inline script, which the pages' CSP refuses.
+    bypassCSP: true,
   });
 }
 
