@@ -234,6 +234,17 @@ describe('accessibility and phone width', () => {
       await page.waitForSelector('#search-results tbody tr');
       found.search = await axeViolations();
       if (size === 'phone') await shoot('dashboard-search-phone');
+      // Some refused events, so that the outcomes view has more than one line to draw.
+      const impression = { itemId: itemIds[5]!, sessionId: `dash-axe-${size}`, source: 'HOME' as const };
+      await execute(app, TrackImpressionsDocument, { events: [impression, impression] }, BROWSER);
+      await execute(
+        app,
+        TrackImpressionsDocument,
+        { events: [impression, impression, impression] },
+        { 'user-agent': 'curl/8' },
+      );
+      await execute(app, TrackClicksDocument, { events: [{ ...impression, itemId: itemIds[6]! }] }, BROWSER);
+      await app.services.tracking.flushAuditAggregates();
       await page.click('nav >> text=Tracking outcomes');
       await page.waitForSelector('main .chart canvas');
       found.outcomes = await axeViolations();

@@ -107,8 +107,9 @@ async function start(key: string): Promise<void> {
 
 function route(context: ViewContext): void {
   stopView();
-  const [name = '', argument] = location.hash.slice(1).split('/');
-  const view = ROUTES[name] ?? (context.role === 'seller' ? searchView : overviewView);
+  const [hashName = '', argument] = location.hash.slice(1).split('/');
+  const name = hashName in ROUTES ? hashName : context.role === 'seller' ? 'search' : 'overview';
+  const view = ROUTES[name]!;
   for (const link of nav.querySelectorAll('a'))
     if (link.getAttribute('href') === `#${name}`) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
