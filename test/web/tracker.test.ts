@@ -89,14 +89,16 @@ const scrollTop = (): Promise<void> => page.evaluate(() => window.scrollTo(0, 0)
 const flush = (): Promise<void> => page.evaluate(() => window.gavel!.flush());
 const pause = (ms: number): Promise<void> => page.waitForTimeout(ms);
 
-/** Counts the tracking requests (those carrying events) the page sends. */
-function countTrackingRequests(): { count: () => number } {
-  let count = 0;
+/** The tracking requests (those carrying events) the page sends: their count and variables. */
+function countTrackingRequests(): { count: () => number; bodies: Array<{ variables: { i?: Event[]; c?: Event[] } }> } {
+  const bodies: Array<{ variables: { i?: Event[]; c?: Event[] } }> = [];
   page.on('request', (request) => {
-    if (request.url().endsWith('/graphql') && /track(Impressions|Clicks)/.test(request.postData() ?? '')) count++;
+    const body = request.postData() ?? '';
+    if (request.url().endsWith('/graphql') && /track(Impressions|Clicks)/.test(body)) bodies.push(JSON.parse(body));
   });
-  return { count: () => count };
+  return { count: () => bodies.length, bodies };
 }
+type Event = { itemId: string };
 
 describe('assets', () => {
   it('serves /tracker.js under 5 KB gzipped, as JavaScript, cacheable and embeddable from any origin', async () => {
@@ -213,7 +215,10 @@ describe('clicks', () => {
       ),
     ).toEqual({ ACCEPTED: 1 });
     expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
-    expect(requests.count()).toBe(1);
+    // One request carried both: the impression (the click proves the item was seen) and the click.
+    const carrying = requests.bodies.filter(({ variables }) => variables.c?.some((event) => event.itemId === itemId));
+    expect(carrying).toHaveLength(1);
+    expect(carrying[0]!.variables.i?.map((event) => event.itemId)).toContain(itemId);
   });
 });
 
