@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { TrackClicksDocument, TrackImpressionsDocument } from '../generated/graphql';
 import { buildWebAssets, launchBrowser, newContext } from '../support/browser';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
@@ -48,10 +48,15 @@ afterEach(async () => {
 const origin = (): string => new URL(app.url).origin;
 
 /** Opens the dashboard in a fresh profile and signs in with `key`. */
-async function openDashboard(key: string, size: 'laptop' | 'phone' = 'laptop', hash = ''): Promise<void> {
-  // axe is injected as an inline script, which the page's CSP (rightly) refuses: bypassed for tests.
+async function openDashboard(
+  key: string,
+  size: 'laptop' | 'phone' = 'laptop',
+  hash = '',
+  prepare?: (page: Page) => Promise<void>,
+): Promise<void> {
   context = await newContext(browser, size);
   page = await context.newPage();
+  await prepare?.(page);
   await page.goto(`${origin()}/dashboard${hash}`);
   await page.fill('#api-key', key);
   await page.click('button[type=submit]');
@@ -145,6 +150,34 @@ describe('live overview', () => {
     // The leaderboard follows (refreshed on change).
     await page.waitForSelector(`main a[href="#item/${itemIds[0]!}"]`);
     await shoot('dashboard-overview-desktop');
+  });
+});
+
+describe('connection state', () => {
+  it('says it is reconnecting while the websocket is down, then catches up', async () => {
+    // Every websocket of the page goes through this route; `down` refuses new ones and `drop` ends the open one.
+    let down = false;
+    let open: WebSocketRoute | undefined;
+    await openDashboard(keys.ANALYST, 'laptop', '', (page) =>
+      page.routeWebSocket(/\/graphql$/, (ws) => {
+        if (down) return ws.close({ code: 1013, reason: 'test: try again later' });
+        ws.connectToServer();
+        open = ws;
+      }),
+    );
+    await page.waitForSelector('#total-impressions');
+    expect(await textOf('#live-status', 'Live')).toBe('Live');
+    const before = Number((await page.textContent('#total-impressions'))!.replace(/,/g, ''));
+    down = true;
+    await open!.close({ code: 1001, reason: 'test: going away' });
+    expect(await textOf('#live-status', 'Reconnecting… (figures may be stale)')).toBe(
+      'Reconnecting… (figures may be stale)',
+    );
+    await track(itemIds[3]!, 'dash-reconnect-1');
+    down = false;
+    // graphql-ws backs off (a few seconds); once back, the overview is current again.
+    expect(await textOf('#live-status', 'Live', 30_000)).toBe('Live');
+    expect(await textOf('#total-impressions', String(before + 1))).toBe(String(before + 1));
   });
 });
 
