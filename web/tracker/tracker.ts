@@ -201,7 +201,8 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
       queue.shift();
       droppedCount++;
     }
-    if (queue.length >= batchSize) void flush();
+    // A full batch leaves at once, unless the API is failing: then the backoff timer decides.
+    if (queue.length >= batchSize && retries === 0) void flush();
     else schedule(flushDelayMs);
   };
 
