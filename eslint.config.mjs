@@ -2,7 +2,18 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'test/generated/', 'engine/', '.cache/', 'data/'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'node_modules/',
+      'test/generated/',
+      'web/dashboard/generated/',
+      'engine/',
+      '.cache/',
+      'data/',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

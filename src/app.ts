@@ -10,6 +10,7 @@ import { AuditAggregator } from './tracking/auditAggregator';
 import { connectRateLimitRedis, RateLimiter } from './tracking/rateLimiter';
 import { SessionSigner } from './tracking/sessions';
 import { TrackingService } from './tracking/tracking.service';
+import { TrackingOutcomesService } from './tracking/outcomes';
 import { TrackingWriter } from './tracking/trackingWriter';
 import { CatalogService } from './catalog/auctionItem.service';
 import { createSearchRepository } from './catalog/search.repository';
@@ -292,6 +293,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       tracking,
       live,
       auth: createAuthService(config, database.connection, clock),
+      outcomes: new TrackingOutcomesService(trackingRepository),
     };
     const server: GavelHttpServer = await startHttpServer({
       config,

@@ -5,6 +5,8 @@
  */
 
 import { hostname } from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './shared/repoRoot';
 
 /** Which MongoDB engine backs the server. See README "Engines". */
 export type MongoEngineChoice = 'auto' | 'memory-server' | 'java' | 'uri';
@@ -30,6 +32,8 @@ export interface GavelConfig {
   readonly mongoEngine: MongoEngineChoice;
   /** `GAVEL_DATA_DIR`: where an embedded engine keeps its files between restarts. */
   readonly dataDir: string;
+  /** `WEB_ASSETS_DIR`: the built browser assets (tracker, /demo, /dashboard); `npm run build` writes them. */
+  readonly webAssetsDir: string;
   /** `GAVEL_SEED_DEMO`: fill an empty catalog with the deterministic demo data at startup. */
   readonly seedDemo: boolean;
   /** `GAVEL_DEMO_ITEMS`: how many demo items the seed creates. */
@@ -405,6 +409,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     mongodbDb,
     mongoEngine,
     dataDir: read(env, 'GAVEL_DATA_DIR') ?? './data',
+    webAssetsDir: read(env, 'WEB_ASSETS_DIR') ?? path.join(repoRoot(), 'dist', 'web'),
     // Demo data is for trying Gavel out: never by default in production or tests.
     seedDemo: boolean(env, 'GAVEL_SEED_DEMO', nodeEnv === 'development'),
     demoItemCount: integer(env, 'GAVEL_DEMO_ITEMS', 3000, 0, 1_000_000),

@@ -5,6 +5,7 @@ import type { AuthService } from '../auth/auth.service';
 import type { Viewer } from '../auth/viewer';
 import type { LiveService } from '../live/live.service';
 import type { TrackingService } from '../tracking/tracking.service';
+import type { TrackingOutcomesService } from '../tracking/outcomes';
 import type { Logger } from '../shared/logger';
 import type { OperationTrace } from '../observability/operations';
 
@@ -16,6 +17,7 @@ export interface GavelServices {
   readonly tracking: TrackingService;
   readonly live: LiveService;
   readonly auth: AuthService;
+  readonly outcomes: TrackingOutcomesService;
 }
 
 /** Facts about the client taken from the transport, never from GraphQL input. */

@@ -28,6 +28,7 @@ import { REQUEST_ID_HEADER, type Observability } from '../observability/operatio
 import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 import { guardWebsockets } from './wsGuard';
+import { mountWebAssets } from '../web/webAssets';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -108,6 +109,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     res.setHeader(INSTANCE_HEADER, config.instanceId);
     next();
   });
+
+  mountWebAssets(app, config.webAssetsDir);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -159,6 +159,12 @@ function pricedFields(
     // topItems is always 10 items.
     'AnalyticsOverview.topItems': ({ childComplexity }) => 10 * (COST.object + childComplexity),
     'Query.userAnalytics': ({ childComplexity }) => COST.aggregation + childComplexity,
+    // One bucket per hour (or day) of the range: at most 7 days (169 hours), 24 hours by default.
+    'Query.trackingOutcomes': ({ args, childComplexity }) => {
+      const hours = args.range == null ? 25 : rangeHours(args.range, 169).hours;
+      const buckets = args.granularity === 'DAY' ? Math.ceil(hours / 24) + 1 : hours;
+      return COST.aggregation + buckets * (COST.object + childComplexity);
+    },
     'Subscription.analyticsOverviewUpdated': ({ childComplexity }) => COST.aggregation + childComplexity,
     'Subscription.itemAnalyticsUpdated': ({ args, childComplexity }) =>
       (Array.isArray(args.itemIds) ? args.itemIds.length : 1) * (COST.itemAnalytics + childComplexity),

@@ -39,15 +39,23 @@ export class AuditAggregator {
     if (refused.length === 0) return 0;
     const keep = this.rowBudget ? (await this.rowBudget.take(ip, refused.length)).allowed : 0;
     const minute = new Date(Math.floor(this.clock.now().getTime() / MINUTE_MS) * MINUTE_MS);
-    for (const outcome of refused.slice(keep)) {
-      const key = `${ip}|${minute.getTime()}|${type}|${outcome}`;
-      const entry = this.pending.get(key) ?? { ip, minute, type, outcome, count: 0 };
-      entry.count++;
-      this.pending.set(key, entry);
-      this.aggregatedTotal++;
-    }
-    if (this.pending.size > MAX_PENDING) void this.flush();
+    for (const outcome of refused.slice(keep)) this.add(ip, minute, type, outcome, 1);
+    this.aggregatedTotal += Math.max(0, refused.length - keep);
     return keep;
+  }
+
+  /** Adds `count` events of one outcome to the aggregates without storing any row (duplicates). */
+  count(ip: string, type: EventType, outcome: TrackingOutcome, count: number): void {
+    if (count <= 0) return;
+    this.add(ip, new Date(Math.floor(this.clock.now().getTime() / MINUTE_MS) * MINUTE_MS), type, outcome, count);
+  }
+
+  private add(ip: string, minute: Date, type: EventType, outcome: TrackingOutcome, count: number): void {
+    const key = `${ip}|${minute.getTime()}|${type}|${outcome}`;
+    const entry = this.pending.get(key) ?? { ip, minute, type, outcome, count: 0 };
+    entry.count += count;
+    this.pending.set(key, entry);
+    if (this.pending.size > MAX_PENDING) void this.flush();
   }
 
   /** Writes the counters gathered so far (one upsert per key); errors are logged, counts kept. */

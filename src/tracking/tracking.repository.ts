@@ -87,6 +87,11 @@ export interface TrackingRepository {
   ): Promise<Types.ObjectId | null>;
   /** Adds refused-event counts to their (address, minute, type, outcome) rows: one unordered bulk upsert. */
   addAuditAggregates(rows: readonly AuditAggregate[]): Promise<void>;
+  /**
+   * Events per (UTC hour, outcome) received in [from, to): stored events (every counted one and
+   * the sampled refused ones) plus the audit aggregates (the rest of the refused ones, duplicates).
+   */
+  outcomesByHour(from: Date, to: Date): Promise<OutcomeCount[]>;
   /** Gives back a claim taken by {@link claimImpression} for a click that was not counted after all. */
   releaseImpressionClaim(impressionId: Types.ObjectId): Promise<void>;
   /**
@@ -120,6 +125,21 @@ function registerUpdates(sketch: 'sessions' | 'users', registers: ReadonlyMap<nu
   const paths: Record<string, number> = {};
   for (const [register, rank] of registers) paths[`${sketch}.${register}`] = rank;
   return paths;
+}
+
+/** How many events of one outcome arrived in one UTC hour. */
+export interface OutcomeCount {
+  readonly hour: Date;
+  readonly outcome: TrackingOutcome;
+  readonly count: number;
+}
+
+/**
+ * The UTC hour of a date field, as a date: `field - (field - epoch) mod 1 h`. Plain date
+ * arithmetic, which every engine Gavel runs on supports (unlike `$dateTrunc`).
+ */
+function hourOf(field: string): object {
+  return { $subtract: [field, { $mod: [{ $subtract: [field, new Date(0)] }, HOUR_MS] }] };
 }
 
 /** Binds the tracking repository to a connection. */
@@ -271,6 +291,28 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       );
       if (failed.length > 0) throw new Error(`${failed.length} audit aggregates failed (codes ${codesOf(failed)})`);
     },
+    outcomesByHour: async (from, to) => {
+      type Row = { _id: { hour: Date; outcome: TrackingOutcome }; count: number };
+      const [stored, aggregated] = await Promise.all([
+        events
+          .aggregate<Row>([
+            { $match: { receivedAt: { $gte: from, $lt: to } } },
+            { $group: { _id: { hour: hourOf('$receivedAt'), outcome: '$outcome' }, count: { $sum: 1 } } },
+          ])
+          .exec(),
+        auditDocuments
+          .aggregate<Row>([
+            { $match: { minute: { $gte: from, $lt: to } } },
+            { $group: { _id: { hour: hourOf('$minute'), outcome: '$outcome' }, count: { $sum: '$count' } } },
+          ])
+          .toArray(),
+      ]);
+      return [...stored, ...aggregated].map((row) => ({
+        hour: new Date(row._id.hour),
+        outcome: row._id.outcome,
+        count: row.count,
+      }));
+    },
     releaseImpressionClaim: async (impressionId) => {
       await retryTransientConflicts(() =>
         events.updateOne({ _id: impressionId, clicksClaimed: { $gt: 0 } }, { $inc: { clicksClaimed: -1 } }).exec(),
@@ -323,7 +365,12 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       await itemDays.deleteMany({ day: { $lt: new Date(before.getTime() - DAY_MS) } }).exec();
     },
     ensureIndexes: async () => {
-      await Promise.all([ensureSchemaIndexes(events), ensureSchemaIndexes(journal)]);
+      await Promise.all([
+        ensureSchemaIndexes(events),
+        ensureSchemaIndexes(journal),
+        // trackingOutcomes and the retention purge read the aggregates by minute.
+        auditDocuments.createIndex({ minute: 1 }),
+      ]);
     },
   };
 }

@@ -253,6 +253,14 @@ export class TrackingService {
       type,
       candidates.map((candidate) => candidate.outcome!),
     );
+    // Duplicates are never stored (the counted original is), but their rate belongs in the audit
+    // figures (trackingOutcomes): one counter per address, minute and type, no rows.
+    this.guards.audit.count(
+      client.ip,
+      type,
+      TrackingOutcome.DUPLICATE,
+      candidates.filter((candidate) => candidate.outcome === TrackingOutcome.DUPLICATE).length,
+    );
     return this.summarize(candidates);
   }
 

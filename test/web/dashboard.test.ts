@@ -1,0 +1,294 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import { TrackClicksDocument, TrackImpressionsDocument } from '../generated/graphql';
+import { buildWebAssets, launchBrowser, newContext } from '../support/browser';
+import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
+import { execute, startTestApp, type TestApp } from '../support/testApp';
+import { repoRoot } from '../../src/shared/repoRoot';
+
+// The /dashboard page in headless Chromium against a real Gavel with keys enforced: live totals,
+// drill-down chart, search with facets and paging, accessibility (axe-core) at laptop and phone size.
+
+/** Coalescing interval of live updates for this server. */
+const LIVE_INTERVAL_MS = 300;
+/** `SCREENSHOTS=1 npx jest test/web/dashboard.test.ts` also writes the README's screenshots into docs/. */
+const screenshots = process.env.SCREENSHOTS === '1';
+
+let app: TestApp;
+let browser: Browser;
+let assets: Awaited<ReturnType<typeof buildWebAssets>>;
+let context: BrowserContext;
+let page: Page;
+let itemIds: string[];
+const keys = { ANALYST: '', SELLER: '' };
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+beforeAll(async () => {
+  assets = await buildWebAssets();
+  app = await startTestApp({
+    env: { WEB_ASSETS_DIR: assets.dir, AUTH_MODE: 'keys', LIVE_INTERVAL_MS: String(LIVE_INTERVAL_MS) },
+  });
+  itemIds = await insertDemoItems(app, 200);
+  keys.ANALYST = (await app.services.auth.createKey({ role: 'ANALYST', label: 'dashboard test' })).key;
+  // A seller with no items here: every result's figures are someone else's.
+  keys.SELLER = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-without-items' })).key;
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  assets?.remove();
+});
+
+afterEach(async () => {
+  await context?.close();
+});
+
+const origin = (): string => new URL(app.url).origin;
+
+/** Opens the dashboard in a fresh profile and signs in with `key`. */
+async function openDashboard(
+  key: string,
+  size: 'laptop' | 'phone' = 'laptop',
+  hash = '',
+  prepare?: (page: Page) => Promise<void>,
+): Promise<void> {
+  context = await newContext(browser, size);
+  page = await context.newPage();
+  await prepare?.(page);
+  await page.goto(`${origin()}/dashboard${hash}`);
+  await page.fill('#api-key', key);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#nav:not([hidden])');
+}
+
+/** Waits until the element's text is `expected` (the page updates on its own); returns the text seen. */
+async function textOf(selector: string, expected: string, timeoutMs = 15_000): Promise<string> {
+  await page
+    .waitForFunction(
+      ({ selector, expected }) => document.querySelector(selector)?.textContent === expected,
+      { selector, expected },
+      { timeout: timeoutMs },
+    )
+    .catch(() => undefined);
+  return (await page.textContent(selector)) ?? '';
+}
+
+/** Serious or critical axe-core violations on the current page (ids and the nodes they hit). */
+async function axeViolations(): Promise<Array<{ id: string; nodes: string[] }>> {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            context: Document,
+          ) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }>;
+        };
+      }
+    ).axe;
+    return (await axe.run(document)).violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      nodes: violation.nodes.map((node) => node.target.join(' ')),
+    }));
+  });
+  return result.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+}
+
+async function track(itemId: string, sessionId: string): Promise<void> {
+  const impression = { itemId, sessionId, source: 'SEARCH' as const };
+  const response = await execute(app, TrackImpressionsDocument, { events: [impression] }, BROWSER);
+  expect(response.data?.trackImpressions.accepted).toBe(1);
+}
+
+async function shoot(name: string): Promise<void> {
+  if (!screenshots) return;
+  mkdirSync(path.join(repoRoot(), 'docs'), { recursive: true });
+  await page.screenshot({ path: path.join(repoRoot(), 'docs', `${name}.png`), fullPage: false });
+}
+
+describe('key', () => {
+  it('refuses an unknown key with a message, then remembers a valid one across reloads', async () => {
+    context = await newContext(browser);
+    page = await context.newPage();
+    await page.goto(`${origin()}/dashboard`);
+    await page.fill('#api-key', 'gvl_0000000000000000_nope');
+    await page.click('button[type=submit]');
+    expect(await page.textContent('.notice.error')).toContain('refused this key');
+    await page.fill('#api-key', keys.ANALYST);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#total-impressions');
+    await page.reload();
+    await page.waitForSelector('#total-impressions');
+    expect(await page.$('#api-key')).toBeNull();
+  });
+
+  it('shows a SELLER key its own items only, and says why the marketplace views are empty', async () => {
+    await openDashboard(keys.SELLER);
+    // Search first: other sellers' figures are not this key's to read.
+    await page.waitForSelector('#search-results tbody tr');
+    const impressions = await page.$$eval('#search-results .impressions', (cells) =>
+      cells.map((cell) => cell.textContent),
+    );
+    expect(new Set(impressions)).toEqual(new Set(['—']));
+    await page.click('nav >> text=Overview');
+    expect(await page.textContent('main')).toContain('need an ANALYST key');
+  });
+});
+
+describe('live overview', () => {
+  it('shows an event tracked through the API on the open dashboard, by the live update', async () => {
+    await openDashboard(keys.ANALYST);
+    await page.waitForSelector('#total-impressions');
+    const before = Number((await page.textContent('#total-impressions'))!.replace(/,/g, ''));
+    await track(itemIds[0]!, 'dash-live-1');
+    await track(itemIds[1]!, 'dash-live-1');
+    expect(await textOf('#total-impressions', String(before + 2))).toBe(String(before + 2));
+    expect(await page.textContent('#live-status')).toBe('Live');
+    // The leaderboard follows (refreshed on change).
+    await page.waitForSelector(`main a[href="#item/${itemIds[0]!}"]`);
+    await shoot('dashboard-overview-desktop');
+  });
+});
+
+describe('connection state', () => {
+  it('says it is reconnecting while the websocket is down, then catches up', async () => {
+    // Every websocket of the page goes through this route; `down` refuses new ones and `drop` ends the open one.
+    let down = false;
+    let open: WebSocketRoute | undefined;
+    await openDashboard(keys.ANALYST, 'laptop', '', (page) =>
+      page.routeWebSocket(/\/graphql$/, (ws) => {
+        if (down) return ws.close({ code: 1013, reason: 'test: try again later' });
+        ws.connectToServer();
+        open = ws;
+      }),
+    );
+    await page.waitForSelector('#total-impressions');
+    expect(await textOf('#live-status', 'Live')).toBe('Live');
+    const before = Number((await page.textContent('#total-impressions'))!.replace(/,/g, ''));
+    down = true;
+    await open!.close({ code: 1001, reason: 'test: going away' });
+    expect(await textOf('#live-status', 'Reconnecting… (figures may be stale)')).toBe(
+      'Reconnecting… (figures may be stale)',
+    );
+    await track(itemIds[3]!, 'dash-reconnect-1');
+    down = false;
+    // graphql-ws backs off (a few seconds); once back, the overview is current again.
+    expect(await textOf('#live-status', 'Live', 30_000)).toBe('Live');
+    expect(await textOf('#total-impressions', String(before + 1))).toBe(String(before + 1));
+  });
+});
+
+describe('item drill-down', () => {
+  it('charts the hour of a tracked event and lists it with its count', async () => {
+    const itemId = itemIds[2]!;
+    await track(itemId, 'dash-drill-1');
+    await track(itemId, 'dash-drill-2');
+    await execute(
+      app,
+      TrackClicksDocument,
+      { events: [{ itemId, sessionId: 'dash-drill-1', source: 'SEARCH' }] },
+      BROWSER,
+    );
+    await openDashboard(keys.ANALYST, 'laptop', `#item/${itemId}`);
+    await page.waitForSelector('#item-chart canvas');
+    expect(await textOf('#item-impressions', '2')).toBe('2');
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();
+    const label = `${hour.slice(0, 10)} ${hour.slice(11, 16)}`;
+    const rows = await page.$$eval('#main details tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    expect(rows).toContain(`${label}21`);
+    // The live update of a new event reaches the open chart.
+    await track(itemId, 'dash-drill-3');
+    expect(await textOf('#item-impressions', '3')).toBe('3');
+    await shoot('dashboard-item-desktop');
+  });
+});
+
+describe('search', () => {
+  it('pages forward and back, and filters by a category facet', async () => {
+    await openDashboard(keys.ANALYST, 'laptop', '#search');
+    await page.waitForSelector('#search-results tbody tr');
+    const firstPage = await page.$$eval('#search-results tbody tr', (rows) =>
+      rows.map((row) => row.getAttribute('data-item')),
+    );
+    expect(firstPage).toHaveLength(20);
+    expect(await page.textContent('#search-count')).toBe('200 items');
+    await page.click('text=Next');
+    await page.waitForFunction(
+      (first) => document.querySelector('#search-results tbody tr')?.getAttribute('data-item') !== first,
+      firstPage[0],
+    );
+    const secondPage = await page.$$eval('#search-results tbody tr', (rows) =>
+      rows.map((row) => row.getAttribute('data-item')),
+    );
+    expect(secondPage.filter((id) => firstPage.includes(id))).toEqual([]);
+    await page.click('text=Previous');
+    await page.waitForFunction(
+      (first) => document.querySelector('#search-results tbody tr')?.getAttribute('data-item') === first,
+      firstPage[0],
+    );
+
+    const facet = page.locator('.facets input[type=checkbox]').first();
+    const category = (await facet.getAttribute('value'))!;
+    const facetCount = Number(/\((\d+)\)/.exec((await page.locator('.facets label').first().textContent())!)![1]);
+    await facet.check();
+    await page.waitForFunction(
+      (expected) => document.querySelector('#search-count')?.textContent === expected,
+      `${facetCount} items`,
+    );
+    const categories = await page.$$eval('#search-results tbody tr td:nth-child(2)', (cells) =>
+      cells.map((cell) => cell.textContent),
+    );
+    expect(new Set(categories)).toEqual(new Set([category]));
+    await shoot('dashboard-search-desktop');
+  });
+
+  it('updates a result’s impressions live', async () => {
+    await openDashboard(keys.ANALYST, 'laptop', '#search');
+    await page.waitForSelector('#search-results tbody tr');
+    const itemId = (await page.getAttribute('#search-results tbody tr', 'data-item'))!;
+    const before = Number(await page.textContent(`tr[data-item="${itemId}"] .impressions`));
+    await track(itemId, 'dash-search-1');
+    expect(await textOf(`tr[data-item="${itemId}"] .impressions`, String(before + 1))).toBe(String(before + 1));
+  });
+});
+
+describe('accessibility and phone width', () => {
+  for (const size of ['laptop', 'phone'] as const)
+    it(`has no serious axe-core violations on any view (${size})`, async () => {
+      await openDashboard(keys.ANALYST, size);
+      await page.waitForSelector('#total-impressions');
+      const found: Record<string, unknown> = {};
+      found.overview = await axeViolations();
+      if (size === 'phone') await shoot('dashboard-overview-phone');
+      await page.click('nav >> text=Search');
+      await page.waitForSelector('#search-results tbody tr');
+      found.search = await axeViolations();
+      if (size === 'phone') await shoot('dashboard-search-phone');
+      // Some refused events, so that the outcomes view has more than one line to draw.
+      const impression = { itemId: itemIds[5]!, sessionId: `dash-axe-${size}`, source: 'HOME' as const };
+      await execute(app, TrackImpressionsDocument, { events: [impression, impression] }, BROWSER);
+      await execute(
+        app,
+        TrackImpressionsDocument,
+        { events: [impression, impression, impression] },
+        { 'user-agent': 'curl/8' },
+      );
+      await execute(app, TrackClicksDocument, { events: [{ ...impression, itemId: itemIds[6]! }] }, BROWSER);
+      await app.services.tracking.flushAuditAggregates();
+      await page.click('nav >> text=Tracking outcomes');
+      await page.waitForSelector('main .chart canvas');
+      found.outcomes = await axeViolations();
+      await shoot(`dashboard-outcomes-${size === 'phone' ? 'phone' : 'desktop'}`);
+      await page.goto(`${origin()}/dashboard#item/${itemIds[0]!}`);
+      await page.waitForSelector('#item-chart canvas');
+      found.item = await axeViolations();
+      expect(found).toEqual({ overview: [], search: [], outcomes: [], item: [] });
+      // Nothing wider than the screen: no sideways scrolling at phone width.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+    });
+});

@@ -1,0 +1,380 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Types } from 'mongoose';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import { buildWebAssets, launchBrowser, newContext } from '../support/browser';
+import { insertDemoItems } from '../support/catalogFixtures';
+import { startTestApp, type TestApp } from '../support/testApp';
+
+// The browser tracker (/tracker.js) in headless Chromium against a real Gavel: viewability,
+// clicks, batching, keepalive on page hide and retries, checked in the stored events.
+
+let app: TestApp;
+let browser: Browser;
+let assets: Awaited<ReturnType<typeof buildWebAssets>>;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  assets = await buildWebAssets();
+  app = await startTestApp({ env: { WEB_ASSETS_DIR: assets.dir, TRACKING_REQUIRE_SIGNED_SESSIONS: 'true' } });
+  await insertDemoItems(app, 300);
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  assets?.remove();
+});
+
+beforeEach(async () => {
+  context = await newContext(browser);
+  page = await context.newPage();
+});
+
+afterEach(async () => {
+  await context.close();
+});
+
+const origin = (): string => new URL(app.url).origin;
+
+/** The tracker's session on the current page (each test has a browser profile, hence a session, of its own). */
+let sessionId: string;
+
+/** Stored events of one item in this test's session, by outcome. */
+async function stored(itemId: string, type: 'IMPRESSION' | 'CLICK'): Promise<Record<string, number>> {
+  const rows = await app.database.connection
+    .collection('tracking_events')
+    .aggregate<{ _id: string; n: number }>([
+      { $match: { itemId: new Types.ObjectId(itemId), type, sessionId } },
+      { $group: { _id: '$outcome', n: { $sum: 1 } } },
+    ])
+    .toArray();
+  return Object.fromEntries(rows.map((row) => [row._id, row.n]));
+}
+
+/** Waits until `check` holds (the tracker sends on its own schedule); fails with the last value. */
+async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!check(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await read();
+  }
+  return value;
+}
+
+/** Opens /demo (tracker on) and waits for the cards and the tracker's session. */
+async function openDemo(query = ''): Promise<string[]> {
+  await page.goto(`${origin()}/demo${query}`);
+  await page.waitForSelector('#items li:nth-child(40)');
+  await page.waitForFunction(() => !!window.sessionStorage.getItem('gavel.session'));
+  sessionId = await page.evaluate(
+    () => (JSON.parse(window.sessionStorage.getItem('gavel.session')!) as { sessionId: string }).sessionId,
+  );
+  return page.$$eval('#items li', (cards) => cards.map((card) => (card as HTMLElement).dataset.gavelItem!));
+}
+
+/** The id of the card at `index`, scrolled to the middle of the viewport. */
+async function showCard(index: number): Promise<string> {
+  const card = page.locator(`#items li >> nth=${index}`);
+  await card.evaluate((element) => element.scrollIntoView({ block: 'center' }));
+  return (await card.getAttribute('data-gavel-item'))!;
+}
+
+/** Scrolls back to the top (the first cards only in view). */
+const scrollTop = (): Promise<void> => page.evaluate(() => window.scrollTo(0, 0));
+const flush = (): Promise<void> => page.evaluate(() => window.gavel!.flush());
+const pause = (ms: number): Promise<void> => page.waitForTimeout(ms);
+
+/** The tracking requests (those carrying events) the page sends: their count and variables. */
+function countTrackingRequests(): { count: () => number; bodies: Array<{ variables: { i?: Event[]; c?: Event[] } }> } {
+  const bodies: Array<{ variables: { i?: Event[]; c?: Event[] } }> = [];
+  page.on('request', (request) => {
+    const body = request.postData() ?? '';
+    if (request.url().endsWith('/graphql') && /track(Impressions|Clicks)/.test(body)) bodies.push(JSON.parse(body));
+  });
+  return { count: () => bodies.length, bodies };
+}
+type Event = { itemId: string };
+
+describe('assets', () => {
+  it('serves /tracker.js under 5 KB gzipped, as JavaScript, cacheable and embeddable from any origin', async () => {
+    const response = await fetch(`${origin()}/tracker.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=300');
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.equals(readFileSync(path.join(assets.dir, 'tracker.js')))).toBe(true);
+    expect(gzipSync(body, { level: 9 }).length).toBeLessThan(5 * 1024);
+    expect(gzipSync(readFileSync(path.join(assets.dir, 'tracker.mjs')), { level: 9 }).length).toBeLessThan(5 * 1024);
+  });
+
+  it('serves the pages with a same-origin content security policy, revalidated on each load', async () => {
+    for (const route of ['/demo', '/dashboard']) {
+      const response = await fetch(`${origin()}${route}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+    }
+    const html = await (await fetch(`${origin()}/demo`)).text();
+    const script = /src="(\/assets\/demo-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+    const asset = await fetch(`${origin()}${script!}`);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(asset.headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
+    expect((await fetch(`${origin()}/assets/nope.js`)).status).toBe(404);
+    expect((await fetch(`${origin()}/assets/../package.json`)).status).toBe(404);
+  });
+
+  it('is importable as an ES module', async () => {
+    await page.goto(`${origin()}/demo`);
+    const exported = await page.evaluate(async (url) => Object.keys(await import(url)), `${origin()}/tracker.mjs`);
+    expect(exported).toEqual(['startTracker']);
+  });
+
+  it('names the build command when the assets are missing', async () => {
+    const bare = await startTestApp({ env: { WEB_ASSETS_DIR: path.join(assets.dir, 'missing') } });
+    try {
+      const response = await fetch(`${new URL(bare.url).origin}/dashboard`);
+      expect(response.status).toBe(503);
+      expect(await response.text()).toContain('npm run build');
+    } finally {
+      await bare.stop();
+    }
+  });
+});
+
+describe('viewability impressions', () => {
+  it('records exactly one ACCEPTED impression for an item in view for over a second', async () => {
+    await openDemo();
+    const itemId = await showCard(20);
+    await pause(1_500);
+    await flush();
+    expect(
+      await eventually(
+        () => stored(itemId, 'IMPRESSION'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+    // Still in view, scrolled away and back, flushed again: one view of the page is one impression.
+    await pause(1_200);
+    await scrollTop();
+    await showCard(20);
+    await pause(1_200);
+    await flush();
+    expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
+  });
+
+  it('records nothing for an item in view for half a second', async () => {
+    await openDemo();
+    const glimpsed = await showCard(22);
+    await pause(500);
+    await scrollTop();
+    await pause(1_500);
+    await flush();
+    // The cards at the top were in view long enough: their batch has arrived, the glimpsed one is not in it.
+    const first = await page.locator('#items li >> nth=0').getAttribute('data-gavel-item');
+    await eventually(
+      () => stored(first!, 'IMPRESSION'),
+      (n) => n.ACCEPTED === 1,
+    );
+    expect(await stored(glimpsed, 'IMPRESSION')).toEqual({});
+  });
+
+  it('picks up cards added after load (MutationObserver)', async () => {
+    await openDemo();
+    await page.click('#more');
+    await page.waitForSelector('#items li:nth-child(80)');
+    const itemId = await showCard(70);
+    await pause(1_300);
+    await flush();
+    expect(
+      await eventually(
+        () => stored(itemId, 'IMPRESSION'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+  });
+});
+
+describe('clicks', () => {
+  it('tracks a click, after the impression it proves, in the same request', async () => {
+    await openDemo();
+    const requests = countTrackingRequests();
+    const itemId = await showCard(30);
+    await page.locator('#items li >> nth=30').click();
+    await flush();
+    expect(
+      await eventually(
+        () => stored(itemId, 'CLICK'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+    expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
+    // One request carried both: the impression (the click proves the item was seen) and the click.
+    const carrying = requests.bodies.filter(({ variables }) => variables.c?.some((event) => event.itemId === itemId));
+    expect(carrying).toHaveLength(1);
+    expect(carrying[0]!.variables.i?.map((event) => event.itemId)).toContain(itemId);
+  });
+});
+
+describe('delivery', () => {
+  it('delivers a batch still waiting when the page goes away (keepalive on pagehide)', async () => {
+    await openDemo('?flushDelayMs=600000');
+    const requests = countTrackingRequests();
+    const itemId = await showCard(21);
+    await pause(1_300);
+    expect(requests.count()).toBe(0);
+    await page.goto(`${origin()}/healthz`);
+    expect(
+      await eventually(
+        () => stored(itemId, 'IMPRESSION'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+  });
+
+  it('delivers when the tab is hidden (visibilitychange) before the batch was due', async () => {
+    await openDemo('?flushDelayMs=600000');
+    const itemId = await showCard(23);
+    await pause(1_300);
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    expect(
+      await eventually(
+        () => stored(itemId, 'IMPRESSION'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+  });
+
+  it('retries while the server is unreachable and delivers once it is back, counted once', async () => {
+    await openDemo();
+    let failures = 0;
+    const down = async (route: Route): Promise<void> => {
+      if (/track(Impressions|Clicks)/.test(route.request().postData() ?? '')) {
+        failures++;
+        await route.abort('connectionrefused');
+      } else await route.continue();
+    };
+    await page.route('**/graphql', down);
+    const itemId = await showCard(25);
+    await pause(1_300);
+    await flush();
+    await eventually(
+      async () => failures,
+      (n) => n >= 2,
+    );
+    expect(await stored(itemId, 'IMPRESSION')).toEqual({});
+    expect(await page.evaluate(() => window.gavel!.pending())).toBeGreaterThan(0);
+    await page.unroute('**/graphql', down);
+    expect(
+      await eventually(
+        () => stored(itemId, 'IMPRESSION'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+    await eventually(
+      () => page.evaluate(() => window.gavel!.pending()),
+      (n) => n === 0,
+    );
+    expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
+  });
+
+  it('retries a batch whose answer was lost; the server deduplicates it, so it counts once', async () => {
+    // Dedup windows are fixed 30 s windows of server time: a retry crossing into the next one would
+    // count again (the documented limit), so the test starts early in a window.
+    const intoWindow = Date.now() % 30_000;
+    if (intoWindow > 15_000) await new Promise((resolve) => setTimeout(resolve, 30_000 - intoWindow));
+    await openDemo();
+    let lost = 0;
+    await page.route('**/graphql', async (route) => {
+      if (lost === 0 && /trackImpressions/.test(route.request().postData() ?? '')) {
+        lost++;
+        await route.fetch(); // the server stores it …
+        await route.abort('connectionreset'); // … and the browser never hears back
+      } else await route.continue();
+    });
+    const requests = countTrackingRequests();
+    const itemId = await showCard(26);
+    await pause(1_300);
+    await flush();
+    await eventually(
+      () => page.evaluate(() => window.gavel!.pending()),
+      (n) => n === 0,
+    );
+    expect(requests.count()).toBeGreaterThanOrEqual(2);
+    expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
+  });
+
+  it('retries SERVICE_UNAVAILABLE answers and gives up at once on refused requests', async () => {
+    await openDemo();
+    let answered = 0;
+    await page.route('**/graphql', async (route) => {
+      if (answered === 0 && /trackImpressions/.test(route.request().postData() ?? '')) {
+        answered++;
+        await route.fulfill({
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            data: null,
+            errors: [{ message: 'down', extensions: { code: 'SERVICE_UNAVAILABLE' } }],
+          }),
+        });
+      } else await route.continue();
+    });
+    const itemId = await showCard(27);
+    await pause(1_300);
+    await flush();
+    expect(
+      await eventually(
+        () => stored(itemId, 'IMPRESSION'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+
+    // A card with a malformed id: the server answers INVALID for it, which is final.
+    const requests = countTrackingRequests();
+    await page.evaluate(() => {
+      const card = document.createElement('div');
+      card.dataset.gavelItem = 'not-an-id';
+      card.textContent = 'forged';
+      card.id = 'forged';
+      document.body.prepend(card);
+    });
+    await page.click('#forged');
+    await flush();
+    await eventually(
+      () => page.evaluate(() => window.gavel!.pending()),
+      (n) => n === 0,
+    );
+    await pause(1_500);
+    expect(requests.count()).toBe(1);
+    const invalid = await app.database.connection
+      .collection('tracking_events')
+      .countDocuments({ rawItemId: 'not-an-id', outcome: 'INVALID' });
+    expect(invalid).toBeGreaterThan(0);
+  });
+
+  it('keeps memory bounded while offline: the oldest events are dropped beyond maxQueue', async () => {
+    await openDemo();
+    await page.route('**/graphql', (route) => route.abort('internetdisconnected'));
+    const state = await page.evaluate(async (url) => {
+      window.gavel!.stop();
+      const { startTracker } = (await import(url)) as typeof import('../../web/tracker/tracker');
+      const tracker = startTracker({ maxQueue: 5, flushDelayMs: 10 });
+      for (const card of document.querySelectorAll<HTMLElement>('#items li')) card.click();
+      await tracker.flush();
+      return { pending: tracker.pending(), dropped: tracker.dropped() };
+    }, `${origin()}/tracker.mjs`);
+    expect(state.pending).toBe(5);
+    // 40 cards clicked: an impression and a click each.
+    expect(state.dropped).toBe(80 - 5);
+  });
+});

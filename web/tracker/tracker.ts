@@ -1,0 +1,356 @@
+/**
+ * Gavel's browser tracker: viewability impressions and clicks of elements marked with
+ * `data-gavel-item`, batched to `trackImpressions` / `trackClicks`. No dependencies; served as
+ * `/tracker.js` (one script tag, see `auto.ts`) and importable as an ES module.
+ */
+
+/** Where an impression or click happened (the API's `TrafficSource`). */
+export type TrafficSource = 'SEARCH' | 'ITEM_PAGE' | 'RECOMMENDATION' | 'HOME' | 'EXTERNAL' | 'OTHER';
+
+/** What the tracker can be told; every field has a default. */
+export interface TrackerOptions {
+  /** GraphQL endpoint; default `/graphql` of the page's origin. */
+  endpoint?: string;
+  /** The signed-in user, sent with every event. */
+  userId?: string;
+  /** Where to look for marked elements; default the whole document. */
+  root?: Element | Document;
+  /** Source of elements without `data-gavel-source`; default `OTHER`. */
+  defaultSource?: TrafficSource;
+  /** Events per request; a full batch is sent at once (default 20; the API takes up to 100). */
+  batchSize?: number;
+  /** A partial batch is sent this long after its first event (default 1,000 ms). */
+  flushDelayMs?: number;
+  /** Continuous time at ≥ 50 % in view that makes an impression (IAB/MRC display: 1,000 ms). */
+  dwellMs?: number;
+  /** Events kept while the API cannot be reached; beyond, the oldest are dropped (default 1,000). */
+  maxQueue?: number;
+  /** Longest wait between retries (default 30,000 ms; retries start at 500 ms and double). */
+  maxRetryDelayMs?: number;
+  /** Called with errors that drop a batch (not retryable) or a session that cannot be had. */
+  onError?: (error: Error) => void;
+}
+
+/** A running tracker. */
+export interface Tracker {
+  /** Sends everything queued now (resolves when the send finished or was scheduled for retry). */
+  flush(): Promise<void>;
+  /** Sets or clears the user id of later events. */
+  setUserId(userId: string | undefined): void;
+  /** Events queued and not yet acknowledged (waiting, in flight or awaiting retry). */
+  pending(): number;
+  /** Events dropped because the queue was full. */
+  dropped(): number;
+  /** Stops observing; queued events are sent once more with `keepalive`. */
+  stop(): void;
+}
+
+type Kind = 'i' | 'c';
+interface TrackEvent {
+  kind: Kind;
+  itemId: string;
+  userId?: string;
+  source: TrafficSource;
+  position?: number;
+  /** When it happened: stable across retries. */
+  timestamp: string;
+}
+interface Session {
+  sessionId: string;
+  expiresAt: string;
+}
+interface GraphQLReply {
+  data?: Record<string, unknown> | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+const SESSION_KEY = 'gavel.session';
+/** A session this close to its expiry is replaced before use. */
+const SESSION_MARGIN_MS = 5 * 60_000;
+const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'OTHER'];
+const SELECTOR = '[data-gavel-item]';
+
+/** A failure worth retrying: the network, a 5xx, `SERVICE_UNAVAILABLE` or a rate-limited `startSession`. */
+class Retryable extends Error {}
+
+/**
+ * One request for a batch: `trackImpressions` then `trackClicks` as two fields of one mutation,
+ * which GraphQL runs in order, so a click's impression is always counted first.
+ */
+function batchRequest(batch: readonly TrackEvent[], sessionId: string): { query: string; variables: object } {
+  const events = (kind: Kind) =>
+    batch.filter((event) => event.kind === kind).map(({ kind: _kind, ...event }) => ({ ...event, sessionId }));
+  const impressions = events('i');
+  const clicks = events('c');
+  const params = [impressions.length && '$i:[ImpressionInput!]!', clicks.length && '$c:[ClickInput!]!'];
+  const fields = [
+    impressions.length && 'trackImpressions(events:$i){accepted}',
+    clicks.length && 'trackClicks(events:$c){accepted}',
+  ];
+  return {
+    query: `mutation(${params.filter(Boolean).join(',')}){${fields.filter(Boolean).join(' ')}}`,
+    variables: { i: impressions.length ? impressions : undefined, c: clicks.length ? clicks : undefined },
+  };
+}
+
+/** Starts tracking the marked elements under `options.root`. */
+export function startTracker(options: TrackerOptions = {}): Tracker {
+  const endpoint = options.endpoint ?? '/graphql';
+  const root = options.root ?? document;
+  const batchSize = Math.min(Math.max(options.batchSize ?? 20, 1), 100);
+  const flushDelayMs = options.flushDelayMs ?? 1_000;
+  const dwellMs = options.dwellMs ?? 1_000;
+  const maxQueue = options.maxQueue ?? 1_000;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+  const onError = options.onError ?? ((error: Error) => console.warn('[gavel]', error.message));
+  let userId = options.userId;
+
+  // Events in the order they happened; a batch leaves the queue while in flight and comes back to
+  // its head when a retryable failure hits it.
+  const queue: TrackEvent[] = [];
+  let inFlight = 0;
+  let droppedCount = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let retries = 0;
+  let sending: Promise<void> = Promise.resolve();
+  let stopped = false;
+
+  // Per element: its dwell timer while ≥ 50 % in view, and whether its impression was recorded.
+  const dwell = new Map<Element, ReturnType<typeof setTimeout>>();
+  const inView = new Set<Element>();
+  const seen = new WeakSet<Element>();
+
+  const post = async (body: unknown, keepalive = false): Promise<GraphQLReply> => {
+    let response: Response;
+    try {
+      response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        keepalive,
+        credentials: 'omit',
+      });
+    } catch (error) {
+      throw new Retryable(String(error));
+    }
+    if (response.status >= 500) throw new Retryable(`HTTP ${response.status}`);
+    const reply = (await response.json().catch(() => ({}))) as GraphQLReply;
+    const codes = (reply.errors ?? []).map((error) => error.extensions?.code);
+    if (codes.includes('SERVICE_UNAVAILABLE') || codes.includes('RATE_LIMITED'))
+      throw new Retryable(reply.errors![0]!.message);
+    if (reply.errors?.length || !reply.data)
+      throw new Error(reply.errors?.map((error) => error.message).join('; ') ?? `HTTP ${response.status}`);
+    return reply;
+  };
+
+  const readSession = (): Session | undefined => {
+    try {
+      const session = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as Session | null;
+      if (session && Date.parse(session.expiresAt) - SESSION_MARGIN_MS > Date.now()) return session;
+    } catch {
+      // Storage disabled or corrupt: a new session is started below.
+    }
+    return undefined;
+  };
+
+  let sessionRequest: Promise<Session> | undefined;
+  const session = (): Promise<Session> => {
+    const stored = readSession();
+    if (stored) return Promise.resolve(stored);
+    sessionRequest ??= post({ query: 'mutation{startSession{sessionId expiresAt}}' })
+      .then((reply) => {
+        const issued = reply.data!.startSession as Session;
+        try {
+          sessionStorage.setItem(SESSION_KEY, JSON.stringify(issued));
+        } catch {
+          // Without storage the session lasts as long as this page.
+        }
+        return issued;
+      })
+      .finally(() => (sessionRequest = undefined));
+    return sessionRequest;
+  };
+
+  const schedule = (delay: number): void => {
+    if (timer !== undefined || stopped) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flush();
+    }, delay);
+  };
+
+  const retryLater = (): void => {
+    // Exponential backoff with jitter, so clients that lost the server do not come back in step.
+    schedule(Math.min(maxRetryDelayMs, 500 * 2 ** retries++) * (0.75 + Math.random() / 2));
+  };
+
+  const enqueue = (kind: Kind, element: Element): void => {
+    const data = (element as HTMLElement).dataset;
+    const source = (data.gavelSource ?? '').toUpperCase();
+    const position = Number.parseInt(data.gavelPosition ?? '', 10);
+    queue.push({
+      kind,
+      itemId: data.gavelItem!,
+      source: (SOURCES.includes(source) ? source : (options.defaultSource ?? 'OTHER')) as TrafficSource,
+      ...(Number.isInteger(position) && position >= 0 ? { position } : {}),
+      ...(userId ? { userId } : {}),
+      timestamp: new Date().toISOString(),
+    });
+    // Bounded memory while offline: the oldest waiting events are dropped first.
+    while (queue.length + inFlight > maxQueue && queue.length > 0) {
+      queue.shift();
+      droppedCount++;
+    }
+    // A full batch leaves at once, unless the API is failing: then the backoff timer decides.
+    if (queue.length >= batchSize && retries === 0) void flush();
+    else schedule(flushDelayMs);
+  };
+
+  /**
+   * Sends one batch. A retryable failure puts it back at the head of the queue: the same events
+   * with the same timestamps are sent again. That is safe because the server deduplicates per
+   * session and item in fixed windows (one impression per 30 s, one click per 5 s): a retry of a
+   * batch that was in fact stored (only its answer was lost) comes back DUPLICATE within the window.
+   */
+  const sendBatch = async (batch: TrackEvent[], keepalive: boolean): Promise<void> => {
+    inFlight += batch.length;
+    try {
+      // Without an await before fetch when the session is known: a page being unloaded runs no more tasks.
+      const { sessionId } = readSession() ?? (await session());
+      await post(batchRequest(batch, sessionId), keepalive);
+    } catch (error) {
+      if (error instanceof Retryable) {
+        queue.unshift(...batch);
+        throw error;
+      }
+      // Not retryable (a refused request): sending it again would fail the same way.
+      onError(error as Error);
+    } finally {
+      inFlight -= batch.length;
+    }
+  };
+
+  const flush = (keepalive = false): Promise<void> => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (keepalive) {
+      // The page may be going away: every batch leaves now, none waits for another's answer.
+      const sends: Promise<void>[] = [];
+      while (queue.length > 0) sends.push(sendBatch(queue.splice(0, batchSize), true).catch(retryLater));
+      return Promise.all(sends).then(() => undefined);
+    }
+    // One batch after another, so that retries keep the order of events.
+    sending = sending.then(async () => {
+      try {
+        while (queue.length > 0) await sendBatch(queue.splice(0, batchSize), false);
+        retries = 0;
+      } catch {
+        retryLater();
+      }
+    });
+    return sending;
+  };
+
+  const recordImpression = (element: Element): void => {
+    if (seen.has(element)) return;
+    seen.add(element);
+    clearTimeout(dwell.get(element));
+    dwell.delete(element);
+    intersection.unobserve(element);
+    enqueue('i', element);
+  };
+
+  const startDwell = (element: Element): void => {
+    if (!dwell.has(element) && !seen.has(element) && document.visibilityState === 'visible')
+      dwell.set(
+        element,
+        setTimeout(() => recordImpression(element), dwellMs),
+      );
+  };
+  const cancelDwell = (element: Element): void => {
+    clearTimeout(dwell.get(element));
+    dwell.delete(element);
+  };
+
+  const intersection = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting && entry.intersectionRatio >= 0.5) {
+          inView.add(entry.target);
+          startDwell(entry.target);
+        } else {
+          inView.delete(entry.target);
+          cancelDwell(entry.target);
+        }
+      }
+    },
+    { threshold: [0, 0.5, 1] },
+  );
+
+  const observeTree = (node: Node): void => {
+    if (!(node instanceof Element)) return;
+    const found = node.matches(SELECTOR) ? [node] : [];
+    for (const element of [...found, ...node.querySelectorAll(SELECTOR)])
+      if (!seen.has(element)) intersection.observe(element);
+  };
+  const forgetTree = (node: Node): void => {
+    if (!(node instanceof Element)) return;
+    for (const element of [node, ...node.querySelectorAll(SELECTOR)]) {
+      intersection.unobserve(element);
+      inView.delete(element);
+      cancelDwell(element);
+    }
+  };
+  const mutations = new MutationObserver((records) => {
+    for (const record of records) {
+      record.removedNodes.forEach(forgetTree);
+      record.addedNodes.forEach(observeTree);
+    }
+  });
+
+  // A click proves the item was seen: its impression (if not yet recorded) is queued first.
+  const onClick = (event: Event): void => {
+    const element = (event.target as Element | null)?.closest?.(SELECTOR);
+    if (!element || !(root === document || (root as Element).contains(element))) return;
+    recordImpression(element);
+    enqueue('c', element);
+  };
+
+  // Hidden pages are not viewable: dwell stops, and queued events leave now (the page may never return).
+  const onVisibility = (): void => {
+    if (document.visibilityState === 'hidden') {
+      for (const element of dwell.keys()) cancelDwell(element);
+      void flush(true);
+    } else for (const element of inView) startDwell(element);
+  };
+  const onPageHide = (): void => void flush(true);
+
+  document.addEventListener('click', onClick, true);
+  document.addEventListener('visibilitychange', onVisibility);
+  window.addEventListener('pagehide', onPageHide);
+  mutations.observe(root, { childList: true, subtree: true });
+  observeTree(root instanceof Document ? root.documentElement : root);
+  // The session is started at once, so that a page left early can still send with keepalive.
+  session().catch(() => undefined);
+
+  return {
+    flush: () => flush(),
+    setUserId: (id) => {
+      userId = id;
+    },
+    pending: () => queue.length + inFlight,
+    dropped: () => droppedCount,
+    stop: () => {
+      document.removeEventListener('click', onClick, true);
+      document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('pagehide', onPageHide);
+      mutations.disconnect();
+      intersection.disconnect();
+      for (const element of dwell.keys()) cancelDwell(element);
+      void flush(true);
+      stopped = true;
+    },
+  };
+}
