@@ -6,7 +6,7 @@
 import './style.css';
 import { type ApiError, createApi, type Api, type LiveStatus } from './api';
 import { h, notice, replace } from './dom';
-import { LeaderboardDocument } from './generated/graphql';
+import { OutcomesDocument } from './generated/graphql';
 import type { View, ViewContext } from './views/context';
 import { itemView } from './views/item';
 import { outcomesView } from './views/outcomes';
@@ -80,7 +80,8 @@ async function start(key: string): Promise<void> {
   const client = createApi(key, showStatus);
   let role: ViewContext['role'];
   try {
-    await client.query(LeaderboardDocument, { by: 'IMPRESSIONS' });
+    // Marketplace-wide and ANALYST-only (SELLER keys get FORBIDDEN), and cheap: one hour's buckets.
+    await client.query(OutcomesDocument, { granularity: 'HOUR', range: { last: 'PT1H' } });
     role = 'analyst';
   } catch (error) {
     client.close();
