@@ -59,8 +59,23 @@ export interface GavelConfig {
   readonly authMode: 'keys' | 'open';
   /** `AUTH_KEY_CACHE_TTL_MS`: how long a key lookup is reused; revocation takes effect within it. */
   readonly authKeyCacheTtlMs: number;
-  /** `RETENTION_DAYS`: how long tracked events and rollups are kept; older data is purged. */
+  /** `RETENTION_DAYS`: how long counted raw tracking events are kept; older ones are purged (archived first with `ARCHIVE_DIR`). */
   readonly retentionDays: number;
+  /** Retention of the other kinds of tracking data, and archival before deletion (see README "Retention, archives and privacy"). */
+  readonly retention: {
+    /** `RETENTION_AUDIT_DAYS`: raw audit rows (rejected, rate-limited, flagged events) and aggregated audit counts. */
+    readonly auditDays: number;
+    /** `RETENTION_ROLLUP_DAYS`: item-day rollups and their unique-visitor sketches. */
+    readonly rollupDays: number;
+    /** `RETENTION_JOURNAL_DAYS`: rollup journal entries still open this long are dropped (recovered ones go at once). */
+    readonly journalDays: number;
+    /** `PURGE_BATCH_SIZE`: documents one purge step reads, archives and deletes at most. */
+    readonly purgeBatchSize: number;
+    /** `ARCHIVE_DIR`: expired raw events are archived here before deletion; unset = deleted without archive. */
+    readonly archiveDir: string | undefined;
+    /** `PRIVACY_SECRET`: keys the daily HMAC stored instead of client addresses, and the pseudonyms of user ids in logs and erasure records (required in production). */
+    readonly privacySecret: string;
+  };
   /** `ANALYTICS_MAX_RANGE_DAYS`: longest time range one analytics query may cover. */
   readonly analyticsMaxRangeDays: number;
   /** `ANALYTICS_CTR_MIN_IMPRESSIONS`: items below this are left out of CTR rankings. */
@@ -217,6 +232,9 @@ const DEVELOPMENT_CURSOR_SECRET = 'gavel-development-cursor-secret';
 /** Development default of `SESSION_SECRET`; production must set its own. */
 const DEVELOPMENT_SESSION_SECRET = 'gavel-development-session-secret';
 
+/** Development default of `PRIVACY_SECRET`; production must set its own. */
+const DEVELOPMENT_PRIVACY_SECRET = 'gavel-development-privacy-secret';
+
 /** An HMAC secret: required (16+ characters) in production, a public default elsewhere. */
 function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], developmentDefault: string): string {
   const value = read(env, name);
@@ -309,6 +327,15 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     authMode: authMode(env, nodeEnv),
     authKeyCacheTtlMs: integer(env, 'AUTH_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
+    retention: Object.freeze({
+      auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 30, 1, 3650),
+      // 25 months: year-over-year analytics keep working once raw events are gone.
+      rollupDays: integer(env, 'RETENTION_ROLLUP_DAYS', 760, 1, 3650),
+      journalDays: integer(env, 'RETENTION_JOURNAL_DAYS', 7, 1, 3650),
+      purgeBatchSize: integer(env, 'PURGE_BATCH_SIZE', 5_000, 1, 100_000),
+      archiveDir: read(env, 'ARCHIVE_DIR'),
+      privacySecret: secret(env, 'PRIVACY_SECRET', nodeEnv, DEVELOPMENT_PRIVACY_SECRET),
+    }),
     analyticsMaxRangeDays: integer(env, 'ANALYTICS_MAX_RANGE_DAYS', 90, 1, 3650),
     ctrMinImpressions: integer(env, 'ANALYTICS_CTR_MIN_IMPRESSIONS', 20, 0, 1_000_000),
     popularityWindowHours: integer(env, 'POPULARITY_WINDOW_HOURS', 24, 1, 24 * 90),

@@ -6,6 +6,7 @@ import type { Viewer } from '../auth/viewer';
 import type { LiveService } from '../live/live.service';
 import type { TrackingService } from '../tracking/tracking.service';
 import type { Logger } from '../shared/logger';
+import type { RetentionService } from '../tracking/retention.service';
 
 /** The services resolvers call; one instance each per process (see `createApp`). */
 export interface GavelServices {
@@ -15,6 +16,7 @@ export interface GavelServices {
   readonly tracking: TrackingService;
   readonly live: LiveService;
   readonly auth: AuthService;
+  readonly retention: RetentionService;
 }
 
 /** Facts about the client taken from the transport, never from GraphQL input. */

@@ -12,6 +12,7 @@ import { AuctionItemResolver } from '../catalog/auctionItem.resolver';
 import { SearchResolver } from '../catalog/search.resolver';
 import { LiveResolver } from '../live/live.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
+import { RetentionResolver } from '../tracking/retention.resolver';
 
 /** Every resolver class of the API, by domain. */
 const resolvers = [
@@ -21,6 +22,7 @@ const resolvers = [
   ItemAnalyticsResolver,
   AnalyticsQueryResolver,
   TrackingResolver,
+  RetentionResolver,
   LiveResolver,
 ] as const;
 

@@ -44,13 +44,13 @@ export async function recoverRollups(
 /**
  * Runs rollup recovery and the retention purge now and then every `intervalMs`, in the
  * background; returns a function that stops it. The purge works on every engine (the offline
- * engine has no TTL expiry).
+ * engine has no TTL expiry); see `RetentionService`.
  */
 export function scheduleMaintenance(
   tracking: TrackingRepository,
   catalog: AuctionItemRepository,
   clock: Clock,
-  options: { intervalMs: number; retentionMs: number; recoveryGraceMs: number },
+  options: { intervalMs: number; recoveryGraceMs: number; purge: () => Promise<unknown> },
   logger: Logger,
 ): () => Promise<void> {
   let running: Promise<void> | undefined;
@@ -63,7 +63,7 @@ export function scheduleMaintenance(
         if (rebuilt === 0) break;
         logger.warn({ buckets: rebuilt }, 'rebuilt rollup buckets from stored events');
       }
-      await tracking.purgeBefore(new Date(clock.now().getTime() - options.retentionMs));
+      await options.purge();
     } catch (error) {
       logger.warn({ err: error }, 'tracking maintenance failed; retrying next round');
     }

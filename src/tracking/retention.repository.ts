@@ -1,0 +1,137 @@
+import { registerEnumType } from 'type-graphql';
+import type { Connection, Types } from 'mongoose';
+import { ensureTtlIndex } from '../db/indexes';
+import { retryTransientConflicts } from '../db/transientConflicts';
+import { TrackingOutcome } from './trackingEvent.model';
+
+/** The kinds of tracking data with a retention period of their own. */
+export enum RetentionDataType {
+  /** Counted (ACCEPTED) raw events: `tracking_events`. */
+  COUNTED_EVENTS = 'COUNTED_EVENTS',
+  /** Raw audit rows (rejected, rate-limited, invalid, flagged events): `tracking_events`. */
+  AUDIT_EVENTS = 'AUDIT_EVENTS',
+  /** Aggregated counts of refused events per address and minute: `tracking_audit_aggregates`. */
+  AUDIT_AGGREGATES = 'AUDIT_AGGREGATES',
+  /** Item-day rollups and their unique-visitor sketches: `item_days`. */
+  ROLLUPS = 'ROLLUPS',
+  /** Rollup journal entries never closed (recovered ones are deleted at once): `rollup_journal`. */
+  ROLLUP_JOURNAL = 'ROLLUP_JOURNAL',
+}
+registerEnumType(RetentionDataType, {
+  name: 'RetentionDataType',
+  description: 'A kind of tracking data with its own retention period.',
+});
+
+/** The raw-event types: the ones archived before deletion and reached by erasure. */
+export const RAW_EVENT_TYPES = [RetentionDataType.COUNTED_EVENTS, RetentionDataType.AUDIT_EVENTS] as const;
+
+/** Where one type lives and which of its documents a cutoff expires. */
+interface TypeSpec {
+  readonly collection: string;
+  /** The date field compared with the cutoff (indexed; TTL where the type has one). */
+  readonly field: string;
+  readonly filter: Record<string, unknown>;
+}
+
+const SPECS: Record<RetentionDataType, TypeSpec> = {
+  [RetentionDataType.COUNTED_EVENTS]: {
+    collection: 'tracking_events',
+    field: 'receivedAt',
+    filter: { outcome: TrackingOutcome.ACCEPTED },
+  },
+  [RetentionDataType.AUDIT_EVENTS]: {
+    collection: 'tracking_events',
+    field: 'receivedAt',
+    filter: { outcome: { $in: Object.values(TrackingOutcome).filter((o) => o !== TrackingOutcome.ACCEPTED) } },
+  },
+  [RetentionDataType.AUDIT_AGGREGATES]: { collection: 'tracking_audit_aggregates', field: 'minute', filter: {} },
+  [RetentionDataType.ROLLUPS]: { collection: 'item_days', field: 'day', filter: {} },
+  [RetentionDataType.ROLLUP_JOURNAL]: { collection: 'rollup_journal', field: 'lastHourBucket', filter: {} },
+};
+
+/** A stored document as the purge sees it: its id and whatever else it holds (archived as is). */
+export type StoredDocument = { _id: Types.ObjectId | string } & Record<string, unknown>;
+
+/** The subject of an erasure: the events that carry this user id, or this session id. */
+export type ErasureSubject = { userId: string } | { sessionId: string };
+
+/** Storage side of retention and erasure. No policy (cutoffs, archiving) here. */
+export interface RetentionRepository {
+  /** How many documents of `type` are older than `cutoff` (a dry run). */
+  countExpired(type: RetentionDataType, cutoff: Date): Promise<number>;
+  /**
+   * Up to `limit` documents of `type` older than `cutoff`, oldest first: whole documents when
+   * `whole` (to archive), ids and dates otherwise.
+   */
+  expiredBatch(type: RetentionDataType, cutoff: Date, limit: number, whole: boolean): Promise<StoredDocument[]>;
+  /**
+   * Deletes these documents of `type`, each only while still older than `cutoff` (so a bad id
+   * list can never remove newer data). Returns the number deleted.
+   */
+  deleteExpired(type: RetentionDataType, ids: ReadonlyArray<StoredDocument['_id']>, cutoff: Date): Promise<number>;
+  /** Deletes the subject's raw events of one raw type; returns the number deleted. */
+  eraseEvents(type: (typeof RAW_EVENT_TYPES)[number], subject: ErasureSubject): Promise<number>;
+  /** Stores an erasure record (never the erased data). */
+  recordErasure(record: ErasureRecord): Promise<void>;
+  /**
+   * Creates the TTL indexes of the types the engine expires itself, with these lifetimes
+   * (seconds; `collMod` when a value changed). Returns what changed, for the startup log.
+   */
+  ensureTtlIndexes(ttl: { auditAggregates: number; rollups: number; journal: number }): Promise<Record<string, string>>;
+}
+
+/** What an erasure removed, by whom, when; the subject only as a keyed pseudonym. */
+export interface ErasureRecord {
+  readonly at: Date;
+  /** Id of the API key that asked (see `Viewer.keyId`). */
+  readonly by: string;
+  readonly subjectKind: 'userId' | 'sessionId';
+  /** `Pseudonymizer.subject` of the id: lets an operator answer "was X erased?" without storing X. */
+  readonly subjectPseudonym: string;
+  readonly countedEvents: number;
+  readonly auditEvents: number;
+  readonly archivedEvents: number;
+  readonly archiveFiles: number;
+}
+
+/** Binds the retention repository to a connection. */
+export function createRetentionRepository(connection: Connection): RetentionRepository {
+  const collection = (type: RetentionDataType) => connection.collection(SPECS[type].collection);
+  const expiredFilter = (type: RetentionDataType, cutoff: Date) => ({
+    ...SPECS[type].filter,
+    [SPECS[type].field]: { $lt: cutoff },
+  });
+  return {
+    countExpired: (type, cutoff) => collection(type).countDocuments(expiredFilter(type, cutoff)),
+    expiredBatch: async (type, cutoff, limit, whole) =>
+      (await collection(type)
+        .find(expiredFilter(type, cutoff), whole ? {} : { projection: { _id: 1, [SPECS[type].field]: 1 } })
+        .sort({ [SPECS[type].field]: 1, _id: 1 })
+        .limit(limit)
+        .toArray()) as StoredDocument[],
+    deleteExpired: async (type, ids, cutoff) => {
+      if (ids.length === 0) return 0;
+      const result = await retryTransientConflicts(() =>
+        collection(type).deleteMany({ _id: { $in: [...ids] as never[] }, ...expiredFilter(type, cutoff) }),
+      );
+      return result.deletedCount;
+    },
+    eraseEvents: async (type, subject) => {
+      const result = await retryTransientConflicts(() =>
+        collection(type).deleteMany({ ...SPECS[type].filter, ...subject }),
+      );
+      return result.deletedCount;
+    },
+    recordErasure: async (record) => {
+      await connection.collection('erasure_records').insertOne({ ...record });
+    },
+    ensureTtlIndexes: async (ttl) => {
+      const [auditAggregates, rollups, journal] = await Promise.all([
+        ensureTtlIndex(collection(RetentionDataType.AUDIT_AGGREGATES), 'minute', ttl.auditAggregates),
+        ensureTtlIndex(collection(RetentionDataType.ROLLUPS), 'day', ttl.rollups),
+        ensureTtlIndex(collection(RetentionDataType.ROLLUP_JOURNAL), 'lastHourBucket', ttl.journal),
+      ]);
+      return { auditAggregates, rollups, journal };
+    },
+  };
+}

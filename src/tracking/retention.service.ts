@@ -1,0 +1,231 @@
+import { DAY_MS, type Clock } from '../shared/clock';
+import { badUserInput } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { Pseudonymizer } from '../shared/privacy';
+import { ArchiveError, type ArchiveSink } from './archive';
+import {
+  RAW_EVENT_TYPES,
+  RetentionDataType,
+  type ErasureSubject,
+  type RetentionRepository,
+  type StoredDocument,
+} from './retention.repository';
+
+/** How long each kind of tracking data is kept, in days. */
+export interface RetentionPolicy {
+  readonly countedEventsDays: number;
+  readonly auditDays: number;
+  readonly rollupDays: number;
+  readonly journalDays: number;
+  /** Documents one purge step reads, archives and deletes at most. */
+  readonly batchSize: number;
+}
+
+/** Counts of one data type in a purge. */
+export interface PurgeCount {
+  readonly dataType: RetentionDataType;
+  /** Documents dated before this are expired. */
+  readonly olderThan: Date;
+  /** Deleted (a dry run: would be deleted). */
+  readonly count: number;
+  /** Archived before deletion (0 without an archive, and for types that are not archived). */
+  readonly archived: number;
+  /** Why the purge of this type stopped early (an archive failure: the batch was not deleted). */
+  readonly error: string | null;
+}
+
+/** What one purge did, per data type. */
+export interface PurgeReport {
+  readonly dryRun: boolean;
+  readonly ranAt: Date;
+  readonly types: PurgeCount[];
+}
+
+/** What one erasure removed. */
+export interface ErasureReport {
+  readonly countedEvents: number;
+  readonly auditEvents: number;
+  readonly archivedEvents: number;
+  readonly archiveFiles: number;
+}
+
+/** Hooks for metrics (counters of purged documents and archive failures); no-ops by default. */
+export interface RetentionMetrics {
+  purged?(type: RetentionDataType, count: number): void;
+  archiveFailed?(type: RetentionDataType): void;
+}
+
+/** The date field each type expires by (mirrors the repository's; the archive groups by it). */
+const DATE_FIELD: Record<RetentionDataType, string> = {
+  [RetentionDataType.COUNTED_EVENTS]: 'receivedAt',
+  [RetentionDataType.AUDIT_EVENTS]: 'receivedAt',
+  [RetentionDataType.AUDIT_AGGREGATES]: 'minute',
+  [RetentionDataType.ROLLUPS]: 'day',
+  [RetentionDataType.ROLLUP_JOURNAL]: 'lastHourBucket',
+};
+
+const SUBJECT_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * Retention per data type, archival before deletion, and erasure of one subject's raw events.
+ * The purge works on every engine (TTL indexes, where the engine has them, only expire the types
+ * that are never archived, a little after the purge would); it deletes in batches of
+ * `batchSize` by `_id`, each delete re-checking the cutoff, so events ingested meanwhile are never
+ * touched and running it twice (or on two instances) deletes nothing twice.
+ */
+export class RetentionService {
+  private running?: Promise<PurgeReport>;
+
+  constructor(
+    private readonly repository: RetentionRepository,
+    private readonly clock: Clock,
+    private readonly policy: RetentionPolicy,
+    private readonly pseudonyms: Pseudonymizer,
+    private readonly logger: Logger,
+    private readonly archive?: ArchiveSink,
+    private readonly metrics: RetentionMetrics = {},
+  ) {}
+
+  /** The cutoff of each type at `now`: documents dated before it are expired. */
+  cutoffs(now: Date = this.clock.now()): Record<RetentionDataType, Date> {
+    const before = (days: number) => new Date(now.getTime() - days * DAY_MS);
+    return {
+      [RetentionDataType.COUNTED_EVENTS]: before(this.policy.countedEventsDays),
+      [RetentionDataType.AUDIT_EVENTS]: before(this.policy.auditDays),
+      [RetentionDataType.AUDIT_AGGREGATES]: before(this.policy.auditDays),
+      // A day's rollup goes once the whole day is older than the retention.
+      [RetentionDataType.ROLLUPS]: before(this.policy.rollupDays + 1),
+      [RetentionDataType.ROLLUP_JOURNAL]: before(this.policy.journalDays),
+    };
+  }
+
+  /** TTL lifetimes (seconds) for the types the engine may expire itself; see `ensureTtlIndexes`. */
+  ttlSeconds(): { auditAggregates: number; rollups: number; journal: number } {
+    return {
+      auditAggregates: this.policy.auditDays * 86_400,
+      rollups: (this.policy.rollupDays + 1) * 86_400,
+      journal: this.policy.journalDays * 86_400,
+    };
+  }
+
+  /** Creates or updates (`collMod`) the TTL indexes; returns what changed per collection. */
+  ensureTtlIndexes(): Promise<Record<string, string>> {
+    return this.repository.ensureTtlIndexes(this.ttlSeconds());
+  }
+
+  /**
+   * Purges every type now (a dry run only counts). Concurrent calls in one process share one run.
+   */
+  purge(dryRun = false): Promise<PurgeReport> {
+    if (dryRun) return this.run(true);
+    this.running ??= this.run(false).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /**
+   * Removes the subject's raw events (counted and audit) from the database and from the archives,
+   * and writes an erasure record: who asked, when, what was removed, the subject only as a keyed
+   * pseudonym. Rollup counters stay (they hold no personal data); see README for the sketches.
+   */
+  async erase(subject: { userId?: string | null; sessionId?: string | null }, by: string): Promise<ErasureReport> {
+    const given = (['userId', 'sessionId'] as const).filter((key) => subject[key] != null);
+    if (given.length !== 1) throw badUserInput('userId', 'Give exactly one of userId or sessionId.');
+    const kind = given[0]!;
+    const id = subject[kind]!;
+    if (!SUBJECT_PATTERN.test(id)) throw badUserInput(kind, `${kind} must be 1 to 128 letters, digits or _ . : -`);
+    const target = (kind === 'userId' ? { userId: id } : { sessionId: id }) as ErasureSubject;
+    const [countedEvents, auditEvents] = await Promise.all(
+      RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
+    );
+    const archived = this.archive ? await this.archive.erase(RAW_EVENT_TYPES, target) : { documents: 0, files: 0 };
+    const report: ErasureReport = {
+      countedEvents: countedEvents!,
+      auditEvents: auditEvents!,
+      archivedEvents: archived.documents,
+      archiveFiles: archived.files,
+    };
+    const pseudonym = this.pseudonyms.subject(id);
+    await this.repository.recordErasure({
+      at: this.clock.now(),
+      by,
+      subjectKind: kind,
+      subjectPseudonym: pseudonym,
+      ...report,
+    });
+    this.logger.info({ subject: pseudonym, kind, by, ...report }, 'erased a subject');
+    return report;
+  }
+
+  private async run(dryRun: boolean): Promise<PurgeReport> {
+    const ranAt = this.clock.now();
+    const cutoffs = this.cutoffs(ranAt);
+    const types: PurgeCount[] = [];
+    for (const type of Object.values(RetentionDataType)) {
+      const olderThan = cutoffs[type];
+      if (dryRun) {
+        types.push({
+          dataType: type,
+          olderThan,
+          count: await this.repository.countExpired(type, olderThan),
+          archived: 0,
+          error: null,
+        });
+        continue;
+      }
+      types.push(await this.purgeType(type, olderThan));
+    }
+    const deleted = types.filter((entry) => entry.count > 0 || entry.error);
+    if (!dryRun && deleted.length > 0)
+      this.logger.info(
+        { purged: Object.fromEntries(deleted.map((entry) => [entry.dataType, entry.count])) },
+        'retention purge',
+      );
+    return { dryRun, ranAt, types };
+  }
+
+  /** Batches until nothing older than the cutoff is left (or an archive failure stops it). */
+  private async purgeType(type: RetentionDataType, olderThan: Date): Promise<PurgeCount> {
+    const archived = this.archive && (RAW_EVENT_TYPES as readonly string[]).includes(type) ? this.archive : undefined;
+    let count = 0;
+    let archivedCount = 0;
+    for (;;) {
+      const batch = await this.repository.expiredBatch(type, olderThan, this.policy.batchSize, archived !== undefined);
+      if (batch.length === 0) break;
+      if (archived) {
+        try {
+          for (const [day, documents] of byDay(batch, DATE_FIELD[type]))
+            await archived.append(type, day, DATE_FIELD[type], documents);
+        } catch (error) {
+          // Nothing of this batch is deleted; the next run tries again.
+          this.metrics.archiveFailed?.(type);
+          this.logger.error({ err: error, dataType: type }, 'archiving expired events failed; nothing deleted');
+          const message = error instanceof ArchiveError ? error.message : String(error);
+          return { dataType: type, olderThan, count, archived: archivedCount, error: `archive failed: ${message}` };
+        }
+        archivedCount += batch.length;
+      }
+      const deleted = await this.repository.deleteExpired(
+        type,
+        batch.map((document) => document._id),
+        olderThan,
+      );
+      count += deleted;
+      this.metrics.purged?.(type, deleted);
+      // A short batch was the last; a batch nothing of which could be deleted would repeat forever.
+      if (batch.length < this.policy.batchSize || deleted === 0) break;
+    }
+    return { dataType: type, olderThan, count, archived: archivedCount, error: null };
+  }
+}
+
+/** Documents grouped by the UTC day of their date field, `YYYY-MM-DD` → documents (in input order). */
+function byDay(documents: readonly StoredDocument[], field: string): Map<string, StoredDocument[]> {
+  const days = new Map<string, StoredDocument[]>();
+  for (const document of documents) {
+    const day = new Date(document[field] as Date).toISOString().slice(0, 10);
+    const list = days.get(day) ?? [];
+    list.push(document);
+    days.set(day, list);
+  }
+  return days;
+}
