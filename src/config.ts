@@ -4,6 +4,8 @@
  * variable and what it expects, so a typo never turns into a silently wrong default.
  */
 
+import { createHmac } from 'node:crypto';
+
 /** Which MongoDB engine backs the server. See README "Engines". */
 export type MongoEngineChoice = 'auto' | 'memory-server' | 'java' | 'uri';
 
@@ -73,7 +75,7 @@ export interface GavelConfig {
     readonly purgeBatchSize: number;
     /** `ARCHIVE_DIR`: expired raw events are archived here before deletion; unset = deleted without archive. */
     readonly archiveDir: string | undefined;
-    /** `PRIVACY_SECRET`: keys the daily HMAC stored instead of client addresses, and the pseudonyms of user ids in logs and erasure records (required in production). */
+    /** `PRIVACY_SECRET`: keys the daily HMAC stored instead of client addresses, and the pseudonyms of user ids in logs and erasure records (default: derived from `SESSION_SECRET`). */
     readonly privacySecret: string;
   };
   /** `ANALYTICS_MAX_RANGE_DAYS`: longest time range one analytics query may cover. */
@@ -232,9 +234,6 @@ const DEVELOPMENT_CURSOR_SECRET = 'gavel-development-cursor-secret';
 /** Development default of `SESSION_SECRET`; production must set its own. */
 const DEVELOPMENT_SESSION_SECRET = 'gavel-development-session-secret';
 
-/** Development default of `PRIVACY_SECRET`; production must set its own. */
-const DEVELOPMENT_PRIVACY_SECRET = 'gavel-development-privacy-secret';
-
 /** An HMAC secret: required (16+ characters) in production, a public default elsewhere. */
 function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], developmentDefault: string): string {
   const value = read(env, name);
@@ -246,6 +245,16 @@ function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], develop
   }
   if (value.length < 16) throw new ConfigError(name, 'at least 16 characters', value);
   return value;
+}
+
+/**
+ * `PRIVACY_SECRET`, or a key derived from `SESSION_SECRET` (required in production) when unset,
+ * so that no deployment hashes addresses with a public key.
+ */
+function privacySecret(env: Env, nodeEnv: GavelConfig['nodeEnv']): string {
+  if (read(env, 'PRIVACY_SECRET') !== undefined) return secret(env, 'PRIVACY_SECRET', nodeEnv, '');
+  const sessionSecret = secret(env, 'SESSION_SECRET', nodeEnv, DEVELOPMENT_SESSION_SECRET);
+  return createHmac('sha256', sessionSecret).update('gavel-privacy-secret').digest('base64url');
 }
 
 function redisUrl(env: Env): string | undefined {
@@ -327,15 +336,6 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     authMode: authMode(env, nodeEnv),
     authKeyCacheTtlMs: integer(env, 'AUTH_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
-    retention: Object.freeze({
-      auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 30, 1, 3650),
-      // 25 months: year-over-year analytics keep working once raw events are gone.
-      rollupDays: integer(env, 'RETENTION_ROLLUP_DAYS', 760, 1, 3650),
-      journalDays: integer(env, 'RETENTION_JOURNAL_DAYS', 7, 1, 3650),
-      purgeBatchSize: integer(env, 'PURGE_BATCH_SIZE', 5_000, 1, 100_000),
-      archiveDir: read(env, 'ARCHIVE_DIR'),
-      privacySecret: secret(env, 'PRIVACY_SECRET', nodeEnv, DEVELOPMENT_PRIVACY_SECRET),
-    }),
     analyticsMaxRangeDays: integer(env, 'ANALYTICS_MAX_RANGE_DAYS', 90, 1, 3650),
     ctrMinImpressions: integer(env, 'ANALYTICS_CTR_MIN_IMPRESSIONS', 20, 0, 1_000_000),
     popularityWindowHours: integer(env, 'POPULARITY_WINDOW_HOURS', 24, 1, 24 * 90),
@@ -363,6 +363,15 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       rollupRecoveryGraceMs: integer(env, 'TRACKING_ROLLUP_RECOVERY_GRACE_MS', 300_000, 60_000, 3_600_000),
       implicitQueueSize: integer(env, 'TRACKING_IMPLICIT_QUEUE_SIZE', 10_000, 0, 10_000_000),
       maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    }),
+    retention: Object.freeze({
+      auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 30, 1, 3650),
+      // 25 months: year-over-year analytics keep working once raw events are gone.
+      rollupDays: integer(env, 'RETENTION_ROLLUP_DAYS', 760, 1, 3650),
+      journalDays: integer(env, 'RETENTION_JOURNAL_DAYS', 7, 1, 3650),
+      purgeBatchSize: integer(env, 'PURGE_BATCH_SIZE', 5_000, 1, 100_000),
+      archiveDir: read(env, 'ARCHIVE_DIR'),
+      privacySecret: privacySecret(env, nodeEnv),
     }),
     live: Object.freeze({
       redisUrl: redisUrl(env),

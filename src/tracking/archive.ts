@@ -323,3 +323,44 @@ export class FileArchiveSink implements ArchiveSink {
     return result;
   }
 }
+
+/** Documents inserted per round trip by {@link restoreArchive}. */
+const RESTORE_BATCH = 1_000;
+
+/**
+ * Loads an archive (a data file or its manifest) into `collection`, e.g. a scratch database for
+ * an audit. Documents already present (same `_id`) are left as they are, so a restore can be
+ * repeated. Returns the number of documents read and of documents inserted.
+ */
+export async function restoreArchive(
+  file: string,
+  collection: mongo.Collection<StoredDocument>,
+): Promise<{ read: number; inserted: number }> {
+  let read = 0;
+  let inserted = 0;
+  let batch: StoredDocument[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    try {
+      inserted += (await collection.insertMany(batch as never[], { ordered: false })).insertedCount;
+    } catch (error) {
+      // Duplicates (a repeated restore) are expected; anything else is not.
+      const failure = error as {
+        writeErrors?: Array<{ code: number }>;
+        insertedCount?: number;
+        result?: { insertedCount?: number };
+      };
+      const writeErrors = failure.writeErrors ?? [];
+      if (writeErrors.length === 0 || writeErrors.some((writeError) => writeError.code !== 11000)) throw error;
+      inserted += failure.insertedCount ?? failure.result?.insertedCount ?? batch.length - writeErrors.length;
+    }
+    batch = [];
+  };
+  for await (const document of readArchive(file)) {
+    read++;
+    batch.push(document);
+    if (batch.length >= RESTORE_BATCH) await flush();
+  }
+  await flush();
+  return { read, inserted };
+}
