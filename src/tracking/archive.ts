@@ -345,14 +345,10 @@ export async function restoreArchive(
       inserted += (await collection.insertMany(batch as never[], { ordered: false })).insertedCount;
     } catch (error) {
       // Duplicates (a repeated restore) are expected; anything else is not.
-      const failure = error as {
-        writeErrors?: Array<{ code: number }>;
-        insertedCount?: number;
-        result?: { insertedCount?: number };
-      };
-      const writeErrors = failure.writeErrors ?? [];
+      const writeErrors = (error as { writeErrors?: Array<{ code: number }> }).writeErrors ?? [];
       if (writeErrors.length === 0 || writeErrors.some((writeError) => writeError.code !== 11000)) throw error;
-      inserted += failure.insertedCount ?? failure.result?.insertedCount ?? batch.length - writeErrors.length;
+      // Not the driver's insertedCount: mongo-java-server reports every attempted insert there.
+      inserted += batch.length - writeErrors.length;
     }
     batch = [];
   };
