@@ -71,6 +71,13 @@ export interface RetentionRepository {
   deleteExpired(type: RetentionDataType, ids: ReadonlyArray<StoredDocument['_id']>, cutoff: Date): Promise<number>;
   /** Deletes the subject's raw events of one raw type; returns the number deleted. */
   eraseEvents(type: (typeof RAW_EVENT_TYPES)[number], subject: ErasureSubject): Promise<number>;
+  /**
+   * Takes or renews the purge lease for `holder` until `until` when it is free, expired (at
+   * `now`) or already `holder`'s. One atomic upsert: of two instances only one gets it.
+   */
+  acquirePurgeLease(holder: string, now: Date, until: Date): Promise<boolean>;
+  /** Gives the lease back (if `holder` still has it). */
+  releasePurgeLease(holder: string): Promise<void>;
   /** Stores an erasure record (never the erased data). */
   recordErasure(record: ErasureRecord): Promise<void>;
   /**
@@ -121,6 +128,27 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         collection(type).deleteMany({ ...SPECS[type].filter, ...subject }),
       );
       return result.deletedCount;
+    },
+    acquirePurgeLease: async (holder, now, until) => {
+      try {
+        await connection
+          .collection<{ _id: string; holder: string; until: Date }>('retention_leases')
+          .updateOne(
+            { _id: 'purge', $or: [{ until: { $lt: now } }, { holder }] },
+            { $set: { holder, until } },
+            { upsert: true },
+          );
+        return true;
+      } catch (error) {
+        // Held by another instance: the upsert's insert collides with its document.
+        if ((error as { code?: unknown }).code === 11000) return false;
+        throw error;
+      }
+    },
+    releasePurgeLease: async (holder) => {
+      await connection
+        .collection<{ _id: string; holder: string; until: Date }>('retention_leases')
+        .deleteOne({ _id: 'purge', holder });
     },
     recordErasure: async (record) => {
       await connection.collection('erasure_records').insertOne({ ...record });

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DAY_MS, type Clock } from '../shared/clock';
 import { badUserInput } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -67,6 +69,12 @@ const DATE_FIELD: Record<RetentionDataType, string> = {
 const SUBJECT_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
+ * How long a purge holds its lease without renewing it (it renews with every batch). Past it, a
+ * stalled instance's lease is taken over, and the stalled one stops at its next renewal.
+ */
+const LEASE_MS = 5 * 60_000;
+
+/**
  * Retention per data type, archival before deletion, and erasure of one subject's raw events.
  * The purge works on every engine (TTL indexes, where the engine has them, only expire the types
  * that are never archived, a little after the purge would); it deletes in batches of
@@ -75,6 +83,8 @@ const SUBJECT_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
  */
 export class RetentionService {
   private running?: Promise<PurgeReport>;
+  /** This process's name in the purge lease. */
+  private readonly leaseHolder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   constructor(
     private readonly repository: RetentionRepository,
@@ -156,10 +166,44 @@ export class RetentionService {
     return report;
   }
 
+  /** Takes or renews the lease; false when another instance is purging. */
+  private lease(): Promise<boolean> {
+    const now = this.clock.now();
+    return this.repository.acquirePurgeLease(this.leaseHolder, now, new Date(now.getTime() + LEASE_MS));
+  }
+
   private async run(dryRun: boolean): Promise<PurgeReport> {
     const ranAt = this.clock.now();
     const cutoffs = this.cutoffs(ranAt);
     const types: PurgeCount[] = [];
+    // One purge at a time across instances: two appending to one archive day would overwrite each other.
+    if (!dryRun && !(await this.lease())) {
+      const busy = 'skipped: another instance is purging (retention_leases); try again later';
+      return {
+        dryRun,
+        ranAt,
+        types: Object.values(RetentionDataType).map((type) => ({
+          dataType: type,
+          olderThan: cutoffs[type],
+          count: 0,
+          archived: 0,
+          error: busy,
+        })),
+      };
+    }
+    try {
+      return await this.runTypes(dryRun, ranAt, cutoffs, types);
+    } finally {
+      if (!dryRun) await this.repository.releasePurgeLease(this.leaseHolder);
+    }
+  }
+
+  private async runTypes(
+    dryRun: boolean,
+    ranAt: Date,
+    cutoffs: Record<RetentionDataType, Date>,
+    types: PurgeCount[],
+  ): Promise<PurgeReport> {
     for (const type of Object.values(RetentionDataType)) {
       const olderThan = cutoffs[type];
       if (dryRun) {
@@ -189,6 +233,14 @@ export class RetentionService {
     let count = 0;
     let archivedCount = 0;
     for (;;) {
+      if (!(await this.lease()))
+        return {
+          dataType: type,
+          olderThan,
+          count,
+          archived: archivedCount,
+          error: 'stopped: the purge lease was lost',
+        };
       const batch = await this.repository.expiredBatch(type, olderThan, this.policy.batchSize, archived !== undefined);
       if (batch.length === 0) break;
       if (archived) {

@@ -145,7 +145,7 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
       path.join(copy, `${day(dayB)}.manifest.json`),
     );
     const bytes = await fs.readFile(file);
-    bytes[bytes.length - 12] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 12) ^ 0xff, bytes.length - 12);
     await fs.writeFile(path.join(copy, `${day(dayB)}.ndjson.gz`), bytes);
     await expect(archiveOf('copy', day(dayB))).rejects.toThrow(/SHA-256/);
     await fs.rm(copy, { recursive: true });

@@ -134,6 +134,24 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     expect(next.ROLLUP_JOURNAL!.count).toBe(1);
   });
 
+  it('runs on one instance at a time: a purge lease held elsewhere skips the run and deletes nothing', async () => {
+    await collection('tracking_events').insertOne(rawEvent(at(100)) as never);
+    await collection('retention_leases').insertOne({
+      _id: 'purge' as never,
+      holder: 'other-instance',
+      until: at(0, 60_000),
+    });
+    const skipped = await purge();
+    expect(skipped.COUNTED_EVENTS).toMatchObject({ count: 0, error: expect.stringMatching(/another instance/) });
+    expect(await collection('tracking_events').countDocuments()).toBe(1);
+    // The other instance stalled: its lease expires and this one takes over.
+    clock.advance(60_001);
+    const done = await purge();
+    expect(done.COUNTED_EVENTS).toMatchObject({ count: 1, error: null });
+    // Released at the end of the run.
+    expect(await collection('retention_leases').countDocuments()).toBe(0);
+  });
+
   it('purges in batches during ingestion: every expired event deleted, every new one kept', async () => {
     const expired = 200;
     await collection('tracking_events').insertMany(
