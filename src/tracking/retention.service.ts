@@ -78,8 +78,8 @@ const LEASE_MS = 5 * 60_000;
  * Retention per data type, archival before deletion, and erasure of one subject's raw events.
  * The purge works on every engine (TTL indexes, where the engine has them, only expire the types
  * that are never archived, a little after the purge would); it deletes in batches of
- * `batchSize` by `_id`, each delete re-checking the cutoff, so events ingested meanwhile are never
- * touched and running it twice (or on two instances) deletes nothing twice.
+ * `batchSize` by the `_id`s just read as expired (dates and outcomes never change), so events
+ * ingested meanwhile are never touched and running it twice (or on two instances) deletes nothing twice.
  */
 export class RetentionService {
   private running?: Promise<PurgeReport>;
@@ -259,7 +259,6 @@ export class RetentionService {
       const deleted = await this.repository.deleteExpired(
         type,
         batch.map((document) => document._id),
-        olderThan,
       );
       count += deleted;
       this.metrics.purged?.(type, deleted);
