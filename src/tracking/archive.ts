@@ -147,6 +147,7 @@ async function writePart(
   dateField: string,
 ): Promise<ArchivePart> {
   const member = encode(documents);
+  // 'a+' creates the file when missing; writes append, which after the truncation is at `offset`.
   const handle = await fs.open(file, 'a+');
   try {
     await handle.truncate(offset);

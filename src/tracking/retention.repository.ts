@@ -63,10 +63,18 @@ export interface RetentionRepository {
   /** How many documents of `type` are older than `cutoff` (a dry run). */
   countExpired(type: RetentionDataType, cutoff: Date): Promise<number>;
   /**
-   * Up to `limit` documents of `type` older than `cutoff`, in no set order: whole documents when
-   * `whole` (to archive), ids and dates otherwise.
+   * Up to `limit` documents of `type` older than `cutoff` and, when given, dated `from` or later,
+   * in no set order: whole documents when `whole` (to archive), ids and dates otherwise.
    */
-  expiredBatch(type: RetentionDataType, cutoff: Date, limit: number, whole: boolean): Promise<StoredDocument[]>;
+  expiredBatch(
+    type: RetentionDataType,
+    cutoff: Date,
+    limit: number,
+    whole: boolean,
+    from?: Date,
+  ): Promise<StoredDocument[]>;
+  /** The name of the date field `type` expires by. */
+  dateField(type: RetentionDataType): string;
   /** Deletes these documents of `type` (ids from {@link expiredBatch}). Returns the number deleted. */
   deleteExpired(type: RetentionDataType, ids: ReadonlyArray<StoredDocument['_id']>): Promise<number>;
   /** Deletes the subject's raw events of one raw type; returns the number deleted. */
@@ -104,18 +112,19 @@ export interface ErasureRecord {
 /** Binds the retention repository to a connection. */
 export function createRetentionRepository(connection: Connection): RetentionRepository {
   const collection = (type: RetentionDataType) => connection.collection(SPECS[type].collection);
-  const expiredFilter = (type: RetentionDataType, cutoff: Date) => ({
+  const expiredFilter = (type: RetentionDataType, cutoff: Date, from?: Date) => ({
     ...SPECS[type].filter,
-    [SPECS[type].field]: { $lt: cutoff },
+    [SPECS[type].field]: from ? { $gte: from, $lt: cutoff } : { $lt: cutoff },
   });
   return {
     countExpired: (type, cutoff) => collection(type).countDocuments(expiredFilter(type, cutoff)),
-    expiredBatch: async (type, cutoff, limit, whole) =>
+    dateField: (type) => SPECS[type].field,
+    expiredBatch: async (type, cutoff, limit, whole, from) =>
       (await collection(type)
         // No sort: an engine without secondary indexes (mongo-java-server) can then stop its scan at
         // `limit` matches instead of sorting the whole collection for every batch; with the index
         // the matches come oldest first anyway.
-        .find(expiredFilter(type, cutoff), whole ? {} : { projection: { _id: 1, [SPECS[type].field]: 1 } })
+        .find(expiredFilter(type, cutoff, from), whole ? {} : { projection: { _id: 1, [SPECS[type].field]: 1 } })
         .limit(limit)
         .toArray()) as StoredDocument[],
     deleteExpired: async (type, ids) => {

@@ -57,15 +57,6 @@ export interface RetentionMetrics {
   archiveFailed?(type: RetentionDataType): void;
 }
 
-/** The date field each type expires by (mirrors the repository's; the archive groups by it). */
-const DATE_FIELD: Record<RetentionDataType, string> = {
-  [RetentionDataType.COUNTED_EVENTS]: 'receivedAt',
-  [RetentionDataType.AUDIT_EVENTS]: 'receivedAt',
-  [RetentionDataType.AUDIT_AGGREGATES]: 'minute',
-  [RetentionDataType.ROLLUPS]: 'day',
-  [RetentionDataType.ROLLUP_JOURNAL]: 'lastHourBucket',
-};
-
 const SUBJECT_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
@@ -227,11 +218,20 @@ export class RetentionService {
     return { dryRun, ranAt, types };
   }
 
-  /** Batches until nothing older than the cutoff is left (or an archive failure stops it). */
+  /**
+   * Batches until nothing older than the cutoff is left (or an archive failure stops it). Each
+   * batch starts at the latest date of the previous one (keyset): on an engine that keeps deleted
+   * index entries until a vacuum (DocumentDB on PostgreSQL), a scan from the oldest date would
+   * walk every entry deleted so far, batch after batch. A last sweep without a lower bound takes
+   * whatever an engine returned out of date order.
+   */
   private async purgeType(type: RetentionDataType, olderThan: Date): Promise<PurgeCount> {
     const archived = this.archive && (RAW_EVENT_TYPES as readonly string[]).includes(type) ? this.archive : undefined;
+    const field = this.repository.dateField(type);
     let count = 0;
     let archivedCount = 0;
+    let from: Date | undefined;
+    let sweep = false;
     for (;;) {
       if (!(await this.lease()))
         return {
@@ -241,12 +241,16 @@ export class RetentionService {
           archived: archivedCount,
           error: 'stopped: the purge lease was lost',
         };
-      const batch = await this.repository.expiredBatch(type, olderThan, this.policy.batchSize, archived !== undefined);
-      if (batch.length === 0) break;
-      if (archived) {
+      const batch = await this.repository.expiredBatch(
+        type,
+        olderThan,
+        this.policy.batchSize,
+        archived !== undefined,
+        from,
+      );
+      if (batch.length > 0 && archived) {
         try {
-          for (const [day, documents] of byDay(batch, DATE_FIELD[type]))
-            await archived.append(type, day, DATE_FIELD[type], documents);
+          for (const [day, documents] of byDay(batch, field)) await archived.append(type, day, field, documents);
         } catch (error) {
           // Nothing of this batch is deleted; the next run tries again.
           this.metrics.archiveFailed?.(type);
@@ -261,9 +265,16 @@ export class RetentionService {
         batch.map((document) => document._id),
       );
       count += deleted;
-      this.metrics.purged?.(type, deleted);
-      // A short batch was the last; a batch nothing of which could be deleted would repeat forever.
-      if (batch.length < this.policy.batchSize || deleted === 0) break;
+      if (deleted > 0) this.metrics.purged?.(type, deleted);
+      if (batch.length === this.policy.batchSize && deleted > 0) {
+        // `$gte`: documents of the same instant not in this batch are read again.
+        from = new Date(Math.max(...batch.map((document) => new Date(document[field] as Date).getTime())));
+        continue;
+      }
+      // A short batch: the range is done, after one sweep from the start (needless when there was no lower bound).
+      if (sweep || from === undefined) break;
+      sweep = true;
+      from = undefined;
     }
     return { dataType: type, olderThan, count, archived: archivedCount, error: null };
   }

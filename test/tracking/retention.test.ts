@@ -243,6 +243,32 @@ describe('TTL indexes', () => {
       await second.stop();
     }
   });
+
+  it('upgrade a database made before per-type retention: plain indexes become TTL, the old receivedAt index goes', async () => {
+    const databaseName = `${app.databaseName}_old`;
+    const old = app.database.connection.useDb(databaseName);
+    await old.collection('item_days').createIndex({ day: 1 }, { name: 'day_1' });
+    await old.collection('rollup_journal').createIndex({ lastHourBucket: 1 }, { name: 'lastHourBucket_1' });
+    await old.collection('tracking_events').createIndex({ receivedAt: 1 }, { name: 'receivedAt_1' });
+    const upgraded = await startTestApp({ databaseName, periodicJobs: false, env: { GAVEL_SEED_DEMO: 'false' } });
+    try {
+      const indexes = async (name: string) =>
+        (await upgraded.database.connection.collection(name).listIndexes().toArray()) as Array<{
+          name: string;
+          expireAfterSeconds?: number;
+        }>;
+      expect((await indexes('item_days')).find((index) => index.name === 'day_1')?.expireAfterSeconds).toBe(
+        761 * 86_400,
+      );
+      expect(
+        (await indexes('rollup_journal')).find((index) => index.name === 'lastHourBucket_1')?.expireAfterSeconds,
+      ).toBe(7 * 86_400);
+      expect((await indexes('tracking_events')).map((index) => index.name)).not.toContain('receivedAt_1');
+    } finally {
+      await upgraded.database.connection.dropDatabase();
+      await upgraded.stop();
+    }
+  });
 });
 
 describe('privacy', () => {
