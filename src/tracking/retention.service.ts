@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DAY_MS, type Clock } from '../shared/clock';
-import { badUserInput } from '../shared/errors';
+import { badUserInput, serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { Pseudonymizer } from '../shared/privacy';
 import { ArchiveError, type ArchiveSink } from './archive';
@@ -135,13 +135,24 @@ export class RetentionService {
     const id = subject[kind]!;
     if (!SUBJECT_PATTERN.test(id)) throw badUserInput(kind, `${kind} must be 1 to 128 letters, digits or _ . : -`);
     const target = (kind === 'userId' ? { userId: id } : { sessionId: id }) as ErasureSubject;
-    const [countedEvents, auditEvents] = await Promise.all(
-      RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
-    );
-    const archived = this.archive ? await this.archive.erase(RAW_EVENT_TYPES, target) : { documents: 0, files: 0 };
+    // Archives are rewritten under the purge lease, so no other instance appends to them meanwhile.
+    if (this.archive && !(await this.lease()))
+      throw serviceUnavailable('Another instance is purging into the archives; retry the erasure shortly.');
+    let archived = { documents: 0, files: 0 };
+    let countedEvents = 0;
+    let auditEvents = 0;
+    try {
+      [countedEvents, auditEvents] = (await Promise.all(
+        RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
+      )) as [number, number];
+      if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
+    } finally {
+      // A purge of this process holds the same lease; it keeps it.
+      if (this.archive && !this.running) await this.repository.releasePurgeLease(this.leaseHolder);
+    }
     const report: ErasureReport = {
-      countedEvents: countedEvents!,
-      auditEvents: auditEvents!,
+      countedEvents,
+      auditEvents,
       archivedEvents: archived.documents,
       archiveFiles: archived.files,
     };

@@ -10,7 +10,7 @@ import { readArchive, restoreArchive, type ArchiveManifest } from '../../src/tra
 import type { RetentionDataType } from '../../src/tracking/retention.repository';
 import type { StoredDocument } from '../../src/tracking/retention.repository';
 import { EraseSubjectDocument, PurgeExpiredDataDocument } from '../generated/graphql';
-import { execute, startTestApp, type TestApp } from '../support/testApp';
+import { errorCodes, execute, startTestApp, type TestApp } from '../support/testApp';
 
 const DAY = 86_400_000;
 const NOW = '2026-06-01T12:00:00.000Z';
@@ -157,6 +157,19 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
     expect(await restoreArchive(file, scratch)).toEqual({ read: 23, inserted: 23 });
     expect(await restoreArchive(file, scratch)).toEqual({ read: 23, inserted: 0 });
     expect(canonical(await scratch.find().toArray())).toEqual(canonical(expiredCounted.slice(0, 23)));
+  });
+
+  it('eraseSubject: while another instance purges into the archives it is refused, nothing erased', async () => {
+    const leases = app.database.connection.collection<{ _id: string; holder: string; until: Date }>('retention_leases');
+    await leases.insertOne({
+      _id: 'purge',
+      holder: 'other-instance',
+      until: new Date(new Date(NOW).getTime() + 60_000),
+    });
+    const response = await execute(app, EraseSubjectDocument, { userId: 'alice' });
+    expect(errorCodes(response)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(await events().countDocuments({ userId: 'alice' })).toBe(1);
+    await leases.deleteOne({ _id: 'purge' });
   });
 
   it('eraseSubject rewrites the archives without the subject, and leaves everyone else', async () => {
