@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       .filter((entry) => entry.dataType === 'COUNTED_EVENTS' || entry.dataType === 'AUDIT_EVENTS')
       .reduce((sum, entry) => sum + entry.count, 0);
     const left = await events.countDocuments({ receivedAt: { $lt: new Date(Date.now() - 30 * DAY) } });
-    const kept = await events.countDocuments({ receivedAt: { $gte: new Date(Date.now() - DAY) } });
+    const kept = await events.countDocuments({ outcome: 'ACCEPTED', receivedAt: { $gte: new Date(Date.now() - DAY) } });
     printTable([
       {
         phase: 'ingest alone',

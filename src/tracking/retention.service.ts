@@ -233,8 +233,8 @@ export class RetentionService {
    * Batches until nothing older than the cutoff is left (or an archive failure stops it). Each
    * batch starts at the latest date of the previous one (keyset): on an engine that keeps deleted
    * index entries until a vacuum (DocumentDB on PostgreSQL), a scan from the oldest date would
-   * walk every entry deleted so far, batch after batch. A last sweep without a lower bound takes
-   * whatever an engine returned out of date order.
+   * walk every entry deleted so far, batch after batch. It ends only on a short batch without a
+   * lower bound, so whatever an engine returned out of date order is taken too.
    */
   private async purgeType(type: RetentionDataType, olderThan: Date): Promise<PurgeCount> {
     const archived = this.archive && (RAW_EVENT_TYPES as readonly string[]).includes(type) ? this.archive : undefined;
@@ -242,7 +242,6 @@ export class RetentionService {
     let count = 0;
     let archivedCount = 0;
     let from: Date | undefined;
-    let sweep = false;
     for (;;) {
       if (!(await this.lease()))
         return {
@@ -282,9 +281,9 @@ export class RetentionService {
         from = new Date(Math.max(...batch.map((document) => new Date(document[field] as Date).getTime())));
         continue;
       }
-      // A short batch: the range is done, after one sweep from the start (needless when there was no lower bound).
-      if (sweep || from === undefined) break;
-      sweep = true;
+      // A short batch without a lower bound: nothing expired is left. After a short keyset batch,
+      // sweep from the start once more (an engine may return matches out of date order).
+      if (from === undefined) break;
       from = undefined;
     }
     return { dataType: type, olderThan, count, archived: archivedCount, error: null };
