@@ -12,6 +12,10 @@ import { SessionSigner } from './tracking/sessions';
 import { TrackingService } from './tracking/tracking.service';
 import { TrackingOutcomesService } from './tracking/outcomes';
 import { TrackingWriter } from './tracking/trackingWriter';
+import { FileArchiveSink } from './tracking/archive';
+import { createRetentionRepository } from './tracking/retention.repository';
+import { RetentionService, type RetentionMetrics } from './tracking/retention.service';
+import { Pseudonymizer } from './shared/privacy';
 import { CatalogService } from './catalog/auctionItem.service';
 import { createSearchRepository } from './catalog/search.repository';
 import { SearchService } from './catalog/search.service';
@@ -48,6 +52,8 @@ export interface AppOverrides {
   readonly periodicJobs?: boolean;
   /** Random source for request-log sampling (`LOG_TRACKING_SAMPLE_RATE`). */
   readonly random?: () => number;
+  /** Counters of purged documents and archive failures (see `RetentionMetrics`). */
+  readonly retentionMetrics?: RetentionMetrics;
 }
 
 /** A running Gavel: engine, database, services and the HTTP/websocket server. */
@@ -134,12 +140,30 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const auctionItems = createAuctionItemRepository(database.connection);
     const analyticsRepository = createAnalyticsRepository(database.connection);
     const trackingRepository = createTrackingRepository(database.connection);
+    const pseudonyms = new Pseudonymizer(config.retention.privacySecret);
+    const retention = new RetentionService(
+      createRetentionRepository(database.connection),
+      clock,
+      {
+        countedEventsDays: config.retentionDays,
+        auditDays: config.retention.auditDays,
+        rollupDays: config.retention.rollupDays,
+        journalDays: config.retention.journalDays,
+        batchSize: config.retention.purgeBatchSize,
+      },
+      pseudonyms,
+      logger.child({ component: 'retention' }),
+      config.retention.archiveDir ? new FileArchiveSink(config.retention.archiveDir) : undefined,
+      overrides.retentionMetrics ?? metrics.retention,
+    );
     // In parallel: an engine may take seconds per collection (see ensureSchemaIndexes).
-    await Promise.all([
+    const [, , , ttlChanges] = await Promise.all([
       auctionItems.ensureIndexes(),
       analyticsRepository.ensureIndexes(),
       trackingRepository.ensureIndexes(),
+      retention.ensureTtlIndexes(),
     ]);
+    logger.debug({ ttlChanges }, 'retention TTL indexes');
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
@@ -158,7 +182,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
 
     const analytics = new AnalyticsService(analyticsRepository, auctionItems, clock, {
       maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
-      retentionMs: config.retentionDays * DAY_MS,
+      // Analytics read rollups, which outlive raw events; userAnalytics checks rawRetentionMs.
+      retentionMs: config.retention.rollupDays * DAY_MS,
+      rawRetentionMs: config.retentionDays * DAY_MS,
       ctrMinImpressions: config.ctrMinImpressions,
       popularityWindowMs: config.popularityWindowHours * 3_600_000,
     });
@@ -188,9 +214,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         clock,
         {
           intervalMs: config.tracking.maintenanceIntervalMs,
-          retentionMs: config.retentionDays * DAY_MS,
           recoveryGraceMs: config.tracking.rollupRecoveryGraceMs,
           onRun: (rebuilt, failed) => metrics.recordRecoveryRun(rebuilt, failed),
+          purge: () => retention.purge(),
         },
         logger,
       );
@@ -260,6 +286,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
           config.tracking.maxClockSkewMs,
         ),
         audit,
+        pseudonyms,
       },
       { tracked: (type, outcomes) => metrics.recordTracked(type, outcomes) },
     );
@@ -294,6 +321,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       live,
       auth: createAuthService(config, database.connection, clock),
       outcomes: new TrackingOutcomesService(trackingRepository),
+      retention,
     };
     const server: GavelHttpServer = await startHttpServer({
       config,

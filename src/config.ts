@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './shared/repoRoot';
+import { createHmac } from 'node:crypto';
 
 /** Which MongoDB engine backs the server. See README "Engines". */
 export type MongoEngineChoice = 'auto' | 'memory-server' | 'java' | 'uri';
@@ -75,8 +76,23 @@ export interface GavelConfig {
   readonly authMode: 'keys' | 'open';
   /** `AUTH_KEY_CACHE_TTL_MS`: how long a key lookup is reused; revocation takes effect within it. */
   readonly authKeyCacheTtlMs: number;
-  /** `RETENTION_DAYS`: how long tracked events and rollups are kept; older data is purged. */
+  /** `RETENTION_DAYS`: how long counted raw tracking events are kept; older ones are purged (archived first with `ARCHIVE_DIR`). */
   readonly retentionDays: number;
+  /** Retention of the other kinds of tracking data, and archival before deletion (see README "Retention, archives and privacy"). */
+  readonly retention: {
+    /** `RETENTION_AUDIT_DAYS`: raw audit rows (rejected, rate-limited, flagged events) and aggregated audit counts. */
+    readonly auditDays: number;
+    /** `RETENTION_ROLLUP_DAYS`: item-day rollups and their unique-visitor sketches. */
+    readonly rollupDays: number;
+    /** `RETENTION_JOURNAL_DAYS`: rollup journal entries still open this long are dropped (recovered ones go at once). */
+    readonly journalDays: number;
+    /** `PURGE_BATCH_SIZE`: documents one purge step reads, archives and deletes at most. */
+    readonly purgeBatchSize: number;
+    /** `ARCHIVE_DIR`: expired raw events are archived here before deletion; unset = deleted without archive. */
+    readonly archiveDir: string | undefined;
+    /** `PRIVACY_SECRET`: keys the daily HMAC stored instead of client addresses, and the pseudonyms of user ids in logs and erasure records (default: derived from `SESSION_SECRET`). */
+    readonly privacySecret: string;
+  };
   /** `ANALYTICS_MAX_RANGE_DAYS`: longest time range one analytics query may cover. */
   readonly analyticsMaxRangeDays: number;
   /** `ANALYTICS_CTR_MIN_IMPRESSIONS`: items below this are left out of CTR rankings. */
@@ -315,6 +331,16 @@ function instanceId(env: Env): string {
   return value;
 }
 
+/**
+ * `PRIVACY_SECRET`, or a key derived from `SESSION_SECRET` (required in production) when unset,
+ * so that no deployment hashes addresses with a public key.
+ */
+function privacySecret(env: Env, nodeEnv: GavelConfig['nodeEnv']): string {
+  if (read(env, 'PRIVACY_SECRET') !== undefined) return secret(env, 'PRIVACY_SECRET', nodeEnv, '');
+  const sessionSecret = secret(env, 'SESSION_SECRET', nodeEnv, DEVELOPMENT_SESSION_SECRET);
+  return createHmac('sha256', sessionSecret).update('gavel-privacy-secret').digest('base64url');
+}
+
 function redisUrl(env: Env): string | undefined {
   const value = read(env, 'REDIS_URL');
   if (value !== undefined && !/^rediss?:\/\/.+/.test(value))
@@ -450,6 +476,15 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       rollupRecoveryGraceMs: integer(env, 'TRACKING_ROLLUP_RECOVERY_GRACE_MS', 300_000, 60_000, 3_600_000),
       implicitQueueSize: integer(env, 'TRACKING_IMPLICIT_QUEUE_SIZE', 10_000, 0, 10_000_000),
       maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    }),
+    retention: Object.freeze({
+      auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 30, 1, 3650),
+      // 25 months: year-over-year analytics keep working once raw events are gone.
+      rollupDays: integer(env, 'RETENTION_ROLLUP_DAYS', 760, 1, 3650),
+      journalDays: integer(env, 'RETENTION_JOURNAL_DAYS', 7, 1, 3650),
+      purgeBatchSize: integer(env, 'PURGE_BATCH_SIZE', 5_000, 1, 100_000),
+      archiveDir: read(env, 'ARCHIVE_DIR'),
+      privacySecret: privacySecret(env, nodeEnv),
     }),
     live: Object.freeze({
       redisUrl: redisUrl(env),

@@ -4,6 +4,8 @@ import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import { toAuctionItem } from '../catalog/auctionItem.service';
 import { DAY_MS, HOUR_MS, startOfDay, type Clock } from '../shared/clock';
 import { parseObjectId } from '../shared/ids';
+import { ErrorCode } from '../shared/errors';
+import { GraphQLError } from 'graphql';
 import type { ItemCounters, LiveFiguresSource } from '../live/live.service';
 import type { AnalyticsRepository, BucketCounters, ItemTotals } from './analytics.repository';
 import {
@@ -23,6 +25,11 @@ export interface AnalyticsPolicy extends TimeRangeLimits {
   readonly ctrMinImpressions: number;
   /** Search's POPULARITY order ranks by impressions over this trailing window. */
   readonly popularityWindowMs: number;
+  /**
+   * Raw events are kept this long (`RETENTION_DAYS`); `retentionMs` is the rollups'. Fields that
+   * read raw events refuse ranges starting before it instead of answering a silent zero.
+   */
+  readonly rawRetentionMs: number;
 }
 
 /** clicks / impressions, 0 without impressions. */
@@ -228,8 +235,18 @@ export class AnalyticsService implements LiveFiguresSource {
     return scores.size;
   }
 
-  /** A user's counted impressions and clicks, and the distinct items they viewed and clicked. */
+  /**
+   * A user's counted impressions and clicks, and the distinct items they viewed and clicked. Read
+   * from raw events (rollups carry no users), so a range starting before the raw retention is
+   * refused with `BAD_USER_INPUT` on `range` and `extensions.reason: RAW_EVENTS_EXPIRED`.
+   */
   async userAnalytics(userId: string, range: EffectiveTimeRange): Promise<UserAnalytics> {
+    const rawFrom = Math.floor((this.clock.now().getTime() - this.policy.rawRetentionMs) / HOUR_MS) * HOUR_MS;
+    if (range.from.getTime() < rawFrom)
+      throw new GraphQLError(
+        `userAnalytics reads raw events, which are kept ${Math.round(this.policy.rawRetentionMs / DAY_MS)} days (RETENTION_DAYS): the range must start at ${new Date(rawFrom).toISOString()} or later. Per-item and marketplace analytics (from rollups) reach further back.`,
+        { extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'range', reason: 'RAW_EVENTS_EXPIRED' } },
+      );
     const activity = await this.analytics.userActivity(userId, range);
     return {
       userId,

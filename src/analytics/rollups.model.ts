@@ -48,8 +48,9 @@ const itemDaySchema = new Schema<ItemDayRecord>(
   { collection: 'item_days', versionKey: false },
 );
 // Marketplace-wide reads (overview, popular items, popularity refresh) and the retention purge
-// select days by range; popular items within a category by category, then range.
-itemDaySchema.index({ day: 1 });
+// select days by range on `{ day: 1 }`, which is also the rollups' TTL index and is therefore
+// created by the retention repository (`ensureTtlIndexes`), not declared here; popular items
+// within a category by category, then range.
 itemDaySchema.index({ category: 1, day: 1 });
 
 /** The `_id` of an item's rollup for the UTC day containing `date`: `<item id>:<YYYY-MM-DD>`. */

@@ -8,6 +8,7 @@ import type { TrackingService } from '../tracking/tracking.service';
 import type { TrackingOutcomesService } from '../tracking/outcomes';
 import type { Logger } from '../shared/logger';
 import type { OperationTrace } from '../observability/operations';
+import type { RetentionService } from '../tracking/retention.service';
 
 /** The services resolvers call; one instance each per process (see `createApp`). */
 export interface GavelServices {
@@ -18,6 +19,7 @@ export interface GavelServices {
   readonly live: LiveService;
   readonly auth: AuthService;
   readonly outcomes: TrackingOutcomesService;
+  readonly retention: RetentionService;
 }
 
 /** Facts about the client taken from the transport, never from GraphQL input. */

@@ -1,3 +1,5 @@
+import type { RetentionDataType } from '../tracking/retention.repository';
+import type { RetentionMetrics } from '../tracking/retention.service';
 import type { EngineHealth } from '../db/engines/supervisor';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -281,6 +283,29 @@ export class GavelMetrics {
       },
     });
   }
+
+  /**
+   * Counters the retention job reports to: documents purged and archive writes that failed (then
+   * nothing was deleted), by data type (a fixed set).
+   */
+  readonly retention: RetentionMetrics = (() => {
+    const purged = new Counter({
+      name: 'gavel_retention_purged_total',
+      help: 'Documents deleted by the retention purge, by data type.',
+      labelNames: ['type'],
+      registers: [this.registry],
+    });
+    const archiveFailures = new Counter({
+      name: 'gavel_retention_archive_failures_total',
+      help: 'Archive writes that failed (the batch was kept, not deleted), by data type.',
+      labelNames: ['type'],
+      registers: [this.registry],
+    });
+    return {
+      purged: (type: RetentionDataType, count: number) => purged.inc({ type }, count),
+      archiveFailed: (type: RetentionDataType) => archiveFailures.inc({ type }),
+    };
+  })();
 
   /** Adds scrape-time sources (each part registers what it owns). */
   observe(sources: MetricSources): void {

@@ -44,7 +44,7 @@ export async function recoverRollups(
 /**
  * Runs rollup recovery and the retention purge now and then every `intervalMs`, in the
  * background; returns a function that stops it. The purge works on every engine (the offline
- * engine has no TTL expiry).
+ * engine has no TTL expiry); see `RetentionService`.
  */
 export function scheduleMaintenance(
   tracking: TrackingRepository,
@@ -52,8 +52,8 @@ export function scheduleMaintenance(
   clock: Clock,
   options: {
     intervalMs: number;
-    retentionMs: number;
     recoveryGraceMs: number;
+    purge: () => Promise<unknown>;
     /** Told after each run how many buckets the recovery rebuilt, and whether the run failed (metrics). */
     onRun?: (rebuiltBuckets: number, failed: boolean) => void;
   },
@@ -72,7 +72,7 @@ export function scheduleMaintenance(
         rebuiltBuckets += rebuilt;
         logger.warn({ buckets: rebuilt }, 'rebuilt rollup buckets from stored events');
       }
-      await tracking.purgeBefore(new Date(clock.now().getTime() - options.retentionMs));
+      await options.purge();
     } catch (error) {
       failed = true;
       logger.warn({ err: error }, 'tracking maintenance failed; retrying next round');

@@ -30,8 +30,8 @@ const rollupJournalSchema = new Schema<RollupJournalRecord>(
   },
   { collection: 'rollup_journal', versionKey: false },
 );
-// The recovery looks for settled entries.
-rollupJournalSchema.index({ lastHourBucket: 1 });
+// The recovery looks for settled entries on `{ lastHourBucket: 1 }`, also the journal's TTL
+// index, created by the retention repository (`ensureTtlIndexes`).
 
 /** The rollup journal model bound to a connection. */
 export function rollupJournalModel(connection: Connection): Model<RollupJournalRecord> {

@@ -2,7 +2,7 @@ import { ensureSchemaIndexes } from '../db/indexes';
 import { Types, type Connection } from 'mongoose';
 import { itemDayId, itemDayModel, type ItemDayRecord } from '../analytics/rollups.model';
 import { addToSketch } from '../analytics/uniqueSketch';
-import { DAY_MS, HOUR_MS, startOfDay } from '../shared/clock';
+import { HOUR_MS, startOfDay } from '../shared/clock';
 import { LRUCache } from 'lru-cache';
 import { bulkWriteRetryingConflicts, type FailedWrite } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
@@ -99,8 +99,6 @@ export interface TrackingRepository {
    * merges their sessions and users into the day's sketches: idempotent both.
    */
   rebuildBucket(itemId: Types.ObjectId, hourBucket: Date, category: string): Promise<void>;
-  /** Deletes events older than `before`, and the rollups of days that ended before it. */
-  purgeBefore(before: Date): Promise<void>;
   /** Creates the indexes. */
   ensureIndexes(): Promise<void>;
 }
@@ -359,18 +357,12 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         ),
       );
     },
-    purgeBefore: async (before) => {
-      await events.deleteMany({ receivedAt: { $lt: before } }).exec();
-      await auditDocuments.deleteMany({ minute: { $lt: before } });
-      await itemDays.deleteMany({ day: { $lt: new Date(before.getTime() - DAY_MS) } }).exec();
-    },
     ensureIndexes: async () => {
-      await Promise.all([
-        ensureSchemaIndexes(events),
-        ensureSchemaIndexes(journal),
-        // trackingOutcomes and the retention purge read the aggregates by minute.
-        auditDocuments.createIndex({ minute: 1 }),
-      ]);
+      await Promise.all([ensureSchemaIndexes(events), ensureSchemaIndexes(journal)]);
+      // trackingOutcomes reads the audit aggregates by minute: the retention's TTL index on `minute`
+      // (ensureTtlIndex) serves it.
+      // Replaced by { outcome, receivedAt } (one cutoff per outcome class); gone on new databases.
+      await events.collection.dropIndex('receivedAt_1').catch(() => undefined);
     },
   };
 }

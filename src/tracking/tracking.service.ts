@@ -7,6 +7,7 @@ import type { Clock } from '../shared/clock';
 import { withDeadline } from '../shared/deadline';
 import { badUserInput, rateLimited, serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import type { Pseudonymizer } from '../shared/privacy';
 import type { AuditAggregator } from './auditAggregator';
 import type { RateLimiter } from './rateLimiter';
 import type { IssuedSession, SessionSigner } from './sessions';
@@ -77,6 +78,8 @@ export interface TrackingGuards {
   readonly newSessionLimiter: RateLimiter;
   readonly sessions: SessionSigner;
   readonly audit: AuditAggregator;
+  /** Client addresses are stored as daily keyed hashes, never in clear (README "Privacy"). */
+  readonly pseudonyms: Pseudonymizer;
 }
 
 /** What tracking reports as it works (metrics); every method optional. */
@@ -218,8 +221,9 @@ export class TrackingService {
     const refused = candidates.filter(
       (candidate) => candidate.outcome !== TrackingOutcome.ACCEPTED && candidate.outcome !== TrackingOutcome.DUPLICATE,
     );
+    const storedIp = this.guards.pseudonyms.address(client.ip, now);
     const kept = await this.guards.audit.sample(
-      client.ip,
+      storedIp,
       type,
       refused.map((candidate) => candidate.outcome!),
     );
@@ -228,7 +232,7 @@ export class TrackingService {
       (candidate) => candidate.outcome === TrackingOutcome.ACCEPTED || audited.has(candidate),
     );
     const requests: WriteRequest[] = stored.map((candidate) => ({
-      event: this.toEvent(type, candidate, client, now),
+      event: this.toEvent(type, candidate, { ...client, ip: storedIp }, now),
       category: candidate.category,
     }));
     let results: Awaited<ReturnType<TrackingWriter['write']>>;
@@ -256,7 +260,7 @@ export class TrackingService {
     // Duplicates are never stored (the counted original is), but their rate belongs in the audit
     // figures (trackingOutcomes): one counter per address, minute and type, no rows.
     this.guards.audit.count(
-      client.ip,
+      storedIp,
       type,
       TrackingOutcome.DUPLICATE,
       candidates.filter((candidate) => candidate.outcome === TrackingOutcome.DUPLICATE).length,
@@ -483,7 +487,8 @@ export class TrackingService {
         ? { clientTimestamp: input.timestamp }
         : {}),
       receivedAt: now,
-      ip: audit(client.ip),
+      // Already pseudonymised by the caller (see TrackingGuards.pseudonyms).
+      ip: client.ip,
       ...(client.userAgent ? { userAgent: audit(client.userAgent) } : {}),
       outcome: candidate.outcome!,
       ...(candidate.reason ? { reason: candidate.reason } : {}),

@@ -81,8 +81,9 @@ trackingEventSchema.index({ dedupKey: 1 }, { unique: true, sparse: true });
 trackingEventSchema.index({ sessionId: 1, itemId: 1, type: 1, receivedAt: -1 });
 // userAnalytics reads one user's counted events.
 trackingEventSchema.index({ userId: 1, receivedAt: 1 }, { sparse: true });
-// Retention: the purge job deletes by receivedAt range.
-trackingEventSchema.index({ receivedAt: 1 });
+// Retention: the purge job reads counted and audit events by receivedAt range, each type with its
+// own cutoff (no TTL here: expired events are archived before deletion, see retention.service.ts).
+trackingEventSchema.index({ outcome: 1, receivedAt: 1 });
 
 /** The tracking event model bound to a connection. */
 export function trackingEventModel(connection: Connection): Model<TrackingEventRecord> {

@@ -88,6 +88,16 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
     expected: ADMIN_ONLY,
   },
   {
+    name: 'mutation purgeExpiredData',
+    doc: () => 'mutation { purgeExpiredData(dryRun: true) { dryRun types { dataType count } } }',
+    expected: ADMIN_ONLY,
+  },
+  {
+    name: 'mutation eraseSubject',
+    doc: () => 'mutation { eraseSubject(userId: "u-nobody") { countedEvents auditEvents } }',
+    expected: ADMIN_ONLY,
+  },
+  {
     name: 'mutation trackImpression',
     doc: (item) => `mutation { trackImpression(event: ${event(item)}) { accepted } }`,
     expected: PUBLIC,

@@ -1,0 +1,303 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DAY_MS, type Clock } from '../shared/clock';
+import { badUserInput, serviceUnavailable } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { Pseudonymizer } from '../shared/privacy';
+import { ArchiveError, type ArchiveSink } from './archive';
+import {
+  RAW_EVENT_TYPES,
+  RetentionDataType,
+  type ErasureSubject,
+  type RetentionRepository,
+  type StoredDocument,
+} from './retention.repository';
+
+/** How long each kind of tracking data is kept, in days. */
+export interface RetentionPolicy {
+  readonly countedEventsDays: number;
+  readonly auditDays: number;
+  readonly rollupDays: number;
+  readonly journalDays: number;
+  /** Documents one purge step reads, archives and deletes at most. */
+  readonly batchSize: number;
+}
+
+/** Counts of one data type in a purge. */
+export interface PurgeCount {
+  readonly dataType: RetentionDataType;
+  /** Documents dated before this are expired. */
+  readonly olderThan: Date;
+  /** Deleted (a dry run: would be deleted). */
+  readonly count: number;
+  /** Archived before deletion (0 without an archive, and for types that are not archived). */
+  readonly archived: number;
+  /** Why the purge of this type stopped early (an archive failure: the batch was not deleted). */
+  readonly error: string | null;
+}
+
+/** What one purge did, per data type. */
+export interface PurgeReport {
+  readonly dryRun: boolean;
+  readonly ranAt: Date;
+  readonly types: PurgeCount[];
+}
+
+/** What one erasure removed. */
+export interface ErasureReport {
+  readonly countedEvents: number;
+  readonly auditEvents: number;
+  readonly archivedEvents: number;
+  readonly archiveFiles: number;
+}
+
+/** Hooks for metrics (counters of purged documents and archive failures); no-ops by default. */
+export interface RetentionMetrics {
+  purged?(type: RetentionDataType, count: number): void;
+  archiveFailed?(type: RetentionDataType): void;
+}
+
+const SUBJECT_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * How long a purge holds its lease without renewing it (it renews with every batch). Past it, a
+ * stalled instance's lease is taken over, and the stalled one stops at its next renewal.
+ */
+const LEASE_MS = 5 * 60_000;
+
+/**
+ * Retention per data type, archival before deletion, and erasure of one subject's raw events.
+ * The purge works on every engine (TTL indexes, where the engine has them, only expire the types
+ * that are never archived, a little after the purge would); it deletes in batches of
+ * `batchSize` by the `_id`s just read as expired (dates and outcomes never change), so events
+ * ingested meanwhile are never touched and running it twice (or on two instances) deletes nothing twice.
+ */
+export class RetentionService {
+  private running?: Promise<PurgeReport>;
+  /** This process's name in the purge lease. */
+  private readonly leaseHolder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+  constructor(
+    private readonly repository: RetentionRepository,
+    private readonly clock: Clock,
+    private readonly policy: RetentionPolicy,
+    private readonly pseudonyms: Pseudonymizer,
+    private readonly logger: Logger,
+    private readonly archive?: ArchiveSink,
+    private readonly metrics: RetentionMetrics = {},
+  ) {}
+
+  /** The cutoff of each type at `now`: documents dated before it are expired. */
+  cutoffs(now: Date = this.clock.now()): Record<RetentionDataType, Date> {
+    const before = (days: number) => new Date(now.getTime() - days * DAY_MS);
+    return {
+      [RetentionDataType.COUNTED_EVENTS]: before(this.policy.countedEventsDays),
+      [RetentionDataType.AUDIT_EVENTS]: before(this.policy.auditDays),
+      [RetentionDataType.AUDIT_AGGREGATES]: before(this.policy.auditDays),
+      // A day's rollup goes once the whole day is older than the retention.
+      [RetentionDataType.ROLLUPS]: before(this.policy.rollupDays + 1),
+      [RetentionDataType.ROLLUP_JOURNAL]: before(this.policy.journalDays),
+    };
+  }
+
+  /** TTL lifetimes (seconds) for the types the engine may expire itself; see `ensureTtlIndexes`. */
+  ttlSeconds(): { auditAggregates: number; rollups: number; journal: number } {
+    return {
+      auditAggregates: this.policy.auditDays * 86_400,
+      rollups: (this.policy.rollupDays + 1) * 86_400,
+      journal: this.policy.journalDays * 86_400,
+    };
+  }
+
+  /** Creates or updates (`collMod`) the TTL indexes; returns what changed per collection. */
+  ensureTtlIndexes(): Promise<Record<string, string>> {
+    return this.repository.ensureTtlIndexes(this.ttlSeconds());
+  }
+
+  /**
+   * Purges every type now (a dry run only counts). Concurrent calls in one process share one run.
+   */
+  purge(dryRun = false): Promise<PurgeReport> {
+    if (dryRun) return this.run(true);
+    this.running ??= this.run(false).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /**
+   * Removes the subject's raw events (counted and audit) from the database and from the archives,
+   * and writes an erasure record: who asked, when, what was removed, the subject only as a keyed
+   * pseudonym. Rollup counters stay (they hold no personal data); see README for the sketches.
+   */
+  async erase(subject: { userId?: string | null; sessionId?: string | null }, by: string): Promise<ErasureReport> {
+    const given = (['userId', 'sessionId'] as const).filter((key) => subject[key] != null);
+    if (given.length !== 1) throw badUserInput('userId', 'Give exactly one of userId or sessionId.');
+    const kind = given[0]!;
+    const id = subject[kind]!;
+    if (!SUBJECT_PATTERN.test(id)) throw badUserInput(kind, `${kind} must be 1 to 128 letters, digits or _ . : -`);
+    const target = (kind === 'userId' ? { userId: id } : { sessionId: id }) as ErasureSubject;
+    // Archives are rewritten under the purge lease, so no other instance appends to them meanwhile.
+    if (this.archive && !(await this.lease()))
+      throw serviceUnavailable('Another instance is purging into the archives; retry the erasure shortly.');
+    let archived = { documents: 0, files: 0 };
+    let countedEvents = 0;
+    let auditEvents = 0;
+    try {
+      [countedEvents, auditEvents] = (await Promise.all(
+        RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
+      )) as [number, number];
+      if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
+    } finally {
+      // A purge of this process holds the same lease; it keeps it.
+      if (this.archive && !this.running) await this.repository.releasePurgeLease(this.leaseHolder);
+    }
+    const report: ErasureReport = {
+      countedEvents,
+      auditEvents,
+      archivedEvents: archived.documents,
+      archiveFiles: archived.files,
+    };
+    const pseudonym = this.pseudonyms.subject(id);
+    await this.repository.recordErasure({
+      at: this.clock.now(),
+      by,
+      subjectKind: kind,
+      subjectPseudonym: pseudonym,
+      ...report,
+    });
+    this.logger.info({ subject: pseudonym, kind, by, ...report }, 'erased a subject');
+    return report;
+  }
+
+  /** Takes or renews the lease; false when another instance is purging. */
+  private lease(): Promise<boolean> {
+    const now = this.clock.now();
+    return this.repository.acquirePurgeLease(this.leaseHolder, now, new Date(now.getTime() + LEASE_MS));
+  }
+
+  private async run(dryRun: boolean): Promise<PurgeReport> {
+    const ranAt = this.clock.now();
+    const cutoffs = this.cutoffs(ranAt);
+    const types: PurgeCount[] = [];
+    // One purge at a time across instances: two appending to one archive day would overwrite each other.
+    if (!dryRun && !(await this.lease())) {
+      const busy = 'skipped: another instance is purging (retention_leases); try again later';
+      return {
+        dryRun,
+        ranAt,
+        types: Object.values(RetentionDataType).map((type) => ({
+          dataType: type,
+          olderThan: cutoffs[type],
+          count: 0,
+          archived: 0,
+          error: busy,
+        })),
+      };
+    }
+    try {
+      return await this.runTypes(dryRun, ranAt, cutoffs, types);
+    } finally {
+      if (!dryRun) await this.repository.releasePurgeLease(this.leaseHolder);
+    }
+  }
+
+  private async runTypes(
+    dryRun: boolean,
+    ranAt: Date,
+    cutoffs: Record<RetentionDataType, Date>,
+    types: PurgeCount[],
+  ): Promise<PurgeReport> {
+    for (const type of Object.values(RetentionDataType)) {
+      const olderThan = cutoffs[type];
+      if (dryRun) {
+        types.push({
+          dataType: type,
+          olderThan,
+          count: await this.repository.countExpired(type, olderThan),
+          archived: 0,
+          error: null,
+        });
+        continue;
+      }
+      types.push(await this.purgeType(type, olderThan));
+    }
+    const deleted = types.filter((entry) => entry.count > 0 || entry.error);
+    if (!dryRun && deleted.length > 0)
+      this.logger.info(
+        { purged: Object.fromEntries(deleted.map((entry) => [entry.dataType, entry.count])) },
+        'retention purge',
+      );
+    return { dryRun, ranAt, types };
+  }
+
+  /**
+   * Batches until nothing older than the cutoff is left (or an archive failure stops it). Each
+   * batch starts at the latest date of the previous one (keyset): on an engine that keeps deleted
+   * index entries until a vacuum (DocumentDB on PostgreSQL), a scan from the oldest date would
+   * walk every entry deleted so far, batch after batch. It ends only on a short batch without a
+   * lower bound, so whatever an engine returned out of date order is taken too.
+   */
+  private async purgeType(type: RetentionDataType, olderThan: Date): Promise<PurgeCount> {
+    const archived = this.archive && (RAW_EVENT_TYPES as readonly string[]).includes(type) ? this.archive : undefined;
+    const field = this.repository.dateField(type);
+    let count = 0;
+    let archivedCount = 0;
+    let from: Date | undefined;
+    for (;;) {
+      if (!(await this.lease()))
+        return {
+          dataType: type,
+          olderThan,
+          count,
+          archived: archivedCount,
+          error: 'stopped: the purge lease was lost',
+        };
+      const batch = await this.repository.expiredBatch(
+        type,
+        olderThan,
+        this.policy.batchSize,
+        archived !== undefined,
+        from,
+      );
+      if (batch.length > 0 && archived) {
+        try {
+          for (const [day, documents] of byDay(batch, field)) await archived.append(type, day, field, documents);
+        } catch (error) {
+          // Nothing of this batch is deleted; the next run tries again.
+          this.metrics.archiveFailed?.(type);
+          this.logger.error({ err: error, dataType: type }, 'archiving expired events failed; nothing deleted');
+          const message = error instanceof ArchiveError ? error.message : String(error);
+          return { dataType: type, olderThan, count, archived: archivedCount, error: `archive failed: ${message}` };
+        }
+        archivedCount += batch.length;
+      }
+      const deleted = await this.repository.deleteExpired(
+        type,
+        batch.map((document) => document._id),
+      );
+      count += deleted;
+      if (deleted > 0) this.metrics.purged?.(type, deleted);
+      if (batch.length === this.policy.batchSize && deleted > 0) {
+        // `$gte`: documents of the same instant not in this batch are read again.
+        from = new Date(Math.max(...batch.map((document) => new Date(document[field] as Date).getTime())));
+        continue;
+      }
+      // A short batch without a lower bound: nothing expired is left. After a short keyset batch,
+      // sweep from the start once more (an engine may return matches out of date order).
+      if (from === undefined) break;
+      from = undefined;
+    }
+    return { dataType: type, olderThan, count, archived: archivedCount, error: null };
+  }
+}
+
+/** Documents grouped by the UTC day of their date field, `YYYY-MM-DD` → documents (in input order). */
+function byDay(documents: readonly StoredDocument[], field: string): Map<string, StoredDocument[]> {
+  const days = new Map<string, StoredDocument[]>();
+  for (const document of documents) {
+    const day = new Date(document[field] as Date).toISOString().slice(0, 10);
+    const list = days.get(day) ?? [];
+    list.push(document);
+    days.set(day, list);
+  }
+  return days;
+}
