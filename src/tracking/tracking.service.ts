@@ -108,7 +108,7 @@ interface Candidate {
  */
 export class TrackingService {
   /** Item id → category, or null for ids known not to exist. */
-  private readonly items = new LRUCache<string, { category: string | null }>({ max: 100_000, ttl: KNOWN_ITEM_TTL_MS });
+  private readonly items: LRUCache<string, { category: string | null }>;
   /** Dedup keys this instance stored recently: a fast first filter before the unique index. */
   private readonly recentKeys: LRUCache<string, true>;
   /** Implicit impressions waiting, one entry per query that implied them. */
@@ -131,6 +131,13 @@ export class TrackingService {
     private readonly guards: TrackingGuards,
     private readonly observer: TrackingObserver = {},
   ) {
+    this.items = new LRUCache({
+      max: 100_000,
+      ttl: KNOWN_ITEM_TTL_MS,
+      // Ages on the injected clock, read on every check (no 1 ms memo), so tests control expiry.
+      perf: { now: () => clock.now().getTime() },
+      ttlResolution: 0,
+    });
     this.recentKeys = new LRUCache({
       max: 200_000,
       ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs),
@@ -399,19 +406,30 @@ export class TrackingService {
     candidate.itemId = new Types.ObjectId(input.itemId);
   }
 
-  /** Marks events of unknown items INVALID: cached lookups, one query for all cache misses. */
+  /**
+   * Marks events of unknown items INVALID: cached lookups, one query for all cache misses. Each id
+   * is read from the cache once, before the query: an entry that expires while the query runs must
+   * not turn an item that exists into "no such item".
+   */
   private async checkItemsExist(candidates: readonly Candidate[]): Promise<void> {
-    const misses = [...new Set(candidates.map((c) => c.itemId!.toHexString()).filter((id) => !this.items.has(id)))];
+    const categories = new Map<string, string | null>();
+    const misses: string[] = [];
+    for (const id of new Set(candidates.map((c) => c.itemId!.toHexString()))) {
+      const cached = this.items.get(id);
+      if (cached) categories.set(id, cached.category);
+      else misses.push(id);
+    }
     if (misses.length > 0) {
       const found = await this.catalog.categoriesOf(misses.map((id) => new Types.ObjectId(id)));
       for (const id of misses) {
-        const category = found.get(id);
-        if (category !== undefined) this.items.set(id, { category });
+        const category = found.get(id) ?? null;
+        categories.set(id, category);
+        if (category !== null) this.items.set(id, { category });
         else this.items.set(id, { category: null }, { ttl: UNKNOWN_ITEM_TTL_MS });
       }
     }
     for (const candidate of candidates) {
-      const category = this.items.get(candidate.itemId!.toHexString())?.category;
+      const category = categories.get(candidate.itemId!.toHexString());
       if (category == null) {
         candidate.outcome = TrackingOutcome.INVALID;
         candidate.reason = 'no auction item has this itemId';

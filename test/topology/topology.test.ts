@@ -316,12 +316,10 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
     expect(exitCodes).toEqual([0, 0, 0]);
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(30);
-    // Every event is new (fresh session): each should be ACCEPTED. On the offline engine a rare one
-    // came back INVALID "no auction item has this itemId" while restarted instances refreshed item
-    // popularity (an answered request, not a failed one; seen once in several runs, not on
-    // DocumentDB). Tolerated only in that form and under 1 % of the events.
-    expect(new Set(refused)).toEqual(new Set(refused.length ? ['INVALID: no auction item has this itemId'] : []));
-    expect(refused.length).toBeLessThan(eventsSent / 100);
+    // Every event is new (fresh session): each is ACCEPTED, also while the item cache entries an
+    // instance took during the earlier tests expire one by one in the middle of a batch.
+    expect(refused).toEqual([]);
+    expect(eventsSent).toBeGreaterThan(0);
     const stored = await storedAccepted('roll-');
     expect([...acknowledged].filter((key) => !stored.has(key))).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import type { mongo } from 'mongoose';
 import { ManualClock } from '../../src/shared/clock';
 import { TrackClicksDocument, TrackImpressionsDocument, type ImpressionInput } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
@@ -200,6 +201,50 @@ describe('trackImpressions', () => {
     });
     expect(errorCodes(badSource)).toEqual(['BAD_USER_INPUT']);
     expect(await events().countDocuments()).toBe(before);
+  });
+
+  it('keeps an existing item valid when its cache entry expires while other items of the batch are looked up', async () => {
+    // An instance caches each item for 60 s from its own lookup, so entries expire one by one. A
+    // batch naming an expired item and a still cached one looks the first up; the second expires
+    // during that lookup and must still count as existing (it was once answered INVALID).
+    const lookupClock = new ManualClock('2026-03-01T12:00:00.000Z');
+    const other = await startTestApp({
+      clock: lookupClock,
+      databaseName: app.databaseName,
+      monitorCommands: true,
+      periodicJobs: false,
+      env: { GAVEL_SEED_DEMO: 'false' },
+    });
+    const client = other.database.connection.getClient();
+    let lookups = 0;
+    const lookupTakes30s = (event: mongo.CommandStartedEvent) => {
+      if (event.commandName === 'find' && event.command.find === 'auction_items') {
+        lookups++;
+        lookupClock.advance(30_000);
+      }
+    };
+    try {
+      const track = async (itemIds: string[]) => {
+        const session = newSession();
+        const response = await execute(
+          other,
+          TrackImpressionsDocument,
+          { events: itemIds.map((itemId) => impression({ sessionId: session, itemId })) },
+          BROWSER,
+        );
+        return response.data?.trackImpressions.events.map((event) => event.reason ?? event.outcome);
+      };
+      expect(await track([items[12]!])).toEqual(['ACCEPTED']);
+      lookupClock.advance(30_000);
+      expect(await track([items[13]!])).toEqual(['ACCEPTED']);
+      lookupClock.advance(31_000); // items[12] expired; items[13] has 29 s left.
+      client.on('commandStarted', lookupTakes30s);
+      expect(await track([items[12]!, items[13]!])).toEqual(['ACCEPTED', 'ACCEPTED']);
+      expect(lookups).toBe(1);
+    } finally {
+      client.off('commandStarted', lookupTakes30s);
+      await other.stop();
+    }
   });
 });
 
