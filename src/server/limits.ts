@@ -204,6 +204,10 @@ export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze
   'Mutation.trackImpression': 'one event, rate limited by the tracking rules',
   'Mutation.trackClick': 'one event, rate limited by the tracking rules',
   'TrackingResult.events': 'one entry per event sent, already priced on trackImpressions/trackClicks',
+  'Mutation.purgeExpiredData':
+    'ADMIN only; one purge at a time across instances (the retention lease), in bounded batches',
+  'Mutation.eraseSubject': "ADMIN only; deletes one subject's raw events, under the retention lease",
+  'PurgeReport.types': 'one entry per retention data type (5)',
 });
 
 /** An error Gavel raises for a document over one of its limits (HTTP 400, before execution). */
