@@ -28,6 +28,11 @@ export interface TrackingPolicy {
   readonly requireSignedSessions: boolean;
   /** Client timestamps further ahead than this are INVALID (clock skew allowance). */
   readonly maxClockSkewMs: number;
+  /**
+   * Client timestamps at most this old (or ahead within the skew) pick the dedup window, so a
+   * retry sent with the same timestamp is a DUPLICATE even after the server's window rolled over.
+   */
+  readonly retryWindowMs: number;
   /** Client timestamps older than this are INVALID (nothing that old is kept). */
   readonly retentionMs: number;
   readonly maxBatch: number;
@@ -131,9 +136,11 @@ export class TrackingService {
     private readonly guards: TrackingGuards,
     private readonly observer: TrackingObserver = {},
   ) {
+    // A key can recur while a client timestamp can still map to its window: a cooldown plus the
+    // span client timestamps may choose windows from (a key's match is a duplicate at any age).
     this.recentKeys = new LRUCache({
       max: 200_000,
-      ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs),
+      ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs) + policy.retryWindowMs + policy.maxClockSkewMs,
       ttlAutopurge: false,
     });
   }
@@ -203,9 +210,9 @@ export class TrackingService {
     // Deduplication: in this batch, then against what this instance counted recently. The
     // unique index on dedupKey decides atomically for everything else (other instances too).
     const cooldown = type === EventType.IMPRESSION ? this.policy.impressionCooldownMs : this.policy.clickCooldownMs;
-    const window = Math.floor(now.getTime() / cooldown);
     const inBatch = new Set<string>();
     for (const candidate of open()) {
+      const window = Math.floor(this.dedupTime(candidate.input, now) / cooldown);
       const key = `${type}:${candidate.input.sessionId}:${candidate.itemId!.toHexString()}:${window}`;
       if (inBatch.has(key) || this.recentKeys.has(key)) settle(candidate, TrackingOutcome.DUPLICATE);
       else {
@@ -397,6 +404,19 @@ export class TrackingService {
       if (at < now.getTime() - this.policy.retentionMs) return invalid('timestamp is older than the retention period');
     }
     candidate.itemId = new Types.ObjectId(input.itemId);
+  }
+
+  /**
+   * The instant whose window dedups an event: its client timestamp when that lies within
+   * [now - retryWindowMs, now + maxClockSkewMs] (later ones are INVALID already), else the
+   * server's receive time. A client stamps an event once and resends the same timestamp, so a
+   * retry maps to the first attempt's window whenever the server receives it. A client choosing
+   * timestamps gains at most the windows of that span once per session and item (README
+   * "Tracking rules"); rollup hours and click claims keep the receive time.
+   */
+  private dedupTime(input: ImpressionInput, now: Date): number {
+    const at = input.timestamp?.getTime();
+    return at !== undefined && at >= now.getTime() - this.policy.retryWindowMs ? at : now.getTime();
   }
 
   /** Marks events of unknown items INVALID: cached lookups, one query for all cache misses. */
