@@ -71,6 +71,8 @@ function throttle(intervalMs: number): () => boolean {
 export interface ImpressionClaims {
   claim(sessionId: string, itemId: Types.ObjectId, since: Date, maxClaims: number): Promise<Types.ObjectId | null>;
   release(impressionId: Types.ObjectId): Promise<void>;
+  /** Which of these dedup keys are already counted (see `TrackingRepository.countedKeys`). */
+  countedKeys(keys: readonly string[]): Promise<Set<string>>;
 }
 
 /**
@@ -458,15 +460,24 @@ export class TrackingService {
           )) ?? undefined;
       }),
     );
+    const unclaimed = () => candidates.filter((candidate) => !candidate.impressionId);
+    let counted = new Set<string>();
     try {
       await this.beforeDeadline(claims);
+      // A click without a claim may be the retry of a counted click that spent it (on another
+      // instance, or after this one forgot the key): a DUPLICATE then, not a suspicious click.
+      if (unclaimed().length > 0)
+        counted = await this.beforeDeadline(
+          this.impressionClaims.countedKeys(unclaimed().map((candidate) => candidate.dedupKey!)),
+        );
     } catch (error) {
       // Claims that land after the deadline are released when they do.
       void claims.then(() => this.releaseClaims(candidates.filter((candidate) => candidate.impressionId)));
       throw error;
     }
-    for (const candidate of candidates) {
-      if (!candidate.impressionId) {
+    for (const candidate of unclaimed()) {
+      if (counted.has(candidate.dedupKey!)) candidate.outcome = TrackingOutcome.DUPLICATE;
+      else {
         candidate.outcome = TrackingOutcome.FLAGGED;
         candidate.reason =
           this.policy.clicksPerImpression === 1

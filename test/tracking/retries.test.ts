@@ -92,6 +92,8 @@ describe('retries across a server window rollover', () => {
     expect(await outcomeOf(app, 'click', click)).toBe('ACCEPTED');
     clock.advance(CLICK_COOLDOWN_MS);
     expect(await outcomeOf(app, 'click', click)).toBe('DUPLICATE');
+    // On another instance the claim is already spent (by this very click): still a DUPLICATE, not FLAGGED.
+    expect(await outcomeOf(other, 'click', click)).toBe('DUPLICATE');
     // The impression's one claim is spent by the counted click, not by its retries: a genuine
     // second click (new timestamp) is refused as before.
     expect(await outcomeOf(app, 'click', { ...click, timestamp: ago(0) })).toBe('FLAGGED');
@@ -114,13 +116,14 @@ describe('genuine events', () => {
     expect(await outcomeOf(app, 'impression', event(ago(15_000)))).toBe('DUPLICATE');
     expect((await counted(itemId)).impressions).toBe(2);
 
-    const bare = { itemId: newItem(), sessionId, source: 'HOME' } as ImpressionInput;
+    const bareItem = newItem();
+    const bare: ImpressionInput = { itemId: bareItem, sessionId, source: 'HOME' };
     expect(await outcomeOf(app, 'impression', bare)).toBe('ACCEPTED');
     clock.advance(IMPRESSION_COOLDOWN_MS - 1);
     expect(await outcomeOf(app, 'impression', bare)).toBe('DUPLICATE');
     clock.advance(1);
     expect(await outcomeOf(app, 'impression', bare)).toBe('ACCEPTED');
-    expect((await counted(bare.itemId)).impressions).toBe(2);
+    expect((await counted(bareItem)).impressions).toBe(2);
   });
 
   it('uses server time for a timestamp older than the retry window, and refuses one beyond the clock skew', async () => {

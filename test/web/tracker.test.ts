@@ -24,7 +24,10 @@ const IMPRESSION_WINDOW_MS = 30_000;
 
 beforeAll(async () => {
   assets = await buildWebAssets();
-  app = await startTestApp({ clock: serverClock, env: { WEB_ASSETS_DIR: assets.dir, TRACKING_REQUIRE_SIGNED_SESSIONS: 'true' } });
+  app = await startTestApp({
+    clock: serverClock,
+    env: { WEB_ASSETS_DIR: assets.dir, TRACKING_REQUIRE_SIGNED_SESSIONS: 'true' },
+  });
   await insertDemoItems(app, 300);
   browser = await launchBrowser();
 });
