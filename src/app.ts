@@ -271,6 +271,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         claim: (sessionId, itemId, since, maxClaims) =>
           trackingRepository.claimImpression(sessionId, itemId, since, maxClaims),
         release: (impressionId) => trackingRepository.releaseImpressionClaim(impressionId),
+        countedKeys: (keys) => trackingRepository.countedKeys(keys),
       },
       clock,
       { ...config.tracking, retentionMs: config.retentionDays * DAY_MS },

@@ -127,6 +127,8 @@ export interface GavelConfig {
     readonly ipEventsPerMinute: number;
     /** `TRACKING_MAX_CLOCK_SKEW_MS`: client timestamps further in the future are INVALID. */
     readonly maxClockSkewMs: number;
+    /** `TRACKING_RETRY_WINDOW_MS`: client timestamps this recent pick the dedup window (retries are DUPLICATE). */
+    readonly retryWindowMs: number;
     /** `TRACKING_MAX_BATCH`: most events per mutation. */
     readonly maxBatch: number;
     /** `TRACKING_FLUSH_INTERVAL_MS`: group-commit wait. */
@@ -467,6 +469,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       sessionEventsPerMinute: integer(env, 'TRACKING_SESSION_EVENTS_PER_MINUTE', 600, 1, 10_000_000),
       ipEventsPerMinute: integer(env, 'TRACKING_IP_EVENTS_PER_MINUTE', 6_000, 1, 100_000_000),
       maxClockSkewMs: integer(env, 'TRACKING_MAX_CLOCK_SKEW_MS', 300_000, 0, 86_400_000),
+      retryWindowMs: integer(env, 'TRACKING_RETRY_WINDOW_MS', 300_000, 0, 86_400_000),
       maxBatch: integer(env, 'TRACKING_MAX_BATCH', 500, 1, 10_000),
       flushIntervalMs: integer(env, 'TRACKING_FLUSH_INTERVAL_MS', 5, 0, 10_000),
       flushMaxEvents: integer(env, 'TRACKING_FLUSH_MAX_EVENTS', 1_000, 1, 100_000),

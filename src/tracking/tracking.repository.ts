@@ -92,6 +92,8 @@ export interface TrackingRepository {
    * the sampled refused ones) plus the audit aggregates (the rest of the refused ones, duplicates).
    */
   outcomesByHour(from: Date, to: Date): Promise<OutcomeCount[]>;
+  /** Which of these dedup keys a counted event already holds: one query on the unique index. */
+  countedKeys(keys: readonly string[]): Promise<Set<string>>;
   /** Gives back a claim taken by {@link claimImpression} for a click that was not counted after all. */
   releaseImpressionClaim(impressionId: Types.ObjectId): Promise<void>;
   /**
@@ -267,6 +269,14 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
           .exec(),
       );
       return claimed?._id ?? null;
+    },
+    countedKeys: async (keys) => {
+      if (keys.length === 0) return new Set();
+      const found = await events
+        .find({ dedupKey: { $in: [...keys] } }, { dedupKey: 1 })
+        .lean<Array<{ dedupKey: string }>>()
+        .exec();
+      return new Set(found.map((event) => event.dedupKey));
     },
     addAuditAggregates: async (rows) => {
       if (rows.length === 0) return;

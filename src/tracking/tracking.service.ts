@@ -28,6 +28,11 @@ export interface TrackingPolicy {
   readonly requireSignedSessions: boolean;
   /** Client timestamps further ahead than this are INVALID (clock skew allowance). */
   readonly maxClockSkewMs: number;
+  /**
+   * Client timestamps at most this old (or ahead within the skew) pick the dedup window, so a
+   * retry sent with the same timestamp is a DUPLICATE even after the server's window rolled over.
+   */
+  readonly retryWindowMs: number;
   /** Client timestamps older than this are INVALID (nothing that old is kept). */
   readonly retentionMs: number;
   readonly maxBatch: number;
@@ -66,6 +71,8 @@ function throttle(intervalMs: number): () => boolean {
 export interface ImpressionClaims {
   claim(sessionId: string, itemId: Types.ObjectId, since: Date, maxClaims: number): Promise<Types.ObjectId | null>;
   release(impressionId: Types.ObjectId): Promise<void>;
+  /** Which of these dedup keys are already counted (see `TrackingRepository.countedKeys`). */
+  countedKeys(keys: readonly string[]): Promise<Set<string>>;
 }
 
 /**
@@ -138,9 +145,11 @@ export class TrackingService {
       perf: { now: () => clock.now().getTime() },
       ttlResolution: 0,
     });
+    // A key can recur while a client timestamp can still map to its window: a cooldown plus the
+    // span client timestamps may choose windows from (a key's match is a duplicate at any age).
     this.recentKeys = new LRUCache({
       max: 200_000,
-      ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs),
+      ttl: Math.max(policy.impressionCooldownMs, policy.clickCooldownMs) + policy.retryWindowMs + policy.maxClockSkewMs,
       ttlAutopurge: false,
     });
   }
@@ -210,9 +219,9 @@ export class TrackingService {
     // Deduplication: in this batch, then against what this instance counted recently. The
     // unique index on dedupKey decides atomically for everything else (other instances too).
     const cooldown = type === EventType.IMPRESSION ? this.policy.impressionCooldownMs : this.policy.clickCooldownMs;
-    const window = Math.floor(now.getTime() / cooldown);
     const inBatch = new Set<string>();
     for (const candidate of open()) {
+      const window = Math.floor(this.dedupTime(candidate.input, now) / cooldown);
       const key = `${type}:${candidate.input.sessionId}:${candidate.itemId!.toHexString()}:${window}`;
       if (inBatch.has(key) || this.recentKeys.has(key)) settle(candidate, TrackingOutcome.DUPLICATE);
       else {
@@ -407,6 +416,19 @@ export class TrackingService {
   }
 
   /**
+   * The instant whose window dedups an event: its client timestamp when that lies within
+   * [now - retryWindowMs, now + maxClockSkewMs] (later ones are INVALID already), else the
+   * server's receive time. A client stamps an event once and resends the same timestamp, so a
+   * retry maps to the first attempt's window whenever the server receives it. A client choosing
+   * timestamps gains at most the windows of that span once per session and item (README
+   * "Tracking rules"); rollup hours and click claims keep the receive time.
+   */
+  private dedupTime(input: ImpressionInput, now: Date): number {
+    const at = input.timestamp?.getTime();
+    return at !== undefined && at >= now.getTime() - this.policy.retryWindowMs ? at : now.getTime();
+  }
+
+  /**
    * Marks events of unknown items INVALID: cached lookups, one query for all cache misses. Each id
    * is read from the cache once, before the query: an entry that expires while the query runs must
    * not turn an item that exists into "no such item".
@@ -456,15 +478,24 @@ export class TrackingService {
           )) ?? undefined;
       }),
     );
+    const unclaimed = () => candidates.filter((candidate) => !candidate.impressionId);
+    let counted = new Set<string>();
     try {
       await this.beforeDeadline(claims);
+      // A click without a claim may be the retry of a counted click that spent it (on another
+      // instance, or after this one forgot the key): a DUPLICATE then, not a suspicious click.
+      if (unclaimed().length > 0)
+        counted = await this.beforeDeadline(
+          this.impressionClaims.countedKeys(unclaimed().map((candidate) => candidate.dedupKey!)),
+        );
     } catch (error) {
       // Claims that land after the deadline are released when they do.
       void claims.then(() => this.releaseClaims(candidates.filter((candidate) => candidate.impressionId)));
       throw error;
     }
-    for (const candidate of candidates) {
-      if (!candidate.impressionId) {
+    for (const candidate of unclaimed()) {
+      if (counted.has(candidate.dedupKey!)) candidate.outcome = TrackingOutcome.DUPLICATE;
+      else {
         candidate.outcome = TrackingOutcome.FLAGGED;
         candidate.reason =
           this.policy.clicksPerImpression === 1

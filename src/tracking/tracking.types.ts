@@ -28,7 +28,11 @@ export class ImpressionInput {
   @Field(() => Int, { nullable: true, description: 'Rank in the result list (0 to 10,000).' })
   position?: number;
 
-  @Field({ nullable: true, description: 'When it happened on the client; stored, validated, not used for counting.' })
+  @Field({
+    nullable: true,
+    description:
+      'When it happened on the client. Stamp it once and send the same value on every retry: within TRACKING_RETRY_WINDOW_MS (5 min) it picks the dedup window, so a retry of a stored event is DUPLICATE. Counters use the server receive time; more than TRACKING_MAX_CLOCK_SKEW_MS ahead is INVALID.',
+  })
   timestamp?: Date;
 }
 

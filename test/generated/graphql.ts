@@ -52,7 +52,7 @@ export type ClickInput = {
   /** A sessionId from startSession (required when TRACKING_REQUIRE_SIGNED_SESSIONS is on); otherwise 1 to 128 letters, digits or _ . : - */
   sessionId: string;
   source: TrafficSource;
-  /** When it happened on the client; stored, validated, not used for counting. */
+  /** When it happened on the client. Stamp it once and send the same value on every retry: within TRACKING_RETRY_WINDOW_MS (5 min) it picks the dedup window, so a retry of a stored event is DUPLICATE. Counters use the server receive time; more than TRACKING_MAX_CLOCK_SKEW_MS ahead is INVALID. */
   timestamp?: string | null | undefined;
   /** The signed-in user, if any (1 to 128 characters). */
   userId?: string | number | null | undefined;
@@ -95,7 +95,7 @@ export type ImpressionInput = {
   /** A sessionId from startSession (required when TRACKING_REQUIRE_SIGNED_SESSIONS is on); otherwise 1 to 128 letters, digits or _ . : - */
   sessionId: string;
   source: TrafficSource;
-  /** When it happened on the client; stored, validated, not used for counting. */
+  /** When it happened on the client. Stamp it once and send the same value on every retry: within TRACKING_RETRY_WINDOW_MS (5 min) it picks the dedup window, so a retry of a stored event is DUPLICATE. Counters use the server receive time; more than TRACKING_MAX_CLOCK_SKEW_MS ahead is INVALID. */
   timestamp?: string | null | undefined;
   /** The signed-in user, if any (1 to 128 characters). */
   userId?: string | number | null | undefined;

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { Types } from 'mongoose';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { buildWebAssets, launchBrowser, newContext } from '../support/browser';
+import type { Clock } from '../../src/shared/clock';
 import { insertDemoItems } from '../support/catalogFixtures';
 import { startTestApp, type TestApp } from '../support/testApp';
 
@@ -15,10 +16,18 @@ let browser: Browser;
 let assets: Awaited<ReturnType<typeof buildWebAssets>>;
 let context: BrowserContext;
 let page: Page;
+/** The server's clock: real time (the browser's timestamps are real) plus what a test moved it on. */
+let serverAheadMs = 0;
+const serverClock: Clock = { now: () => new Date(Date.now() + serverAheadMs) };
+/** The server's impression dedup window (TRACKING_IMPRESSION_COOLDOWN_MS default). */
+const IMPRESSION_WINDOW_MS = 30_000;
 
 beforeAll(async () => {
   assets = await buildWebAssets();
-  app = await startTestApp({ env: { WEB_ASSETS_DIR: assets.dir, TRACKING_REQUIRE_SIGNED_SESSIONS: 'true' } });
+  app = await startTestApp({
+    clock: serverClock,
+    env: { WEB_ASSETS_DIR: assets.dir, TRACKING_REQUIRE_SIGNED_SESSIONS: 'true' },
+  });
   await insertDemoItems(app, 300);
   browser = await launchBrowser();
 });
@@ -287,17 +296,16 @@ describe('delivery', () => {
     expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
   });
 
-  it('retries a batch whose answer was lost; the server deduplicates it, so it counts once', async () => {
-    // Dedup windows are fixed 30 s windows of server time: a retry crossing into the next one would
-    // count again (the documented limit), so the test starts early in a window.
-    const intoWindow = Date.now() % 30_000;
-    if (intoWindow > 15_000) await new Promise((resolve) => setTimeout(resolve, 30_000 - intoWindow));
+  it('retries a batch whose answer was lost in the next dedup window of server time; it counts once', async () => {
     await openDemo();
     let lost = 0;
     await page.route('**/graphql', async (route) => {
       if (lost === 0 && /trackImpressions/.test(route.request().postData() ?? '')) {
         lost++;
         await route.fetch(); // the server stores it …
+        // … a whole window of server time passes (the retry lands in the next one; the event's
+        // timestamp, resent unchanged, keeps it in the first) …
+        serverAheadMs += IMPRESSION_WINDOW_MS;
         await route.abort('connectionreset'); // … and the browser never hears back
       } else await route.continue();
     });

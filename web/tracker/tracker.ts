@@ -194,6 +194,7 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
       source: (SOURCES.includes(source) ? source : (options.defaultSource ?? 'OTHER')) as TrafficSource,
       ...(Number.isInteger(position) && position >= 0 ? { position } : {}),
       ...(userId ? { userId } : {}),
+      // Stamped once: retries resend it, which is what makes them DUPLICATE on the server.
       timestamp: new Date().toISOString(),
     });
     // Bounded memory while offline: the oldest waiting events are dropped first.
@@ -209,8 +210,9 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
   /**
    * Sends one batch. A retryable failure puts it back at the head of the queue: the same events
    * with the same timestamps are sent again. That is safe because the server deduplicates per
-   * session and item in fixed windows (one impression per 30 s, one click per 5 s): a retry of a
-   * batch that was in fact stored (only its answer was lost) comes back DUPLICATE within the window.
+   * session and item in windows taken from that timestamp (one impression per 30 s, one click per
+   * 5 s) for up to TRACKING_RETRY_WINDOW_MS (5 min): a retry of a batch that was in fact stored
+   * (only its answer was lost) comes back DUPLICATE, whenever within that time it arrives.
    */
   const sendBatch = async (batch: TrackEvent[], keepalive: boolean): Promise<void> => {
     inFlight += batch.length;
