@@ -1,57 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import mongoose from 'mongoose';
 import WebSocket from 'ws';
-import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
-import { generateDemoCatalog } from '../../src/catalog/demoCatalog';
-import { BROWSER } from '../support/catalogFixtures';
-import { startRedis, type RedisServer } from '../support/redisServer';
-import { spawnTestServer, waitForReady, type ServerProcess } from '../support/serverProcess';
+import { useLiveCluster } from '../support/liveCluster';
+import { startRedis } from '../support/redisServer';
+import { waitForReady } from '../support/serverProcess';
 
 // Two server processes and a Redis outage with reconnect backoff: over a minute on a busy machine.
 jest.setTimeout(180_000);
 
-let redis: RedisServer;
-let connection: mongoose.Connection;
-let itemId: string;
-const servers: ServerProcess[] = [];
-const databaseName = `test_${randomBytes(6).toString('hex')}`;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  connection = await mongoose
-    .createConnection(process.env.GAVEL_TEST_MONGODB_URI!, { dbName: databaseName })
-    .asPromise();
-  const repository = createAuctionItemRepository(connection);
-  // As the app does at startup: the offline engine can fail inserts racing a collection's creation.
-  await repository.ensureIndexes();
-  await repository.insertMany(generateDemoCatalog(5, new Date(), 9));
-  itemId = (await connection.collection('auction_items').findOne())!._id.toHexString();
-});
-afterAll(async () => {
-  for (const server of servers) server.child.kill('SIGKILL');
-  await redis.stop();
-  await connection.close();
-});
-
-function start(): ServerProcess {
-  const server = spawnTestServer(databaseName, { REDIS_URL: redis.url, LIVE_INTERVAL_MS: '100' });
-  servers.push(server);
-  return server;
-}
-
-async function track(url: string, sessionId: string): Promise<string> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...BROWSER },
-    body: JSON.stringify({
-      query: 'mutation($e: ImpressionInput!) { trackImpression(event: $e) { events { outcome } } }',
-      variables: { e: { itemId, sessionId, source: 'HOME' } },
-    }),
-  });
-  const body = (await response.json()) as { data: { trackImpression: { events: Array<{ outcome: string }> } } };
-  return body.data.trackImpression.events[0]!.outcome;
-}
+const cluster = useLiveCluster(9);
+const { start, track } = cluster;
 
 /** Polls `/readyz` until it answers `status`; returns its body. */
 async function readinessBecomes(url: string, status: number): Promise<unknown> {
@@ -74,7 +32,7 @@ describe('Redis killed and restarted during live updates', () => {
     const waiters: Array<{ impressions: number; resolve: () => void }> = [];
     let latest = -1;
     client.subscribe<{ itemAnalyticsUpdated: { impressions: number } }>(
-      { query: `subscription { itemAnalyticsUpdated(itemIds: ["${itemId}"]) { impressions } }` },
+      { query: `subscription { itemAnalyticsUpdated(itemIds: ["${cluster.itemId}"]) { impressions } }` },
       {
         next: (result) => {
           const impressions = result.data?.itemAnalyticsUpdated.impressions;
@@ -95,7 +53,7 @@ describe('Redis killed and restarted during live updates', () => {
     expect(await track(urlA, 'redis-fault-1')).toBe('ACCEPTED');
     await seen(1);
 
-    await redis.kill();
+    await cluster.redis.kill();
     // Both instances report Redis down; tracking still works (stored, counted), queries still answer.
     expect(await readinessBecomes(urlA, 503)).toEqual({
       status: 'redis unreachable',
@@ -104,7 +62,7 @@ describe('Redis killed and restarted during live updates', () => {
     expect(await readinessBecomes(urlB, 503)).toMatchObject({ checks: { redis: 'down' } });
     expect(await track(urlA, 'redis-fault-2')).toBe('ACCEPTED');
 
-    redis = await startRedis(redis.port);
+    cluster.redis = await startRedis(cluster.redis.port);
     expect(await readinessBecomes(urlA, 200)).toEqual({ status: 'ready', checks: { database: 'up', redis: 'up' } });
     await readinessBecomes(urlB, 200);
     // The subscription opened before the outage gets updates again, with the stored count (the
@@ -123,9 +81,9 @@ describe('Redis killed and restarted during live updates', () => {
       if (delivered) break;
     }
     expect(latest).toBe(tracked);
-    const stored = await connection
+    const stored = await cluster.connection
       .collection('tracking_events')
-      .countDocuments({ outcome: 'ACCEPTED', itemId: new mongoose.Types.ObjectId(itemId) });
+      .countDocuments({ outcome: 'ACCEPTED', itemId: new mongoose.Types.ObjectId(cluster.itemId) });
     expect(stored).toBe(tracked);
     await client.dispose();
 
