@@ -10,7 +10,8 @@
  * probe's p99 under attack next to its p99 at rest, and the server's RSS growth.
  *
  * Settings: BENCH_SECONDS per phase (default 6), BENCH_ATTACKERS concurrent attack loops (default
- * 4), BENCH_ITEMS catalog size (default 2,000), BENCH_ATTACKS (comma-separated names, default all).
+ * 4), BENCH_ITEMS catalog size (default 2,000), BENCH_ATTACKS (comma-separated names, default all),
+ * BENCH_PROFILE (a directory: the server writes a V8 CPU profile there when it exits).
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -428,7 +429,10 @@ async function main(): Promise<void> {
     CURSOR_SECRET: randomBytes(16).toString('hex'),
     SESSION_SECRET: randomBytes(16).toString('hex'),
     GAVEL_SEED_DEMO: 'false',
-  });
+  },
+    // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there on exit (where a refusal's time goes).
+    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+  );
   try {
     const url = await waitForReady(server, 120_000);
     const wsUrl = url.replace('http', 'ws');
