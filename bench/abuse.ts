@@ -27,6 +27,19 @@ const ATTACKERS = Number(process.env.BENCH_ATTACKERS ?? 4);
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 2_000);
 const TOKEN = `bench-abuse-${randomBytes(12).toString('hex')}`;
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+/**
+ * Client addresses (the server trusts one proxy hop, TRUST_PROXY=1, as behind nginx): every
+ * attacker request comes from one address, as a single attacking host would; the probe stands for
+ * the other users, each request from another address, so that the per-address request limit
+ * (HTTP_REQUESTS_PER_MINUTE) brakes the attacker and not them. Websockets connect without the
+ * header (all from 127.0.0.1), as before.
+ */
+const ATTACKER_ADDRESS = '203.0.113.66';
+let probeAddresses = 0;
+const clientAddress = (): string =>
+  process.env.BENCH_ABUSE_ATTACKER
+    ? ATTACKER_ADDRESS
+    : `10.${(++probeAddresses >> 16) & 255}.${(probeAddresses >> 8) & 255}.${probeAddresses & 255}`;
 /** Target of issue 11: every attack refused in under this much server time. */
 const REFUSAL_TARGET_MS = 50;
 
@@ -69,7 +82,12 @@ async function post(
 ): Promise<{ status: number; json: { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'x-forwarded-for': clientAddress(),
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -429,6 +447,7 @@ async function main(): Promise<void> {
     CURSOR_SECRET: randomBytes(16).toString('hex'),
     SESSION_SECRET: randomBytes(16).toString('hex'),
     GAVEL_SEED_DEMO: 'false',
+    TRUST_PROXY: '1',
   },
     // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there on exit (where a refusal's time goes).
     process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
