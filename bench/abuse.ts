@@ -31,14 +31,15 @@ const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, l
  * Client addresses (the server trusts one proxy hop, TRUST_PROXY=1, as behind nginx): every
  * attacker request comes from one address, as a single attacking host would; the probe stands for
  * the other users, each request from another address, so that the per-address request limit
- * (HTTP_REQUESTS_PER_MINUTE) brakes the attacker and not them. Websockets connect without the
+ * (HTTP_REQUESTS_PER_MINUTE) brakes the attacker and not them. Each attack has its own address
+ * (one budget per attack, so each shows its own refusal first). Websockets connect without the
  * header (all from 127.0.0.1), as before.
  */
-const ATTACKER_ADDRESS = '203.0.113.66';
+let attackerAddress = '203.0.113.1';
 let probeAddresses = 0;
 const clientAddress = (): string =>
   process.env.BENCH_ABUSE_ATTACKER
-    ? ATTACKER_ADDRESS
+    ? attackerAddress
     : `10.${(++probeAddresses >> 16) & 255}.${(probeAddresses >> 8) & 255}.${probeAddresses & 255}`;
 /** Target of issue 11: every attack refused in under this much server time. */
 const REFUSAL_TARGET_MS = 50;
@@ -53,6 +54,8 @@ interface AttackOrder {
   readonly itemIds: readonly string[];
   /** The server's ADMIN token (an attacker process has its own module state). */
   readonly token: string;
+  /** The attacker's client address (X-Forwarded-For). */
+  readonly address: string;
 }
 
 /** What an attacker process reports back. */
@@ -335,6 +338,7 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
 };
 
 async function runAttacker(order: AttackOrder): Promise<AttackReport> {
+  attackerAddress = order.address;
   const refusals: number[] = [];
   const outcomes: Record<string, number> = {};
   let requests = 0;
@@ -380,6 +384,13 @@ async function probe(
     }
   }
   return { typename, search, failures };
+}
+
+/** The server's `nodejs_eventloop_lag_p99_seconds` since the previous scrape, in ms. */
+async function loopLagP99(graphqlUrl: string): Promise<number> {
+  const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+  return match ? Number(match[1]) * 1_000 : NaN;
 }
 
 /** Runs one attack in a child process for `order.seconds`, while the probe measures when `withProbe`. */
@@ -460,21 +471,31 @@ async function main(): Promise<void> {
 
     // Warm up (JIT, connection pool, sort windows), then the probe at rest.
     await probe(url, new Promise((resolve) => setTimeout(resolve, 2_000)));
+    await loopLagP99(url);
     const rest = await probe(url, new Promise((resolve) => setTimeout(resolve, SECONDS * 2_000)));
+    const restLag = await loopLagP99(url);
     const restTypename = p(rest.typename, 'p99');
     const restSearch = p(rest.search, 'p99');
 
     const selected = process.env.BENCH_ATTACKS?.split(',').map((name) => name.trim());
     const rows: Array<Record<string, string>> = [];
-    for (const attack of Object.keys(attacks)) {
+    for (const [index, attack] of Object.keys(attacks).entries()) {
+      const address = `203.0.113.${index + 1}`;
       if (selected && !selected.some((name) => attack.startsWith(name))) continue;
       const rssBefore = rssOf(pid);
       // Alone first: the server's CPU per attack request and the refusal round trips, unmixed
       // with the probe's work; then again with the probe running, for its p99.
       const cpuBefore = cpuMsOf(pid);
-      const { report: alone } = await runAttack({ ...base, attack, seconds: Math.max(2, SECONDS / 2) }, false);
+      const { report: alone } = await runAttack(
+        { ...base, attack, address, seconds: Math.max(2, SECONDS / 2) },
+        false,
+      );
       const attackCpu = cpuMsOf(pid) - cpuBefore;
-      const { report: probed, measured } = await runAttack({ ...base, attack }, true);
+      // The server's own event-loop delay over the probed phase (prom-client resets it per scrape):
+      // what the attack costs the loop, apart from the machine's CPU contention.
+      await loopLagP99(url);
+      const { report: probed, measured } = await runAttack({ ...base, attack, address }, true);
+      const lag = await loopLagP99(url);
       const rssAfter = rssOf(pid);
       const report = {
         refusals: alone.refusals,
@@ -501,6 +522,7 @@ async function main(): Promise<void> {
           : '—',
         'probe p99 typename (× rest)': `${ms(p(measured.typename, 'p99'))} (${typenameRatio.toFixed(2)}x${typenameRatio <= 2 ? '' : ' ✗'})`,
         'probe p99 search (× rest)': `${ms(p(measured.search, 'p99'))} (${searchRatio.toFixed(2)}x${searchRatio <= 2 ? '' : ' ✗'})`,
+        'server loop delay p99 (× rest)': `${ms(lag)} (${(lag / restLag).toFixed(2)}x)`,
         'probe failures': String(measured.failures),
         'server RSS Δ': `${((rssAfter - rssBefore) / 2 ** 20).toFixed(0)} MiB`,
         note: report.note,
@@ -512,7 +534,7 @@ async function main(): Promise<void> {
     console.log(`\n# bench:abuse — ${ITEMS} items, ${SECONDS} s per phase, ${ATTACKERS} attack loops`);
     console.log(`date: ${new Date().toISOString()}  engine: ${engine.description}`);
     console.log(
-      `probe at rest: { __typename } p50 ${ms(p(rest.typename, 'median'))}, p99 ${ms(restTypename)} (${rest.typename.length} requests); search page p50 ${ms(p(rest.search, 'median'))}, p99 ${ms(restSearch)}\n`,
+      `probe at rest: { __typename } p50 ${ms(p(rest.typename, 'median'))}, p99 ${ms(restTypename)} (${rest.typename.length} requests); search page p50 ${ms(p(rest.search, 'median'))}, p99 ${ms(restSearch)}; server event-loop delay p99 ${ms(restLag)}\n`,
     );
     printTable(rows);
     console.log(
