@@ -245,7 +245,12 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
   'click inflation (clicks per impression)': async (order, record) => {
     const deadline = Date.now() + order.seconds * 1_000;
     const { json } = await post(order.url, { query: 'mutation { startSession { sessionId } }' });
-    const sessionId = (json.data as { startSession: { sessionId: string } }).startSession.sessionId;
+    const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+    // Past HTTP_REQUESTS_PER_MINUTE (the same address's earlier phase) there is no session to inflate.
+    if (!sessionId) {
+      record.outcome(`startSession ${String(json.errors?.[0]?.extensions?.code)}`);
+      return 'no session: startSession refused';
+    }
     const itemId = order.itemIds[0]!;
     const event = { itemId, sessionId, source: 'SEARCH' };
     await post(
