@@ -203,6 +203,7 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
   'websocket message flood': async (order, record) => {
     const deadline = Date.now() + order.seconds * 1_000;
     let sent = 0;
+    let answered = 0;
     const loop = async () => {
       const { socket, outcome } = await openSocket(order.wsUrl);
       if (outcome !== 'ACK') return record.outcome(`connect: ${outcome}`);
@@ -216,6 +217,7 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
         const started = message.id === undefined ? undefined : pending.get(message.id);
         if (started === undefined) return;
         pending.delete(message.id!);
+        answered++;
         record.outcome(message.type === 'error' ? String(message.payload?.[0]?.extensions?.code) : message.type);
         record.refused(performance.now() - started);
       });
@@ -240,6 +242,9 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 100))]);
     };
     await Promise.all(Array.from({ length: order.attackers }, loop));
+    // Every message sent is a request the server had to read, answered or not (the close cuts the
+    // rest off): server CPU per request is per message sent.
+    record.outcome('unanswered (closed first)', Math.max(0, sent - answered));
     return `${sent} subscribe messages sent over ${order.attackers} connections`;
   },
   'click inflation (clicks per impression)': async (order, record) => {
