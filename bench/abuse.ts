@@ -455,21 +455,22 @@ async function main(): Promise<void> {
   );
   await connection.close();
 
-  const server = spawnServer({
-    MONGODB_URI: engine.uri,
-    MONGODB_DB: dbName,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    // info: waitForReady reads the "Gavel ready" line.
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
-    AUTH_MODE: 'keys',
-    AUTH_TOKENS: TOKEN,
-    CURSOR_SECRET: randomBytes(16).toString('hex'),
-    SESSION_SECRET: randomBytes(16).toString('hex'),
-    GAVEL_SEED_DEMO: 'false',
-    TRUST_PROXY: '1',
-  },
+  const server = spawnServer(
+    {
+      MONGODB_URI: engine.uri,
+      MONGODB_DB: dbName,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      // info: waitForReady reads the "Gavel ready" line.
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+      AUTH_MODE: 'keys',
+      AUTH_TOKENS: TOKEN,
+      CURSOR_SECRET: randomBytes(16).toString('hex'),
+      SESSION_SECRET: randomBytes(16).toString('hex'),
+      GAVEL_SEED_DEMO: 'false',
+      TRUST_PROXY: '1',
+    },
     // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there on exit (where a refusal's time goes).
     process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
   );
@@ -496,10 +497,7 @@ async function main(): Promise<void> {
       // Alone first: the server's CPU per attack request and the refusal round trips, unmixed
       // with the probe's work; then again with the probe running, for its p99.
       const cpuBefore = cpuMsOf(pid);
-      const { report: alone } = await runAttack(
-        { ...base, attack, address, seconds: Math.max(2, SECONDS / 2) },
-        false,
-      );
+      const { report: alone } = await runAttack({ ...base, attack, address, seconds: Math.max(2, SECONDS / 2) }, false);
       const attackCpu = cpuMsOf(pid) - cpuBefore;
       // The server's own event-loop delay over the probed phase (prom-client resets it per scrape):
       // what the attack costs the loop, apart from the machine's CPU contention.

@@ -94,7 +94,9 @@ export function queryLengthLimit(policy: Pick<RequestPolicy, 'queryTooLong'>): R
     if (!refusal) return next();
     const trace = traceOf(res);
     if (trace) trace.code = ErrorCode.QUERY_TOO_LARGE;
-    const { http: _http, ...extensions } = refusal.extensions;
+    // `http` is Apollo's status hint, not for clients (as in formatError).
+    const extensions: Record<string, unknown> = { ...refusal.extensions };
+    delete extensions.http;
     sendError(res, 400, refusal.message, extensions);
   };
 }
