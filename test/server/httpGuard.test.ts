@@ -2,6 +2,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ManualClock } from '../../src/shared/clock';
 import { insertDemoItems } from '../support/catalogFixtures';
+import { startRedis } from '../support/redisServer';
 import { errorCodes, postRaw, startTestApp, type GraphQLResponse, type TestApp } from '../support/testApp';
 
 /**
@@ -71,6 +72,26 @@ describe('HTTP requests per client address (HTTP_REQUESTS_PER_MINUTE)', () => {
     // The next minute, the budget is back.
     clock.advance(60_000);
     expect((await typename('203.0.113.1')).data).toEqual({ __typename: 'Query' });
+  });
+
+  it('is one budget for every instance when REDIS_URL is set', async () => {
+    const redis = await startRedis();
+    const env = { GAVEL_SEED_DEMO: 'false', REDIS_URL: redis.url, TRUST_PROXY: '1', HTTP_REQUESTS_PER_MINUTE: '4' };
+    const shared = new ManualClock('2026-03-02T10:00:05.000Z');
+    const [one, two] = await Promise.all([
+      startTestApp({ clock: shared, periodicJobs: false, env }),
+      startTestApp({ clock: shared, periodicJobs: false, env }),
+    ]);
+    try {
+      const ask = (app: TestApp) => postRaw(app, { query: '{ __typename }' }, from('198.51.100.9'));
+      // Alternating instances: 4 in all pass, the 5th is refused wherever it lands.
+      for (const app of [one, two, one, two]) expect((await ask(app)).data).toEqual({ __typename: 'Query' });
+      expect(errorCodes(await ask(one))).toEqual(['RATE_LIMITED']);
+      expect(errorCodes(await ask(two))).toEqual(['RATE_LIMITED']);
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+      await redis.stop();
+    }
   });
 
   it('does not count CORS preflights, and a browser can read the 429', async () => {
