@@ -10,7 +10,8 @@
  * probe's p99 under attack next to its p99 at rest, and the server's RSS growth.
  *
  * Settings: BENCH_SECONDS per phase (default 6), BENCH_ATTACKERS concurrent attack loops (default
- * 4), BENCH_ITEMS catalog size (default 2,000), BENCH_ATTACKS (comma-separated names, default all).
+ * 4), BENCH_ITEMS catalog size (default 2,000), BENCH_ATTACKS (comma-separated names, default all),
+ * BENCH_PROFILE (a directory: the server writes a V8 CPU profile there when it exits).
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,20 @@ const ATTACKERS = Number(process.env.BENCH_ATTACKERS ?? 4);
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 2_000);
 const TOKEN = `bench-abuse-${randomBytes(12).toString('hex')}`;
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+/**
+ * Client addresses (the server trusts one proxy hop, TRUST_PROXY=1, as behind nginx): every
+ * attacker request comes from one address, as a single attacking host would; the probe stands for
+ * the other users, each request from another address, so that the per-address request limit
+ * (HTTP_REQUESTS_PER_MINUTE) brakes the attacker and not them. Each attack has its own address
+ * (one budget per attack, so each shows its own refusal first). Websockets connect without the
+ * header (all from 127.0.0.1), as before.
+ */
+let attackerAddress = '203.0.113.1';
+let probeAddresses = 0;
+const clientAddress = (): string =>
+  process.env.BENCH_ABUSE_ATTACKER
+    ? attackerAddress
+    : `10.${(++probeAddresses >> 16) & 255}.${(probeAddresses >> 8) & 255}.${probeAddresses & 255}`;
 /** Target of issue 11: every attack refused in under this much server time. */
 const REFUSAL_TARGET_MS = 50;
 
@@ -39,6 +54,8 @@ interface AttackOrder {
   readonly itemIds: readonly string[];
   /** The server's ADMIN token (an attacker process has its own module state). */
   readonly token: string;
+  /** The attacker's client address (X-Forwarded-For). */
+  readonly address: string;
 }
 
 /** What an attacker process reports back. */
@@ -68,7 +85,12 @@ async function post(
 ): Promise<{ status: number; json: { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'x-forwarded-for': clientAddress(),
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -181,6 +203,7 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
   'websocket message flood': async (order, record) => {
     const deadline = Date.now() + order.seconds * 1_000;
     let sent = 0;
+    let answered = 0;
     const loop = async () => {
       const { socket, outcome } = await openSocket(order.wsUrl);
       if (outcome !== 'ACK') return record.outcome(`connect: ${outcome}`);
@@ -194,6 +217,7 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
         const started = message.id === undefined ? undefined : pending.get(message.id);
         if (started === undefined) return;
         pending.delete(message.id!);
+        answered++;
         record.outcome(message.type === 'error' ? String(message.payload?.[0]?.extensions?.code) : message.type);
         record.refused(performance.now() - started);
       });
@@ -218,12 +242,20 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 100))]);
     };
     await Promise.all(Array.from({ length: order.attackers }, loop));
+    // Every message sent is a request the server had to read, answered or not (the close cuts the
+    // rest off): server CPU per request is per message sent.
+    record.outcome('unanswered (closed first)', Math.max(0, sent - answered));
     return `${sent} subscribe messages sent over ${order.attackers} connections`;
   },
   'click inflation (clicks per impression)': async (order, record) => {
     const deadline = Date.now() + order.seconds * 1_000;
     const { json } = await post(order.url, { query: 'mutation { startSession { sessionId } }' });
-    const sessionId = (json.data as { startSession: { sessionId: string } }).startSession.sessionId;
+    const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+    // Past HTTP_REQUESTS_PER_MINUTE (the same address's earlier phase) there is no session to inflate.
+    if (!sessionId) {
+      record.outcome(`startSession ${String(json.errors?.[0]?.extensions?.code)}`);
+      return 'no session: startSession refused';
+    }
     const itemId = order.itemIds[0]!;
     const event = { itemId, sessionId, source: 'SEARCH' };
     await post(
@@ -316,6 +348,7 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
 };
 
 async function runAttacker(order: AttackOrder): Promise<AttackReport> {
+  attackerAddress = order.address;
   const refusals: number[] = [];
   const outcomes: Record<string, number> = {};
   let requests = 0;
@@ -361,6 +394,13 @@ async function probe(
     }
   }
   return { typename, search, failures };
+}
+
+/** The server's `nodejs_eventloop_lag_p99_seconds` since the previous scrape, in ms. */
+async function loopLagP99(graphqlUrl: string): Promise<number> {
+  const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
+  return match ? Number(match[1]) * 1_000 : NaN;
 }
 
 /** Runs one attack in a child process for `order.seconds`, while the probe measures when `withProbe`. */
@@ -415,20 +455,25 @@ async function main(): Promise<void> {
   );
   await connection.close();
 
-  const server = spawnServer({
-    MONGODB_URI: engine.uri,
-    MONGODB_DB: dbName,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    // info: waitForReady reads the "Gavel ready" line.
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'production',
-    AUTH_MODE: 'keys',
-    AUTH_TOKENS: TOKEN,
-    CURSOR_SECRET: randomBytes(16).toString('hex'),
-    SESSION_SECRET: randomBytes(16).toString('hex'),
-    GAVEL_SEED_DEMO: 'false',
-  });
+  const server = spawnServer(
+    {
+      MONGODB_URI: engine.uri,
+      MONGODB_DB: dbName,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      // info: waitForReady reads the "Gavel ready" line.
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+      AUTH_MODE: 'keys',
+      AUTH_TOKENS: TOKEN,
+      CURSOR_SECRET: randomBytes(16).toString('hex'),
+      SESSION_SECRET: randomBytes(16).toString('hex'),
+      GAVEL_SEED_DEMO: 'false',
+      TRUST_PROXY: '1',
+    },
+    // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there on exit (where a refusal's time goes).
+    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+  );
   try {
     const url = await waitForReady(server, 120_000);
     const wsUrl = url.replace('http', 'ws');
@@ -437,21 +482,28 @@ async function main(): Promise<void> {
 
     // Warm up (JIT, connection pool, sort windows), then the probe at rest.
     await probe(url, new Promise((resolve) => setTimeout(resolve, 2_000)));
+    await loopLagP99(url);
     const rest = await probe(url, new Promise((resolve) => setTimeout(resolve, SECONDS * 2_000)));
+    const restLag = await loopLagP99(url);
     const restTypename = p(rest.typename, 'p99');
     const restSearch = p(rest.search, 'p99');
 
     const selected = process.env.BENCH_ATTACKS?.split(',').map((name) => name.trim());
     const rows: Array<Record<string, string>> = [];
-    for (const attack of Object.keys(attacks)) {
+    for (const [index, attack] of Object.keys(attacks).entries()) {
+      const address = `203.0.113.${index + 1}`;
       if (selected && !selected.some((name) => attack.startsWith(name))) continue;
       const rssBefore = rssOf(pid);
       // Alone first: the server's CPU per attack request and the refusal round trips, unmixed
       // with the probe's work; then again with the probe running, for its p99.
       const cpuBefore = cpuMsOf(pid);
-      const { report: alone } = await runAttack({ ...base, attack, seconds: Math.max(2, SECONDS / 2) }, false);
+      const { report: alone } = await runAttack({ ...base, attack, address, seconds: Math.max(2, SECONDS / 2) }, false);
       const attackCpu = cpuMsOf(pid) - cpuBefore;
-      const { report: probed, measured } = await runAttack({ ...base, attack }, true);
+      // The server's own event-loop delay over the probed phase (prom-client resets it per scrape):
+      // what the attack costs the loop, apart from the machine's CPU contention.
+      await loopLagP99(url);
+      const { report: probed, measured } = await runAttack({ ...base, attack, address }, true);
+      const lag = await loopLagP99(url);
       const rssAfter = rssOf(pid);
       const report = {
         refusals: alone.refusals,
@@ -478,6 +530,7 @@ async function main(): Promise<void> {
           : '—',
         'probe p99 typename (× rest)': `${ms(p(measured.typename, 'p99'))} (${typenameRatio.toFixed(2)}x${typenameRatio <= 2 ? '' : ' ✗'})`,
         'probe p99 search (× rest)': `${ms(p(measured.search, 'p99'))} (${searchRatio.toFixed(2)}x${searchRatio <= 2 ? '' : ' ✗'})`,
+        'server loop delay p99 (× rest)': `${ms(lag)} (${(lag / restLag).toFixed(2)}x)`,
         'probe failures': String(measured.failures),
         'server RSS Δ': `${((rssAfter - rssBefore) / 2 ** 20).toFixed(0)} MiB`,
         note: report.note,
@@ -489,7 +542,7 @@ async function main(): Promise<void> {
     console.log(`\n# bench:abuse — ${ITEMS} items, ${SECONDS} s per phase, ${ATTACKERS} attack loops`);
     console.log(`date: ${new Date().toISOString()}  engine: ${engine.description}`);
     console.log(
-      `probe at rest: { __typename } p50 ${ms(p(rest.typename, 'median'))}, p99 ${ms(restTypename)} (${rest.typename.length} requests); search page p50 ${ms(p(rest.search, 'median'))}, p99 ${ms(restSearch)}\n`,
+      `probe at rest: { __typename } p50 ${ms(p(rest.typename, 'median'))}, p99 ${ms(restTypename)} (${rest.typename.length} requests); search page p50 ${ms(p(rest.search, 'median'))}, p99 ${ms(restSearch)}; server event-loop delay p99 ${ms(restLag)}\n`,
     );
     printTable(rows);
     console.log(

@@ -331,6 +331,10 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       database,
       logger,
       readinessChecks: bus.kind === 'redis' ? { redis: () => bus.connected() } : {},
+      requestLimiter:
+        config.httpRequestsPerMinute > 0
+          ? new RateLimiter('http', config.httpRequestsPerMinute, clock, limitsRedis)
+          : undefined,
       observability: {
         metrics,
         recorder: new OperationRecorder(metrics, logger.child({ component: 'request' }), {

@@ -55,6 +55,11 @@ export interface GavelConfig {
   readonly corsOrigins: readonly string[];
   /** `MAX_BODY_BYTES`: largest accepted HTTP request body. */
   readonly maxBodyBytes: number;
+  /**
+   * `HTTP_REQUESTS_PER_MINUTE`: GraphQL HTTP requests per client address per minute, checked before
+   * the body is read (shared through Redis when `REDIS_URL` is set); 0 = no limit.
+   */
+  readonly httpRequestsPerMinute: number;
   /** `TRUST_PROXY`: hops of reverse proxies whose X-Forwarded-For is trusted (0 = none). */
   readonly trustProxy: number;
   /**
@@ -184,6 +189,8 @@ export interface GavelConfig {
     readonly maxDirectives: number;
     /** `GRAPHQL_MAX_TOKENS`: most lexical tokens per document. */
     readonly maxTokens: number;
+    /** `GRAPHQL_MAX_QUERY_CHARS`: longest document text, refused before it is lexed. */
+    readonly maxQueryChars: number;
     /** `GRAPHQL_COST_TOTAL_COUNT`: cost of `totalCount`. */
     readonly totalCountCost: number;
     /** `GRAPHQL_COST_FACETS`: cost of `facets`. */
@@ -445,7 +452,12 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
     instanceId: instanceId(env),
     corsOrigins: corsOrigins(env, nodeEnv),
-    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
+    // A full tracking batch (TRACKING_MAX_BATCH events with signed sessions) is about 100 KiB; a
+    // larger body is refused before it is read, so a hostile one never costs a JSON.parse.
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 262_144, 1024, 104_857_600),
+    // Generous for a browser app behind NAT (many users, one address); a flood from one address
+    // costs one counter increment per request past it.
+    httpRequestsPerMinute: integer(env, 'HTTP_REQUESTS_PER_MINUTE', 1_200, 0, 100_000_000),
     cursorSecret: secret(env, 'CURSOR_SECRET', nodeEnv, DEVELOPMENT_CURSOR_SECRET),
     authTokens: authTokens(env),
     authMode: authMode(env, nodeEnv),
@@ -515,6 +527,9 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       maxDirectives: integer(env, 'GRAPHQL_MAX_DIRECTIVES', 20, 0, 10_000),
       // Above a few thousand, parsing and validating a hostile document gets slow or recursive.
       maxTokens: integer(env, 'GRAPHQL_MAX_TOKENS', 2_000, 100, 100_000),
+      // Checked before lexing, hashing or locating errors in the text, which each cost time in
+      // proportion to its length; 2,000 tokens of indented GraphQL fit in well under 32 KiB.
+      maxQueryChars: integer(env, 'GRAPHQL_MAX_QUERY_CHARS', 32_768, 1_000, 10_000_000),
       totalCountCost: integer(env, 'GRAPHQL_COST_TOTAL_COUNT', 100, 0, 1_000_000),
       facetsCost: integer(env, 'GRAPHQL_COST_FACETS', 200, 0, 1_000_000),
       analyticsPointCost: integer(env, 'GRAPHQL_COST_ANALYTICS_POINT', 1, 0, 1_000_000),

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       maxAliases: 15,
       maxDirectives: 20,
       maxTokens: 2_000,
+      maxQueryChars: 32_768,
       totalCountCost: 100,
       facetsCost: 200,
       analyticsPointCost: 1,
@@ -28,6 +29,12 @@ describe('loadConfig', () => {
     });
     expect(config.ws).toEqual({ maxConnectionsPerAddress: 100, maxMessagesPerSecond: 50 });
     expect(config.wsAllowQueries).toBe(false);
+    // HTTP caps before Apollo (src/server/httpGuard.ts).
+    expect(config.maxBodyBytes).toBe(262_144);
+    expect(config.httpRequestsPerMinute).toBe(1_200);
+    expect(loadConfig({ HTTP_REQUESTS_PER_MINUTE: '0' }).httpRequestsPerMinute).toBe(0);
+    expect(() => loadConfig({ HTTP_REQUESTS_PER_MINUTE: '-1' })).toThrow(/HTTP_REQUESTS_PER_MINUTE/);
+    expect(() => loadConfig({ GRAPHQL_MAX_QUERY_CHARS: '10' })).toThrow(/GRAPHQL_MAX_QUERY_CHARS/);
     expect(loadConfig({ GRAPHQL_MAX_COST: '20000', WS_ALLOW_QUERIES: 'true' })).toMatchObject({
       limits: { maxCost: 20_000 },
       wsAllowQueries: true,

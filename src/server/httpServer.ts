@@ -29,6 +29,8 @@ import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 import { guardWebsockets } from './wsGuard';
 import { mountWebAssets } from '../web/webAssets';
+import { httpRateLimit, queryLengthLimit } from './httpGuard';
+import type { RateLimiter } from '../tracking/rateLimiter';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -50,6 +52,8 @@ export interface HttpServerOptions {
   readonly readinessChecks?: Readonly<Record<string, () => boolean>>;
   /** Metrics and the request log (`/metrics`, one line per operation). */
   readonly observability: Observability;
+  /** Counts GraphQL HTTP requests per client address (`HTTP_REQUESTS_PER_MINUTE`); none = unlimited. */
+  readonly requestLimiter?: RateLimiter;
 }
 
 /** A listening Gavel HTTP + websocket server. */
@@ -279,9 +283,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const corsOptions = config.corsOrigins.includes('*') ? {} : { origin: [...config.corsOrigins] };
   app.use(
     GRAPHQL_PATH,
-    traceGraphqlRequests(recorder),
+    // CORS first: preflights end there (uncounted) and a browser can read a 429.
     cors(corsOptions),
+    httpRateLimit(options.requestLimiter, config.httpRequestsPerMinute, metrics, logger),
+    traceGraphqlRequests(recorder),
     express.json({ limit: config.maxBodyBytes }),
+    queryLengthLimit(policy),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<GavelContext> => {
         const trace = traceOf(res);

@@ -266,6 +266,11 @@ export interface RequestPolicy {
    * error with graphql-js's message (code `GRAPHQL_PARSE_FAILED`). Never throws anything else.
    */
   parse(query: string): DocumentNode | GraphQLError;
+  /**
+   * The `QUERY_TOO_LARGE` error when `query` is longer than `GRAPHQL_MAX_QUERY_CHARS`: checked
+   * before anything reads the text (lexing, hashing, error locations all cost time per character).
+   */
+  queryTooLong(query: string): GraphQLError | undefined;
   /** The `QUERY_TOO_LARGE` error when `source` is over the token limit (to re-code Apollo's parse failure). */
   tokenLimitError(source: string | undefined): GraphQLError | undefined;
 }
@@ -349,8 +354,17 @@ export function createRequestPolicy(
       ErrorCode.QUERY_TOO_LARGE,
       { maxTokens: limits.maxTokens },
     );
+  const tooLong = (query: string): GraphQLError | undefined =>
+    query.length > limits.maxQueryChars
+      ? limitError(
+          `The document is ${query.length} characters long, more than ${limits.maxQueryChars}; send a smaller query (GRAPHQL_MAX_QUERY_CHARS).`,
+          ErrorCode.QUERY_TOO_LARGE,
+          { maxQueryChars: limits.maxQueryChars },
+        )
+      : undefined;
   return {
     parseOptions: { maxTokens: limits.maxTokens },
+    queryTooLong: tooLong,
     validationRules,
     hideSuggestions: options.production,
     cost: (request) => walkCost(request).cost,
@@ -393,6 +407,8 @@ export function createRequestPolicy(
       }
     },
     parse(query) {
+      const long = tooLong(query);
+      if (long) return long;
       try {
         return parse(query, { maxTokens: limits.maxTokens });
       } catch (error) {

@@ -31,7 +31,13 @@ beforeAll(async () => {
     startTestApp({ ...quiet, env }),
     startTestApp({
       ...quiet,
-      env: { ...env, GRAPHQL_MAX_TOKENS: '100000', GRAPHQL_MAX_ALIASES: '10000', WS_ALLOW_QUERIES: 'true' },
+      env: {
+        ...env,
+        GRAPHQL_MAX_TOKENS: '100000',
+        GRAPHQL_MAX_QUERY_CHARS: '10000000',
+        GRAPHQL_MAX_ALIASES: '10000',
+        WS_ALLOW_QUERIES: 'true',
+      },
     }),
   ]);
   await Promise.all([insertDemoItems(app, 60), insertDemoItems(loose, 60)]);
@@ -125,8 +131,9 @@ describe.each(['http', 'ws'] as const)('limits over %s', (transport) => {
   const costTarget = () => (transport === 'http' ? app : loose);
 
   it('refuses 500 aliased searches with totalCount and facets: too large to parse by default, too costly otherwise', async () => {
+    // 60 KB of text: over GRAPHQL_MAX_QUERY_CHARS, refused before it is even lexed.
     const errors = await expectRefused(transport, app, aliasedSearches(500), 'QUERY_TOO_LARGE');
-    expect(errors[0]!.extensions).toMatchObject({ maxTokens: 2000 });
+    expect(errors[0]!.extensions).toMatchObject({ maxQueryChars: 32_768 });
     const costly = await expectRefused(transport, loose, aliasedSearches(500), 'QUERY_TOO_COMPLEX');
     expect(costly[0]!.extensions).toMatchObject({ maxCost: 5000 });
     expect(costly[0]!.extensions!.cost as number).toBeGreaterThan(100_000);
@@ -154,8 +161,14 @@ describe.each(['http', 'ws'] as const)('limits over %s', (transport) => {
     await expectRefused(transport, app, fragmentChain(5_000), 'QUERY_TOO_LARGE');
   });
 
-  it('refuses 100,000-deep nesting with QUERY_TOO_LARGE, not a stack overflow', async () => {
-    await expectRefused(transport, app, deepNesting(100_000), 'QUERY_TOO_LARGE');
+  it('refuses a short document of more than GRAPHQL_MAX_TOKENS tokens with QUERY_TOO_LARGE (maxTokens)', async () => {
+    const errors = await expectRefused(transport, app, `{ ${'__typename '.repeat(2_001)}}`, 'QUERY_TOO_LARGE');
+    expect(errors[0]!.extensions).toMatchObject({ maxTokens: 2000 });
+  });
+
+  // 50,000 levels (250 KB) still fit MAX_BODY_BYTES; 100,000 (500 KB) is PAYLOAD_TOO_LARGE (httpGuard.test.ts).
+  it('refuses 50,000-deep nesting with QUERY_TOO_LARGE, not a stack overflow', async () => {
+    await expectRefused(transport, app, deepNesting(50_000), 'QUERY_TOO_LARGE');
   });
 
   it('refuses nesting deeper than GRAPHQL_MAX_DEPTH with QUERY_TOO_DEEP', async () => {

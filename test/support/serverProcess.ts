@@ -12,9 +12,13 @@ export interface ServerProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Spawns `src/main.ts` (transpiled on the fly) with exactly the given extra environment. */
-export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(root, 'src', 'main.ts')], {
+/**
+ * Spawns `src/main.ts` (transpiled on the fly) with exactly the given extra environment.
+ *
+ * @param nodeArgs - extra Node flags, e.g. `--cpu-prof` (which NODE_OPTIONS may not carry)
+ */
+export function spawnServer(env: Record<string, string | undefined>, nodeArgs: readonly string[] = []): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '-r', 'ts-node/register', path.join(root, 'src', 'main.ts')], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
   });
