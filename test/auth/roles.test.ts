@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildSchema } from 'graphql';
 import { connectionOutcome } from '../support/websocket';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -77,6 +80,11 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
     expected: ANALYTICS_ALL,
   },
   {
+    name: 'query trackingOutcomes',
+    doc: () => `{ trackingOutcomes(granularity: HOUR, range: { last: "PT2H" }) { bucketStart accepted flagged } }`,
+    expected: ANALYTICS_ALL,
+  },
+  {
     name: 'mutation createAuctionItem',
     doc: (item) =>
       `mutation { createAuctionItem(input: { title: "Roles test item", category: "c", sellerId: "${item === ids.own ? 'seller-own' : 'seller-other'}", startingPrice: { amount: 100, currency: "EUR" }, startsAt: "${future(1)}", endsAt: "${future(2)}" }) { id } }`,
@@ -96,6 +104,11 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
     name: 'mutation eraseSubject',
     doc: () => 'mutation { eraseSubject(userId: "u-nobody") { countedEvents auditEvents } }',
     expected: ADMIN_ONLY,
+  },
+  {
+    name: 'mutation startSession',
+    doc: () => 'mutation { startSession { sessionId expiresAt } }',
+    expected: PUBLIC,
   },
   {
     name: 'mutation trackImpression',
@@ -169,6 +182,19 @@ beforeAll(async () => {
 afterAll(() => app.stop());
 
 const cases = OPERATIONS.flatMap((op) => CALLERS.map((caller) => [op.name, caller, op] as const));
+
+describe('authorization matrix', () => {
+  it('covers every query, mutation and subscription of the schema', () => {
+    const schema = buildSchema(readFileSync(path.join(__dirname, '../../schema.graphql'), 'utf8'));
+    const rootFields = [
+      ...Object.keys(schema.getQueryType()!.getFields()).map((name) => `query ${name}`),
+      ...Object.keys(schema.getMutationType()!.getFields()).map((name) => `mutation ${name}`),
+      ...Object.keys(schema.getSubscriptionType()!.getFields()).map((name) => `subscription ${name}`),
+    ];
+    const covered = new Set([...OPERATIONS, ...SUBSCRIPTIONS].map((operation) => operation.name));
+    expect(rootFields.filter((field) => !covered.has(field))).toEqual([]);
+  });
+});
 
 describe('authorization matrix over HTTP', () => {
   it.each(cases)('%s as %s', async (_name, caller, op) => {
