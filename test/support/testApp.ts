@@ -32,9 +32,27 @@ export async function startTestApp(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const app = await startApp(config, options);
+  // One start at a time per test process: DocumentDB 0.106's gateway resets connections opened at
+  // the same instant (ECONNRESET), and a file starting several apps with Promise.all opens a
+  // monitor and a pool connection per app at once. A start that still meets a reset is retried
+  // (a failed start releases everything it had acquired).
+  const start = appStarts.then(async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startApp(config, options);
+      } catch (error) {
+        if (attempt >= 3 || (error as Error).name !== 'MongoNetworkError') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
+  });
+  appStarts = start.catch(() => undefined);
+  const app = await start;
   return { ...app, databaseName };
 }
+
+/** The tail of this process's app starts (see {@link startTestApp}). */
+let appStarts: Promise<unknown> = Promise.resolve();
 
 /** A GraphQL response as received over HTTP. */
 export interface GraphQLResponse<TData> {
