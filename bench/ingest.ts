@@ -30,7 +30,7 @@ import { startApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import type { RunningEngine } from '../src/db/engine';
 import { javaServerAvailable, startJavaServer, type EngineDurability } from '../src/db/engines/javaServer';
-import { ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
+import { LOAD_GENERATOR_LIMITS, ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -56,11 +56,7 @@ async function runClients(seconds: number, client: (index: number, deadline: num
 }
 
 async function main(): Promise<void> {
-  const bench = await startBenchEnvironment({
-    // The session limit's configured maximum is 10,000,000/min; each event has its own session anyway.
-    TRACKING_SESSION_EVENTS_PER_MINUTE: '10000000',
-    TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
-  });
+  const bench = await startBenchEnvironment(LOAD_GENERATOR_LIMITS);
   try {
     printHeader(
       `bench:ingest — ${ITEMS.toLocaleString('en')} items, ${CLIENTS} clients, ${SECONDS} s per design`,
@@ -238,8 +234,7 @@ async function main(): Promise<void> {
               GAVEL_MONGO_ENGINE: 'uri',
               GAVEL_SEED_DEMO: 'false',
               LOG_LEVEL: 'warn',
-              TRACKING_SESSION_EVENTS_PER_MINUTE: '10000000',
-              TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
+              ...LOAD_GENERATOR_LIMITS,
             }),
           );
           try {

@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
 import { spawnServer, waitForReady } from '../test/support/serverProcess';
-import { ms, printTable, rssOf, startBenchEngine, summarize } from './support';
+import { LOAD_GENERATOR_LIMITS, ms, printTable, rssOf, startBenchEngine, summarize } from './support';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -20,29 +20,36 @@ const INTERVAL_MS = Number(process.env.LIVE_INTERVAL_MS ?? 1_000);
 const ITEMS = 100;
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36';
 
-async function main(): Promise<void> {
+/**
+ * The two modes' set-up: the engine, a database of ITEMS demo items, and a Gavel server process on
+ * it with the coalescing interval and the load clients' limits lifted (plus `env`).
+ */
+async function startLiveServer(dbPrefix: string, env: Record<string, string> = {}) {
   const engine = await startBenchEngine();
-  const dbName = `bench_live_${Date.now()}`;
-  const connection = await mongoose.createConnection(engine.uri, { dbName }).asPromise();
+  const connection = await mongoose.createConnection(engine.uri, { dbName: `${dbPrefix}_${Date.now()}` }).asPromise();
   const repository = createAuctionItemRepository(connection);
   // Create the collection first: the offline engine can fail an insert racing its creation.
   await repository.ensureIndexes();
   await repository.insertMany(generateDemoCatalog(ITEMS, new Date(), 11));
   const itemIds = (await connection.collection('auction_items').find().toArray()).map((item) => item._id.toHexString());
-
   const server = spawnServer({
     MONGODB_URI: engine.uri,
-    MONGODB_DB: dbName,
+    MONGODB_DB: connection.name,
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
     GAVEL_SEED_DEMO: 'false',
     LIVE_INTERVAL_MS: String(INTERVAL_MS),
-    LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
-    TRACKING_SESSION_EVENTS_PER_MINUTE: '10000000',
-    TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
+    ...LOAD_GENERATOR_LIMITS,
+    ...env,
   });
-  const url = await waitForReady(server);
+  return { engine, connection, itemIds, server, url: await waitForReady(server) };
+}
+
+async function main(): Promise<void> {
+  const { engine, connection, itemIds, server, url } = await startLiveServer('bench_live', {
+    LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
+  });
   const pid = server.child.pid!;
   const clients: Client[] = [];
   try {
@@ -176,25 +183,7 @@ const PAGE_ITEMS = 20;
  * is at most 100 ms beyond the coalescing interval; the ratio is against the 1-dashboard step.
  */
 async function dashboards(): Promise<void> {
-  const engine = await startBenchEngine();
-  const dbName = `bench_dash_${Date.now()}`;
-  const connection = await mongoose.createConnection(engine.uri, { dbName }).asPromise();
-  const repository = createAuctionItemRepository(connection);
-  await repository.ensureIndexes();
-  await repository.insertMany(generateDemoCatalog(ITEMS, new Date(), 11));
-  const itemIds = (await connection.collection('auction_items').find().toArray()).map((item) => item._id.toHexString());
-  const server = spawnServer({
-    MONGODB_URI: engine.uri,
-    MONGODB_DB: dbName,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    GAVEL_SEED_DEMO: 'false',
-    LIVE_INTERVAL_MS: String(INTERVAL_MS),
-    TRACKING_SESSION_EVENTS_PER_MINUTE: '10000000',
-    TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
-  });
-  const url = await waitForReady(server);
+  const { engine, connection, itemIds, server, url } = await startLiveServer('bench_dash');
   const rows: Array<Record<string, string>> = [];
   let baseline = NaN;
   let session = 0;

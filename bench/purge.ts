@@ -14,7 +14,7 @@ import { auctionItemModel } from '../src/catalog/auctionItem.model';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
 import { TrackImpressionsDocument } from '../test/generated/graphql';
-import { ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
+import { LOAD_GENERATOR_LIMITS, ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BASELINE_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -30,8 +30,7 @@ const USER_AGENT =
 async function main(): Promise<void> {
   const archiveDir = ARCHIVE ? mkdtempSync(path.join(tmpdir(), 'gavel-bench-archive-')) : undefined;
   const bench = await startBenchEnvironment({
-    TRACKING_SESSION_EVENTS_PER_MINUTE: '10000000',
-    TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
+    ...LOAD_GENERATOR_LIMITS,
     // The benchmark starts the purge itself.
     MAINTENANCE_INTERVAL_MS: '86400000',
     ...(archiveDir ? { ARCHIVE_DIR: archiveDir } : {}),
