@@ -68,13 +68,20 @@ export async function startBenchEnvironment(env: Record<string, string> = {}): P
   };
 }
 
-/** Counts the database commands an app sends (its driver's command monitoring). */
+/**
+ * Counts the database commands an app sends while `work` runs (its driver's command monitoring).
+ * Background work that is due is done first, so that it does not land in the count: the aggregated
+ * audit counts (written every few seconds) and a stale search sample (refreshed by the next page on
+ * engines that window sorted pages; a manual clock moved forward makes it stale).
+ */
 export function commandCounter(app: GavelApp): {
   measure<T>(work: () => Promise<T>): Promise<{ result: T; commands: string[] }>;
 } {
   const client = app.database.connection.getClient();
   return {
     async measure(work) {
+      await app.services.tracking.flushAuditAggregates();
+      await app.services.search.refreshSortWindows();
       const commands: string[] = [];
       const listener = (event: mongo.CommandStartedEvent) => commands.push(event.commandName);
       client.on('commandStarted', listener);

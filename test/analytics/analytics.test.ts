@@ -1,3 +1,4 @@
+import { commandCounter } from '../../bench/support';
 import { type Types } from 'mongoose';
 import { addToSketch, estimateDistinct, mergeSketches } from '../../src/analytics/uniqueSketch';
 import { seededRandom } from '../../src/catalog/demoCatalog';
@@ -238,17 +239,11 @@ describe('user analytics and popularity', () => {
 
 describe('analytics round trips', () => {
   async function commandsFor(first: number): Promise<string[]> {
-    const client = app.database.connection.getClient();
-    const commands: string[] = [];
-    const listener = (event: { commandName: string }) => commands.push(event.commandName);
-    client.on('commandStarted', listener);
-    try {
-      const response = await execute(app, SearchWithAnalyticsDocument, { first, range: range() });
-      expect(response.errors).toBeUndefined();
-      expect(response.data!.auctionItems.edges).toHaveLength(first);
-    } finally {
-      client.off('commandStarted', listener);
-    }
+    const { result: response, commands } = await commandCounter(app).measure(() =>
+      execute(app, SearchWithAnalyticsDocument, { first, range: range() }),
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data!.auctionItems.edges).toHaveLength(first);
     return commands;
   }
 
