@@ -41,6 +41,9 @@ export function spawnTestServer(databaseName: string, env: Record<string, string
     PORT: '0',
     LOG_LEVEL: 'info',
     GAVEL_SEED_DEMO: 'false',
+    // Every test client comes from 127.0.0.1, so the per-address request limit would throttle whole
+    // files on a fast machine; test/server/httpGuard.test.ts sets it to test it.
+    HTTP_REQUESTS_PER_MINUTE: '0',
     ...env,
   });
 }

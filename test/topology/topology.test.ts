@@ -34,6 +34,7 @@ beforeAll(async () => {
       // Every client comes from 127.0.0.1 here; the limits are not what this file tests.
       TRACKING_SESSION_EVENTS_PER_MINUTE: '1000000',
       TRACKING_IP_EVENTS_PER_MINUTE: '100000000',
+      HTTP_REQUESTS_PER_MINUTE: '0',
       // A day-long window: concurrent copies of an event cannot straddle a window boundary.
       TRACKING_IMPRESSION_COOLDOWN_MS: '86400000',
       LIVE_INTERVAL_MS: '100',
