@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { mongo } from 'mongoose';
-import type { ErasureSubject, StoredDocument } from './retention.repository';
+import { isOfSubject, type ErasureSubject, type StoredDocument } from './retention.repository';
 
 const { EJSON } = mongo.BSON;
 
@@ -46,6 +46,8 @@ export interface ArchiveManifest {
 export interface ArchiveSink {
   /** Archives documents of `type` whose `dateField` falls on one UTC `day`; durable and verified when it resolves. */
   append(type: string, day: string, dateField: string, documents: readonly StoredDocument[]): Promise<void>;
+  /** The session ids of the archived documents of these types that carry `userId`. */
+  sessionsOfUser(types: readonly string[], userId: string): Promise<string[]>;
   /** Removes the subject's documents from every archive of these types; returns what was removed. */
   erase(types: readonly string[], subject: ErasureSubject): Promise<{ documents: number; files: number }>;
 }
@@ -198,11 +200,6 @@ export async function* readArchive(file: string): AsyncGenerator<StoredDocument>
   }
 }
 
-/** Whether a stored event belongs to the erasure subject. */
-function ofSubject(document: StoredDocument, subject: ErasureSubject): boolean {
-  return 'userId' in subject ? document.userId === subject.userId : document.sessionId === subject.sessionId;
-}
-
 /**
  * Archives on a local (or mounted) file system: `<dir>/<type>/<day>.ndjson.gz` plus
  * `<day>.manifest.json`, one per data type and UTC day. Each purge batch is one gzip member
@@ -261,20 +258,36 @@ export class FileArchiveSink implements ArchiveSink {
     return this.serialised(async () => {
       let documents = 0;
       let files = 0;
-      for (const type of types) {
-        const folder = path.join(this.dir, type);
-        const names = await fs.readdir(folder).catch(() => [] as string[]);
-        for (const name of names.filter((entry) => entry.endsWith(MANIFEST_SUFFIX))) {
-          const manifestPath = path.join(folder, name);
-          const removed = await this.rewriteWithout(manifestPath, subject);
-          if (removed > 0) {
-            documents += removed;
-            files++;
-          }
+      for (const manifestPath of await this.manifests(types)) {
+        const removed = await this.rewriteWithout(manifestPath, subject);
+        if (removed > 0) {
+          documents += removed;
+          files++;
         }
       }
       return { documents, files };
     });
+  }
+
+  sessionsOfUser(types: readonly string[], userId: string): Promise<string[]> {
+    return this.serialised(async () => {
+      const sessions = new Set<string>();
+      for (const manifestPath of await this.manifests(types))
+        for await (const document of readArchive(manifestPath))
+          if (document.userId === userId && typeof document.sessionId === 'string') sessions.add(document.sessionId);
+      return [...sessions];
+    });
+  }
+
+  /** The manifest files of these types' archives. */
+  private async manifests(types: readonly string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const type of types) {
+      const folder = path.join(this.dir, type);
+      const names = await fs.readdir(folder).catch(() => [] as string[]);
+      for (const name of names) if (name.endsWith(MANIFEST_SUFFIX)) found.push(path.join(folder, name));
+    }
+    return found;
   }
 
   private async rewriteWithout(manifestPath: string, subject: ErasureSubject): Promise<number> {
@@ -283,7 +296,7 @@ export class FileArchiveSink implements ArchiveSink {
     const oldFile = path.join(folder, manifest.file);
     // A first pass reads only: most archives do not hold the subject and are left untouched.
     let removed = 0;
-    for await (const document of readArchive(manifestPath)) if (ofSubject(document, subject)) removed++;
+    for await (const document of readArchive(manifestPath)) if (isOfSubject(document, subject)) removed++;
     if (removed === 0) return 0;
     const newName = `${manifest.day}.e${Date.now().toString(36)}.ndjson.gz`;
     const rewritten: ArchiveManifest = {
@@ -300,7 +313,7 @@ export class FileArchiveSink implements ArchiveSink {
     for (const part of manifest.parts) {
       const kept = decode(await readRange(oldFile, part.offset, part.length)).filter((document) => {
         const id = String(document._id);
-        if (seen.has(id) || ofSubject(document, subject)) return false;
+        if (seen.has(id) || isOfSubject(document, subject)) return false;
         seen.add(id);
         return true;
       });

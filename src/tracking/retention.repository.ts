@@ -55,8 +55,29 @@ const DELETE_CHUNK = 1_000;
 /** A stored document as the purge sees it: its id and whatever else it holds (archived as is). */
 export type StoredDocument = { _id: Types.ObjectId | string } & Record<string, unknown>;
 
-/** The subject of an erasure: the events that carry this user id, or this session id. */
-export type ErasureSubject = { userId: string } | { sessionId: string };
+/**
+ * Whose raw events an erasure removes: those carrying `userId` (when given) and those of the
+ * sessions in `sessionIds`. For a user these are every session the user was seen in, so that what
+ * the same browser tab tracked before the user signed in goes too.
+ */
+export interface ErasureSubject {
+  readonly userId?: string;
+  readonly sessionIds: readonly string[];
+}
+
+/** Whether a stored event belongs to the erasure subject (the same test as {@link subjectFilter}). */
+export function isOfSubject(document: StoredDocument, subject: ErasureSubject): boolean {
+  return (
+    (subject.userId !== undefined && document.userId === subject.userId) ||
+    (typeof document.sessionId === 'string' && subject.sessionIds.includes(document.sessionId))
+  );
+}
+
+/** The query of the subject's events. */
+function subjectFilter(subject: ErasureSubject): Record<string, unknown> {
+  const sessions = { sessionId: { $in: [...subject.sessionIds] } };
+  return subject.userId === undefined ? sessions : { $or: [{ userId: subject.userId }, sessions] };
+}
 
 /** Storage side of retention and erasure. No policy (cutoffs, archiving) here. */
 export interface RetentionRepository {
@@ -77,6 +98,8 @@ export interface RetentionRepository {
   dateField(type: RetentionDataType): string;
   /** Deletes these documents of `type` (ids from {@link expiredBatch}). Returns the number deleted. */
   deleteExpired(type: RetentionDataType, ids: ReadonlyArray<StoredDocument['_id']>): Promise<number>;
+  /** The session ids of the raw events (counted and audit) that carry `userId`. */
+  sessionsOfUser(userId: string): Promise<string[]>;
   /** Deletes the subject's raw events of one raw type; returns the number deleted. */
   eraseEvents(type: (typeof RAW_EVENT_TYPES)[number], subject: ErasureSubject): Promise<number>;
   /**
@@ -103,6 +126,7 @@ export interface ErasureRecord {
   readonly subjectKind: 'userId' | 'sessionId';
   /** `Pseudonymizer.subject` of the id: lets an operator answer "was X erased?" without storing X. */
   readonly subjectPseudonym: string;
+  readonly sessions: number;
   readonly countedEvents: number;
   readonly auditEvents: number;
   readonly archivedEvents: number;
@@ -140,9 +164,14 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
       }
       return deleted;
     },
+    sessionsOfUser: async (userId) =>
+      // Both raw types live in one collection.
+      (await collection(RAW_EVENT_TYPES[0]).distinct('sessionId', { userId })).filter(
+        (id): id is string => typeof id === 'string',
+      ),
     eraseEvents: async (type, subject) => {
       const result = await retryTransientConflicts(() =>
-        collection(type).deleteMany({ ...SPECS[type].filter, ...subject }),
+        collection(type).deleteMany({ ...SPECS[type].filter, ...subjectFilter(subject) }),
       );
       return result.deletedCount;
     },

@@ -45,6 +45,8 @@ export interface PurgeReport {
 
 /** What one erasure removed. */
 export interface ErasureReport {
+  /** Sessions whose events were erased (for a user id: every session the user was seen in). */
+  readonly sessions: number;
   readonly countedEvents: number;
   readonly auditEvents: number;
   readonly archivedEvents: number;
@@ -124,8 +126,9 @@ export class RetentionService {
   }
 
   /**
-   * Removes the subject's raw events (counted and audit) from the database and from the archives,
-   * and writes an erasure record: who asked, when, what was removed, the subject only as a keyed
+   * Removes the subject's raw events (counted and audit) from the database and from the archives
+   * (for a user id, also every event of the sessions the user was seen in, anonymous ones too), and
+   * writes an erasure record: who asked, when, what was removed, the subject only as a keyed
    * pseudonym. Rollup counters stay (they hold no personal data); see README for the sketches.
    */
   async erase(subject: { userId?: string | null; sessionId?: string | null }, by: string): Promise<ErasureReport> {
@@ -134,14 +137,22 @@ export class RetentionService {
     const kind = given[0]!;
     const id = subject[kind]!;
     if (!SUBJECT_PATTERN.test(id)) throw badUserInput(kind, `${kind} must be 1 to 128 letters, digits or _ . : -`);
-    const target = (kind === 'userId' ? { userId: id } : { sessionId: id }) as ErasureSubject;
     // Archives are rewritten under the purge lease, so no other instance appends to them meanwhile.
     if (this.archive && !(await this.lease()))
       throw serviceUnavailable('Another instance is purging into the archives; retry the erasure shortly.');
     let archived = { documents: 0, files: 0 };
     let countedEvents = 0;
     let auditEvents = 0;
+    let target: ErasureSubject = { sessionIds: [id] };
     try {
+      if (kind === 'userId') {
+        // The sessions the user was seen in, wherever their events are: a session's events before
+        // sign-in carry no user id but are the same person's (one browser tab's session).
+        const sessions = new Set(await this.repository.sessionsOfUser(id));
+        if (this.archive)
+          for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, id)) sessions.add(session);
+        target = { userId: id, sessionIds: [...sessions] };
+      }
       [countedEvents, auditEvents] = (await Promise.all(
         RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
       )) as [number, number];
@@ -151,6 +162,7 @@ export class RetentionService {
       if (this.archive && !this.running) await this.repository.releasePurgeLease(this.leaseHolder);
     }
     const report: ErasureReport = {
+      sessions: target.sessionIds.length,
       countedEvents,
       auditEvents,
       archivedEvents: archived.documents,

@@ -39,6 +39,12 @@ export class PurgeReport {
 /** GraphQL shape of an erasure report. */
 @ObjectType({ description: 'What eraseSubject removed. Rollup counters stay: they hold no personal data.' })
 export class ErasureReport {
+  @Field(() => Int, {
+    description:
+      'Sessions whose events were erased: the given session, or every session the user was seen in (their anonymous events too).',
+  })
+  sessions!: number;
+
   @Field(() => Int, { description: 'Counted raw events deleted.' })
   countedEvents!: number;
 

@@ -39,13 +39,14 @@ const at = (daysAgo: number, ms = 0) => new Date(new Date(NOW).getTime() - daysA
 const canonical = (documents: readonly StoredDocument[]) =>
   documents.map((document) => mongo.BSON.EJSON.stringify(document, { relaxed: false })).sort();
 
-function rawEvent(receivedAt: Date, outcome: string, userId: string) {
+/** An event of `userId` (none: anonymous) in the session `s-<userId>` unless another is given. */
+function rawEvent(receivedAt: Date, outcome: string, userId: string | undefined, sessionId = `s-${userId}`) {
   return {
     _id: new Types.ObjectId(),
     type: 'CLICK',
     itemId: new Types.ObjectId(),
-    sessionId: `s-${userId}`,
-    userId,
+    sessionId,
+    ...(userId ? { userId } : {}),
     source: 'SEARCH',
     position: 3,
     clientTimestamp: new Date(receivedAt.getTime() - 1_000),
@@ -79,9 +80,18 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
       rawEvent(new Date(dayB.getTime() + i), 'ACCEPTED', i % 2 ? 'alice' : 'bob'),
     ),
   ];
-  const expiredAudit = Array.from({ length: 14 }, (_, i) =>
-    rawEvent(new Date(at(40).getTime() + i), 'FLAGGED', i % 2 ? 'alice' : 'bob'),
-  );
+  const expiredAudit = [
+    ...Array.from({ length: 14 }, (_, i) =>
+      // Alice's last one in a second session, seen nowhere else but in the archive.
+      rawEvent(new Date(at(40).getTime() + i), 'FLAGGED', i % 2 ? 'alice' : 'bob', i === 13 ? 's-alice-2' : undefined),
+    ),
+    // Before Alice signed in: her session, no user id.
+    rawEvent(new Date(at(40).getTime() + 14), 'FLAGGED', undefined, 's-alice'),
+  ];
+  /** Alice's events: those with her user id, and the anonymous ones of her sessions. */
+  const ofAlice = (event: StoredDocument) =>
+    event.userId === 'alice' || ['s-alice', 's-alice-2'].includes(event.sessionId as string);
+  const others = (list: StoredDocument[]) => list.filter((event) => !ofAlice(event));
   const recent = [rawEvent(at(10), 'ACCEPTED', 'alice'), rawEvent(at(10), 'FLAGGED', 'bob')];
   const day = (date: Date) => date.toISOString().slice(0, 10);
 
@@ -172,22 +182,31 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
     await leases.deleteOne({ _id: 'purge' });
   });
 
-  it('eraseSubject rewrites the archives without the subject, and leaves everyone else', async () => {
+  it('eraseSubject rewrites the archives without the subject and its sessions, and leaves everyone else', async () => {
+    // Anonymous, recent: one in the session Alice was seen in only in the archive, one of someone else.
+    await events().insertMany([
+      rawEvent(at(10), 'ACCEPTED', undefined, 's-alice-2'),
+      rawEvent(at(10), 'ACCEPTED', undefined, 's-carol'),
+    ] as never[]);
     const response = await execute(app, EraseSubjectDocument, { userId: 'alice' });
     expect(response.errors).toBeUndefined();
-    const aliceArchived = [...expiredCounted, ...expiredAudit].filter((event) => event.userId === 'alice').length;
+    const aliceArchived = [...expiredCounted, ...expiredAudit].filter(ofAlice).length;
+    // 17 counted with her id; 7 audit with her id, 1 anonymous in her session.
+    expect(aliceArchived).toBe(17 + 7 + 1);
     expect(response.data!.eraseSubject).toEqual({
-      countedEvents: 1,
+      sessions: 2,
+      countedEvents: 2,
       auditEvents: 0,
       archivedEvents: aliceArchived,
       archiveFiles: 3,
     });
-    const bob = (list: StoredDocument[]) => list.filter((event) => event.userId === 'bob');
     expect(canonical(await archiveOf('COUNTED_EVENTS', day(dayA)))).toEqual(
-      canonical(bob(expiredCounted.slice(0, 23))),
+      canonical(others(expiredCounted.slice(0, 23))),
     );
-    expect(canonical(await archiveOf('COUNTED_EVENTS', day(dayB)))).toEqual(canonical(bob(expiredCounted.slice(23))));
-    expect(canonical(await archiveOf('AUDIT_EVENTS', day(at(40))))).toEqual(canonical(bob(expiredAudit)));
+    expect(canonical(await archiveOf('COUNTED_EVENTS', day(dayB)))).toEqual(
+      canonical(others(expiredCounted.slice(23))),
+    );
+    expect(canonical(await archiveOf('AUDIT_EVENTS', day(at(40))))).toEqual(canonical(others(expiredAudit)));
     // No trace in any file of the archive folder, old data files included.
     const files = await fs.readdir(path.join(archiveDir, 'COUNTED_EVENTS'));
     expect(files.filter((name) => name.endsWith('.gz'))).toHaveLength(2);
@@ -195,6 +214,8 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
     expect(stdout).not.toMatch(/alice/);
     expect(stdout).toMatch(/bob/);
     expect(await events().countDocuments({ userId: 'alice' })).toBe(0);
+    expect(await events().countDocuments({ sessionId: { $in: ['s-alice', 's-alice-2'] } })).toBe(0);
     expect(await events().countDocuments({ userId: 'bob' })).toBe(1);
+    expect(await events().countDocuments({ sessionId: 's-carol' })).toBe(1);
   });
 });

@@ -308,27 +308,42 @@ describe('privacy', () => {
     for (const row of aggregated) expect(row.ip).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
-  it("eraseSubject removes every raw event of the subject, and nothing of anyone else's", async () => {
+  it("eraseSubject removes every raw event of the subject and its sessions, and nothing of anyone else's", async () => {
     const mine = [
       rawEvent(at(1), 'ACCEPTED', { userId: 'user-a', sessionId: 's-a1' }),
       rawEvent(at(2), 'ACCEPTED', { userId: 'user-a', sessionId: 's-a2' }),
       rawEvent(at(3), 'FLAGGED', { userId: 'user-a', sessionId: 's-a2' }),
+      // Before user-a signed in: the same session, no user id.
+      rawEvent(at(1), 'FLAGGED', { sessionId: 's-a1' }),
     ];
     const others = [
       rawEvent(at(1), 'ACCEPTED', { userId: 'user-b', sessionId: 's-b' }),
-      rawEvent(at(1), 'FLAGGED', { sessionId: 's-a1' }),
+      rawEvent(at(1), 'FLAGGED', { sessionId: 's-b' }),
       rawEvent(at(1), 'ACCEPTED', { userId: 'user-ab', sessionId: 's-c' }),
+      rawEvent(at(1), 'ACCEPTED', { sessionId: 's-a' }),
     ];
     await collection('tracking_events').insertMany([...mine, ...others] as never[]);
     const erased = await execute(app, EraseSubjectDocument, { userId: 'user-a' });
     expect(erased.errors).toBeUndefined();
-    expect(erased.data!.eraseSubject).toEqual({ countedEvents: 2, auditEvents: 1, archivedEvents: 0, archiveFiles: 0 });
+    expect(erased.data!.eraseSubject).toEqual({
+      sessions: 2,
+      countedEvents: 2,
+      auditEvents: 2,
+      archivedEvents: 0,
+      archiveFiles: 0,
+    });
     const left = (await collection('tracking_events').find().toArray()).map((event) => String(event._id)).sort();
     expect(left).toEqual(others.map((event) => String(event._id)).sort());
 
-    // By session: the anonymous audit row of s-a1 goes too.
-    const bySession = await execute(app, EraseSubjectDocument, { sessionId: 's-a1' });
-    expect(bySession.data!.eraseSubject).toMatchObject({ countedEvents: 0, auditEvents: 1 });
+    // By session: that session's events only, with or without a user id; user-b's other sessions stay.
+    const bySession = await execute(app, EraseSubjectDocument, { sessionId: 's-b' });
+    expect(bySession.data!.eraseSubject).toEqual({
+      sessions: 1,
+      countedEvents: 1,
+      auditEvents: 1,
+      archivedEvents: 0,
+      archiveFiles: 0,
+    });
     expect(await collection('tracking_events').countDocuments()).toBe(2);
 
     // The erasure records: who, when, what; the subject only as a pseudonym.
@@ -336,9 +351,15 @@ describe('privacy', () => {
       .find({}, { sort: { _id: 1 } })
       .toArray();
     expect(records).toHaveLength(2);
-    expect(records[0]).toMatchObject({ by: 'open', subjectKind: 'userId', countedEvents: 2, auditEvents: 1 });
+    expect(records[0]).toMatchObject({
+      by: 'open',
+      subjectKind: 'userId',
+      sessions: 2,
+      countedEvents: 2,
+      auditEvents: 2,
+    });
     expect(records[0]!.at).toEqual(new Date(NOW));
-    expect(JSON.stringify(records)).not.toMatch(/user-a|s-a1/);
+    expect(JSON.stringify(records)).not.toMatch(/user-a|s-a1|s-b/);
   });
 
   it('eraseSubject refuses a missing, doubled or malformed subject without touching the data', async () => {
