@@ -115,6 +115,8 @@ describe('key', () => {
     context = await newContext(browser);
     page = await context.newPage();
     await page.goto(`${origin()}/dashboard`);
+    // No views before a key is accepted.
+    expect(await page.isHidden('#nav')).toBe(true);
     await page.fill('#api-key', 'gvl_0000000000000000_nope');
     await page.click('button[type=submit]');
     expect(await page.textContent('.notice.error')).toContain('refused this key');
@@ -179,6 +181,25 @@ describe('connection state', () => {
     // graphql-ws backs off (a few seconds); once back, the overview is current again.
     expect(await textOf('#live-status', 'Live', 30_000)).toBe('Live');
     expect(await textOf('#total-impressions', String(before + 1))).toBe(String(before + 1));
+  });
+
+  it('goes back to the key form, saying why, when its key is revoked while the page is open', async () => {
+    const revoked = await app.services.auth.createKey({ role: 'ANALYST', label: 'revoked while open' });
+    let open: WebSocketRoute | undefined;
+    await openDashboard(revoked.key, 'laptop', '', (page) =>
+      page.routeWebSocket(/\/graphql$/, (ws) => {
+        ws.connectToServer();
+        open = ws;
+      }),
+    );
+    expect(await textOf('#live-status', 'Live')).toBe('Live');
+    expect(await app.services.auth.revokeKey(revoked.id)).toBe(true);
+    // The socket ends (as when an instance restarts); the reconnection presents the revoked key,
+    // the server closes it with 4403, and retrying would only repeat that.
+    await open!.close({ code: 1001, reason: 'test: going away' });
+    await page.waitForSelector('#api-key', { timeout: 30_000 });
+    expect(await page.textContent('.key-form')).toContain('The server refused this key');
+    expect(await page.isHidden('#nav')).toBe(true);
   });
 });
 

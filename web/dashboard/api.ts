@@ -2,7 +2,7 @@
  * The dashboard's only way to the server: the public GraphQL API, queries over HTTP POST and
  * subscriptions over graphql-ws, with the API key on both. Documents are codegen-typed.
  */
-import { createClient, type Client } from 'graphql-ws';
+import { CloseCode, createClient, type Client } from 'graphql-ws';
 import type { TypedDocumentString } from './generated/graphql';
 
 /** An error answered by the API, with its stable `extensions.code`. */
@@ -15,8 +15,17 @@ export class ApiError extends Error {
   }
 }
 
-/** What the live connection is doing, for the page's status line. */
-export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
+/**
+ * What the live connection is doing, for the page's status line. `refused`: the server closed it
+ * because the key is unknown or revoked; `stopped`: it ended for good (the server refused the
+ * protocol or failed), and only a reload starts it again. Neither is retried.
+ */
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'refused' | 'stopped';
+
+/** Whether graphql-ws ended on the server's refusal of the key (Gavel closes with 4403). */
+function isKeyRefusal(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === CloseCode.Forbidden;
+}
 
 /** A GraphQL client bound to one API key. */
 export interface Api {
@@ -60,9 +69,12 @@ export function createApi(key: string, onStatus: (status: LiveStatus) => void): 
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${endpoint}`,
     connectionParams: authorization ? { authorization } : {},
     lazy: false,
-    // The dashboard stays open for hours: keep reconnecting (graphql-ws backs off, with jitter).
+    // The dashboard stays open for hours: keep reconnecting (graphql-ws backs off, with jitter),
+    // unless the key was refused (revoked since the page opened): retrying cannot help.
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
+    shouldRetry: (error) => !isKeyRefusal(error),
+    // graphql-ws gave up (a refused key, or a close code it never retries): say so, not "reconnecting".
+    onNonLazyError: (error) => onStatus(isKeyRefusal(error) ? 'refused' : 'stopped'),
     on: {
       connecting: () => onStatus(everConnected ? 'reconnecting' : 'connecting'),
       connected: () => {

@@ -30,8 +30,13 @@ const STATUS_TEXT: Record<LiveStatus, string> = {
   connecting: 'Connecting…',
   live: 'Live',
   reconnecting: 'Reconnecting… (figures may be stale)',
+  refused: 'Key refused',
+  stopped: 'Live updates stopped (reload the page)',
 };
+const REFUSED_KEY = 'The server refused this key (unknown, malformed or revoked).';
 function showStatus(value: LiveStatus): void {
+  // A key revoked while the page is open: back to the form, which says why.
+  if (value === 'refused') return askForKey(REFUSED_KEY);
   status.textContent = STATUS_TEXT[value];
   status.dataset.state = value;
 }
@@ -87,10 +92,7 @@ async function start(key: string): Promise<void> {
     client.close();
     const code = (error as ApiError).code;
     if (code === 'FORBIDDEN') role = 'seller';
-    else if (code === 'UNAUTHENTICATED')
-      return askForKey(
-        key ? 'The server refused this key (unknown, malformed or revoked).' : 'This server needs a key.',
-      );
+    else if (code === 'UNAUTHENTICATED') return askForKey(key ? REFUSED_KEY : 'This server needs a key.');
     else return askForKey(`Could not check the key: ${(error as Error).message}`);
   }
   // The check's client was closed on FORBIDDEN; a seller gets a fresh one.
