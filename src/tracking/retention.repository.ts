@@ -62,21 +62,28 @@ export type StoredDocument = { _id: Types.ObjectId | string } & Record<string, u
  */
 export interface ErasureSubject {
   readonly userId?: string;
-  readonly sessionIds: readonly string[];
+  readonly sessionIds: ReadonlySet<string>;
 }
 
-/** Whether a stored event belongs to the erasure subject (the same test as {@link subjectFilter}). */
+/** Whether a stored event belongs to the erasure subject (the same test as the erasure's queries). */
 export function isOfSubject(document: StoredDocument, subject: ErasureSubject): boolean {
   return (
     (subject.userId !== undefined && document.userId === subject.userId) ||
-    (typeof document.sessionId === 'string' && subject.sessionIds.includes(document.sessionId))
+    (typeof document.sessionId === 'string' && subject.sessionIds.has(document.sessionId))
   );
 }
 
-/** The query of the subject's events. */
-function subjectFilter(subject: ErasureSubject): Record<string, unknown> {
-  const sessions = { sessionId: { $in: [...subject.sessionIds] } };
-  return subject.userId === undefined ? sessions : { $or: [{ userId: subject.userId }, sessions] };
+/**
+ * The queries of the subject's events, each naming at most {@link DELETE_CHUNK} sessions: user ids
+ * come from clients, so one may appear in very many sessions, and one `$in` of them all could pass
+ * the 16 MB command limit.
+ */
+function subjectFilters(subject: ErasureSubject): Array<Record<string, unknown>> {
+  const sessions = [...subject.sessionIds];
+  const filters: Array<Record<string, unknown>> = subject.userId === undefined ? [] : [{ userId: subject.userId }];
+  for (let start = 0; start < sessions.length; start += DELETE_CHUNK)
+    filters.push({ sessionId: { $in: sessions.slice(start, start + DELETE_CHUNK) } });
+  return filters;
 }
 
 /** Storage side of retention and erasure. No policy (cutoffs, archiving) here. */
@@ -170,10 +177,12 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         (id): id is string => typeof id === 'string',
       ),
     eraseEvents: async (type, subject) => {
-      const result = await retryTransientConflicts(() =>
-        collection(type).deleteMany({ ...SPECS[type].filter, ...subjectFilter(subject) }),
-      );
-      return result.deletedCount;
+      let deleted = 0;
+      for (const filter of subjectFilters(subject))
+        deleted += (
+          await retryTransientConflicts(() => collection(type).deleteMany({ ...SPECS[type].filter, ...filter }))
+        ).deletedCount;
+      return deleted;
     },
     acquirePurgeLease: async (holder, now, until) => {
       try {

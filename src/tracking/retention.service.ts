@@ -143,7 +143,7 @@ export class RetentionService {
     let archived = { documents: 0, files: 0 };
     let countedEvents = 0;
     let auditEvents = 0;
-    let target: ErasureSubject = { sessionIds: [id] };
+    let target: ErasureSubject = { sessionIds: new Set([id]) };
     try {
       if (kind === 'userId') {
         // The sessions the user was seen in, wherever their events are: a session's events before
@@ -151,7 +151,7 @@ export class RetentionService {
         const sessions = new Set(await this.repository.sessionsOfUser(id));
         if (this.archive)
           for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, id)) sessions.add(session);
-        target = { userId: id, sessionIds: [...sessions] };
+        target = { userId: id, sessionIds: sessions };
       }
       [countedEvents, auditEvents] = (await Promise.all(
         RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
@@ -162,7 +162,7 @@ export class RetentionService {
       if (this.archive && !this.running) await this.repository.releasePurgeLease(this.leaseHolder);
     }
     const report: ErasureReport = {
-      sessions: target.sessionIds.length,
+      sessions: target.sessionIds.size,
       countedEvents,
       auditEvents,
       archivedEvents: archived.documents,

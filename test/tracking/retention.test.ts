@@ -362,6 +362,23 @@ describe('privacy', () => {
     expect(JSON.stringify(records)).not.toMatch(/user-a|s-a1|s-b/);
   });
 
+  it('eraseSubject reaches a user id seen in thousands of sessions (erased 1,000 sessions per query)', async () => {
+    // User ids come from clients: anyone can spread one over many sessions.
+    const sessions = Array.from({ length: 2_500 }, (_, i) => `s-many-${i}`);
+    await collection('tracking_events').insertMany(
+      sessions.flatMap((sessionId) => [
+        rawEvent(at(1), 'ACCEPTED', { userId: 'user-many', sessionId }),
+        rawEvent(at(1), 'ACCEPTED', { sessionId }),
+      ]) as never[],
+    );
+    await collection('tracking_events').insertOne(rawEvent(at(1), 'ACCEPTED', { sessionId: 's-many' }) as never);
+    const erased = await execute(app, EraseSubjectDocument, { userId: 'user-many' });
+    expect(erased.errors).toBeUndefined();
+    expect(erased.data!.eraseSubject).toMatchObject({ sessions: 2_500, countedEvents: 5_000 });
+    const left = await collection('tracking_events').find().toArray();
+    expect(left.map((event) => event.sessionId)).toEqual(['s-many']);
+  });
+
   it('eraseSubject refuses a missing, doubled or malformed subject without touching the data', async () => {
     await collection('tracking_events').insertOne(rawEvent(at(1), 'ACCEPTED', { userId: 'user-z' }) as never);
     for (const variables of [
