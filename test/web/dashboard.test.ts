@@ -183,6 +183,21 @@ describe('connection state', () => {
     expect(await textOf('#total-impressions', String(before + 1))).toBe(String(before + 1));
   });
 
+  it('says live updates stopped when the connection ends with a code graphql-ws never retries', async () => {
+    let open: WebSocketRoute | undefined;
+    await openDashboard(keys.ANALYST, 'laptop', '', (page) =>
+      page.routeWebSocket(/\/graphql$/, (ws) => {
+        ws.connectToServer();
+        open = ws;
+      }),
+    );
+    expect(await textOf('#live-status', 'Live')).toBe('Live');
+    // 4400 Bad Request: the client gave the server something it refused; retrying would repeat it.
+    await open!.close({ code: 4400, reason: 'test: bad request' });
+    const stopped = 'Live updates stopped (reload the page)';
+    expect(await textOf('#live-status', stopped)).toBe(stopped);
+  });
+
   it('goes back to the key form, saying why, when its key is revoked while the page is open', async () => {
     const revoked = await app.services.auth.createKey({ role: 'ANALYST', label: 'revoked while open' });
     let open: WebSocketRoute | undefined;
