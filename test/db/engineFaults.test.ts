@@ -18,7 +18,7 @@ const skipReason = external
 const describeEmbedded = skipReason ? describe.skip : describe;
 if (skipReason) console.info(`[engine fault tests skipped] ${skipReason}`);
 
-// Two JVM starts (Launcher.java is compiled each time), seeding and a tracking load: minutes on a busy machine.
+// Two JVM starts, seeding and a tracking load: minutes on a busy machine.
 jest.setTimeout(240_000);
 
 const mutation = 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { events { outcome } } }';

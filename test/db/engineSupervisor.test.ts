@@ -17,7 +17,7 @@ if (!availability.ok && process.env['CI'])
 if (!availability.ok) console.warn(`Skipping engine supervision tests: ${availability.reason}`);
 const describeEngine = availability.ok ? describe : describe.skip;
 
-// JVM start plus in-memory compilation of Launcher.java takes a few seconds on a busy machine.
+// A JVM start (and the first compilation of Launcher.java) takes a few seconds on a busy machine.
 jest.setTimeout(180_000);
 
 let dir: string;

@@ -22,7 +22,7 @@ if (!availability.ok) {
 }
 const describeEngine = availability.ok ? describe : describe.skip;
 
-// JVM start plus in-memory compilation of Launcher.java takes a few seconds on a busy machine.
+// A JVM start (and the first compilation of Launcher.java) takes a few seconds on a busy machine.
 jest.setTimeout(60_000);
 
 interface Item {
@@ -118,6 +118,16 @@ describeEngine('mongo-java-server (memory backend) with mongoose 9', () => {
     expect(handshake['maxWireVersion']).toBe(21);
     const buildInfo = await db.admin().command({ buildInfo: 1 });
     expect(buildInfo['version']).toBe('7.0.0');
+  });
+
+  it('runs Launcher compiled once per version, not its source (Java would compile that on every start)', () => {
+    const args = readFileSync(`/proc/${engine.pid}/cmdline`, 'utf8').split('\0');
+    const classPath = args[args.indexOf('-cp') + 1]!.split(path.delimiter);
+    const compiled = classPath.find((entry) => entry.includes(path.join('.cache', 'engine-launcher')));
+    expect(compiled).toBeDefined();
+    expect(readFileSync(path.join(compiled!, 'Launcher.class')).subarray(0, 4).toString('hex')).toBe('cafebabe');
+    expect(args).toContain('Launcher');
+    expect(args.some((arg) => arg.endsWith('Launcher.java'))).toBe(false);
   });
 
   it('insertMany: a duplicate stops an ordered insert there, and is skipped by an unordered one', async () => {

@@ -6,10 +6,11 @@
  * (non-unique indexes ignored, TTL never expires, no transactions, no `$text`) are listed in
  * GUIDE.md section 1.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../shared/repoRoot';
 import type { EngineHealth } from './supervisor';
@@ -87,6 +88,8 @@ interface EnginePaths {
   readonly libDir: string;
   readonly pom: string;
   readonly stamp: string;
+  /** Compiled launchers, one folder per version of Launcher.java and the jars. */
+  readonly classesDir: string;
 }
 
 function enginePaths(): EnginePaths {
@@ -97,17 +100,56 @@ function enginePaths(): EnginePaths {
     libDir,
     pom: path.join(javaDir, 'pom.xml'),
     stamp: path.join(libDir, '.complete'),
+    classesDir: path.join(repoRoot(), '.cache', 'engine-launcher'),
   };
 }
 
-/** `$JAVA_HOME/bin/java` when JAVA_HOME points at a JDK, else `java` from PATH. */
-function javaExecutable(): string {
+/** `$JAVA_HOME/bin/<tool>` when JAVA_HOME points at a JDK, else `<tool>` from PATH. */
+function jdkExecutable(tool: 'java' | 'javac'): string {
   const home = process.env['JAVA_HOME'];
   if (home) {
-    const candidate = path.join(home, 'bin', process.platform === 'win32' ? 'java.exe' : 'java');
+    const candidate = path.join(home, 'bin', process.platform === 'win32' ? `${tool}.exe` : tool);
     if (existsSync(candidate)) return candidate;
   }
-  return 'java';
+  return tool;
+}
+
+function javaExecutable(): string {
+  return jdkExecutable('java');
+}
+
+/**
+ * The folder of Launcher.java compiled against the fetched jars, compiled now if this version has
+ * not been yet; undefined when `javac` fails (the engine then runs the source file, which Java
+ * compiles in memory on every start: 1–3 s more per start and per supervised restart). The folder
+ * is named by the SHA-256 of the source and the jars' stamp, and appears whole (compiled aside,
+ * then renamed), so concurrent starts never run a half-written class.
+ */
+async function compiledLauncher(paths: EnginePaths): Promise<string | undefined> {
+  const version = createHash('sha256')
+    .update(readFileSync(paths.launcher))
+    .update(readFileSync(paths.stamp))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = path.join(paths.classesDir, version);
+  if (existsSync(path.join(dir, 'Launcher.class'))) return dir;
+  let scratch: string | undefined;
+  try {
+    mkdirSync(paths.classesDir, { recursive: true });
+    scratch = mkdtempSync(path.join(paths.classesDir, `${version}-`));
+    await promisify(execFile)(
+      jdkExecutable('javac'),
+      ['-nowarn', '-cp', path.join(paths.libDir, '*'), '-d', scratch, paths.launcher],
+      { timeout: 60_000 },
+    );
+    renameSync(scratch, dir);
+    return dir;
+  } catch {
+    // Another start renamed its copy first (then use it), or the folder is read-only, or javac is
+    // missing or failed.
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    return existsSync(path.join(dir, 'Launcher.class')) ? dir : undefined;
+  }
 }
 
 /** Version of the fetched mongo-java-server, read from its jar name (the pom may be edited). */
@@ -233,11 +275,12 @@ export async function startJavaServer(options: JavaServerOptions): Promise<Runni
   const paths = enginePaths();
   const wire = options.wireVersion ?? 21;
   const dataFile = options.backend === 'h2' && options.dataFile ? path.resolve(options.dataFile) : undefined;
+  const classes = await compiledLauncher(paths);
   const args = [
     // Java expands a trailing `*` in -cp itself, so no shell is involved.
     '-cp',
-    path.join(paths.libDir, '*'),
-    paths.launcher,
+    [path.join(paths.libDir, '*'), ...(classes ? [classes] : [])].join(path.delimiter),
+    classes ? 'Launcher' : paths.launcher,
     '--backend',
     options.backend,
     ...(dataFile ? ['--file', dataFile, '--durability', options.durability ?? 'fsync'] : []),
