@@ -13,15 +13,12 @@ import { Types } from 'mongoose';
 import { auctionItemModel } from '../src/catalog/auctionItem.model';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
-import { loadConfig } from '../src/config';
 import { TrackImpressionsDocument } from '../test/generated/graphql';
 import { LOAD_GENERATOR_LIMITS, ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BASELINE_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ARCHIVE = process.env.BENCH_ARCHIVE === '1';
-/** The purge's duty cycle under test (PURGE_DUTY_CYCLE, as Gavel reads it). */
-const DUTY_CYCLE = loadConfig({ PURGE_DUTY_CYCLE: process.env.PURGE_DUTY_CYCLE }).retention.purgeDutyCycle;
 const ITEMS = 500;
 const CLIENTS = 4;
 const API_BATCH = 50;
@@ -36,12 +33,11 @@ async function main(): Promise<void> {
     ...LOAD_GENERATOR_LIMITS,
     // The benchmark starts the purge itself.
     MAINTENANCE_INTERVAL_MS: '86400000',
-    PURGE_DUTY_CYCLE: String(DUTY_CYCLE),
     ...(archiveDir ? { ARCHIVE_DIR: archiveDir } : {}),
   });
   try {
     printHeader(
-      `bench:purge — ${EVENTS.toLocaleString('en')} expired events, ${CLIENTS} clients × ${API_BATCH} events, purge duty cycle ${DUTY_CYCLE}${ARCHIVE ? ', archived first' : ''}`,
+      `bench:purge — ${EVENTS.toLocaleString('en')} expired events, ${CLIENTS} clients × ${API_BATCH} events${ARCHIVE ? ', archived first' : ''}`,
       bench.engine,
     );
     const { app } = bench;

@@ -150,7 +150,6 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         rollupDays: config.retention.rollupDays,
         journalDays: config.retention.journalDays,
         batchSize: config.retention.purgeBatchSize,
-        dutyCycle: config.retention.purgeDutyCycle,
       },
       pseudonyms,
       logger.child({ component: 'retention' }),

@@ -93,8 +93,6 @@ export interface GavelConfig {
     readonly journalDays: number;
     /** `PURGE_BATCH_SIZE`: documents one purge step reads, archives and deletes at most. */
     readonly purgeBatchSize: number;
-    /** `PURGE_DUTY_CYCLE`: share of its running time the purge works; it pauses between batches for the rest. */
-    readonly purgeDutyCycle: number;
     /** `ARCHIVE_DIR`: expired raw events are archived here before deletion; unset = deleted without archive. */
     readonly archiveDir: string | undefined;
     /** `PRIVACY_SECRET`: keys the daily HMAC stored instead of client addresses, and the pseudonyms of user ids in logs and erasure records (default: derived from `SESSION_SECRET`). */
@@ -274,13 +272,6 @@ function fraction(env: Env, name: string, fallback: number): number {
   const parsed = Number(value);
   if (!/^\d*\.?\d+$/.test(value) || parsed > 1) throw new ConfigError(name, 'a number from 0 to 1', value);
   return parsed;
-}
-
-/** A share of time above 0 and at most 1 (0 would never work). */
-function dutyCycle(env: Env, name: string, fallback: number): number {
-  const value = fraction(env, name, fallback);
-  if (value < 0.01) throw new ConfigError(name, 'a number from 0.01 to 1', read(env, name) ?? '');
-  return value;
 }
 
 /** GraphQL operation names (`METRICS_OPERATION_NAMES`): each must be a GraphQL name. */
@@ -507,7 +498,6 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       rollupDays: integer(env, 'RETENTION_ROLLUP_DAYS', 760, 1, 3650),
       journalDays: integer(env, 'RETENTION_JOURNAL_DAYS', 7, 1, 3650),
       purgeBatchSize: integer(env, 'PURGE_BATCH_SIZE', 5_000, 1, 100_000),
-      purgeDutyCycle: dutyCycle(env, 'PURGE_DUTY_CYCLE', 0.5),
       archiveDir: read(env, 'ARCHIVE_DIR'),
       privacySecret: privacySecret(env, nodeEnv),
     }),

@@ -84,18 +84,9 @@ describe('loadConfig', () => {
     ['LOG_TRACKING_SAMPLE_RATE', '1.5'],
     ['LOG_TRACKING_SAMPLE_RATE', '-0.1'],
     ['LOG_TRACKING_SAMPLE_RATE', 'half'],
-    ['PURGE_DUTY_CYCLE', '0'],
-    ['PURGE_DUTY_CYCLE', '1.5'],
-    ['PURGE_DUTY_CYCLE', 'half'],
   ])('stops on %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^Invalid ${variable}=.*expected`));
-  });
-
-  it('lets the purge work half of its time by default, and all of it when asked', () => {
-    expect(loadConfig({}).retention.purgeDutyCycle).toBe(0.5);
-    expect(loadConfig({ PURGE_DUTY_CYCLE: '1' }).retention.purgeDutyCycle).toBe(1);
-    expect(loadConfig({ PURGE_DUTY_CYCLE: '0.25' }).retention.purgeDutyCycle).toBe(0.25);
   });
 
   it('serves metrics without a token by default and samples tracking logs only in production', () => {

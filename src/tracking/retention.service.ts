@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DAY_MS, type Clock } from '../shared/clock';
 import { badUserInput, serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -23,12 +21,6 @@ export interface RetentionPolicy {
   readonly journalDays: number;
   /** Documents one purge step reads, archives and deletes at most. */
   readonly batchSize: number;
-  /**
-   * Share of its running time the purge keeps the database busy, above 0 and at most 1 (default
-   * 1): after a batch that took `t`, it pauses `t × (1 − dutyCycle) / dutyCycle`, so ingestion has
-   * the database to itself the rest of the time, and a batch slowed by load pauses longer.
-   */
-  readonly dutyCycle?: number;
 }
 
 /** Counts of one data type in a purge. */
@@ -262,10 +254,7 @@ export class RetentionService {
     let count = 0;
     let archivedCount = 0;
     let from: Date | undefined;
-    let pauseMs = 0;
     for (;;) {
-      if (pauseMs > 0) await sleep(pauseMs);
-      const started = performance.now();
       if (!(await this.lease()))
         return {
           dataType: type,
@@ -299,9 +288,6 @@ export class RetentionService {
       );
       count += deleted;
       if (deleted > 0) this.metrics.purged?.(type, deleted);
-      // The purge is background work: it leaves the database to ingestion part of the time.
-      const duty = this.policy.dutyCycle ?? 1;
-      pauseMs = ((performance.now() - started) * (1 - duty)) / duty;
       if (batch.length === this.policy.batchSize && deleted > 0) {
         // `$gte`: documents of the same instant not in this batch are read again.
         from = new Date(Math.max(...batch.map((document) => new Date(document[field] as Date).getTime())));
