@@ -64,6 +64,21 @@ async function openDashboard(
   await page.waitForSelector('#nav:not([hidden])');
 }
 
+/**
+ * Opens the dashboard with its websockets passed through to the server by a route; returns the
+ * latest one, for the test to close as a network or the server would.
+ */
+async function openWithRoutedSocket(key: string): Promise<() => WebSocketRoute> {
+  let latest: WebSocketRoute | undefined;
+  await openDashboard(key, 'laptop', '', (page) =>
+    page.routeWebSocket(/\/graphql$/, (ws) => {
+      ws.connectToServer();
+      latest = ws;
+    }),
+  );
+  return () => latest!;
+}
+
 /** Waits until the element's text is `expected` (the page updates on its own); returns the text seen. */
 async function textOf(selector: string, expected: string, timeoutMs = 15_000): Promise<string> {
   await page
@@ -184,34 +199,22 @@ describe('connection state', () => {
   });
 
   it('says live updates stopped when the connection ends with a code graphql-ws never retries', async () => {
-    let open: WebSocketRoute | undefined;
-    await openDashboard(keys.ANALYST, 'laptop', '', (page) =>
-      page.routeWebSocket(/\/graphql$/, (ws) => {
-        ws.connectToServer();
-        open = ws;
-      }),
-    );
+    const socket = await openWithRoutedSocket(keys.ANALYST);
     expect(await textOf('#live-status', 'Live')).toBe('Live');
     // 4400 Bad Request: the client gave the server something it refused; retrying would repeat it.
-    await open!.close({ code: 4400, reason: 'test: bad request' });
+    await socket().close({ code: 4400, reason: 'test: bad request' });
     const stopped = 'Live updates stopped (reload the page)';
     expect(await textOf('#live-status', stopped)).toBe(stopped);
   });
 
   it('goes back to the key form, saying why, when its key is revoked while the page is open', async () => {
     const revoked = await app.services.auth.createKey({ role: 'ANALYST', label: 'revoked while open' });
-    let open: WebSocketRoute | undefined;
-    await openDashboard(revoked.key, 'laptop', '', (page) =>
-      page.routeWebSocket(/\/graphql$/, (ws) => {
-        ws.connectToServer();
-        open = ws;
-      }),
-    );
+    const socket = await openWithRoutedSocket(revoked.key);
     expect(await textOf('#live-status', 'Live')).toBe('Live');
     expect(await app.services.auth.revokeKey(revoked.id)).toBe(true);
     // The socket ends (as when an instance restarts); the reconnection presents the revoked key,
     // the server closes it with 4403, and retrying would only repeat that.
-    await open!.close({ code: 1001, reason: 'test: going away' });
+    await socket().close({ code: 1001, reason: 'test: going away' });
     await page.waitForSelector('#api-key', { timeout: 30_000 });
     expect(await page.textContent('.key-form')).toContain('The server refused this key');
     expect(await page.isHidden('#nav')).toBe(true);
