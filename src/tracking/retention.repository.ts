@@ -171,11 +171,14 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
       }
       return deleted;
     },
-    sessionsOfUser: async (userId) =>
-      // Both raw types live in one collection.
-      (await collection(RAW_EVENT_TYPES[0]).distinct('sessionId', { userId })).filter(
-        (id): id is string => typeof id === 'string',
-      ),
+    sessionsOfUser: async (userId) => {
+      // Both raw types live in one collection. A cursor rather than `distinct`, whose one-document
+      // answer stops at 16 MB (some 300,000 session ids).
+      const rows = await collection(RAW_EVENT_TYPES[0])
+        .aggregate<{ _id: unknown }>([{ $match: { userId } }, { $group: { _id: '$sessionId' } }])
+        .toArray();
+      return rows.map((row) => row._id).filter((id): id is string => typeof id === 'string');
+    },
     eraseEvents: async (type, subject) => {
       let deleted = 0;
       for (const filter of subjectFilters(subject))
