@@ -157,12 +157,15 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       overrides.retentionMetrics ?? metrics.retention,
     );
     // In parallel: an engine may take seconds per collection (see ensureSchemaIndexes).
-    const [, , , ttlChanges] = await Promise.all([
+    await Promise.all([
       auctionItems.ensureIndexes(),
       analyticsRepository.ensureIndexes(),
       trackingRepository.ensureIndexes(),
-      retention.ensureTtlIndexes(),
     ]);
+    // After those: the TTL indexes are on some of the same collections (item_days, rollup_journal),
+    // and mongo-java-server fails one of two concurrent first index creations on a new collection
+    // ("Document with key '<db>.rollup_journal' already existed"), which stopped a fresh start.
+    const ttlChanges = await retention.ensureTtlIndexes();
     logger.debug({ ttlChanges }, 'retention TTL indexes');
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
