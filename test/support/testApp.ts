@@ -44,7 +44,7 @@ export async function startTestApp(
       try {
         return await startApp(config, options);
       } catch (error) {
-        if (attempt >= 3 || (error as Error).name !== 'MongoNetworkError') throw error;
+        if (attempt >= 3 || !isConnectionReset(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
       }
     }
@@ -52,6 +52,19 @@ export async function startTestApp(
   appStarts = start.catch(() => undefined);
   const app = await start;
   return { ...app, databaseName };
+}
+
+/**
+ * Whether a start failed on a network error such as the gateway's reset: a `MongoNetworkError`, or
+ * the socket's own `ECONNRESET` (the driver passes a reset during a connection's handshake on as is),
+ * also as the cause of another error.
+ */
+function isConnectionReset(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current.name === 'MongoNetworkError' || (current as NodeJS.ErrnoException).code === 'ECONNRESET') return true;
+    if (/\bECONNRESET\b/.test(current.message)) return true;
+  }
+  return false;
 }
 
 /** The tail of this process's app starts (see {@link startTestApp}). */
