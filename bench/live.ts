@@ -20,6 +20,33 @@ const INTERVAL_MS = Number(process.env.LIVE_INTERVAL_MS ?? 1_000);
 const ITEMS = 100;
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36';
 
+/** `count` impressions of random items, each in the session `nextSession` names. */
+function randomImpressions(
+  itemIds: readonly string[],
+  count: number,
+  nextSession: () => string,
+): Array<{ itemId: string; sessionId: string; source: string }> {
+  return Array.from({ length: count }, () => ({
+    itemId: itemIds[Math.floor(Math.random() * ITEMS)]!,
+    sessionId: nextSession(),
+    source: 'SEARCH',
+  }));
+}
+
+/** Sends one `trackImpressions` request as a browser would; resolves with how many were accepted. */
+async function trackImpressions(url: string, events: ReadonlyArray<{ itemId: string }>): Promise<number> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+    body: JSON.stringify({
+      query: 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { accepted } }',
+      variables: { e: events },
+    }),
+  });
+  const { data } = (await response.json()) as { data?: { trackImpressions: { accepted: number } } };
+  return data?.trackImpressions.accepted ?? 0;
+}
+
 /**
  * The two modes' set-up: the engine, a database of ITEMS demo items, and a Gavel server process on
  * it with the coalescing interval and the load clients' limits lifted (plus `env`).
@@ -104,20 +131,8 @@ async function main(): Promise<void> {
     let events = 0;
     const load = async () => {
       while (Date.now() < deadline) {
-        const batch = Array.from({ length: 20 }, () => ({
-          itemId: itemIds[Math.floor(Math.random() * ITEMS)]!,
-          sessionId: `bench-${session++}`,
-          source: 'SEARCH',
-        }));
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-          body: JSON.stringify({
-            query: 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { accepted } }',
-            variables: { e: batch },
-          }),
-        });
-        await response.json();
+        const batch = randomImpressions(itemIds, 20, () => `bench-${session++}`);
+        await trackImpressions(url, batch);
         const at = Date.now();
         events += batch.length;
         for (const { itemId } of batch) {
@@ -233,21 +248,10 @@ async function dashboards(): Promise<void> {
       const batch = 20;
       while (Date.now() < deadline) {
         const sent = Date.now();
-        const events = Array.from({ length: batch }, () => ({
-          itemId: itemIds[Math.floor(Math.random() * ITEMS)]!,
-          sessionId: `dash-${session++}`,
-          source: 'SEARCH',
-        }));
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-          body: JSON.stringify({
-            query: 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { accepted } }',
-            variables: { e: events },
-          }),
-        });
-        const { data } = (await response.json()) as { data?: { trackImpressions: { accepted: number } } };
-        tracked += data?.trackImpressions.accepted ?? 0;
+        tracked += await trackImpressions(
+          url,
+          randomImpressions(itemIds, batch, () => `dash-${session++}`),
+        );
         acks.push({ total: tracked, at: Date.now() });
         const pause = (batch / EVENTS_PER_SECOND) * 1_000 - (Date.now() - sent);
         if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
