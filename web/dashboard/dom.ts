@@ -49,6 +49,11 @@ export function notice(kind: 'loading' | 'empty' | 'error', text: string): HTMLE
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
 }
 
+/** One labelled figure of a totals row; `id` goes on the value (the tests read it by id). */
+export function figure(label: string, value: string, id?: string): HTMLElement {
+  return h('div', { class: 'figure' }, h('span', {}, label), h('strong', id ? { id } : {}, value));
+}
+
 /** A table with a caption, header cells and rows. */
 export function table(caption: string, headers: string[], rows: Child[][], numericFrom = 1): HTMLTableElement {
   return h(

@@ -1,5 +1,5 @@
 import { lineChart } from '../chart';
-import { count, h, money, notice, rate, replace, table, utcHour } from '../dom';
+import { count, figure, h, money, notice, rate, replace, table, utcHour } from '../dom';
 import { ItemDetailDocument, ItemsLiveDocument, type Granularity } from '../generated/graphql';
 import type { View } from './context';
 
@@ -61,25 +61,10 @@ export const itemView: View = (container, { api }, itemId) => {
               h(
                 'div',
                 { class: 'totals' },
-                h(
-                  'div',
-                  { class: 'figure' },
-                  h('span', {}, 'Impressions'),
-                  h('strong', { id: 'item-impressions' }, count(analytics.impressions)),
-                ),
-                h(
-                  'div',
-                  { class: 'figure' },
-                  h('span', {}, 'Clicks'),
-                  h('strong', { id: 'item-clicks' }, count(analytics.clicks)),
-                ),
-                h('div', { class: 'figure' }, h('span', {}, 'CTR'), h('strong', {}, rate(analytics.ctr))),
-                h(
-                  'div',
-                  { class: 'figure' },
-                  h('span', {}, 'Sessions (est.)'),
-                  h('strong', {}, count(analytics.uniqueSessions)),
-                ),
+                figure('Impressions', count(analytics.impressions), 'item-impressions'),
+                figure('Clicks', count(analytics.clicks), 'item-clicks'),
+                figure('CTR', rate(analytics.ctr)),
+                figure('Sessions (est.)', count(analytics.uniqueSessions)),
               ),
               h('label', { for: 'item-granularity' }, 'Period '),
               granularity,

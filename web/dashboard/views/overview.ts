@@ -1,5 +1,5 @@
 import { type ApiError } from '../api';
-import { count, h, notice, rate, replace, table } from '../dom';
+import { count, figure, h, notice, rate, replace, table } from '../dom';
 import { LeaderboardDocument, OverviewLiveDocument, type PopularityMetric } from '../generated/graphql';
 import type { View } from './context';
 
@@ -71,19 +71,9 @@ export const overviewView: View = (container, { api, role }) => {
     ({ analyticsOverviewUpdated: overview }) => {
       replace(
         totals,
-        h(
-          'div',
-          { class: 'figure' },
-          h('span', {}, 'Impressions'),
-          h('strong', { id: 'total-impressions' }, count(overview.impressions)),
-        ),
-        h(
-          'div',
-          { class: 'figure' },
-          h('span', {}, 'Clicks'),
-          h('strong', { id: 'total-clicks' }, count(overview.clicks)),
-        ),
-        h('div', { class: 'figure' }, h('span', {}, 'CTR'), h('strong', { id: 'total-ctr' }, rate(overview.ctr))),
+        figure('Impressions', count(overview.impressions), 'total-impressions'),
+        figure('Clicks', count(overview.clicks), 'total-clicks'),
+        figure('CTR', rate(overview.ctr), 'total-ctr'),
       );
       replace(
         breakdown,
