@@ -5,7 +5,7 @@
  * `MONGODB_DB` at a scratch database for audits. See README "Archives".
  */
 import mongoose, { mongo } from 'mongoose';
-import { readArchive, restoreArchive } from '../src/tracking/archive';
+import { readArchive, restoreArchive } from '../src/retention/archive';
 
 async function main([command, file, collection = 'tracking_events']: string[]): Promise<number> {
   if (!file || (command !== 'read' && command !== 'restore')) {

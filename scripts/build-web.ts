@@ -1,5 +1,5 @@
 /**
- * Builds the browser assets (tracker, /demo, /dashboard) with esbuild into dist/web, or `--out DIR`.
+ * Builds the browser assets (tracker, /demo, /dashboard) with esbuild into dist/public, or `--out DIR`.
  * Part of `npm run build`, hence of `npm start`. Page scripts and styles get content-hashed names
  * (served as immutable); the HTML pages and /tracker.js keep stable names.
  */
@@ -59,7 +59,7 @@ export async function buildWeb(outDir: string): Promise<void> {
 
 if (require.main === module) {
   const at = process.argv.indexOf('--out');
-  const outDir = path.resolve(at > 0 ? process.argv[at + 1]! : path.join(repoRoot(), 'dist/web'));
+  const outDir = path.resolve(at > 0 ? process.argv[at + 1]! : path.join(repoRoot(), 'dist/public'));
   buildWeb(outDir).catch((error: unknown) => {
     console.error(error);
     process.exit(1);

@@ -444,7 +444,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     mongodbDb,
     mongoEngine,
     dataDir: read(env, 'GAVEL_DATA_DIR') ?? './data',
-    webAssetsDir: read(env, 'WEB_ASSETS_DIR') ?? path.join(repoRoot(), 'dist', 'web'),
+    webAssetsDir: read(env, 'WEB_ASSETS_DIR') ?? path.join(repoRoot(), 'dist', 'public'),
     // Demo data is for trying Gavel out: never by default in production or tests.
     seedDemo: boolean(env, 'GAVEL_SEED_DEMO', nodeEnv === 'development'),
     demoItemCount: integer(env, 'GAVEL_DEMO_ITEMS', 3000, 0, 1_000_000),

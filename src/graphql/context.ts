@@ -8,7 +8,7 @@ import type { TrackingService } from '../tracking/tracking.service';
 import type { TrackingOutcomesService } from '../tracking/outcomes';
 import type { Logger } from '../shared/logger';
 import type { OperationTrace } from '../observability/operations';
-import type { RetentionService } from '../tracking/retention.service';
+import type { RetentionService } from '../retention/retention.service';
 
 /** The services resolvers call; one instance each per process (see `createApp`). */
 export interface GavelServices {

@@ -13,7 +13,7 @@ import { SearchResolver } from '../catalog/search.resolver';
 import { LiveResolver } from '../live/live.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
 import { TrackingOutcomesResolver } from '../tracking/outcomes.resolver';
-import { RetentionResolver } from '../tracking/retention.resolver';
+import { RetentionResolver } from '../retention/retention.resolver';
 
 /** Every resolver class of the API, by domain. */
 const resolvers = [

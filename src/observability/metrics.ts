@@ -1,5 +1,5 @@
-import type { RetentionDataType } from '../tracking/retention.repository';
-import type { RetentionMetrics } from '../tracking/retention.service';
+import type { RetentionDataType } from '../retention/retention.repository';
+import type { RetentionMetrics } from '../retention/retention.service';
 import type { EngineHealth } from '../db/engines/supervisor';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';

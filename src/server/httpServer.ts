@@ -28,7 +28,7 @@ import { REQUEST_ID_HEADER, type Observability } from '../observability/operatio
 import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 import { guardWebsockets } from './wsGuard';
-import { mountWebAssets } from '../web/webAssets';
+import { mountWebAssets } from './webAssets';
 import { httpRateLimit, queryLengthLimit } from './httpGuard';
 import type { RateLimiter } from '../tracking/rateLimiter';
 

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { mongo, Types } from 'mongoose';
 import { ManualClock } from '../../src/shared/clock';
-import { readArchive, restoreArchive, type ArchiveManifest } from '../../src/tracking/archive';
-import type { RetentionDataType } from '../../src/tracking/retention.repository';
-import type { StoredDocument } from '../../src/tracking/retention.repository';
+import { readArchive, restoreArchive, type ArchiveManifest } from '../../src/retention/archive';
+import type { RetentionDataType } from '../../src/retention/retention.repository';
+import type { StoredDocument } from '../../src/retention/retention.repository';
 import { EraseSubjectDocument, PurgeExpiredDataDocument } from '../generated/graphql';
 import { errorCodes, execute, startTestApp, type TestApp } from '../support/testApp';
 

@@ -2,7 +2,7 @@ import { registerEnumType } from 'type-graphql';
 import type { Connection, Types } from 'mongoose';
 import { ensureTtlIndex } from '../db/indexes';
 import { retryTransientConflicts } from '../db/transientConflicts';
-import { TrackingOutcome } from './trackingEvent.model';
+import { TrackingOutcome } from '../tracking/trackingEvent.model';
 
 /** The kinds of tracking data with a retention period of their own. */
 export enum RetentionDataType {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express, type Response } from 'express';
 
-/** The pages Gavel serves, by path, and the built file of each (see scripts/build-web.js). */
+/** The pages Gavel serves, by path, and the built file of each (see scripts/build-web.ts). */
 const PAGES: Record<string, string> = { '/demo': 'demo.html', '/dashboard': 'dashboard.html' };
 
 /**
