@@ -1,13 +1,16 @@
+// First: refuses an unsupported Node.js before anything else loads.
+import './shared/requireSupportedNode';
 import { startApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { EngineUnavailableError } from './db/engine';
 import { createLogger } from './shared/logger';
 
 /**
- * Process entry point: validate configuration, start, and shut down gracefully on SIGTERM or
- * SIGINT within `SHUTDOWN_DRAIN_MS` + `SHUTDOWN_TIMEOUT_MS` (then exit anyway, non-zero).
+ * The server process (`node dist/main.js`, `gavel serve`): validate configuration, start, and
+ * shut down gracefully on SIGTERM or SIGINT within `SHUTDOWN_DRAIN_MS` + `SHUTDOWN_TIMEOUT_MS`
+ * (then exit anyway, non-zero). Exits 2 on a configuration error, 1 when startup fails.
  */
-async function main(): Promise<void> {
+export async function serve(): Promise<void> {
   let config;
   try {
     config = loadConfig();
@@ -60,4 +63,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
-void main();
+if (require.main === module) void serve();

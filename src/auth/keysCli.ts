@@ -1,16 +1,17 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { connectDatabase } from '../db/database';
-import { startConfiguredEngine } from '../db/engine';
+import { connectConfiguredEngine } from '../db/engine';
 import { systemClock } from '../shared/clock';
 import { ROLES, type Role } from './apiKey';
 import { createAuthService, type AuthService } from './auth.service';
 
-const USAGE = `Usage:
-  npm run keys -- create --role ADMIN|ANALYST|SELLER [--seller SELLER_ID] [--label TEXT]
-  npm run keys -- revoke KEY_ID
-  npm run keys -- list
-Reaches the database the server would use (MONGODB_URI, MONGODB_DB, GAVEL_MONGO_ENGINE, GAVEL_DATA_DIR).`;
+const USAGE = `Usage (\`npm run keys -- …\` in a checkout, \`gavel keys …\` in the container image):
+  keys create --role ADMIN|ANALYST|SELLER [--seller SELLER_ID] [--label TEXT]
+  keys revoke KEY_ID
+  keys list
+Reaches the database the server would use (MONGODB_URI, MONGODB_DB, GAVEL_MONGO_ENGINE, GAVEL_DATA_DIR);
+beside a running server on the embedded engine, that server's engine.`;
 
 /** Where the CLI writes: the secret goes to `out` once, everything else to `err`. */
 export interface CliOutput {
@@ -64,12 +65,13 @@ export async function runKeysCommand(auth: AuthService, argv: readonly string[],
 }
 
 /**
- * `npm run keys`: validates the configuration like the server, connects (starting the embedded
- * engine when no MONGODB_URI is set, as `npm start` would), runs the command and disconnects.
+ * `npm run keys` / `gavel keys`: validates the configuration like the server, connects (without
+ * MONGODB_URI: to the embedded engine of a server running from the same data directory, else
+ * starting that engine as `npm start` would), runs the command and disconnects.
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput): Promise<number> {
   const config = loadConfig(env);
-  const engine = await startConfiguredEngine(config, (message) => io.err(message));
+  const engine = await connectConfiguredEngine(config, (message) => io.err(message));
   try {
     const database = await connectDatabase(engine.uri, config.mongodbDb);
     try {

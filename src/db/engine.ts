@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GavelConfig, MongoEngineChoice } from '../config';
 import { javaServerAvailable, startJavaServer, type RunningEngine } from './engines/javaServer';
@@ -25,19 +25,80 @@ export interface StartEngineOptions {
 
 /** Thrown when no engine could be started; the message lists every attempt and the fixes. */
 export class EngineUnavailableError extends Error {
-  constructor(readonly attempts: readonly string[]) {
+  /**
+   * @param attempts what was tried and why it failed, one line each
+   * @param fixes what would make an engine start, most likely first; the generic choices are added
+   */
+  constructor(
+    readonly attempts: readonly string[],
+    fixes: readonly string[] = [],
+  ) {
     super(
       [
         'No MongoDB engine could be started. Tried:',
         ...attempts.map((attempt) => `  - ${attempt}`),
         'Fix one of:',
-        '  - set MONGODB_URI to a running MongoDB (GAVEL_MONGO_ENGINE=uri)',
-        '  - set MONGOMS_SYSTEM_BINARY to a local mongod binary (GAVEL_MONGO_ENGINE=memory-server)',
-        '  - install Java 17 and Maven, then run `bash scripts/fetch-engine-jars.sh` (GAVEL_MONGO_ENGINE=java)',
+        ...[
+          ...fixes,
+          'set MONGODB_URI to a running MongoDB (GAVEL_MONGO_ENGINE=uri)',
+          'set MONGOMS_SYSTEM_BINARY to a local mongod binary (GAVEL_MONGO_ENGINE=memory-server)',
+        ].map((fix) => `  - ${fix}`),
       ].join('\n'),
     );
     this.name = 'EngineUnavailableError';
   }
+}
+
+/**
+ * The file in an embedded engine's data directory that names the engine serving it, so that a
+ * second process (`npm run keys` beside `npm start`) connects to it instead of failing on the
+ * data file the engine holds locked.
+ */
+const RUNNING_ENGINE_FILE = 'engine.json';
+
+interface RunningEngineRecord {
+  readonly uri: string;
+  /** The Gavel process that started the engine (it removes the record when it stops it). */
+  readonly pid: number;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The embedded engine another Gavel process is serving from `dataDir`, if that process is alive.
+ * @returns its connection string and the owner's pid, or undefined
+ */
+export function findRunningEngine(dataDir: string): RunningEngineRecord | undefined {
+  const file = path.join(dataDir, RUNNING_ENGINE_FILE);
+  let record: Partial<RunningEngineRecord>;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8')) as Partial<RunningEngineRecord>;
+  } catch {
+    return undefined;
+  }
+  if (typeof record.uri !== 'string' || typeof record.pid !== 'number' || !isAlive(record.pid)) return undefined;
+  return { uri: record.uri, pid: record.pid };
+}
+
+/** Records `engine` as the one serving `dataDir` until it is stopped. */
+function advertiseEngine(dataDir: string, engine: RunningEngine): RunningEngine {
+  const file = path.join(dataDir, RUNNING_ENGINE_FILE);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify({ uri: engine.uri, pid: process.pid } satisfies RunningEngineRecord));
+  const stop = async (): Promise<void> => {
+    if (findRunningEngine(dataDir)?.pid === process.pid) rmSync(file, { force: true });
+    await engine.stop();
+  };
+  // The engine as its prototype, not a copy: live getters (a supervised engine's current pid) stay live.
+  return Object.assign(Object.create(engine) as RunningEngine, { stop });
 }
 
 /**
@@ -123,12 +184,21 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
   const java = javaServerAvailable();
   if (!java.ok) {
     note(`java (mongo-java-server): ${java.reason}`);
-    throw new EngineUnavailableError(attempts);
+    throw new EngineUnavailableError(attempts, [
+      'install Java 17+ and Maven, then run `bash scripts/fetch-engine-jars.sh` (GAVEL_MONGO_ENGINE=java)',
+    ]);
   }
   try {
     return await startJavaFor(options);
   } catch (error) {
-    note(`java (mongo-java-server): ${describeError(error)}`);
+    const reason = describeError(error);
+    if (/file is locked/i.test(reason)) {
+      note(`java (mongo-java-server): its data file in ${options.dataDir} is locked by another process`);
+      throw new EngineUnavailableError(attempts, [
+        `stop the other Gavel (or engine) process using ${options.dataDir}, or set GAVEL_DATA_DIR to another folder`,
+      ]);
+    }
+    note(`java (mongo-java-server): ${reason}`);
     throw new EngineUnavailableError(attempts);
   }
 }
@@ -137,15 +207,36 @@ export async function startEngine(options: StartEngineOptions): Promise<RunningE
  * Starts the engine the configuration names, keeping data under its `dataDir` (what `npm start`
  * and the CLI tools use); `onAttempt` hears each failed attempt.
  */
-export function startConfiguredEngine(
+export async function startConfiguredEngine(
   config: Pick<GavelConfig, 'mongoEngine' | 'mongodbUri' | 'dataDir'>,
   onAttempt: (message: string) => void,
 ): Promise<RunningEngine> {
-  return startEngine({
+  const engine = await startEngine({
     choice: config.mongoEngine,
     purpose: 'serve',
     mongodbUri: config.mongodbUri,
     dataDir: config.dataDir,
     onAttempt: (message) => onAttempt(`engine attempt failed: ${message}`),
   });
+  return engine.name === 'uri' ? engine : advertiseEngine(config.dataDir, engine);
+}
+
+/**
+ * For tools run beside a server (`npm run keys`): the embedded engine a running Gavel serves from
+ * the configured data directory, else one started as {@link startConfiguredEngine} does. With
+ * `MONGODB_URI` (GAVEL_MONGO_ENGINE=uri) that database is used as always.
+ */
+export async function connectConfiguredEngine(
+  config: Pick<GavelConfig, 'mongoEngine' | 'mongodbUri' | 'dataDir'>,
+  onAttempt: (message: string) => void,
+): Promise<RunningEngine> {
+  const running = config.mongoEngine === 'uri' ? undefined : findRunningEngine(config.dataDir);
+  if (!running) return startConfiguredEngine(config, onAttempt);
+  return {
+    uri: running.uri,
+    name: 'running',
+    description: `the embedded engine of the Gavel server with pid ${running.pid} (${config.dataDir})`,
+    // Not ours to stop.
+    stop: async () => undefined,
+  };
 }

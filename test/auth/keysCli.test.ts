@@ -1,29 +1,46 @@
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { spawnServer, waitForReady } from '../support/serverProcess';
 import { errorCodes, postRaw, startTestApp, type TestApp } from '../support/testApp';
 
 const root = path.join(__dirname, '..', '..');
 
-/** Runs `npm run keys`'s script as its own process against this file's test database. */
-function keys(app: TestApp, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm run keys`'s command (`gavel keys …`) as its own process with exactly `env` added. */
+function runKeysCli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register', path.join(root, 'scripts', 'keys.ts'), ...args], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        TS_NODE_TRANSPILE_ONLY: 'true',
-        NODE_ENV: 'test',
-        MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI,
-        MONGODB_DB: app.databaseName,
+    const child = spawn(
+      process.execPath,
+      ['-r', 'ts-node/register', path.join(root, 'src', 'cli', 'gavel.ts'), 'keys', ...args],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          TS_NODE_TRANSPILE_ONLY: 'true',
+          NODE_ENV: 'test',
+          ...env,
+        },
       },
-    });
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The keys command against this file's test database. */
+function keys(app: TestApp, args: string[]): Promise<CliResult> {
+  return runKeysCli(args, { MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI, MONGODB_DB: app.databaseName });
 }
 
 let app: TestApp;
@@ -67,3 +84,55 @@ it('creates SELLER keys bound to a seller and refuses bad arguments', async () =
   expect((await keys(app, ['create', '--role', 'ROOT'])).code).toBe(2);
   expect((await keys(app, ['revoke', '0000000000000000'])).code).toBe(1);
 }, 120_000);
+
+describe('beside a server running on the embedded engine', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'gavel-keys-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("uses that server's engine (whose data file is locked), and names the lock when it cannot find the server", async () => {
+    // No MONGODB_URI: the server starts the embedded engine on dataDir, as `npm start` does.
+    const embedded = { GAVEL_MONGO_ENGINE: 'java', GAVEL_DATA_DIR: dataDir };
+    const server = spawnServer({
+      ...embedded,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      GAVEL_SEED_DEMO: 'false',
+      AUTH_MODE: 'keys',
+      AUTH_KEY_CACHE_TTL_MS: '0',
+    });
+    try {
+      const url = await waitForReady(server);
+      const created = await runKeysCli(['create', '--role', 'ANALYST'], embedded);
+      expect(created).toMatchObject({ code: 0, stderr: expect.stringContaining('Created ANALYST key') });
+      const answer = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${created.stdout.trim()}` },
+        body: JSON.stringify(overview),
+      });
+      expect(((await answer.json()) as { errors?: unknown }).errors).toBeUndefined();
+
+      // A server that died without cleaning up leaves no usable record: the CLI then tries the
+      // engine itself and must say that the data file is locked, not that Java is missing.
+      rmSync(path.join(dataDir, 'engine.json'));
+      const locked = await runKeysCli(['list'], embedded);
+      expect(locked.code).toBe(1);
+      expect(locked.stderr).toContain(`its data file in ${dataDir} is locked by another process`);
+      expect(locked.stderr).toContain(`stop the other Gavel (or engine) process using ${dataDir}`);
+      expect(locked.stderr).not.toContain('install Java');
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+  }, 120_000);
+
+  it('starts the engine itself when no server runs, and leaves no record behind', async () => {
+    const listed = await runKeysCli(['list'], { GAVEL_MONGO_ENGINE: 'java', GAVEL_DATA_DIR: dataDir });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('\tANALYST\t');
+    expect(existsSync(path.join(dataDir, 'engine.json'))).toBe(false);
+  }, 120_000);
+});

@@ -1,0 +1,44 @@
+/**
+ * The `gavel` command (the container image's entry point; `node dist/cli/gavel.js` in a build):
+ *
+ *   gavel [serve]          start the server (configured by environment variables)
+ *   gavel keys create|revoke|list …   manage API keys (see `gavel keys` for usage)
+ */
+// First: refuses an unsupported Node.js before anything else loads.
+import '../shared/requireSupportedNode';
+import { main as keys } from '../auth/keysCli';
+import { ConfigError } from '../config';
+import { EngineUnavailableError } from '../db/engine';
+import { serve } from '../main';
+
+const USAGE = 'Usage: gavel [serve] | gavel keys create|revoke|list …';
+
+async function runKeys(argv: readonly string[]): Promise<number> {
+  try {
+    return await keys(argv, process.env, {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof EngineUnavailableError)) throw error;
+    process.stderr.write(`gavel: ${error.message}\n`);
+    return error instanceof ConfigError ? 2 : 1;
+  }
+}
+
+const [command = 'serve', ...rest] = process.argv.slice(2);
+if (command === 'serve') {
+  // The server installs its own signal handlers and exit codes.
+  void serve();
+} else if (command === 'keys') {
+  runKeys(rest).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`gavel: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  process.stderr.write(`gavel: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+  process.exit(2);
+}
