@@ -95,7 +95,7 @@ export interface GavelConfig {
     readonly purgeBatchSize: number;
     /** `ARCHIVE_DIR`: expired raw events are archived here before deletion; unset = deleted without archive. */
     readonly archiveDir: string | undefined;
-    /** `PRIVACY_SECRET`: keys the daily HMAC stored instead of client addresses, and the pseudonyms of user ids in logs and erasure records (default: derived from `SESSION_SECRET`). */
+    /** `PRIVACY_SECRET`: keys the daily HMAC stored instead of client addresses, and the pseudonyms of user ids in logs and erasure records (required in production; elsewhere derived from `SESSION_SECRET` by default). */
     readonly privacySecret: string;
   };
   /** `ANALYTICS_MAX_RANGE_DAYS`: longest time range one analytics query may cover. */
@@ -290,7 +290,7 @@ function operationNames(env: Env): readonly string[] {
   return Object.freeze(names);
 }
 
-function metricsToken(env: Env): string | undefined {
+function metricsTokenOf(env: Env): string | undefined {
   const value = read(env, 'METRICS_TOKEN');
   if (value !== undefined && (value.length < 16 || /\s/.test(value)))
     throw new ConfigError('METRICS_TOKEN', 'a token of at least 16 characters, no spaces', `${value.slice(0, 4)}…`);
@@ -319,17 +319,85 @@ const DEVELOPMENT_CURSOR_SECRET = 'gavel-development-cursor-secret';
 /** Development default of `SESSION_SECRET`; production must set its own. */
 const DEVELOPMENT_SESSION_SECRET = 'gavel-development-session-secret';
 
-/** An HMAC secret: required (16+ characters) in production, a public default elsewhere. */
-function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], developmentDefault: string): string {
+/** `PRIVACY_SECRET` as derived from a session secret when unset (outside production). */
+function derivedPrivacySecret(sessionSecret: string): string {
+  return createHmac('sha256', sessionSecret).update('gavel-privacy-secret').digest('base64url');
+}
+
+/** Secrets anyone can read in this file: never accepted in production, under any name. */
+const PUBLIC_SECRETS: ReadonlySet<string> = new Set([
+  DEVELOPMENT_CURSOR_SECRET,
+  DEVELOPMENT_SESSION_SECRET,
+  derivedPrivacySecret(DEVELOPMENT_SESSION_SECRET),
+]);
+
+/** Shortest secret accepted in production, in bytes: the size of the keys derived from it. */
+const PRODUCTION_SECRET_BYTES = 32;
+
+/** How to make a production secret, for the messages that ask for one. */
+const SECRET_HINT = `a random string of at least ${PRODUCTION_SECRET_BYTES} bytes in production (openssl rand -hex 32)`;
+
+/** Says what was wrong with a secret without printing it. */
+function hidden(value: string): string {
+  return `<${Buffer.byteLength(value)} bytes, not shown>`;
+}
+
+/**
+ * A secret when set: at least 16 characters; in production at least 32 bytes and never one of the
+ * public development values.
+ */
+function optionalSecret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv']): string | undefined {
   const value = read(env, name);
-  if (value === undefined) {
-    if (nodeEnv === 'production') {
-      throw new ConfigError(name, 'a random string of at least 16 characters in production', '');
-    }
-    return developmentDefault;
+  if (value === undefined) return undefined;
+  if (nodeEnv === 'production') {
+    if (PUBLIC_SECRETS.has(value))
+      throw new ConfigError(name, `${SECRET_HINT}, not the public development default`, value);
+    if (Buffer.byteLength(value) < PRODUCTION_SECRET_BYTES) throw new ConfigError(name, SECRET_HINT, hidden(value));
   }
-  if (value.length < 16) throw new ConfigError(name, 'at least 16 characters', value);
+  if (value.length < 16) throw new ConfigError(name, 'at least 16 characters', hidden(value));
   return value;
+}
+
+/** A secret (see {@link optionalSecret}): required in production, `developmentDefault` elsewhere. */
+function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], developmentDefault: string): string {
+  const value = optionalSecret(env, name, nodeEnv);
+  if (value !== undefined) return value;
+  if (nodeEnv === 'production') throw new ConfigError(name, SECRET_HINT, '');
+  return developmentDefault;
+}
+
+/** The secrets (and the metrics token), each read and checked once. */
+interface Secrets {
+  readonly cursor: string;
+  readonly session: string;
+  readonly privacy: string;
+  readonly metricsToken: string | undefined;
+}
+
+/**
+ * Reads the secrets. In production each must be set explicitly (`PRIVACY_SECRET` too: a key
+ * derived from `SESSION_SECRET` would fall with it) and differ from the others, so that one
+ * leaked value (a metrics token in a scrape config, say) exposes one purpose only.
+ */
+function secrets(env: Env, nodeEnv: GavelConfig['nodeEnv']): Secrets {
+  const cursor = secret(env, 'CURSOR_SECRET', nodeEnv, DEVELOPMENT_CURSOR_SECRET);
+  const session = secret(env, 'SESSION_SECRET', nodeEnv, DEVELOPMENT_SESSION_SECRET);
+  const privacy = secret(env, 'PRIVACY_SECRET', nodeEnv, derivedPrivacySecret(session));
+  const metricsToken = metricsTokenOf(env);
+  if (nodeEnv === 'production') {
+    const named: Array<[string, string | undefined]> = [
+      ['CURSOR_SECRET', cursor],
+      ['SESSION_SECRET', session],
+      ['PRIVACY_SECRET', privacy],
+      ['METRICS_TOKEN', metricsToken],
+    ];
+    for (const [index, [name, value]] of named.entries()) {
+      const same = named.slice(0, index).find(([, earlier]) => value !== undefined && earlier === value);
+      if (same)
+        throw new ConfigError(name, `a value of its own in production, not the value of ${same[0]}`, hidden(value!));
+    }
+  }
+  return { cursor, session, privacy, metricsToken };
 }
 
 /** Goes out in a response header: a short token, never free text. */
@@ -338,16 +406,6 @@ function instanceId(env: Env): string {
   if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(value))
     throw new ConfigError('GAVEL_INSTANCE_ID', 'up to 100 letters, digits, _ . : or -', value);
   return value;
-}
-
-/**
- * `PRIVACY_SECRET`, or a key derived from `SESSION_SECRET` (required in production) when unset,
- * so that no deployment hashes addresses with a public key.
- */
-function privacySecret(env: Env, nodeEnv: GavelConfig['nodeEnv']): string {
-  if (read(env, 'PRIVACY_SECRET') !== undefined) return secret(env, 'PRIVACY_SECRET', nodeEnv, '');
-  const sessionSecret = secret(env, 'SESSION_SECRET', nodeEnv, DEVELOPMENT_SESSION_SECRET);
-  return createHmac('sha256', sessionSecret).update('gavel-privacy-secret').digest('base64url');
 }
 
 function redisUrl(env: Env): string | undefined {
@@ -429,6 +487,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) {
     throw new ConfigError('MONGODB_DB', 'a database name of letters, digits, _ or - (max 63)', mongodbDb);
   }
+  const keys = secrets(env, nodeEnv);
   const maxCost = integer(env, 'GRAPHQL_MAX_COST', 5_000, 1, 100_000_000);
   return Object.freeze({
     nodeEnv,
@@ -458,7 +517,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     // Generous for a browser app behind NAT (many users, one address); a flood from one address
     // costs one counter increment per request past it.
     httpRequestsPerMinute: integer(env, 'HTTP_REQUESTS_PER_MINUTE', 1_200, 0, 100_000_000),
-    cursorSecret: secret(env, 'CURSOR_SECRET', nodeEnv, DEVELOPMENT_CURSOR_SECRET),
+    cursorSecret: keys.cursor,
     authTokens: authTokens(env),
     authMode: authMode(env, nodeEnv),
     authKeyCacheTtlMs: integer(env, 'AUTH_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
@@ -472,7 +531,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       clickCooldownMs: integer(env, 'TRACKING_CLICK_COOLDOWN_MS', 5_000, 1_000, 86_400_000),
       clickImpressionWindowMs: integer(env, 'TRACKING_CLICK_IMPRESSION_WINDOW_MS', 1_800_000, 1_000, 86_400_000),
       clicksPerImpression: integer(env, 'TRACKING_CLICKS_PER_IMPRESSION', 1, 1, 1_000),
-      sessionSecret: secret(env, 'SESSION_SECRET', nodeEnv, DEVELOPMENT_SESSION_SECRET),
+      sessionSecret: keys.session,
       // Off in development and tests, so a hand-written session id still works there.
       requireSignedSessions: boolean(env, 'TRACKING_REQUIRE_SIGNED_SESSIONS', nodeEnv === 'production'),
       sessionTtlMs: integer(env, 'TRACKING_SESSION_TTL_MS', 86_400_000, 60_000, 31 * 86_400_000),
@@ -499,7 +558,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       journalDays: integer(env, 'RETENTION_JOURNAL_DAYS', 7, 1, 3650),
       purgeBatchSize: integer(env, 'PURGE_BATCH_SIZE', 5_000, 1, 100_000),
       archiveDir: read(env, 'ARCHIVE_DIR'),
-      privacySecret: privacySecret(env, nodeEnv),
+      privacySecret: keys.privacy,
     }),
     live: Object.freeze({
       redisUrl: redisUrl(env),
@@ -545,7 +604,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       maxMessagesPerSecond: integer(env, 'WS_MAX_MESSAGES_PER_SECOND', 50, 1, 1_000_000),
     }),
     metrics: Object.freeze({
-      token: metricsToken(env),
+      token: keys.metricsToken,
       operationNames: operationNames(env),
       maxOperationNames: integer(env, 'METRICS_MAX_OPERATION_NAMES', 50, 0, 1_000),
       // Off by default: command monitoring makes the driver decode every reply a second time

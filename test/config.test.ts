@@ -1,5 +1,13 @@
 import { ConfigError, loadConfig } from '../src/config';
 
+/** Secrets a production deployment could use: 32+ random-looking bytes, each its own. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  CURSOR_SECRET: 'c0ffee'.repeat(6),
+  SESSION_SECRET: '5e5510'.repeat(6),
+  PRIVACY_SECRET: 'p1ivac'.repeat(6),
+} as const;
+
 describe('loadConfig', () => {
   it('gives working defaults for an empty environment', () => {
     const config = loadConfig({});
@@ -97,12 +105,7 @@ describe('loadConfig', () => {
       dbCommands: false,
     });
     expect(loadConfig({}).logTrackingSampleRate).toBe(1);
-    const production = {
-      NODE_ENV: 'production',
-      CURSOR_SECRET: 'a-cursor-secret-0123456',
-      SESSION_SECRET: 'a-session-secret-0123456',
-    };
-    expect(loadConfig(production).logTrackingSampleRate).toBe(0.1);
+    expect(loadConfig(PRODUCTION).logTrackingSampleRate).toBe(0.1);
     expect(
       loadConfig({ METRICS_OPERATION_NAMES: 'SearchItems, TrackImpressions', LOG_TRACKING_SAMPLE_RATE: '0.25' }),
     ).toMatchObject({ metrics: { operationNames: ['SearchItems', 'TrackImpressions'] }, logTrackingSampleRate: 0.25 });
@@ -113,15 +116,97 @@ describe('loadConfig', () => {
   });
 
   it('requires a SESSION_SECRET in production and requires signed sessions there by default', () => {
-    const production = { NODE_ENV: 'production', CURSOR_SECRET: 'a-cursor-secret-0123456' };
+    const production = { ...PRODUCTION, SESSION_SECRET: undefined };
     expect(() => loadConfig(production)).toThrow(/SESSION_SECRET/);
-    const config = loadConfig({ ...production, SESSION_SECRET: 'a-session-secret-0123456' });
+    const config = loadConfig(PRODUCTION);
     expect(config.tracking).toMatchObject({ requireSignedSessions: true, clicksPerImpression: 1 });
     expect(loadConfig({}).tracking.requireSignedSessions).toBe(false);
   });
 
+  describe('refuses weak secrets in production, one line naming the variable', () => {
+    const refusal = (env: Record<string, string | undefined>): string => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('loadConfig accepted it');
+    };
+
+    it.each([
+      ['CURSOR_SECRET', 'gavel-development-cursor-secret'],
+      ['SESSION_SECRET', 'gavel-development-session-secret'],
+      // Any public default under any name: the development session secret as the cursor secret, say.
+      ['CURSOR_SECRET', 'gavel-development-session-secret'],
+      ['PRIVACY_SECRET', 'gavel-development-cursor-secret'],
+    ])('%s=%s, a development default', (name, value) => {
+      const message = refusal({ ...PRODUCTION, [name]: value });
+      expect(message).toMatch(new RegExp(`^Invalid ${name}=.*not the public development default`));
+      expect(message).not.toContain('\n');
+      // Outside production the same value still starts (it is the default there).
+      expect(() => loadConfig({ ...PRODUCTION, NODE_ENV: 'development', [name]: value })).not.toThrow();
+    });
+
+    it('the value PRIVACY_SECRET derives from the development SESSION_SECRET', () => {
+      const derived = loadConfig({}).retention.privacySecret;
+      expect(refusal({ ...PRODUCTION, PRIVACY_SECRET: derived })).toMatch(
+        /^Invalid PRIVACY_SECRET=.*development default/,
+      );
+    });
+
+    it.each(['CURSOR_SECRET', 'SESSION_SECRET', 'PRIVACY_SECRET'])(
+      '%s shorter than 32 bytes, without printing it',
+      (name) => {
+        const short = 'x7Kq9-31-bytes-long-secret-val!';
+        expect(Buffer.byteLength(short)).toBe(31);
+        const message = refusal({ ...PRODUCTION, [name]: short });
+        expect(message).toMatch(new RegExp(`^Invalid ${name}=.*at least 32 bytes in production`));
+        expect(message).not.toContain(short);
+        expect(loadConfig({ ...PRODUCTION, [name]: `${short}?` })).toBeDefined();
+        // 16 characters stay enough in development.
+        expect(() => loadConfig({ [name]: short })).not.toThrow();
+      },
+    );
+
+    it('counts bytes, not characters', () => {
+      // 16 characters of 2 bytes each.
+      expect(() => loadConfig({ ...PRODUCTION, SESSION_SECRET: 'é'.repeat(16) })).not.toThrow();
+      expect(refusal({ ...PRODUCTION, SESSION_SECRET: 'é'.repeat(15) })).toMatch(/^Invalid SESSION_SECRET=/);
+    });
+
+    it('requires PRIVACY_SECRET explicitly in production instead of deriving it from SESSION_SECRET', () => {
+      expect(refusal({ ...PRODUCTION, PRIVACY_SECRET: undefined })).toMatch(
+        /^Invalid PRIVACY_SECRET="": expected a random string of at least 32 bytes in production/,
+      );
+      expect(loadConfig(PRODUCTION).retention.privacySecret).toBe(PRODUCTION.PRIVACY_SECRET);
+      // Still derived outside production, and not equal to the session secret it comes from.
+      const development = loadConfig({ SESSION_SECRET: PRODUCTION.SESSION_SECRET });
+      expect(development.retention.privacySecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(development.retention.privacySecret).not.toBe(PRODUCTION.SESSION_SECRET);
+    });
+
+    it.each([
+      ['PRIVACY_SECRET', 'SESSION_SECRET'],
+      ['PRIVACY_SECRET', 'CURSOR_SECRET'],
+      ['SESSION_SECRET', 'CURSOR_SECRET'],
+      ['METRICS_TOKEN', 'PRIVACY_SECRET'],
+    ])('%s equal to %s', (name, other) => {
+      const value = PRODUCTION[other as keyof typeof PRODUCTION];
+      const message = refusal({ ...PRODUCTION, [name]: value });
+      expect(message).toMatch(
+        new RegExp(`^Invalid ${name}=.*a value of its own in production, not the value of ${other}`),
+      );
+      expect(message).not.toContain(value);
+    });
+
+    it('accepts distinct strong secrets', () => {
+      expect(loadConfig(PRODUCTION).cursorSecret).toBe(PRODUCTION.CURSOR_SECRET);
+    });
+  });
+
   it('reads CORS_ORIGINS (CORS_ORIGIN as a deprecated alias): any origin in development, none in production by default', () => {
-    const production = { NODE_ENV: 'production', CURSOR_SECRET: 'c'.repeat(16), SESSION_SECRET: 's'.repeat(16) };
+    const production = PRODUCTION;
     expect(loadConfig({}).corsOrigins).toEqual(['*']);
     expect(loadConfig(production).corsOrigins).toEqual([]);
     expect(loadConfig({ ...production, CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);

@@ -6,7 +6,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { buildGavelSchema } from '../../src/graphql/schema';
 import { insertDemoItems } from '../support/catalogFixtures';
-import { startTestApp, type TestApp } from '../support/testApp';
+import { productionEnv, startTestApp, type TestApp } from '../support/testApp';
 import { deepJson, hostileDocument, hostileJsonValue, hostileString, operationFrom } from './arbitraries';
 
 /**
@@ -79,11 +79,9 @@ beforeAll(async () => {
   app = await startTestApp({
     logger: recordingLogger(),
     env: {
-      NODE_ENV: 'production',
+      ...productionEnv(),
       GAVEL_SEED_DEMO: 'false',
       AUTH_TOKENS: TOKEN,
-      CURSOR_SECRET: 'fuzz-cursor-secret-0123456',
-      SESSION_SECRET: 'fuzz-session-secret-012345',
       MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       // Queries too over websockets, so that generated documents reach execution on both transports.
       WS_ALLOW_QUERIES: 'true',

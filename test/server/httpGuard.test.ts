@@ -3,7 +3,14 @@ import WebSocket from 'ws';
 import { ManualClock } from '../../src/shared/clock';
 import { insertDemoItems } from '../support/catalogFixtures';
 import { startRedis } from '../support/redisServer';
-import { errorCodes, postRaw, startTestApp, type GraphQLResponse, type TestApp } from '../support/testApp';
+import {
+  errorCodes,
+  postRaw,
+  productionEnv,
+  startTestApp,
+  type GraphQLResponse,
+  type TestApp,
+} from '../support/testApp';
 
 /**
  * The cheap HTTP refusals of issue 11's big-body attacks (src/server/httpGuard.ts): the request
@@ -22,10 +29,8 @@ let itemIds: string[];
 
 beforeAll(async () => {
   const production = {
-    NODE_ENV: 'production',
+    ...productionEnv(),
     GAVEL_SEED_DEMO: 'false',
-    CURSOR_SECRET: 'guard-cursor-secret-0123',
-    SESSION_SECRET: 'guard-session-secret-0123',
     CORS_ORIGINS: 'https://app.example.com',
   };
   [limited, defaults] = await Promise.all([

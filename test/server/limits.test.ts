@@ -2,7 +2,14 @@ import { commandCounter } from '../../bench/support';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { insertDemoItems } from '../support/catalogFixtures';
-import { errorCodes, postRaw, startTestApp, type GraphQLResponse, type TestApp } from '../support/testApp';
+import {
+  errorCodes,
+  postRaw,
+  productionEnv,
+  startTestApp,
+  type GraphQLResponse,
+  type TestApp,
+} from '../support/testApp';
 
 /**
  * Cost and shape limits (issue 11): each attack and each limit is refused over HTTP and over
@@ -23,9 +30,7 @@ let loose: TestApp;
 beforeAll(async () => {
   const env = {
     ...quietEnv,
-    NODE_ENV: 'production',
-    CURSOR_SECRET: 'limits-cursor-secret-0123',
-    SESSION_SECRET: 'limits-session-secret-0123',
+    ...productionEnv(),
   };
   [app, loose] = await Promise.all([
     startTestApp({ ...quiet, env }),

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { startApp, type GavelApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { startJavaServer, type RunningJavaEngine } from '../../src/db/engines/javaServer';
-import { errorCodes, postRaw } from '../support/testApp';
+import { errorCodes, postRaw, productionEnv } from '../support/testApp';
 
 /**
  * Errors while the database is down leave both transports through the same formatter: a code,
@@ -18,9 +18,7 @@ beforeAll(async () => {
   engine = await startJavaServer({ backend: 'memory' });
   app = await startApp(
     loadConfig({
-      NODE_ENV: 'production',
-      CURSOR_SECRET: 'outage-cursor-secret-0123',
-      SESSION_SECRET: 'outage-session-secret-0123',
+      ...productionEnv(),
       HOST: '127.0.0.1',
       PORT: '0',
       MONGODB_URI: engine.uri,

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { postRaw, startTestApp, type TestApp } from '../support/testApp';
+import { postRaw, productionEnv, startTestApp, type TestApp } from '../support/testApp';
 import { connectionOutcome } from '../support/websocket';
 
 /**
@@ -34,9 +34,7 @@ beforeAll(async () => {
     startTestApp({
       env: {
         ...quiet,
-        NODE_ENV: 'production',
-        CURSOR_SECRET: 'caps-cursor-secret-0123',
-        SESSION_SECRET: 'caps-session-secret-0123',
+        ...productionEnv(),
       },
     }),
     startTestApp({ env: quiet }),

@@ -4,6 +4,15 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { startApp, type GavelApp, type AppOverrides } from '../../src/app';
 import { loadConfig } from '../../src/config';
 
+/**
+ * `NODE_ENV=production` with the secrets production requires: random, 32 bytes or more, each its
+ * own (src/config.ts refuses anything weaker there).
+ */
+export function productionEnv(): Record<string, string> {
+  const secret = () => randomBytes(32).toString('base64url');
+  return { NODE_ENV: 'production', CURSOR_SECRET: secret(), SESSION_SECRET: secret(), PRIVACY_SECRET: secret() };
+}
+
 /** A Gavel server on an ephemeral port with a database of its own, on the run's shared engine. */
 export interface TestApp extends GavelApp {
   /** Name of this app's database (unique per call). */
