@@ -178,7 +178,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
           onSampleError: (err) => logger.warn({ err }, 'search sort windows: sampling failed; retrying in a minute'),
         },
       }),
-      new CursorCodec(config.cursorSecret),
+      new CursorCodec(config.cursorSecret, config.cursorSecretPrevious ? [config.cursorSecretPrevious] : []),
     );
     // Before the first request, so that its pages are windowed already where the engine needs it.
     await search.refreshSortWindows();

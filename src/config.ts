@@ -63,10 +63,16 @@ export interface GavelConfig {
   /** `TRUST_PROXY`: hops of reverse proxies whose X-Forwarded-For is trusted (0 = none). */
   readonly trustProxy: number;
   /**
-   * `CURSOR_SECRET`: signs pagination cursors so forged ones are rejected. Set the same value on
-   * every instance behind a load balancer (cursors cross instances).
+   * `CURSOR_SECRET`: encrypts and authenticates pagination cursors, so they reveal nothing and
+   * forged ones are rejected. Set the same value on every instance behind a load balancer (cursors
+   * cross instances).
    */
   readonly cursorSecret: string;
+  /**
+   * `CURSOR_SECRET_PREVIOUS`: the secret before a rotation; cursors it encrypted are still accepted
+   * (new ones use `CURSOR_SECRET`), so clients paging during the rotation are not cut off.
+   */
+  readonly cursorSecretPrevious: string | undefined;
   /**
    * `AUTH_TOKENS`: comma-separated legacy tokens (16+ characters each), each accepted as an ADMIN
    * key besides the API keys stored in the database (`npm run keys`). Kept for development and
@@ -369,6 +375,7 @@ function secret(env: Env, name: string, nodeEnv: GavelConfig['nodeEnv'], develop
 /** The secrets (and the metrics token), each read and checked once. */
 interface Secrets {
   readonly cursor: string;
+  readonly cursorPrevious: string | undefined;
   readonly session: string;
   readonly privacy: string;
   readonly metricsToken: string | undefined;
@@ -381,12 +388,14 @@ interface Secrets {
  */
 function secrets(env: Env, nodeEnv: GavelConfig['nodeEnv']): Secrets {
   const cursor = secret(env, 'CURSOR_SECRET', nodeEnv, DEVELOPMENT_CURSOR_SECRET);
+  const cursorPrevious = optionalSecret(env, 'CURSOR_SECRET_PREVIOUS', nodeEnv);
   const session = secret(env, 'SESSION_SECRET', nodeEnv, DEVELOPMENT_SESSION_SECRET);
   const privacy = secret(env, 'PRIVACY_SECRET', nodeEnv, derivedPrivacySecret(session));
   const metricsToken = metricsTokenOf(env);
   if (nodeEnv === 'production') {
     const named: Array<[string, string | undefined]> = [
       ['CURSOR_SECRET', cursor],
+      ['CURSOR_SECRET_PREVIOUS', cursorPrevious],
       ['SESSION_SECRET', session],
       ['PRIVACY_SECRET', privacy],
       ['METRICS_TOKEN', metricsToken],
@@ -397,7 +406,7 @@ function secrets(env: Env, nodeEnv: GavelConfig['nodeEnv']): Secrets {
         throw new ConfigError(name, `a value of its own in production, not the value of ${same[0]}`, hidden(value!));
     }
   }
-  return { cursor, session, privacy, metricsToken };
+  return { cursor, cursorPrevious, session, privacy, metricsToken };
 }
 
 /** Goes out in a response header: a short token, never free text. */
@@ -518,6 +527,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     // costs one counter increment per request past it.
     httpRequestsPerMinute: integer(env, 'HTTP_REQUESTS_PER_MINUTE', 1_200, 0, 100_000_000),
     cursorSecret: keys.cursor,
+    cursorSecretPrevious: keys.cursorPrevious,
     authTokens: authTokens(env),
     authMode: authMode(env, nodeEnv),
     authKeyCacheTtlMs: integer(env, 'AUTH_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),

@@ -140,6 +140,7 @@ describe('loadConfig', () => {
       // Any public default under any name: the development session secret as the cursor secret, say.
       ['CURSOR_SECRET', 'gavel-development-session-secret'],
       ['PRIVACY_SECRET', 'gavel-development-cursor-secret'],
+      ['CURSOR_SECRET_PREVIOUS', 'gavel-development-cursor-secret'],
     ])('%s=%s, a development default', (name, value) => {
       const message = refusal({ ...PRODUCTION, [name]: value });
       expect(message).toMatch(new RegExp(`^Invalid ${name}=.*not the public development default`));
@@ -155,7 +156,7 @@ describe('loadConfig', () => {
       );
     });
 
-    it.each(['CURSOR_SECRET', 'SESSION_SECRET', 'PRIVACY_SECRET'])(
+    it.each(['CURSOR_SECRET', 'SESSION_SECRET', 'PRIVACY_SECRET', 'CURSOR_SECRET_PREVIOUS'])(
       '%s shorter than 32 bytes, without printing it',
       (name) => {
         const short = 'x7Kq9-31-bytes-long-secret-val!';
@@ -190,6 +191,7 @@ describe('loadConfig', () => {
       ['PRIVACY_SECRET', 'SESSION_SECRET'],
       ['PRIVACY_SECRET', 'CURSOR_SECRET'],
       ['SESSION_SECRET', 'CURSOR_SECRET'],
+      ['CURSOR_SECRET_PREVIOUS', 'CURSOR_SECRET'],
       ['METRICS_TOKEN', 'PRIVACY_SECRET'],
     ])('%s equal to %s', (name, other) => {
       const value = PRODUCTION[other as keyof typeof PRODUCTION];
@@ -200,8 +202,11 @@ describe('loadConfig', () => {
       expect(message).not.toContain(value);
     });
 
-    it('accepts distinct strong secrets', () => {
-      expect(loadConfig(PRODUCTION).cursorSecret).toBe(PRODUCTION.CURSOR_SECRET);
+    it('accepts distinct strong secrets, and a previous cursor secret for rotation', () => {
+      const config = loadConfig({ ...PRODUCTION, CURSOR_SECRET_PREVIOUS: 'old-cursor-secret'.padEnd(40, '-') });
+      expect(config.cursorSecret).toBe(PRODUCTION.CURSOR_SECRET);
+      expect(config.cursorSecretPrevious).toBe('old-cursor-secret'.padEnd(40, '-'));
+      expect(loadConfig({}).cursorSecretPrevious).toBeUndefined();
     });
   });
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { CursorCodec } from '../graphql/cursor';
+import { SignedTokenCodec } from '../shared/signedToken';
 import type { Clock } from '../shared/clock';
 
-/** Signed into every session id, so a pagination cursor never passes for a session (and back). */
+/** Signed into every session id, so a token made for another purpose never passes for a session. */
 const PURPOSE = 'tracking-session';
 /** Random bytes per session: 96 bits, unguessable, short enough for a header. */
 const NONCE_BYTES = 12;
@@ -19,11 +19,11 @@ export type SessionVerdict = null | string;
 
 /**
  * Server-issued tracking sessions: `base64url({"s":nonce,"t":issuedAtMs}).signature`, signed with
- * `SESSION_SECRET` by the same HMAC codec as pagination cursors (with its own purpose). The id
- * carries its issue time, so verifying needs no database or shared state, on any instance.
+ * `SESSION_SECRET` (readable by its holder: a random nonce and the issue time). The id carries its
+ * issue time, so verifying needs no database or shared state, on any instance.
  */
 export class SessionSigner {
-  private readonly codec: CursorCodec;
+  private readonly codec: SignedTokenCodec;
 
   constructor(
     secret: string,
@@ -31,7 +31,7 @@ export class SessionSigner {
     private readonly ttlMs: number,
     private readonly maxClockSkewMs: number,
   ) {
-    this.codec = new CursorCodec(secret, PURPOSE);
+    this.codec = new SignedTokenCodec(secret, PURPOSE);
   }
 
   /** A new signed session id (well within the 128 characters tracking accepts). */

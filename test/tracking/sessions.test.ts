@@ -1,4 +1,4 @@
-import { CursorCodec } from '../../src/graphql/cursor';
+import { SignedTokenCodec } from '../../src/shared/signedToken';
 import { ManualClock } from '../../src/shared/clock';
 import { RateLimiter } from '../../src/tracking/rateLimiter';
 import { SessionSigner } from '../../src/tracking/sessions';
@@ -19,14 +19,14 @@ describe('SessionSigner', () => {
     }
   });
 
-  it('refuses a cursor signed with the same secret: the purpose is part of the signature', () => {
+  it('refuses a token signed with the same secret for another purpose: the purpose is part of the signature', () => {
     const payload = { s: 'AAAAAAAAAAAAAAAA', t: clock.now().getTime() };
-    expect(signer.verify(new CursorCodec(SECRET).encode(payload))).toMatch(/not a session issued/);
-    expect(signer.verify(new CursorCodec(SECRET, 'tracking-session').encode(payload))).toBeNull();
+    expect(signer.verify(new SignedTokenCodec(SECRET).encode(payload))).toMatch(/not a session issued/);
+    expect(signer.verify(new SignedTokenCodec(SECRET, 'tracking-session').encode(payload))).toBeNull();
   });
 
   it('refuses ids from the future and expired ids', () => {
-    const codec = new CursorCodec(SECRET, 'tracking-session');
+    const codec = new SignedTokenCodec(SECRET, 'tracking-session');
     const at = (offset: number) => codec.encode({ s: 'AAAAAAAAAAAAAAAA', t: clock.now().getTime() + offset });
     expect(signer.verify(at(300_000))).toBeNull();
     expect(signer.verify(at(300_001))).toMatch(/not a session issued/);
