@@ -49,6 +49,11 @@ export interface GavelConfig {
   /** `GAVEL_INSTANCE_ID`: names this process in the `x-gavel-instance` response header (default host:pid). */
   readonly instanceId: string;
   /**
+   * `EXPOSE_INSTANCE_HEADER`: send `x-gavel-instance` on every response and websocket upgrade. Off by
+   * default: it tells any client the host name and process id behind the balancer.
+   */
+  readonly exposeInstanceHeader: boolean;
+  /**
    * `CORS_ORIGINS` (deprecated alias `CORS_ORIGIN`): browser origins allowed cross-origin on HTTP
    * and on the websocket upgrade; `['*']` for any, empty for none (the production default).
    */
@@ -519,6 +524,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
     instanceId: instanceId(env),
+    exposeInstanceHeader: boolean(env, 'EXPOSE_INSTANCE_HEADER', false),
     corsOrigins: corsOrigins(env, nodeEnv),
     // A full tracking batch (TRACKING_MAX_BATCH events with signed sessions) is about 100 KiB; a
     // larger body is refused before it is read, so a hostile one never costs a JSON.parse.

@@ -84,6 +84,7 @@ describe('loadConfig', () => {
     ['GRAPHQL_COST_FACETS', '-5'],
     ['GRAPHQL_COST_ANALYTICS_POINT', '1e3'],
     ['WS_ALLOW_QUERIES', 'sometimes'],
+    ['EXPOSE_INSTANCE_HEADER', 'sometimes'],
     ['METRICS_TOKEN', 'short'],
     ['METRICS_TOKEN', 'has a space in it somewhere'],
     ['METRICS_OPERATION_NAMES', 'Good,not-a-name'],

@@ -35,7 +35,7 @@ import type { RateLimiter } from '../tracking/rateLimiter';
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
 
-/** Response header (HTTP responses and websocket upgrades) carrying `GAVEL_INSTANCE_ID`. */
+/** Response header (HTTP responses and websocket upgrades) carrying `GAVEL_INSTANCE_ID` when `EXPOSE_INSTANCE_HEADER` is on. */
 export const INSTANCE_HEADER = 'x-gavel-instance';
 
 /** Everything the HTTP layer needs from the composition root. */
@@ -103,16 +103,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
 
+  app.use((_req, res, next) => {
+    // Every answer is exactly the type it says (JSON, JavaScript, text): a browser must never
+    // sniff one into something else, such as a GraphQL error echoing input rendered as HTML.
+    res.setHeader('x-content-type-options', 'nosniff');
+    // Names the process that answered, so an operator (and the topology test) can tell which
+    // instance behind the balancer served a request; off by default, as it tells anyone the host
+    // name and process id.
+    if (config.exposeInstanceHeader) res.setHeader(INSTANCE_HEADER, config.instanceId);
+    next();
+  });
   app.use(requestIds());
   // On the main port, behind METRICS_TOKEN when set (see README "Operations").
   app.get('/metrics', metricsEndpoint(metrics, config.metrics.token));
-
-  // Names the process that answered, so an operator (and the topology test) can tell which
-  // instance behind the balancer served a request or holds a websocket.
-  app.use((_req, res, next) => {
-    res.setHeader(INSTANCE_HEADER, config.instanceId);
-    next();
-  });
 
   mountWebAssets(app, config.webAssetsDir);
   app.get('/healthz', (_req, res) => {
@@ -147,7 +150,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     headers.push(`${REQUEST_ID_HEADER}: ${wsOperations.connectionRequestId(request)}`),
   );
   metrics.observe({ wsConnections: () => wsServer.clients.size });
-  wsServer.on('headers', (headers) => headers.push(`${INSTANCE_HEADER}: ${config.instanceId}`));
+  if (config.exposeInstanceHeader)
+    wsServer.on('headers', (headers) => headers.push(`${INSTANCE_HEADER}: ${config.instanceId}`));
   // One id per websocket, for per-connection subscription limits.
   const connectionIds = new WeakMap<object, string>();
   const connectionIdOf = (socket: object): string => {

@@ -7,10 +7,12 @@ const PAGES: Record<string, string> = { '/demo': 'demo.html', '/dashboard': 'das
 
 /**
  * Same-origin everything, no inline scripts: the pages load only Gavel's own assets and talk only
- * to its own GraphQL endpoint (HTTP and websocket). uPlot sets inline styles, hence `style-src`.
+ * to its own GraphQL endpoint (HTTP and websocket). `connect-src 'self'` covers the same-origin
+ * websocket (ws: for an http page, wss: for https; CSP Level 3, every current browser), and no
+ * other host's, which `ws: wss:` allowed. uPlot sets inline styles, hence `style-src`.
  */
 const PAGE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 /**
  * Serves the browser assets built into `dir`: `/tracker.js` and `/tracker.mjs` (5 minutes of
@@ -34,8 +36,9 @@ export function mountWebAssets(app: Express, dir: string): void {
         headers: {
           'cache-control': 'public, max-age=300',
           'content-type': 'text/javascript; charset=utf-8',
-          // Any site may embed the tracker.
+          // Any site may embed the tracker; as a script only, never sniffed into anything else.
           'access-control-allow-origin': '*',
+          'x-content-type-options': 'nosniff',
         },
       });
     });

@@ -41,7 +41,13 @@ describe('process lifecycle', () => {
 
   it('drains on SIGTERM: readiness 503 at once, requests still served, then a clean exit', async () => {
     // A drain long enough for the two requests below to run inside it on a loaded machine.
-    const server = spawnServer({ ...baseEnv(), GAVEL_SEED_DEMO: 'false', SHUTDOWN_DRAIN_MS: '8000' });
+    const server = spawnServer({
+      ...baseEnv(),
+      GAVEL_SEED_DEMO: 'false',
+      SHUTDOWN_DRAIN_MS: '8000',
+      // The same process answers during the drain: x-gavel-instance says which one.
+      EXPOSE_INSTANCE_HEADER: 'true',
+    });
     try {
       await drainsThenExits(server);
     } finally {

@@ -162,6 +162,8 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       REDIS_URL: redis.url,
       TRUST_PROXY: '1',
       GAVEL_INSTANCE_ID: `gavel-${index + 1}`,
+      // The tests tell which instance answered by x-gavel-instance (off by default).
+      EXPOSE_INSTANCE_HEADER: 'true',
       ...options.env,
     });
   let stopped: Promise<void> | undefined;

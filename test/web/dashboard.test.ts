@@ -221,6 +221,41 @@ describe('connection state', () => {
   });
 });
 
+describe('content security policy', () => {
+  it('connects its live websocket to its own origin under the enforced policy, which refuses a socket to any other host', async () => {
+    // Not newContext: that one bypasses the CSP (for axe-core's inline script).
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    await page.goto(`${origin()}/dashboard`);
+    await page.fill('#api-key', keys.ANALYST);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#total-impressions');
+    expect(await textOf('#live-status', 'Live')).toBe('Live');
+    // The same server under another host name is another origin: `ws:` used to let any host in.
+    const elsewhere = `ws://localhost:${new URL(app.url).port}/graphql`;
+    const outcome = await page.evaluate(
+      (url) =>
+        new Promise<string>((resolve) => {
+          document.addEventListener(
+            'securitypolicyviolation',
+            (event) => resolve(`refused by ${event.effectiveDirective}: ${event.blockedURI}`),
+            { once: true },
+          );
+          try {
+            const socket = new WebSocket(url, 'graphql-transport-ws');
+            socket.onopen = () => resolve('open');
+            // Only reached if no violation was reported with the failure (a failing test).
+            socket.onerror = () => setTimeout(() => resolve('error without a policy violation'), 2_000);
+          } catch (error) {
+            resolve(`threw ${(error as Error).name}`);
+          }
+        }),
+      elsewhere,
+    );
+    expect(outcome).toMatch(/^refused by connect-src: ws:\/\/localhost:\d+/);
+  });
+});
+
 describe('item drill-down', () => {
   it('charts the hour of a tracked event and lists it with its count', async () => {
     const itemId = itemIds[2]!;
