@@ -68,6 +68,11 @@ export interface GavelConfig {
   /** `TRUST_PROXY`: hops of reverse proxies whose X-Forwarded-For is trusted (0 = none). */
   readonly trustProxy: number;
   /**
+   * `IPV6_LIMIT_PREFIX`: per-address limits count an IPv6 client by this many leading bits of its
+   * address (one /64 is one subscriber's network); IPv4 clients by their whole address.
+   */
+  readonly ipv6LimitPrefix: number;
+  /**
    * `CURSOR_SECRET`: encrypts and authenticates pagination cursors, so they reveal nothing and
    * forged ones are rejected. Set the same value on every instance behind a load balancer (cursors
    * cross instances).
@@ -584,6 +589,8 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       keepAliveMs: integer(env, 'WS_KEEPALIVE_MS', 12_000, 1_000, 600_000),
     }),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
+    // A /64 is what one subscriber (a home, a phone, a server) gets: all its addresses are one client.
+    ipv6LimitPrefix: integer(env, 'IPV6_LIMIT_PREFIX', 64, 16, 128),
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     // Defaults let the web app's heaviest page through with room (a 50-item search page with
     // totalCount, facets and 7-day daily analytics per item costs about 1,000) and refuse the

@@ -84,6 +84,8 @@ describe('loadConfig', () => {
     ['GRAPHQL_COST_FACETS', '-5'],
     ['GRAPHQL_COST_ANALYTICS_POINT', '1e3'],
     ['WS_ALLOW_QUERIES', 'sometimes'],
+    ['IPV6_LIMIT_PREFIX', '8'],
+    ['IPV6_LIMIT_PREFIX', '129'],
     ['EXPOSE_INSTANCE_HEADER', 'sometimes'],
     ['METRICS_TOKEN', 'short'],
     ['METRICS_TOKEN', 'has a space in it somewhere'],

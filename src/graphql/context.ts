@@ -26,6 +26,8 @@ export interface GavelServices {
 export interface ClientInfo {
   /** Remote address (first `X-Forwarded-For` hop when behind a trusted proxy). */
   readonly ip: string;
+  /** What per-address limits count this client under: `addressLimitKey(ip)` (its IPv6 /64, say). */
+  readonly limitKey: string;
   /** `User-Agent` header, if any. */
   readonly userAgent: string | undefined;
   /** `x-session-id` header (HTTP) or `sessionId` connection parameter (websocket), if any. */

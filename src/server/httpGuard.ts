@@ -32,17 +32,19 @@ function sendError(res: Response, status: number, message: string, extensions: R
  * must not become a log flood.
  *
  * @param limiter - per-address counter (shared through Redis when set); undefined = no limit
+ * @param limitKey - what the limit counts an address under (`addressLimitKey`: an IPv6 /64, say)
  */
 export function httpRateLimit(
   limiter: RateLimiter | undefined,
   perMinute: number,
   metrics: GavelMetrics,
   logger: Logger,
+  limitKey: (address: string) => string,
 ): RequestHandler {
   const loggedUntil = new Map<string, number>();
   return (req, res, next) => {
     if (!limiter || (req.method !== 'GET' && req.method !== 'POST')) return next();
-    const address = req.ip ?? 'unknown';
+    const address = limitKey(req.ip ?? 'unknown');
     limiter.take(address).then(
       ({ allowed, retryAfterMs }) => {
         if (allowed > 0) return next();

@@ -30,6 +30,7 @@ import { createRequestPolicy, prepareOperation } from './limits';
 import { guardWebsockets } from './wsGuard';
 import { mountWebAssets } from './webAssets';
 import { httpRateLimit, queryLengthLimit } from './httpGuard';
+import { addressLimitKey } from '../shared/addressKey';
 import type { RateLimiter } from '../tracking/rateLimiter';
 
 /** The path serving GraphQL over HTTP and over websockets. */
@@ -102,6 +103,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const formatError = createErrorFormatter(logger, production, policy);
   const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
   let stopping = false;
+  // Every per-address limit counts a client under this key (an IPv6 client by its /64).
+  const limitKeyOf = (address: string): string => addressLimitKey(address, config.ipv6LimitPrefix);
 
   app.use((_req, res, next) => {
     // Every answer is exactly the type it says (JSON, JavaScript, text): a browser must never
@@ -135,7 +138,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   // The websocket client address as Express derives `req.ip`: the same TRUST_PROXY hops.
   const clientAddress = (request: IncomingMessage): string =>
     proxyAddr(request, app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1]);
-  const wsGuard = guardWebsockets({ ...config.ws, origins: config.corsOrigins, clientAddress });
+  const wsGuard = guardWebsockets({
+    ...config.ws,
+    origins: config.corsOrigins,
+    limitKey: (request) => limitKeyOf(clientAddress(request)),
+  });
   const wsServer = new WebSocketServer({
     server: httpServer,
     path: GRAPHQL_PATH,
@@ -203,8 +210,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       // connection opened stops authorising new subscriptions within the cache TTL.
       context: async (ctx, id): Promise<GavelContext> => {
         const viewer = await auth.viewerFor(ctx.connectionParams?.authorization);
+        const ip = clientAddress(ctx.extra.request);
         const client: ClientInfo = {
-          ip: clientAddress(ctx.extra.request),
+          ip,
+          limitKey: limitKeyOf(ip),
           userAgent: header(ctx.extra.request, 'user-agent'),
           sessionId: sessionIdFrom(ctx.connectionParams?.sessionId),
           connectionId: connectionIdOf(ctx.extra.socket),
@@ -289,7 +298,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     GRAPHQL_PATH,
     // CORS first: preflights end there (uncounted) and a browser can read a 429.
     cors(corsOptions),
-    httpRateLimit(options.requestLimiter, config.httpRequestsPerMinute, metrics, logger),
+    httpRateLimit(options.requestLimiter, config.httpRequestsPerMinute, metrics, logger, limitKeyOf),
     traceGraphqlRequests(recorder),
     express.json({ limit: config.maxBodyBytes }),
     queryLengthLimit(policy),
@@ -298,8 +307,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         const trace = traceOf(res);
         // Fail fast (503, retryable) while the embedded engine is restarting, before any lookup waits on it.
         database.assertAvailable();
+        const ip = req.ip ?? 'unknown';
         const client: ClientInfo = {
-          ip: req.ip ?? 'unknown',
+          ip,
+          limitKey: limitKeyOf(ip),
           userAgent: req.get('user-agent'),
           sessionId: sessionIdFrom(req.get('x-session-id')),
         };

@@ -20,8 +20,11 @@ export interface WsGuardOptions {
   readonly maxMessagesPerSecond: number;
   /** Allowed browser origins (`CORS_ORIGINS`); `['*']` allows any. */
   readonly origins: readonly string[];
-  /** The client address of a request, the same way HTTP derives it (TRUST_PROXY). */
-  readonly clientAddress: (request: IncomingMessage) => string;
+  /**
+   * What the per-address cap counts a request's client under: its address derived the same way as
+   * on HTTP (TRUST_PROXY), keyed by `addressLimitKey` (an IPv6 client by its /64).
+   */
+  readonly limitKey: (request: IncomingMessage) => string;
 }
 
 /**
@@ -64,7 +67,7 @@ export function guardWebsockets(options: WsGuardOptions): {
         accept(false, 403, 'Origin not allowed: add it to CORS_ORIGINS.');
         return;
       }
-      const address = options.clientAddress(req);
+      const address = options.limitKey(req);
       if ((openPerAddress.get(address) ?? 0) >= options.maxConnectionsPerAddress) {
         accept(false, 429, 'Too many websockets from this address (WS_MAX_CONNECTIONS_PER_ADDRESS).');
         return;
@@ -76,7 +79,7 @@ export function guardWebsockets(options: WsGuardOptions): {
     },
     attach(server) {
       server.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-        const address = addressOf.get(req) ?? options.clientAddress(req);
+        const address = addressOf.get(req) ?? options.limitKey(req);
         openPerAddress.set(address, (openPerAddress.get(address) ?? 0) + 1);
         socket.once('close', () => {
           const left = (openPerAddress.get(address) ?? 1) - 1;

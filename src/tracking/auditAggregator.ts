@@ -34,10 +34,14 @@ export class AuditAggregator {
   /**
    * How many of `refused` (events refused for one address in one request) to store as rows; the
    * rest are counted here by outcome. `refused` is in input order: the first ones are kept.
+   *
+   * @param ip - the stored (pseudonymised) address, which the aggregates are counted under
+   * @param budgetKey - what the row budget is counted under: the (pseudonymised) limit key of the
+   *   address, an IPv6 client's /64 say; the address itself by default
    */
-  async sample(ip: string, type: EventType, refused: readonly TrackingOutcome[]): Promise<number> {
+  async sample(ip: string, type: EventType, refused: readonly TrackingOutcome[], budgetKey = ip): Promise<number> {
     if (refused.length === 0) return 0;
-    const keep = this.rowBudget ? (await this.rowBudget.take(ip, refused.length)).allowed : 0;
+    const keep = this.rowBudget ? (await this.rowBudget.take(budgetKey, refused.length)).allowed : 0;
     const minute = new Date(Math.floor(this.clock.now().getTime() / MINUTE_MS) * MINUTE_MS);
     for (const outcome of refused.slice(keep)) this.add(ip, minute, type, outcome, 1);
     this.aggregatedTotal += Math.max(0, refused.length - keep);

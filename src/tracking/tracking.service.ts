@@ -181,7 +181,7 @@ export class TrackingService {
    * per-session limits.
    */
   async startSession(client: ClientInfo): Promise<IssuedSession> {
-    const { allowed, retryAfterMs } = await this.guards.newSessionLimiter.take(client.ip);
+    const { allowed, retryAfterMs } = await this.guards.newSessionLimiter.take(client.limitKey);
     if (allowed === 0)
       throw rateLimited('Too many new sessions from this address; reuse the current one.', retryAfterMs);
     return this.guards.sessions.issue();
@@ -238,10 +238,13 @@ export class TrackingService {
       (candidate) => candidate.outcome !== TrackingOutcome.ACCEPTED && candidate.outcome !== TrackingOutcome.DUPLICATE,
     );
     const storedIp = this.guards.pseudonyms.address(client.ip, now);
+    // The audit budget is per address like the other limits (an IPv6 /64 is one), pseudonymised too.
+    const budgetKey = client.limitKey === client.ip ? storedIp : this.guards.pseudonyms.address(client.limitKey, now);
     const kept = await this.guards.audit.sample(
       storedIp,
       type,
       refused.map((candidate) => candidate.outcome!),
+      budgetKey,
     );
     const audited = new Set(refused.slice(0, kept));
     const stored = candidates.filter(
@@ -354,7 +357,7 @@ export class TrackingService {
    */
   private async applyRateLimits(candidates: readonly Candidate[], client: ClientInfo): Promise<void> {
     if (candidates.length === 0) return;
-    const byAddress = await this.beforeDeadline(this.guards.ipLimiter.take(client.ip, candidates.length));
+    const byAddress = await this.beforeDeadline(this.guards.ipLimiter.take(client.limitKey, candidates.length));
     candidates.slice(byAddress.allowed).forEach((candidate) => {
       candidate.outcome = TrackingOutcome.RATE_LIMITED;
       candidate.reason = 'too many events from this address';

@@ -79,6 +79,28 @@ describe('HTTP requests per client address (HTTP_REQUESTS_PER_MINUTE)', () => {
     expect((await typename('203.0.113.1')).data).toEqual({ __typename: 'Query' });
   });
 
+  it('counts an IPv6 client by its /64 (IPV6_LIMIT_PREFIX) and an IPv4-mapped address as its IPv4 address', async () => {
+    // One host, a fresh address of its /64 for every request: one budget all the same.
+    const network = [
+      '2001:db8:aa:1::1',
+      '2001:db8:aa:1::2',
+      '2001:db8:aa:1:1::3',
+      '2001:db8:aa:1:ffff::4',
+      '2001:db8:aa:1::5',
+    ];
+    for (const address of network) expect((await typename(address)).data).toEqual({ __typename: 'Query' });
+    const refused = await typename('2001:db8:aa:1:abcd:ef01:2345:6789');
+    expect(refused.status).toBe(429);
+    expect(errorCodes(refused)).toEqual(['RATE_LIMITED']);
+    // The next /64 is another subscriber.
+    expect((await typename('2001:db8:aa:2::1')).data).toEqual({ __typename: 'Query' });
+
+    for (let i = 0; i < PER_MINUTE; i++) expect((await typename('203.0.113.60')).data).toEqual({ __typename: 'Query' });
+    expect(errorCodes(await typename('::ffff:203.0.113.60'))).toEqual(['RATE_LIMITED']);
+    // IPv4 addresses stay one each.
+    expect((await typename('203.0.113.61')).data).toEqual({ __typename: 'Query' });
+  });
+
   it('is one budget for every instance when REDIS_URL is set', async () => {
     const redis = await startRedis();
     const env = { GAVEL_SEED_DEMO: 'false', REDIS_URL: redis.url, TRUST_PROXY: '1', HTTP_REQUESTS_PER_MINUTE: '4' };

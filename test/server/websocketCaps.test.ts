@@ -94,6 +94,15 @@ describe('websocket connections per client address (WS_MAX_CONNECTIONS_PER_ADDRE
     expect((await postRaw(proxied, { query: '{ __typename }' }, attacker)).data).toEqual({ __typename: 'Query' });
   });
 
+  it('counts an IPv6 client by its /64: fresh addresses of one network do not lift the cap', async () => {
+    for (const address of ['2001:db8:bb:1::1', '2001:db8:bb:1::2', '2001:db8:bb:1:ffff::3'])
+      expect(statusOf(await upgrade(proxied, { 'x-forwarded-for': address }))).toBe('open');
+    const refused = await upgrade(proxied, { 'x-forwarded-for': '2001:db8:bb:1:1234:5678:9abc:def0' });
+    expect(statusOf(refused)).toBe(429);
+    expect((refused as { body: string }).body).toMatch(/WS_MAX_CONNECTIONS_PER_ADDRESS/);
+    expect(statusOf(await upgrade(proxied, { 'x-forwarded-for': '2001:db8:bb:2::1' }))).toBe('open');
+  });
+
   it('frees a slot when a connection closes', async () => {
     const address = { 'x-forwarded-for': '203.0.113.8' };
     const sockets = await Promise.all([0, 1, 2].map(() => upgrade(proxied, address)));
