@@ -5,19 +5,22 @@
 #   docker build -t gavel .
 #   docker run -e MONGODB_URI=mongodb://db1,db2,db3/?replicaSet=rs0 \
 #     -e CURSOR_SECRET=... -e SESSION_SECRET=... -p 4000:4000 gavel
+#   docker run --rm -e MONGODB_URI=... gavel keys create --role ADMIN     # the first API key
 
-# --- build: compile TypeScript with the full (dev) dependency set ---
-FROM node:20-bookworm-slim AS build
+# --- build: compile the server and bundle the browser assets with the full (dev) dependency set ---
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the postinstall fetches the embedded engine's jars, which this image never uses.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/build-web.ts ./scripts/
+COPY web ./web
 RUN npm run build
 
-# --- runtime: production dependencies and dist/ only ---
-FROM node:20-bookworm-slim AS runtime
+# --- runtime: production dependencies and dist/ (server code, and the browser assets in dist/public) ---
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \
@@ -35,5 +38,7 @@ EXPOSE 4000
 # Liveness only (the process serves HTTP); orchestrators should route by /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# node directly (not npm start), so SIGTERM reaches Gavel and shutdown is graceful.
-CMD ["node", "dist/main.js"]
+# node directly (not npm start), so SIGTERM reaches Gavel and shutdown is graceful. The `gavel`
+# command serves by default; `docker run … gavel keys create --role ADMIN` mints an API key.
+ENTRYPOINT ["node", "dist/cli/gavel.js"]
+CMD ["serve"]
