@@ -61,6 +61,8 @@ export interface GavelApp {
   readonly url: string;
   readonly wsUrl: string;
   readonly port: number;
+  /** The `METRICS_PORT` listener's `/metrics` URL; undefined without one. */
+  readonly metricsUrl: string | undefined;
   readonly engine: RunningEngine;
   readonly database: Database;
   readonly services: GavelServices;
@@ -356,6 +358,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       url: server.url,
       wsUrl: server.wsUrl,
       port: server.port,
+      metricsUrl: server.metricsUrl,
       engine,
       database,
       services,

@@ -230,8 +230,18 @@ export interface GavelConfig {
   };
   /** Prometheus metrics at `/metrics` (`METRICS_*`; see README "Operations"). */
   readonly metrics: {
-    /** `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>` (else 401). */
+    /**
+     * `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>` (else 401).
+     * In production without it (and without `METRICS_PORT`), the public port answers 404 for `/metrics`.
+     */
     readonly token: string | undefined;
+    /**
+     * `METRICS_PORT`: serve `/metrics` on a listener of its own (0 picks a free one) instead of the
+     * public port, which then answers 404 for it; unset = on the public port.
+     */
+    readonly port: number | undefined;
+    /** `METRICS_HOST`: interface the `METRICS_PORT` listener binds (default loopback). */
+    readonly host: string;
     /** `METRICS_OPERATION_NAMES`: operation names always given their own label value (comma separated). */
     readonly operationNames: readonly string[];
     /** `METRICS_MAX_OPERATION_NAMES`: further distinct names labelled as first seen; the rest are `other`. */
@@ -310,6 +320,15 @@ function metricsTokenOf(env: Env): string | undefined {
   const value = read(env, 'METRICS_TOKEN');
   if (value !== undefined && (value.length < 16 || /\s/.test(value)))
     throw new ConfigError('METRICS_TOKEN', 'a token of at least 16 characters, no spaces', `${value.slice(0, 4)}…`);
+  return value;
+}
+
+/** `METRICS_PORT`: unset, 0 (a free port) or a port other than `PORT`. */
+function metricsPort(env: Env, port: number): number | undefined {
+  if (read(env, 'METRICS_PORT') === undefined) return undefined;
+  const value = integer(env, 'METRICS_PORT', 0, 0, 65535);
+  if (value !== 0 && value === port)
+    throw new ConfigError('METRICS_PORT', `a port other than PORT (${port})`, String(value));
   return value;
 }
 
@@ -507,11 +526,12 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     throw new ConfigError('MONGODB_DB', 'a database name of letters, digits, _ or - (max 63)', mongodbDb);
   }
   const keys = secrets(env, nodeEnv);
+  const port = integer(env, 'PORT', 4000, 0, 65535);
   const maxCost = integer(env, 'GRAPHQL_MAX_COST', 5_000, 1, 100_000_000);
   return Object.freeze({
     nodeEnv,
     host: read(env, 'HOST') ?? '0.0.0.0',
-    port: integer(env, 'PORT', 4000, 0, 65535),
+    port,
     logLevel: oneOf<LogLevel>(
       env,
       'LOG_LEVEL',
@@ -628,6 +648,8 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     }),
     metrics: Object.freeze({
       token: keys.metricsToken,
+      port: metricsPort(env, port),
+      host: read(env, 'METRICS_HOST') ?? '127.0.0.1',
       operationNames: operationNames(env),
       maxOperationNames: integer(env, 'METRICS_MAX_OPERATION_NAMES', 50, 0, 1_000),
       // Off by default: command monitoring makes the driver decode every reply a second time

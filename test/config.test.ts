@@ -92,6 +92,8 @@ describe('loadConfig', () => {
     ['METRICS_OPERATION_NAMES', 'Good,not-a-name'],
     ['METRICS_MAX_OPERATION_NAMES', '5000'],
     ['METRICS_DB_COMMANDS', 'perhaps'],
+    ['METRICS_PORT', 'nine'],
+    ['METRICS_PORT', '70000'],
     ['LOG_TRACKING_SAMPLE_RATE', '1.5'],
     ['LOG_TRACKING_SAMPLE_RATE', '-0.1'],
     ['LOG_TRACKING_SAMPLE_RATE', 'half'],
@@ -103,6 +105,8 @@ describe('loadConfig', () => {
   it('serves metrics without a token by default and samples tracking logs only in production', () => {
     expect(loadConfig({}).metrics).toEqual({
       token: undefined,
+      port: undefined,
+      host: '127.0.0.1',
       operationNames: [],
       maxOperationNames: 50,
       dbCommands: false,
@@ -238,6 +242,17 @@ describe('loadConfig', () => {
   ])('refuses %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('reads METRICS_PORT and METRICS_HOST, refusing the public PORT for metrics', () => {
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toMatchObject({
+      port: 9464,
+      host: '0.0.0.0',
+    });
+    expect(loadConfig({ METRICS_PORT: '0', PORT: '0' }).metrics.port).toBe(0);
+    expect(() => loadConfig({ METRICS_PORT: '4000' })).toThrow(
+      /^Invalid METRICS_PORT="4000": expected a port other than PORT \(4000\)/,
+    );
   });
 
   it('requires MONGODB_URI when the uri engine is forced', () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -64,6 +64,8 @@ export interface GavelHttpServer {
   /** `ws://host:port/graphql` */
   readonly wsUrl: string;
   readonly port: number;
+  /** `http://host:port/metrics` of the `METRICS_PORT` listener; undefined without one. */
+  readonly metricsUrl: string | undefined;
   /**
    * Graceful stop: `/readyz` turns 503 at once; after `SHUTDOWN_DRAIN_MS` refuses new connections and requests, lets in-flight HTTP requests finish,
    * closes websockets with 1001 (going away). Idempotent.
@@ -117,8 +119,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     next();
   });
   app.use(requestIds());
-  // On the main port, behind METRICS_TOKEN when set (see README "Operations").
-  app.get('/metrics', metricsEndpoint(metrics, config.metrics.token));
+  // Metrics tell anyone the traffic, the error rates and the operation names: on the public port
+  // only behind METRICS_TOKEN in production, never beside a METRICS_PORT listener (README "Operations").
+  const scrape = metricsEndpoint(metrics, config.metrics.token);
+  const metricsOnPublicPort = config.metrics.port === undefined && (!production || config.metrics.token !== undefined);
+  app.get('/metrics', (req, res, next) => {
+    if (metricsOnPublicPort) return scrape(req, res, next);
+    res.status(404).type('text/plain').send('Not found.\n');
+  });
 
   mountWebAssets(app, config.webAssetsDir);
   app.get('/healthz', (_req, res) => {
@@ -350,18 +358,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   };
   app.use(transportErrors);
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, () => resolve());
-  });
-  const { port } = httpServer.address() as AddressInfo;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const { port } = await listen(httpServer, config.port, config.host);
+  const host = urlHost(config.host);
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (config.metrics.port !== undefined) {
+    try {
+      metricsServer = createServer(metricsApp(scrape));
+      const { port: metricsPort } = await listen(metricsServer, config.metrics.port, config.metrics.host);
+      metricsUrl = `http://${urlHost(config.metrics.host)}:${metricsPort}/metrics`;
+      logger.info(`metrics at ${metricsUrl} (METRICS_PORT); the public port answers 404 for /metrics`);
+    } catch (error) {
+      await apollo.stop();
+      throw error;
+    }
+  } else if (!metricsOnPublicPort) {
+    logger.info('metrics: not served (production without METRICS_TOKEN or METRICS_PORT)');
+  }
 
   let stopped: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}${GRAPHQL_PATH}`,
     wsUrl: `ws://${host}:${port}${GRAPHQL_PATH}`,
     port,
+    metricsUrl,
     stop: () => {
       stopping = true;
       stopped ??= (async () => {
@@ -371,8 +391,42 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
         }
         await apollo.stop();
+        await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       })();
       return stopped;
     },
   };
+}
+
+/** Listens on `port` (0 = a free one) of `host`; resolves with the address bound. */
+async function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
+
+/** The host of a URL to a server bound to `host` (a wildcard bind is reached on localhost). */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The `METRICS_PORT` listener: `/metrics` (with `METRICS_TOKEN` when set) and nothing else. */
+function metricsApp(scrape: ReturnType<typeof metricsEndpoint>): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    next();
+  });
+  app.get('/metrics', scrape);
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not found.\n');
+  });
+  return app;
 }

@@ -4,7 +4,7 @@ import { TrackImpressionsDocument } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
 import { labelValues, parsePrometheusText, sumOf, type Scrape } from '../support/prometheus';
 import { recordingLogger, type RecordingLogger } from '../support/recordingLogger';
-import { errorCodes, execute, postRaw, startTestApp, type TestApp } from '../support/testApp';
+import { errorCodes, execute, postRaw, productionEnv, startTestApp, type TestApp } from '../support/testApp';
 
 const TOKEN = 'metrics-token-0123456789';
 const MAX_NAMES = 5;
@@ -451,5 +451,74 @@ describe('request log sampling (LOG_TRACKING_SAMPLE_RATE)', () => {
     ).toBe(3);
     // METRICS_DB_COMMANDS is off by default (its cost: bench:metrics): the search's reads are not timed.
     expect(value(after, 'gavel_db_command_duration_seconds_count')).toBe(0);
+  });
+});
+
+describe('where /metrics is served (issue 19, finding 6)', () => {
+  const started: TestApp[] = [];
+  afterAll(() => Promise.all(started.map((server) => server.stop())));
+  const start = async (env: Record<string, string>): Promise<TestApp> => {
+    const server = await startTestApp({ periodicJobs: false, env: { GAVEL_SEED_DEMO: 'false', ...env } });
+    started.push(server);
+    return server;
+  };
+  const publicMetrics = (server: TestApp, headers: Record<string, string> = {}) =>
+    fetch(server.url.replace('/graphql', '/metrics'), { headers });
+  /** A scrape that is Prometheus text with Gavel's families in it. */
+  const isScrape = async (response: Response) => {
+    expect(response.status).toBe(200);
+    expect([...parsePrometheusText(await response.text()).types.keys()]).toContain(operations);
+  };
+
+  it('answers 404 on the public port in production without METRICS_TOKEN or METRICS_PORT', async () => {
+    const server = await start(productionEnv());
+    const response = await publicMetrics(server);
+    expect(response.status).toBe(404);
+    expect(await response.text()).not.toMatch(/gavel_|process_/);
+    expect((await publicMetrics(server, { authorization: `Bearer ${TOKEN}` })).status).toBe(404);
+    expect(server.metricsUrl).toBeUndefined();
+    // The rest of the port is unchanged.
+    expect((await fetch(server.url.replace('/graphql', '/healthz'))).status).toBe(200);
+  });
+
+  it('still serves it on the public port in production behind METRICS_TOKEN', async () => {
+    const server = await start({ ...productionEnv(), METRICS_TOKEN: TOKEN });
+    expect((await publicMetrics(server)).status).toBe(401);
+    await isScrape(await publicMetrics(server, { authorization: `Bearer ${TOKEN}` }));
+  });
+
+  it('serves it without a token on the public port outside production, as before', async () => {
+    await isScrape(await publicMetrics(await start({})));
+  });
+
+  it.each([
+    ['production', true],
+    ['development', false],
+  ])(
+    'serves it on a METRICS_PORT listener on loopback only, and 404 on the public port (%s)',
+    async (_name, production) => {
+      const server = await start({ ...(production ? productionEnv() : {}), METRICS_PORT: '0' });
+      expect((await publicMetrics(server)).status).toBe(404);
+      expect(server.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      expect(new URL(server.metricsUrl!).port).not.toBe(String(server.port));
+      await isScrape(await fetch(server.metricsUrl!));
+      // That listener serves nothing else.
+      const graphql = await fetch(server.metricsUrl!.replace('/metrics', '/graphql'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(graphql.status).toBe(404);
+      expect((await fetch(server.metricsUrl!.replace('/metrics', '/healthz'))).status).toBe(404);
+    },
+  );
+
+  it('asks for METRICS_TOKEN on the METRICS_PORT listener too when both are set, and closes it on stop', async () => {
+    const server = await start({ ...productionEnv(), METRICS_PORT: '0', METRICS_TOKEN: TOKEN });
+    expect((await publicMetrics(server, { authorization: `Bearer ${TOKEN}` })).status).toBe(404);
+    expect((await fetch(server.metricsUrl!)).status).toBe(401);
+    await isScrape(await fetch(server.metricsUrl!, { headers: { authorization: `Bearer ${TOKEN}` } }));
+    await server.stop();
+    await expect(fetch(server.metricsUrl!)).rejects.toThrow();
   });
 });
