@@ -4,7 +4,7 @@
 #
 #   docker build -t gavel .
 #   docker run -e MONGODB_URI=mongodb://db1,db2,db3/?replicaSet=rs0 \
-#     -e CURSOR_SECRET=... -e SESSION_SECRET=... -p 4000:4000 gavel
+#     -e CURSOR_SECRET=... -e SESSION_SECRET=... -e PRIVACY_SECRET=... -p 4000:4000 gavel
 #   docker run --rm -e MONGODB_URI=... gavel keys create --role ADMIN     # the first API key
 
 # --- build: compile the server and bundle the browser assets with the full (dev) dependency set ---
