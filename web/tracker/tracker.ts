@@ -17,7 +17,7 @@ export interface TrackerOptions {
   root?: Element | Document;
   /** Source of elements without `data-gavel-source`; default `OTHER`. */
   defaultSource?: TrafficSource;
-  /** Events per request; a full batch is sent at once (default 20; the API takes up to 100). */
+  /** Events per request; a full batch is sent at once (default 20; the API takes up to TRACKING_MAX_BATCH, 500 by default). */
   batchSize?: number;
   /** A partial batch is sent this long after its first event (default 1,000 ms). */
   flushDelayMs?: number;
