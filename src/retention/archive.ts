@@ -46,8 +46,8 @@ export interface ArchiveManifest {
 export interface ArchiveSink {
   /** Archives documents of `type` whose `dateField` falls on one UTC `day`; durable and verified when it resolves. */
   append(type: string, day: string, dateField: string, documents: readonly StoredDocument[]): Promise<void>;
-  /** The session ids of the archived documents of these types that carry `userId`. */
-  sessionsOfUser(types: readonly string[], userId: string): Promise<string[]>;
+  /** The session ids of the archived documents of these types that carry one of `userIds`. */
+  sessionsOfUser(types: readonly string[], userIds: readonly string[]): Promise<string[]>;
   /** Removes the subject's documents from every archive of these types; returns what was removed. */
   erase(types: readonly string[], subject: ErasureSubject): Promise<{ documents: number; files: number }>;
 }
@@ -269,12 +269,18 @@ export class FileArchiveSink implements ArchiveSink {
     });
   }
 
-  sessionsOfUser(types: readonly string[], userId: string): Promise<string[]> {
+  sessionsOfUser(types: readonly string[], userIds: readonly string[]): Promise<string[]> {
     return this.serialised(async () => {
+      const wanted = new Set(userIds);
       const sessions = new Set<string>();
       for (const manifestPath of await this.manifests(types))
         for await (const document of readArchive(manifestPath))
-          if (document.userId === userId && typeof document.sessionId === 'string') sessions.add(document.sessionId);
+          if (
+            typeof document.userId === 'string' &&
+            wanted.has(document.userId) &&
+            typeof document.sessionId === 'string'
+          )
+            sessions.add(document.sessionId);
       return [...sessions];
     });
   }

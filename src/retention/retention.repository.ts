@@ -56,19 +56,19 @@ const DELETE_CHUNK = 1_000;
 export type StoredDocument = { _id: Types.ObjectId | string } & Record<string, unknown>;
 
 /**
- * Whose raw events an erasure removes: those carrying `userId` (when given) and those of the
- * sessions in `sessionIds`. For a user these are every session the user was seen in, so that what
- * the same browser tab tracked before the user signed in goes too.
+ * Whose raw events an erasure removes: those carrying one of `userIds` (the stored forms of one
+ * user id) and those of the sessions in `sessionIds`. For a user these are every session the user
+ * was seen in, so that what the same browser tab tracked before the user signed in goes too.
  */
 export interface ErasureSubject {
-  readonly userId?: string;
+  readonly userIds: ReadonlySet<string>;
   readonly sessionIds: ReadonlySet<string>;
 }
 
 /** Whether a stored event belongs to the erasure subject (the same test as the erasure's queries). */
 export function isOfSubject(document: StoredDocument, subject: ErasureSubject): boolean {
   return (
-    (subject.userId !== undefined && document.userId === subject.userId) ||
+    (typeof document.userId === 'string' && subject.userIds.has(document.userId)) ||
     (typeof document.sessionId === 'string' && subject.sessionIds.has(document.sessionId))
   );
 }
@@ -80,7 +80,8 @@ export function isOfSubject(document: StoredDocument, subject: ErasureSubject): 
  */
 function subjectFilters(subject: ErasureSubject): Array<Record<string, unknown>> {
   const sessions = [...subject.sessionIds];
-  const filters: Array<Record<string, unknown>> = subject.userId === undefined ? [] : [{ userId: subject.userId }];
+  const filters: Array<Record<string, unknown>> =
+    subject.userIds.size === 0 ? [] : [{ userId: { $in: [...subject.userIds] } }];
   for (let start = 0; start < sessions.length; start += DELETE_CHUNK)
     filters.push({ sessionId: { $in: sessions.slice(start, start + DELETE_CHUNK) } });
   return filters;
@@ -105,8 +106,8 @@ export interface RetentionRepository {
   dateField(type: RetentionDataType): string;
   /** Deletes these documents of `type` (ids from {@link expiredBatch}). Returns the number deleted. */
   deleteExpired(type: RetentionDataType, ids: ReadonlyArray<StoredDocument['_id']>): Promise<number>;
-  /** The session ids of the raw events (counted and audit) that carry `userId`. */
-  sessionsOfUser(userId: string): Promise<string[]>;
+  /** The session ids of the raw events (counted and audit) that carry one of `userIds` (stored forms of one user id). */
+  sessionsOfUser(userIds: readonly string[]): Promise<string[]>;
   /** Deletes the subject's raw events of one raw type; returns the number deleted. */
   eraseEvents(type: (typeof RAW_EVENT_TYPES)[number], subject: ErasureSubject): Promise<number>;
   /**
@@ -171,11 +172,11 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
       }
       return deleted;
     },
-    sessionsOfUser: async (userId) => {
+    sessionsOfUser: async (userIds) => {
       // Both raw types live in one collection. A cursor rather than `distinct`, whose one-document
       // answer stops at 16 MB (some 300,000 session ids).
       const rows = await collection(RAW_EVENT_TYPES[0])
-        .aggregate<{ _id: unknown }>([{ $match: { userId } }, { $group: { _id: '$sessionId' } }])
+        .aggregate<{ _id: unknown }>([{ $match: { userId: { $in: [...userIds] } } }, { $group: { _id: '$sessionId' } }])
         .toArray();
       return rows.map((row) => row._id).filter((id): id is string => typeof id === 'string');
     },

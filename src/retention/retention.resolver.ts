@@ -21,7 +21,7 @@ export class RetentionResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => ErasureReport, {
     description:
-      "Erases one subject's raw tracking events (counted and audit) from the database and the archives, and records the erasure (who, when, counts; never the data). Give exactly one of userId or sessionId. Needs an ADMIN key.",
+      "Erases one subject's raw tracking events (counted and audit) from the database and the archives, and records the erasure (who, when, counts; never the data). Give exactly one of userId or sessionId: any value tracking was sent, refused ones too (found by their keyed pseudonym). Needs an ADMIN key.",
   })
   eraseSubject(
     @Ctx() { services, viewer }: GavelContext,

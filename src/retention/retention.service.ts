@@ -59,7 +59,11 @@ export interface RetentionMetrics {
   archiveFailed?(type: RetentionDataType): void;
 }
 
-const SUBJECT_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/**
+ * Tracking used to store a refused id as sent, cut to this many characters; erasure still looks
+ * for that form, so rows stored before refused ids were pseudonymised go too.
+ */
+const LEGACY_AUDIT_MAX = 256;
 
 /**
  * How long a purge holds its lease without renewing it (it renews with every batch). Past it, a
@@ -135,23 +139,25 @@ export class RetentionService {
     const given = (['userId', 'sessionId'] as const).filter((key) => subject[key] != null);
     if (given.length !== 1) throw badUserInput('userId', 'Give exactly one of userId or sessionId.');
     const kind = given[0]!;
-    const id = subject[kind]!;
-    if (!SUBJECT_PATTERN.test(id)) throw badUserInput(kind, `${kind} must be 1 to 128 letters, digits or _ . : -`);
+    // Any value tracking was sent (whose length only MAX_BODY_BYTES bounds, as here): found in
+    // the forms tracking stores it in (see Pseudonymizer.storedId).
+    const id = String(subject[kind]);
+    const forms = this.storedForms(id);
     // Archives are rewritten under the purge lease, so no other instance appends to them meanwhile.
     if (this.archive && !(await this.lease()))
       throw serviceUnavailable('Another instance is purging into the archives; retry the erasure shortly.');
     let archived = { documents: 0, files: 0 };
     let countedEvents = 0;
     let auditEvents = 0;
-    let target: ErasureSubject = { sessionIds: new Set([id]) };
+    let target: ErasureSubject = { userIds: new Set(), sessionIds: new Set(forms) };
     try {
       if (kind === 'userId') {
         // The sessions the user was seen in, wherever their events are: a session's events before
         // sign-in carry no user id but are the same person's (one browser tab's session).
-        const sessions = new Set(await this.repository.sessionsOfUser(id));
+        const sessions = new Set(await this.repository.sessionsOfUser(forms));
         if (this.archive)
-          for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, id)) sessions.add(session);
-        target = { userId: id, sessionIds: sessions };
+          for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, forms)) sessions.add(session);
+        target = { userIds: new Set(forms), sessionIds: sessions };
       }
       [countedEvents, auditEvents] = (await Promise.all(
         RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
@@ -162,7 +168,7 @@ export class RetentionService {
       if (this.archive && !this.running) await this.repository.releasePurgeLease(this.leaseHolder);
     }
     const report: ErasureReport = {
-      sessions: target.sessionIds.size,
+      sessions: kind === 'sessionId' ? 1 : target.sessionIds.size,
       countedEvents,
       auditEvents,
       archivedEvents: archived.documents,
@@ -178,6 +184,15 @@ export class RetentionService {
     });
     this.logger.info({ subject: pseudonym, kind, by, ...report }, 'erased a subject');
     return report;
+  }
+
+  /**
+   * The forms `id` may be stored in: as sent when tracking accepts its shape; otherwise its keyed
+   * pseudonym, and as sent cut to 256 characters (how rows stored before pseudonymisation hold it).
+   */
+  private storedForms(id: string): string[] {
+    const stored = this.pseudonyms.storedId(id);
+    return stored === id ? [id] : [stored, id.slice(0, LEGACY_AUDIT_MAX)];
   }
 
   /** Takes or renews the lease; false when another instance is purging. */

@@ -2,6 +2,18 @@ import { createHmac } from 'node:crypto';
 import { DAY_MS } from './clock';
 
 /**
+ * The shape of a user or session id that Gavel stores as sent: 1 to 128 letters, digits or
+ * `_ . : -`. Tracking refuses (INVALID) events whose ids have another shape.
+ */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * Marks a stored pseudonym of a refused id. Outside {@link CLIENT_ID_PATTERN}, so a stored
+ * pseudonym never equals an id stored as sent.
+ */
+const REFUSED_ID_MARK = '~';
+
+/**
  * Pseudonyms for personal data that Gavel needs to compare but never to read back: client
  * addresses in stored tracking data, user ids in logs and erasure records. Keyed with
  * `PRIVACY_SECRET`, so nobody without it can test guesses (the IPv4 space is small enough to
@@ -32,5 +44,17 @@ export class Pseudonymizer {
   /** A stable pseudonym of a user or session id for logs, metrics and erasure records. 16 characters. */
   subject(id: string): string {
     return createHmac('sha256', this.secret).update(`subject:${id}`).digest('base64url').slice(0, 16);
+  }
+
+  /**
+   * How a client-sent user or session id is stored with its events, and looked up by erasure: as
+   * sent when it has the shape tracking accepts ({@link CLIENT_ID_PATTERN}: the click rule,
+   * `userAnalytics` and the unique-visitor sketches need it), otherwise `~` and its
+   * {@link subject} pseudonym (17 characters), so that a refused value (`alice@example.com`, a
+   * 10,000-character string) never reaches the database or the archives, and erasure of that
+   * value still finds its rows.
+   */
+  storedId(id: string): string {
+    return CLIENT_ID_PATTERN.test(id) ? id : `${REFUSED_ID_MARK}${this.subject(id)}`;
   }
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock';
 import { withDeadline } from '../shared/deadline';
 import { badUserInput, rateLimited, serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import type { Pseudonymizer } from '../shared/privacy';
+import { CLIENT_ID_PATTERN, type Pseudonymizer } from '../shared/privacy';
 import type { AuditAggregator } from './auditAggregator';
 import type { RateLimiter } from './rateLimiter';
 import type { IssuedSession, SessionSigner } from './sessions';
@@ -42,9 +42,9 @@ export interface TrackingPolicy {
   readonly writeTimeoutMs: number;
 }
 
-const idPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+const idPattern = CLIENT_ID_PATTERN;
 const MAX_POSITION = 10_000;
-/** Audit copies of client strings are cut to this length. */
+/** Audit copies of client strings (an unknown item id, the user agent) are cut to this length. */
 const AUDIT_MAX = 256;
 const audit = (value: unknown): string => String(value).slice(0, AUDIT_MAX);
 /** Existence answers are cached this long; "no such item" shorter, so a new item is tracked soon. */
@@ -85,7 +85,10 @@ export interface TrackingGuards {
   readonly newSessionLimiter: RateLimiter;
   readonly sessions: SessionSigner;
   readonly audit: AuditAggregator;
-  /** Client addresses are stored as daily keyed hashes, never in clear (README "Privacy"). */
+  /**
+   * Client addresses are stored as daily keyed hashes, never in clear; refused user and session ids
+   * as keyed pseudonyms (README "Privacy").
+   */
   readonly pseudonyms: Pseudonymizer;
 }
 
@@ -531,8 +534,10 @@ export class TrackingService {
       type,
       itemId: candidate.itemId ?? null,
       ...(candidate.itemId ? {} : { rawItemId: audit(input.itemId) }),
-      sessionId: audit(input.sessionId),
-      ...(input.userId != null ? { userId: audit(input.userId) } : {}),
+      // Ids as sent only when they have the accepted shape; a refused one (`alice@example.com`) as
+      // the keyed pseudonym that erasure computes from the same value (README "Privacy").
+      sessionId: this.guards.pseudonyms.storedId(String(input.sessionId)),
+      ...(input.userId != null ? { userId: this.guards.pseudonyms.storedId(String(input.userId)) } : {}),
       source: input.source,
       ...(input.position != null && Number.isInteger(input.position) ? { position: input.position } : {}),
       ...(input.timestamp != null && !Number.isNaN(input.timestamp.getTime())

@@ -19,7 +19,11 @@ export class ImpressionInput {
   })
   sessionId!: string;
 
-  @Field(() => ID, { nullable: true, description: 'The signed-in user, if any (1 to 128 characters).' })
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The signed-in user, if any: 1 to 128 letters, digits or _ . : - (another value makes the event INVALID and is stored only as a keyed pseudonym).',
+  })
   userId?: string;
 
   @Field(() => TrafficSource)

@@ -54,7 +54,7 @@ export type ClickInput = {
   source: TrafficSource;
   /** When it happened on the client. Stamp it once and send the same value on every retry: within TRACKING_RETRY_WINDOW_MS (5 min) it picks the dedup window, so a retry of a stored event is DUPLICATE. Counters use the server receive time; more than TRACKING_MAX_CLOCK_SKEW_MS ahead is INVALID. */
   timestamp?: string | null | undefined;
-  /** The signed-in user, if any (1 to 128 characters). */
+  /** The signed-in user, if any: 1 to 128 letters, digits or _ . : - (another value makes the event INVALID and is stored only as a keyed pseudonym). */
   userId?: string | number | null | undefined;
 };
 
@@ -97,7 +97,7 @@ export type ImpressionInput = {
   source: TrafficSource;
   /** When it happened on the client. Stamp it once and send the same value on every retry: within TRACKING_RETRY_WINDOW_MS (5 min) it picks the dedup window, so a retry of a stored event is DUPLICATE. Counters use the server receive time; more than TRACKING_MAX_CLOCK_SKEW_MS ahead is INVALID. */
   timestamp?: string | null | undefined;
-  /** The signed-in user, if any (1 to 128 characters). */
+  /** The signed-in user, if any: 1 to 128 letters, digits or _ . : - (another value makes the event INVALID and is stored only as a keyed pseudonym). */
   userId?: string | number | null | undefined;
 };
 

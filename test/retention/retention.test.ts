@@ -379,14 +379,10 @@ describe('privacy', () => {
     expect(left.map((event) => event.sessionId)).toEqual(['s-many']);
   });
 
-  it('eraseSubject refuses a missing, doubled or malformed subject without touching the data', async () => {
+  it('eraseSubject refuses a missing or doubled subject without touching the data', async () => {
+    // Any single value is taken, malformed ones too (test/retention/refusedIds.test.ts).
     await collection('tracking_events').insertOne(rawEvent(at(1), 'ACCEPTED', { userId: 'user-z' }) as never);
-    for (const variables of [
-      {},
-      { userId: 'user-z', sessionId: 's-seed' },
-      { userId: 'x'.repeat(129) },
-      { sessionId: 'a b' },
-    ]) {
+    for (const variables of [{}, { userId: 'user-z', sessionId: 's-seed' }]) {
       const response = await execute(app, EraseSubjectDocument, variables);
       expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     }
