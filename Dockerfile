@@ -3,9 +3,9 @@
 # development and tests: they need Java or a mongod download and keep data inside the container.
 #
 #   docker build -t gavel .
-#   docker run -e MONGODB_URI=mongodb://db1,db2,db3/?replicaSet=rs0 \
-#     -e CURSOR_SECRET=... -e SESSION_SECRET=... -e PRIVACY_SECRET=... -p 4000:4000 gavel
-#   docker run --rm -e MONGODB_URI=... gavel keys create --role ADMIN     # the first API key
+#   docker run --env-file gavel.env -p 4000:4000 gavel    # MONGODB_URI=mongodb://db1,db2,db3/?replicaSet=rs0,
+#                                                          # CURSOR_SECRET, SESSION_SECRET, PRIVACY_SECRET, ...
+#   docker run --rm --env-file gavel.env gavel keys create --role ADMIN   # the first API key
 
 # --- build: compile the server and bundle the browser assets with the full (dev) dependency set ---
 FROM node:24-bookworm-slim AS build
