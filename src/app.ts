@@ -68,6 +68,8 @@ export interface GavelApp {
   readonly services: GavelServices;
   /** This app's Prometheus registry and recorders (served at `/metrics`). */
   readonly metrics: GavelMetrics;
+  /** Websocket subscriptions held: distinct streams, subscribers, connections. */
+  readonly subscriptions: GavelHttpServer['subscriptions'];
   /**
    * Graceful shutdown in dependency order: stop taking requests and finish in-flight ones,
    * close websockets, then disconnect the database and stop an embedded engine. Idempotent.
@@ -363,6 +365,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       database,
       services,
       metrics,
+      subscriptions: server.subscriptions,
       stop: () => (stopped ??= release()),
     };
   } catch (error) {

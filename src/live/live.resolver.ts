@@ -5,8 +5,8 @@ import { TimeRangeInput } from '../analytics/timeRange';
 import type { GavelContext } from '../graphql/context';
 import { Role } from '../auth/apiKey';
 import { requireItemAnalyticsAccess, requireRole } from '../auth/viewer';
-import { badUserInput } from '../shared/errors';
 import { ItemAnalyticsUpdate } from './live.types';
+import { openOnIterate } from './multiplexer';
 
 type ItemArgs = { itemIds: string[]; range?: TimeRangeInput | null };
 type OverviewArgs = { range?: TimeRangeInput | null };
@@ -34,13 +34,12 @@ async function requireItemsAccess(context: GavelContext, itemIds: readonly strin
   );
 }
 
-function connectionOf(context: GavelContext): string {
-  if (!context.client.connectionId)
-    throw badUserInput('subscription', 'Subscriptions are served over websockets (graphql-ws) at /graphql.');
-  return context.client.connectionId;
-}
-
-/** Live analytics over graphql-ws: absolute figures, coalesced per interval, multiplexed. */
+/**
+ * Live analytics over graphql-ws: absolute figures, coalesced per interval, multiplexed. Each
+ * `subscribe` checks everything about its caller and arguments first and returns a stream that
+ * opens only when iterated ({@link openOnIterate}): the multiplexer runs these checks for every
+ * subscriber but opens one stream per distinct subscription.
+ */
 @Resolver()
 export class LiveResolver {
   @Authorized(Role.ANALYST, Role.SELLER)
@@ -50,7 +49,10 @@ export class LiveResolver {
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, ItemArgs, GavelContext>) => {
       await requireItemsAccess(context, args.itemIds);
       for (const [index, id] of args.itemIds.entries()) context.services.analytics.parseItemId(id, `itemIds[${index}]`);
-      return context.services.live.watchItems(args.itemIds, rangeResolver(context, args.range), connectionOf(context));
+      const { live } = context.services;
+      const itemIds = live.checkItems(args.itemIds);
+      const range = rangeResolver(context, args.range);
+      return openOnIterate(() => live.watchItems(itemIds, range));
     },
   })
   itemAnalyticsUpdated(
@@ -67,7 +69,9 @@ export class LiveResolver {
       'Dashboard totals over the range (default: today, UTC), pushed when they change, at most once per LIVE_INTERVAL_MS. Needs an ADMIN or ANALYST key.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, OverviewArgs, GavelContext>) => {
       requireRole(context.viewer, [Role.ANALYST], 'Live analytics overview');
-      return context.services.live.watchOverview(rangeResolver(context, args.range), connectionOf(context));
+      const { live } = context.services;
+      const range = rangeResolver(context, args.range);
+      return openOnIterate(() => live.watchOverview(range));
     },
   })
   analyticsOverviewUpdated(

@@ -30,7 +30,6 @@ export interface LiveFiguresSource {
 
 interface OverviewSubscription {
   readonly resolveRange: RangeResolver;
-  readonly connectionId: string;
   range: EffectiveTimeRange;
   /** Only the latest overview waits for a slow consumer. */
   pending?: AnalyticsOverview;
@@ -44,7 +43,6 @@ export interface LiveOptions {
   /** Coalescing interval: an item's figures are computed and pushed at most once per interval. */
   readonly intervalMs: number;
   readonly maxItemsPerSubscription: number;
-  readonly maxSubscriptionsPerConnection: number;
 }
 
 /** Resolves a subscription's range now (relative ranges move with time). */
@@ -53,7 +51,6 @@ export type RangeResolver = (now: Date) => EffectiveTimeRange;
 interface ItemSubscription {
   readonly itemIds: readonly string[];
   readonly resolveRange: RangeResolver;
-  readonly connectionId: string;
   range: EffectiveTimeRange;
   /** Latest unsent update per item: a slow consumer holds at most one per item, never a backlog. */
   readonly pending: Map<string, ItemAnalyticsUpdate>;
@@ -63,20 +60,30 @@ interface ItemSubscription {
   closed: boolean;
 }
 
+/**
+ * The slot of an event of this service's streams for the multiplexer: one per item of an item
+ * subscription (a newer update of the item replaces an undelivered one), one for an overview.
+ */
+export function liveEventSlot(event: unknown): string {
+  const itemId = (event as Partial<ItemAnalyticsUpdate> | null)?.itemId;
+  return typeof itemId === 'string' ? `item:${itemId}` : 'overview';
+}
+
 const rangeKey = (range: EffectiveTimeRange) => `${range.from.getTime()}-${range.to.getTime()}`;
 
 /**
  * Live item figures over graphql-ws. Tracking (on any instance) announces changed items on the
  * event bus; each interval, the figures of the changed items that someone watches are read once
- * per distinct range — however many subscribers watch them — and fanned out to the subscribers
- * whose figures changed (the multiplexing Hasura uses for live queries).
+ * per distinct range — however many streams watch them — and fanned out to the streams whose
+ * figures changed (the multiplexing Hasura uses for live queries). A stream here is one distinct
+ * subscription (src/live/multiplexer.ts shares it between identical subscribers), so the
+ * per-connection limit is the multiplexer's, not this service's.
  */
 export class LiveService {
   private readonly subscriptions = new Set<ItemSubscription>();
   private readonly overviews = new Set<OverviewSubscription>();
   private anyChange = false;
   private readonly watchers = new Map<string, Set<ItemSubscription>>();
-  private readonly perConnection = new Map<string, number>();
   private dirty = new Set<string>();
   private timer?: NodeJS.Timeout;
   private ticking = false;
@@ -111,26 +118,22 @@ export class LiveService {
     if (itemIds.length > 0) this.bus.publish(COUNTERS_CHANGED_CHANNEL, { itemIds } satisfies CountersChanged);
   }
 
-  /** Resources held, for tests and metrics: nothing may remain after all clients leave. */
-  stats(): { subscriptions: number; watchedItems: number; connections: number } {
+  /**
+   * Streams open (item and overview), for tests and metrics: nothing may remain after all clients
+   * leave. Identical subscribers share one stream (see src/live/multiplexer.ts).
+   */
+  stats(): { subscriptions: number; watchedItems: number } {
     return {
-      subscriptions: this.subscriptions.size,
+      subscriptions: this.subscriptions.size + this.overviews.size,
       watchedItems: this.watchers.size,
-      connections: this.perConnection.size,
     };
   }
 
   /**
-   * Subscribes to the figures of `itemIds`. The first message carries the current figures of
-   * every item; later ones come only for items whose figures changed, at most once per interval.
-   * Throws `BAD_USER_INPUT` for empty or oversized lists and when the connection already holds
-   * the maximum number of subscriptions (the connection itself stays open).
+   * The distinct ids of an item subscription. Throws `BAD_USER_INPUT` for an empty or oversized
+   * list (the connection itself stays open).
    */
-  watchItems(
-    itemIds: readonly string[],
-    resolveRange: RangeResolver,
-    connectionId: string,
-  ): AsyncIterableIterator<ItemAnalyticsUpdate> {
+  checkItems(itemIds: readonly string[]): string[] {
     const unique = [...new Set(itemIds)];
     if (unique.length === 0) throw badUserInput('itemIds', 'itemIds must name at least one item.');
     if (unique.length > this.options.maxItemsPerSubscription) {
@@ -139,11 +142,19 @@ export class LiveService {
         `itemIds may name at most ${this.options.maxItemsPerSubscription} items per subscription.`,
       );
     }
-    this.reserveConnectionSlot(connectionId);
+    return unique;
+  }
+
+  /**
+   * Subscribes to the figures of `itemIds`. The first message carries the current figures of
+   * every item; later ones come only for items whose figures changed, at most once per interval.
+   * Throws as {@link checkItems}.
+   */
+  watchItems(itemIds: readonly string[], resolveRange: RangeResolver): AsyncIterableIterator<ItemAnalyticsUpdate> {
+    const unique = this.checkItems(itemIds);
     const subscription: ItemSubscription = {
       itemIds: unique,
       resolveRange,
-      connectionId,
       range: resolveRange(this.clock.now()),
       pending: new Map(),
       lastQueued: new Map(),
@@ -166,11 +177,9 @@ export class LiveService {
    * Subscribes to the marketplace overview: sent at once, then after counters change (at most
    * once per interval), computed once per distinct range for all its subscribers.
    */
-  watchOverview(resolveRange: RangeResolver, connectionId: string): AsyncIterableIterator<AnalyticsOverview> {
-    this.reserveConnectionSlot(connectionId);
+  watchOverview(resolveRange: RangeResolver): AsyncIterableIterator<AnalyticsOverview> {
     const subscription: OverviewSubscription = {
       resolveRange,
-      connectionId,
       range: resolveRange(this.clock.now()),
       closed: false,
     };
@@ -204,29 +213,11 @@ export class LiveService {
     return iterator;
   }
 
-  private reserveConnectionSlot(connectionId: string): void {
-    const held = this.perConnection.get(connectionId) ?? 0;
-    if (held >= this.options.maxSubscriptionsPerConnection) {
-      throw badUserInput(
-        'subscription',
-        `A connection may hold at most ${this.options.maxSubscriptionsPerConnection} subscriptions; end one first.`,
-      );
-    }
-    this.perConnection.set(connectionId, held + 1);
-  }
-
-  private freeConnectionSlot(connectionId: string): void {
-    const held = (this.perConnection.get(connectionId) ?? 1) - 1;
-    if (held === 0) this.perConnection.delete(connectionId);
-    else this.perConnection.set(connectionId, held);
-  }
-
   private releaseOverview(subscription: OverviewSubscription): void {
     if (subscription.closed) return;
     subscription.closed = true;
     subscription.pending = undefined;
     this.overviews.delete(subscription);
-    this.freeConnectionSlot(subscription.connectionId);
     subscription.wake?.();
   }
 
@@ -284,7 +275,6 @@ export class LiveService {
       set?.delete(subscription);
       if (set?.size === 0) this.watchers.delete(itemId);
     }
-    this.freeConnectionSlot(subscription.connectionId);
     subscription.wake?.();
   }
 

@@ -24,6 +24,8 @@ export interface MetricSources {
   implicitFailed?(): number;
   /** Open websocket connections. */
   wsConnections?(): number;
+  /** Distinct subscriptions running, each shared by its identical subscribers (src/live/multiplexer.ts). */
+  liveStreams?(): number;
 }
 
 /** One finished GraphQL operation, as the metrics see it. */
@@ -145,6 +147,7 @@ export class GavelMetrics {
   private readonly rebuiltBuckets: Counter;
   private readonly subscriptions: Gauge;
   private readonly pushes: Counter;
+  private readonly liveExecutions: Counter;
   private readonly dbCommandSeconds: Histogram<'command' | 'result'>;
 
   constructor(options: MetricsOptions) {
@@ -249,6 +252,19 @@ export class GavelMetrics {
     this.pushes = new Counter({
       name: 'gavel_live_pushes_total',
       help: 'Messages pushed to subscribers.',
+      registers,
+    });
+    new Gauge({
+      name: 'gavel_live_streams',
+      help: 'Distinct subscriptions running (same document, variables, role and seller), each executed once per event for all its subscribers.',
+      registers,
+      collect() {
+        this.set(sources().liveStreams?.() ?? 0);
+      },
+    });
+    this.liveExecutions = new Counter({
+      name: 'gavel_live_executions_total',
+      help: "Executions of a subscription's selection set: one per event per distinct subscription, however many subscribers share it.",
       registers,
     });
     this.dbCommandSeconds = new Histogram({
@@ -364,6 +380,11 @@ export class GavelMetrics {
   /** A message pushed to a subscriber. */
   recordPush(): void {
     this.pushes.inc();
+  }
+
+  /** One execution of a shared subscription's selection set for an event. */
+  recordLiveExecution(): void {
+    this.liveExecutions.inc();
   }
 
   /** One database command round trip (from the driver's `commandSucceeded`/`commandFailed`). */

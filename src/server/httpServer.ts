@@ -7,9 +7,10 @@ import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler } from 'express';
 import proxyAddr from 'proxy-addr';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { GavelConfig } from '../config';
 import type { Database } from '../db/database';
 import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context';
@@ -32,6 +33,9 @@ import { mountWebAssets } from './webAssets';
 import { httpRateLimit, queryLengthLimit } from './httpGuard';
 import { addressLimitKey } from '../shared/addressKey';
 import type { RateLimiter } from '../tracking/rateLimiter';
+import type { Viewer } from '../auth/viewer';
+import { liveEventSlot } from '../live/live.service';
+import { SubscriptionMultiplexer } from '../live/multiplexer';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -66,11 +70,23 @@ export interface GavelHttpServer {
   readonly port: number;
   /** `http://host:port/metrics` of the `METRICS_PORT` listener; undefined without one. */
   readonly metricsUrl: string | undefined;
+  /** Websocket subscriptions held (for tests and metrics): nothing may remain after all clients leave. */
+  readonly subscriptions: { stats(): SubscriptionStats };
   /**
    * Graceful stop: `/readyz` turns 503 at once; after `SHUTDOWN_DRAIN_MS` refuses new connections and requests, lets in-flight HTTP requests finish,
    * closes websockets with 1001 (going away). Idempotent.
    */
   stop(): Promise<void>;
+}
+
+/** What the websocket subscriptions hold right now. */
+export interface SubscriptionStats {
+  /** Distinct subscriptions running (each computed once per event for all its subscribers). */
+  readonly streams: number;
+  /** Subscribers attached to them. */
+  readonly subscribers: number;
+  /** Connections holding at least one. */
+  readonly connections: number;
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {
@@ -174,9 +190,54 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     if (!id) connectionIds.set(socket, (id = randomUUID()));
     return id;
   };
+  // Who each subscriber's context belongs to, to check its key again before each delivery.
+  const subscribers = new WeakMap<GavelContext, { authorization: unknown; socket: WebSocket }>();
+  // Concurrent checks of one key (every subscriber of a shared stream at once) share one lookup.
+  const keyChecks = new Map<string, Promise<Viewer>>();
+  const currentViewer = (authorization: unknown): Promise<Viewer> => {
+    if (typeof authorization !== 'string') return auth.viewerFor(authorization);
+    let check = keyChecks.get(authorization);
+    if (!check) {
+      check = auth.viewerFor(authorization).finally(() => keyChecks.delete(authorization));
+      keyChecks.set(authorization, check);
+    }
+    return check;
+  };
+  // Identical subscriptions (document, variables, role and seller) share one stream and one
+  // execution per event; the checks stay per subscriber (src/live/multiplexer.ts).
+  const multiplexer = new SubscriptionMultiplexer<GavelContext>({
+    maxSubscriptionsPerConnection: config.live.maxSubscriptionsPerConnection,
+    visibility: ({ viewer }) => JSON.stringify([viewer.role, viewer.sellerId ?? null]),
+    connectionOf: ({ client }) => client.connectionId,
+    eventContext: (first) => ({
+      ...first,
+      logger,
+      trace: undefined,
+      loaders: { analytics: services.analytics.createLoaders() },
+    }),
+    // A key revoked since the subscription started receives nothing more (within the key cache
+    // TTL): its connection is closed with 4403, as a reconnection with it would be.
+    mayReceive: async (context) => {
+      const subscriber = subscribers.get(context);
+      if (!subscriber) return true;
+      const viewer = await currentViewer(subscriber.authorization);
+      if (!viewer.invalidToken && viewer.role === context.viewer.role && viewer.sellerId === context.viewer.sellerId)
+        return true;
+      subscriber.socket.close(CloseCode.Forbidden, 'Forbidden');
+      return false;
+    },
+    slotOf: liveEventSlot,
+    onExecuted: () => metrics.recordLiveExecution(),
+    logger,
+  });
+  metrics.observe({ liveStreams: () => multiplexer.stats().streams });
+  // A shared result reaches every subscriber as the same object: its errors are formatted (and
+  // logged) once.
+  const formattedResults = new WeakMap<ExecutionResult, FormattedExecutionResult | undefined>();
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
+      subscribe: (args) => multiplexer.subscribe(args),
       // A wrong, unknown or revoked key refuses the connection (close 4403); no key connects
       // anonymously, like HTTP.
       onConnect: async (ctx) => !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken,
@@ -200,7 +261,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       },
       // Every error leaves through the HTTP formatter: a code on each, nothing internal.
       onNext: (ctx, id, _payload, _args, result) => {
-        const formatted = result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined;
+        let formatted = formattedResults.get(result);
+        if (!formattedResults.has(result)) {
+          formatted = result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined;
+          formattedResults.set(result, formatted);
+        }
         wsOperations.next(ctx, id, formatted?.errors);
         return formatted;
       },
@@ -228,7 +293,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         };
         const trace = wsOperations.trace(ctx, id);
         describeCaller(recorder, trace, client, viewer);
-        return {
+        const context: GavelContext = {
           services,
           logger: trace ? logger.child({ reqId: trace.requestId }) : logger,
           viewer,
@@ -236,6 +301,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           client,
           trace,
         };
+        subscribers.set(context, { authorization: ctx.connectionParams?.authorization, socket: ctx.extra.socket });
+        return context;
       },
     },
     wsServer,
@@ -382,6 +449,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     wsUrl: `ws://${host}:${port}${GRAPHQL_PATH}`,
     port,
     metricsUrl,
+    subscriptions: { stats: () => multiplexer.stats() },
     stop: () => {
       stopping = true;
       stopped ??= (async () => {

@@ -157,6 +157,7 @@ describe('itemAnalyticsUpdated', () => {
       const check = () => (app.services.live.stats().subscriptions === 0 ? resolve() : setTimeout(check, 10));
       check();
     });
-    expect(app.services.live.stats()).toEqual({ subscriptions: 0, watchedItems: 0, connections: 0 });
+    expect(app.services.live.stats()).toEqual({ subscriptions: 0, watchedItems: 0 });
+    expect(app.subscriptions.stats()).toEqual({ streams: 0, subscribers: 0, connections: 0 });
   });
 });
