@@ -30,7 +30,8 @@ beforeAll(async () => {
   });
   await insertDemoItems(app, 300);
   browser = await launchBrowser();
-});
+  // Builds the assets, starts a server and a browser and writes 300 items: more than one test's time.
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
