@@ -86,6 +86,7 @@ export async function connectDatabase(uri: string, dbName: string, options: Conn
   };
 }
 
+/** Driver errors that mean the database cannot be reached (or is going away) right now. */
 const unavailableErrorNames = new Set([
   'MongoNetworkError',
   'MongoNetworkTimeoutError',
@@ -93,23 +94,83 @@ const unavailableErrorNames = new Set([
   'MongooseServerSelectionError',
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
+  'MongoServerClosedError',
+  'MongoClientClosedError',
   'MongoPoolClearedError',
+  'PoolClearedOnNetworkError',
+  'MongoPoolClosedError',
+  'MongoWaitQueueTimeoutError',
+  'MongoStalePrimaryError',
+  'MongoOperationTimeoutError',
 ]);
 
 /**
+ * Node's codes for a socket that broke or never formed: the driver passes some of these on as
+ * they are (a reset during a connection's handshake, a write to a closed socket).
+ */
+const networkErrorCodes = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ERR_SOCKET_CLOSED',
+]);
+
+/**
+ * Server answers meaning "this server cannot serve now" (the driver's retryable read and write
+ * codes): host unreachable or not found, network timeout, shutdown in progress, primary stepped
+ * down, socket exception, not writable primary, interrupted at shutdown or by a replica-set state
+ * change, not primary or secondary, exceeded time limit, majority read concern not yet available.
+ */
+const unavailableServerCodes = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 134]);
+
+/** Errors nest (`cause`, a bulk write's `errorResponse`); this deep is plenty. */
+const MAX_NESTING = 5;
+
+/**
  * Whether an error means "the database cannot be reached right now" (so the request may be
- * retried), as opposed to a rejected operation or a bug.
+ * retried), as opposed to a rejected operation or a bug: a network-level driver error (a dropped
+ * or refused connection, a cleared pool, a server-selection timeout), a socket error the driver
+ * passed on as is, or a server saying it cannot serve now; also when wrapped (`cause`).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (unavailableErrorNames.has(error.name)) return true;
+  return unavailableCause(error) !== undefined;
+}
+
+/**
+ * The error that makes `error` a {@link isDatabaseUnavailable} one, described in one line for a
+ * log (`MongoNetworkError: read ECONNRESET`); undefined when it is not one.
+ */
+export function describeUnavailable(error: unknown): string | undefined {
+  const cause = unavailableCause(error);
+  return cause && `${cause.name}: ${cause.message}`;
+}
+
+function unavailableCause(error: unknown, depth = 0): Error | undefined {
+  if (!(error instanceof Error) || depth > MAX_NESTING) return undefined;
+  if (unavailableErrorNames.has(error.name)) return error;
   // Mongoose queues model operations while disconnected (an engine restart) and gives up after
   // its buffer timeout with a plain MongooseError.
-  if (error.name === 'MongooseError' && /buffering timed out/.test(error.message)) return true;
-  const labels = (error as { errorLabelSet?: Set<string> }).errorLabelSet;
-  if (labels?.has('RetryableWriteError') === true || labels?.has('ResetPool') === true) return true;
+  if (error.name === 'MongooseError' && /buffering timed out/.test(error.message)) return error;
+  const { code, errorLabelSet } = error as { code?: unknown; errorLabelSet?: Set<string> };
+  if (typeof code === 'string' && networkErrorCodes.has(code)) return error;
+  if (error.name.startsWith('Mongo') && typeof code === 'number' && unavailableServerCodes.has(code)) return error;
+  if (errorLabelSet?.has('RetryableWriteError') === true || errorLabelSet?.has('ResetPool') === true) return error;
   // A bulk write that failed as a whole (e.g. no server to send it to) is a MongoBulkWriteError
-  // carrying the driver error that stopped it in `errorResponse`.
-  const wrapped = (error as { errorResponse?: unknown }).errorResponse;
-  return wrapped instanceof Error && wrapped !== error && isDatabaseUnavailable(wrapped);
+  // carrying the driver error that stopped it in `errorResponse`; a GraphQLError holds the error a
+  // resolver threw in `originalError`; others wrap theirs in `cause`.
+  const { errorResponse, originalError } = error as { errorResponse?: unknown; originalError?: unknown };
+  for (const inner of [errorResponse, originalError, error.cause]) {
+    if (inner === error) continue;
+    const found = unavailableCause(inner, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }

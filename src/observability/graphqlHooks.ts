@@ -10,6 +10,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Viewer } from '../auth/viewer';
+import { describeUnavailable } from '../db/database';
 import type { ClientInfo, GavelContext } from '../graphql/context';
 import { ErrorCode } from '../shared/errors';
 import type { GavelMetrics } from './metrics';
@@ -27,6 +28,7 @@ export function codeOfStatus(status: number): string {
   if (status < 400) return 'OK';
   if (status === 401) return ErrorCode.UNAUTHENTICATED;
   if (status === 413) return ErrorCode.PAYLOAD_TOO_LARGE;
+  if (status === 503) return ErrorCode.SERVICE_UNAVAILABLE;
   return status < 500 ? ErrorCode.BAD_REQUEST : ErrorCode.INTERNAL_SERVER_ERROR;
 }
 
@@ -105,6 +107,9 @@ export function operationTracePlugin(): ApolloServerPlugin<GavelContext> {
         async didResolveOperation({ operation }) {
           describe(trace, operation, true);
         },
+        async didEncounterErrors({ errors }) {
+          noteUnavailableCause(trace, errors);
+        },
         async willSendResponse({ response, document, request }) {
           // Refused before resolution (parse, validation, limits): what the document says still helps.
           if (trace.type === undefined && document)
@@ -114,6 +119,18 @@ export function operationTracePlugin(): ApolloServerPlugin<GavelContext> {
       };
     },
   };
+}
+
+/**
+ * Keeps on the trace why the database was unavailable, when one of these errors (as raised, before
+ * formatting) says so: the operation's log line names it, and nothing else logs it.
+ */
+export function noteUnavailableCause(trace: OperationTrace | undefined, errors: readonly unknown[]): void {
+  if (!trace || trace.cause !== undefined) return;
+  for (const error of errors) {
+    trace.cause = describeUnavailable(error);
+    if (trace.cause !== undefined) return;
+  }
 }
 
 interface WsOperation {
@@ -171,10 +188,16 @@ export class WsOperationTracker {
     return this.operations.get(ctx)?.get(id)?.trace;
   }
 
-  /** Execution returned: a stream (a subscription that started) or a single result (sent as `next`). */
+  /**
+   * Execution returned: a stream (a subscription that started) or a single result (sent as `next`;
+   * a database failure among its errors is noted for the log line).
+   */
   executed(ctx: object, id: string, result: unknown): void {
     const operation = this.operations.get(ctx)?.get(id);
-    if (!operation || typeof result !== 'object' || result === null || !(Symbol.asyncIterator in result)) return;
+    if (!operation || typeof result !== 'object' || result === null) return;
+    const { errors } = result as { errors?: unknown };
+    if (Array.isArray(errors)) noteUnavailableCause(operation.trace, errors);
+    if (!(Symbol.asyncIterator in result)) return;
     operation.active = true;
     this.metrics.recordSubscription(1);
     this.recorder.finish(operation.trace, 'OK');

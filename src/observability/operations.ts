@@ -35,6 +35,11 @@ export class OperationTrace {
   sessionHash: string | undefined;
   /** The GraphQL outcome (`OK` or the first error's code), once the response is built. */
   code: string | undefined;
+  /**
+   * Why the database was unavailable (`MongoNetworkError: read ECONNRESET`), when that failed the
+   * operation: its one log line (a warning) says it, without a stack trace.
+   */
+  cause: string | undefined;
   /** Set once recorded: a trace is counted and logged exactly once. */
   finished = false;
 
@@ -129,6 +134,7 @@ export class OperationRecorder {
       ...(trace.clientHash !== undefined ? { client: trace.clientHash } : {}),
       ...(trace.sessionHash !== undefined ? { session: trace.sessionHash } : {}),
       ...(sampleRate < 1 ? { sampleRate } : {}),
+      ...(trace.cause !== undefined ? { cause: trace.cause } : {}),
     };
     if (code === 'INTERNAL_SERVER_ERROR' || code === 'SERVICE_UNAVAILABLE') this.logger.warn(line, 'graphql operation');
     else this.logger.info(line, 'graphql operation');

@@ -59,7 +59,8 @@ function recode(
 /**
  * Builds the one error formatter of both transports (Apollo's `formatError` over HTTP, and the
  * graphql-ws hooks over websockets): errors with a client-facing code pass through; a database
- * failure becomes a retryable `SERVICE_UNAVAILABLE`; anything else is a bug, logged with its
+ * failure (any network-level driver error, see `isDatabaseUnavailable`) becomes a retryable
+ * `SERVICE_UNAVAILABLE` (HTTP 503, see httpServer.ts); anything else is a bug, logged with its
  * stack and sent as a bare `INTERNAL_SERVER_ERROR` (with the message only outside production).
  * In production, "Did you mean …?" suggestions are removed from every message.
  *
@@ -86,7 +87,8 @@ export function createErrorFormatter(
     }
     const original = unwrapResolverError(error);
     if (isDatabaseUnavailable(original)) {
-      logger.warn({ err: original, path: formatted.path }, 'database error');
+      // Not logged here: the operation's one log line, a warning, names the cause (see
+      // noteUnavailableCause); an outage is not a bug, and one line per failing field would flood.
       return {
         message: 'The database is unavailable; retry the request shortly.',
         locations: formatted.locations,

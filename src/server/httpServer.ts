@@ -12,13 +12,14 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GavelConfig } from '../config';
-import type { Database } from '../db/database';
+import { describeUnavailable, isDatabaseUnavailable, type Database } from '../db/database';
 import type { ClientInfo, GavelContext, GavelServices } from '../graphql/context';
-import { ErrorCode, unauthenticated } from '../shared/errors';
+import { ErrorCode, serviceUnavailable, unauthenticated } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { metricsEndpoint } from '../observability/metrics';
 import {
   describeCaller,
+  noteUnavailableCause,
   operationTracePlugin,
   requestIds,
   traceGraphqlRequests,
@@ -93,6 +94,15 @@ function header(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** What a client is told when the database cannot be reached (HTTP 503; websockets close 1013). */
+const DATABASE_UNAVAILABLE = 'The database is unavailable; retry the request shortly.';
+
+/**
+ * RFC 6455 "Try Again Later": a websocket whose key cannot be checked at `connection_init` because
+ * the database is unavailable (the official graphql-ws client retries it with its backoff).
+ */
+const WS_CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** Session ids are client-chosen; anything outside this shape is ignored rather than stored. */
 const sessionIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -234,23 +244,37 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   // A shared result reaches every subscriber as the same object: its errors are formatted (and
   // logged) once.
   const formattedResults = new WeakMap<ExecutionResult, FormattedExecutionResult | undefined>();
+  // The viewer each operation's `subscribe` was checked as, until its context is built.
+  const checkedViewers = new WeakMap<object, Map<string, Awaited<ReturnType<typeof auth.viewerFor>>>>();
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
       subscribe: (args) => multiplexer.subscribe(args),
       // A wrong, unknown or revoked key refuses the connection (close 4403); no key connects
       // anonymously, like HTTP.
-      onConnect: async (ctx) => !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken,
+      onConnect: async (ctx) => {
+        try {
+          return !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken;
+        } catch (error) {
+          // The key cannot be checked now: "try again later", the websocket's 503, logged once.
+          const cause = describeUnavailable(error);
+          if (cause === undefined) throw error;
+          logger.warn({ cause }, 'websocket connection refused: the database is unavailable');
+          ctx.extra.socket.close(WS_CLOSE_TRY_AGAIN_LATER, DATABASE_UNAVAILABLE);
+          return false;
+        }
+      },
       // The same parse limit, validation rules, introspection setting and cost limit as HTTP;
       // queries and mutations only when WS_ALLOW_QUERIES is on. Refusals go out through onError.
       onSubscribe: async (ctx, id, payload) => {
         wsOperations.subscribed(ctx, id, payload);
         try {
           // The caller's role picks its cost limit, as on HTTP (a cache hit after onConnect, normally).
-          const { role } = await auth.viewerFor(ctx.connectionParams?.authorization);
-          const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries, role);
+          const viewer = await auth.viewerFor(ctx.connectionParams?.authorization);
+          const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries, viewer.role);
           if (Array.isArray(prepared)) return prepared;
           wsOperations.prepared(ctx, id, prepared);
+          checkedViewers.set(ctx, (checkedViewers.get(ctx) ?? new Map()).set(id, viewer));
           return { schema, ...prepared };
         } catch (error) {
           // A bug here must fail this operation (logged, INTERNAL_SERVER_ERROR), not close the
@@ -270,6 +294,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         return formatted;
       },
       onError: (ctx, id, _payload, errors) => {
+        noteUnavailableCause(wsOperations.trace(ctx, id), errors);
         const formatted = formatErrors(errors);
         wsOperations.error(ctx, id, formatted);
         return formatted;
@@ -282,7 +307,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       // The key is checked again per operation (a cache hit, normally), so a key revoked after the
       // connection opened stops authorising new subscriptions within the cache TTL.
       context: async (ctx, id): Promise<GavelContext> => {
-        const viewer = await auth.viewerFor(ctx.connectionParams?.authorization);
+        // As `subscribe` was checked: a second lookup could only fail (the database gone meanwhile)
+        // where graphql-ws would close the whole socket with the driver's message.
+        const checked = checkedViewers.get(ctx)?.get(id);
+        checkedViewers.get(ctx)?.delete(id);
+        const viewer = checked ?? (await auth.viewerFor(ctx.connectionParams?.authorization));
         const ip = clientAddress(ctx.extra.request);
         const client: ClientInfo = {
           ip,
@@ -350,6 +379,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
                 );
               policy.assertCost({ document, variables: request.variables, operationName }, contextValue.viewer.role);
             },
+            // The database was unavailable (SERVICE_UNAVAILABLE, retryable): 503, so that a load
+            // balancer, or a client that reads only the status, retries too.
+            async willSendResponse({ response }) {
+              const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+              if (errors?.some((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE))
+                response.http.status = 503;
+            },
           };
         },
       },
@@ -389,7 +425,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           userAgent: req.get('user-agent'),
           sessionId: sessionIdFrom(req.get('x-session-id')),
         };
-        const viewer = await auth.viewerFor(req.get('authorization'));
+        const viewer = await auth.viewerFor(req.get('authorization')).catch((error: unknown) => {
+          // Apollo would answer a failed context 500 INTERNAL_SERVER_ERROR, with the driver's message.
+          if (!isDatabaseUnavailable(error)) throw error;
+          noteUnavailableCause(trace, [error]);
+          throw serviceUnavailable(DATABASE_UNAVAILABLE, 503);
+        });
         if (viewer.invalidToken)
           throw unauthenticated('The API key is unknown, malformed or revoked; send `Authorization: Bearer <key>`.');
         describeCaller(recorder, trace, client, viewer);

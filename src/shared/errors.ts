@@ -66,9 +66,11 @@ export function notFound(message: string, field?: string): GraphQLError {
  *
  * @param httpStatus - answer with this HTTP status when raised before execution (503 when the
  *   whole request is refused, so that a load balancer may send it elsewhere)
+ * @param cause - the driver error behind it: kept for the operation's log line, never sent
  */
-export function serviceUnavailable(message: string, httpStatus?: number): GraphQLError {
+export function serviceUnavailable(message: string, httpStatus?: number, cause?: Error): GraphQLError {
   return new GraphQLError(message, {
+    originalError: cause,
     extensions: {
       code: ErrorCode.SERVICE_UNAVAILABLE,
       retryable: true,

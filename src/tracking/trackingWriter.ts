@@ -299,7 +299,11 @@ export class TrackingWriter {
       // Nothing of a failed batch is acknowledged; a retry is safe (the dedup index absorbs
       // whatever part of the batch did land, an orphaned journal entry costs a harmless rebuild).
       const failure = isDatabaseUnavailable(error)
-        ? serviceUnavailable('The database is unavailable; tracking events were not stored. Retry shortly.')
+        ? serviceUnavailable(
+            'The database is unavailable; tracking events were not stored. Retry shortly.',
+            undefined,
+            error as Error,
+          )
         : error;
       if (failure === error) this.logger.error({ err: error }, 'tracking batch write failed');
       for (const pending of batch) pending.reject(failure);
