@@ -12,6 +12,13 @@ import type { VerifyClientCallbackAsync, WebSocket, WebSocketServer } from 'ws';
 /** Close code for a connection that sends faster than allowed: "policy violation" (RFC 6455). */
 export const WS_CLOSE_TOO_MANY_MESSAGES = 1008;
 
+/**
+ * How long a peer closed for its message rate has to answer the close frame before its socket is
+ * cut (instead of `ws`'s 30 s): long enough for the close frame to arrive, so the peer reads 1008
+ * and its reason, not an abnormal closure (1006).
+ */
+const CLOSE_GRACE_MS = 1_000;
+
 /** What {@link guardWebsockets} needs. */
 export interface WsGuardOptions {
   /** `WS_MAX_CONNECTIONS_PER_ADDRESS` */
@@ -52,8 +59,9 @@ export function originAllowed(
  * The `verifyClient` of the `ws` server: refuses a foreign origin with HTTP 403 and an address
  * at its connection cap with HTTP 429, before any websocket exists. Then counts connections per
  * address and closes one that sends more than its message rate with
- * {@link WS_CLOSE_TOO_MANY_MESSAGES}. Call before graphql-ws's `useServer`, so that this guard's
- * message listener runs before graphql-ws handles a message.
+ * {@link WS_CLOSE_TOO_MANY_MESSAGES} and a reason naming the setting: the messages within the rate
+ * are handled (a burst's first pings answered), the ones over it are dropped unseen. Call before
+ * graphql-ws's `useServer`, so that the guard sits in front of graphql-ws's message listener.
  */
 export function guardWebsockets(options: WsGuardOptions): {
   verifyClient: VerifyClientCallbackAsync<IncomingMessage>;
@@ -89,26 +97,37 @@ export function guardWebsockets(options: WsGuardOptions): {
         let windowStart = 0;
         let count = 0;
         let closing = false;
-        socket.on('message', () => {
-          if (closing) {
-            // A peer that keeps sending after the close frame does not get the 30 s close
-            // handshake during which graphql-ws would still handle its messages.
-            socket.terminate();
-            return;
-          }
+        /** Whether a message arriving now is within the rate; the first one over it closes the socket. */
+        const admit = (): boolean => {
+          if (closing) return false;
           const now = Date.now();
           if (now - windowStart >= 1_000) {
             windowStart = now;
             count = 0;
           }
-          if (++count > options.maxMessagesPerSecond) {
-            closing = true;
+          if (++count <= options.maxMessagesPerSecond) return true;
+          closing = true;
+          // On the next turn of the event loop: the messages admitted before this one were handled
+          // in this turn, and their immediate answers (a pong comes a microtask later) go out
+          // before the close frame instead of being dropped by a socket already closing.
+          setImmediate(() => {
             socket.close(
               WS_CLOSE_TOO_MANY_MESSAGES,
               `Too many messages: at most ${options.maxMessagesPerSecond} per second (WS_MAX_MESSAGES_PER_SECOND).`,
             );
-          }
-        });
+            const cut = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
+            cut.unref();
+            socket.once('close', () => clearTimeout(cut));
+          });
+          return false;
+        };
+        // Messages over the rate are dropped before any listener sees them: graphql-ws's listener
+        // (registered after this one) must not handle them, and cutting the socket at once, as
+        // this guard once did, dropped the close frame (1006) and the answers to the messages
+        // within the rate with it.
+        const emit = socket.emit.bind(socket);
+        socket.emit = ((event: string | symbol, ...args: unknown[]): boolean =>
+          event === 'message' && !admit() ? false : emit(event, ...args)) as typeof socket.emit;
       });
     },
   };

@@ -145,6 +145,22 @@ describe('websocket message rate (WS_MAX_MESSAGES_PER_SECOND)', () => {
     expect((await postRaw(proxied, { query: '{ __typename }' })).data).toEqual({ __typename: 'Query' });
   });
 
+  it('answers the messages of a burst within the default rate (50), then closes with 1008 and its reason, not 1006', async () => {
+    // Issue 19, finding 10: 100 graphql-ws pings at once used to end in 1006 with no pong at all.
+    const socket = ((await upgrade(development)) as { opened: WebSocket }).opened;
+    const replies: string[] = [];
+    socket.on('message', (data: Buffer) => replies.push((JSON.parse(data.toString()) as { type: string }).type));
+    const closed = closeOf(socket);
+    for (let i = 0; i < 100; i++) socket.send(JSON.stringify({ type: 'ping' }));
+    expect(await closed).toEqual({
+      code: 1008,
+      reason: 'Too many messages: at most 50 per second (WS_MAX_MESSAGES_PER_SECOND).',
+    });
+    // The window opened with the first ping: the first 50 are within it (a burst spans far less
+    // than a second), each answered before the close; the other 50 reached nothing.
+    expect(replies).toEqual(Array(50).fill('pong'));
+  });
+
   it('answers a connection that stays within the rate', async () => {
     const socket = ((await upgrade(proxied, { 'x-forwarded-for': '203.0.113.10' })) as { opened: WebSocket }).opened;
     const replies: string[] = [];
