@@ -104,6 +104,9 @@ const DATABASE_UNAVAILABLE = 'The database is unavailable; retry the request sho
  */
 const WS_CLOSE_TRY_AGAIN_LATER = 1013;
 
+/** The reason a websocket is closed with 4403 (Forbidden) for its key, at `connection_init` or later. */
+const WS_KEY_REFUSED = 'Forbidden: the API key is unknown, malformed or revoked.';
+
 /** Session ids are client-chosen; anything outside this shape is ignored rather than stored. */
 const sessionIdPattern = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -233,7 +236,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       const viewer = await currentViewer(subscriber.authorization);
       if (!viewer.invalidToken && viewer.role === context.viewer.role && viewer.sellerId === context.viewer.sellerId)
         return true;
-      subscriber.socket.close(CloseCode.Forbidden, 'Forbidden');
+      subscriber.socket.close(CloseCode.Forbidden, WS_KEY_REFUSED);
       return false;
     },
     slotOf: liveEventSlot,
@@ -254,7 +257,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       // anonymously, like HTTP.
       onConnect: async (ctx) => {
         try {
-          return !(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken;
+          if (!(await auth.viewerFor(ctx.connectionParams?.authorization)).invalidToken) return true;
+          ctx.extra.socket.close(CloseCode.Forbidden, WS_KEY_REFUSED);
+          return false;
         } catch (error) {
           // The key cannot be checked now: "try again later", the websocket's 503, logged once.
           const cause = describeUnavailable(error);
@@ -271,6 +276,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         try {
           // The caller's role picks its cost limit, as on HTTP (a cache hit after onConnect, normally).
           const viewer = await auth.viewerFor(ctx.connectionParams?.authorization);
+          if (viewer.invalidToken) {
+            // The connection's key was revoked since connection_init: the socket is closed as a
+            // new connection with that key would be (4403), not kept open as an anonymous one.
+            ctx.extra.socket.close(CloseCode.Forbidden, WS_KEY_REFUSED);
+            return [unauthenticated('The API key is unknown, malformed or revoked.')];
+          }
           const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries, viewer.role);
           if (Array.isArray(prepared)) return prepared;
           wsOperations.prepared(ctx, id, prepared);

@@ -327,6 +327,39 @@ describe('unknown, malformed and revoked keys', () => {
     }
   });
 
+  it('close an open websocket with 4403 and a reason at its next subscribe once its key is revoked', async () => {
+    // Issue 19, finding 13: the socket stayed open, its next subscribe answered as anonymous
+    // ("needs an API key"), so a client with a dead key never found out.
+    const { id, key } = await app.services.auth.createKey({ role: 'ANALYST' });
+    let closed!: (event: { code: number; reason: string }) => void;
+    const closedWith = new Promise<{ code: number; reason: string }>((resolve) => (closed = resolve));
+    const client = createClient({
+      url: app.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${key}` },
+      on: { closed: (event) => closed(event as { code: number; reason: string }) },
+    });
+    const overview = '{ analyticsOverview { impressions } }';
+    try {
+      expect(await firstResultCodes(client, overview)).toEqual([]);
+      expect(await app.services.auth.revokeKey(id)).toBe(true);
+      // The official client reports the close as the operation's error: nothing was answered.
+      const refused = await new Promise<unknown>((resolve) =>
+        client.subscribe(
+          { query: 'subscription { analyticsOverviewUpdated { impressions } }' },
+          { next: resolve, error: resolve, complete: () => resolve('complete') },
+        ),
+      );
+      expect(refused).toMatchObject({ code: 4403 });
+      expect(await closedWith).toEqual(
+        expect.objectContaining({ code: 4403, reason: 'Forbidden: the API key is unknown, malformed or revoked.' }),
+      );
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('registers no subscription for a refused SELLER and keeps its connection usable', async () => {
     const client = createClient({
       url: app.wsUrl,
