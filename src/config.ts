@@ -183,6 +183,10 @@ export interface GavelConfig {
     readonly maxItemsPerSubscription: number;
     /** `LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION` */
     readonly maxSubscriptionsPerConnection: number;
+    /** `LIVE_MAX_OPEN_COST_PER_KEY`: cost points of the subscriptions one API key may hold open at once. */
+    readonly maxOpenCostPerKey: number;
+    /** `LIVE_MAX_OPEN_COST_PER_ADDRESS`: the same per client address (`addressLimitKey`). */
+    readonly maxOpenCostPerAddress: number;
     /** `WS_KEEPALIVE_MS`: ping period; a peer that misses a pong is dropped. */
     readonly keepAliveMs: number;
   };
@@ -606,6 +610,11 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       intervalMs: integer(env, 'LIVE_INTERVAL_MS', 1_000, 10, 600_000),
       maxItemsPerSubscription: integer(env, 'LIVE_MAX_ITEMS_PER_SUBSCRIPTION', 50, 1, 10_000),
       maxSubscriptionsPerConnection: integer(env, 'LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, 1, 10_000),
+      // The dashboard holds about 100 points per open page (its overview 53, a search page's 20
+      // items 40); a key may hold two subscriptions at GRAPHQL_MAX_COST_ANALYST's 25,000, or
+      // hundreds of dashboards. Several keys behind one address (an office) share twice that.
+      maxOpenCostPerKey: integer(env, 'LIVE_MAX_OPEN_COST_PER_KEY', 50_000, 1, 1_000_000_000),
+      maxOpenCostPerAddress: integer(env, 'LIVE_MAX_OPEN_COST_PER_ADDRESS', 100_000, 1, 1_000_000_000),
       keepAliveMs: integer(env, 'WS_KEEPALIVE_MS', 12_000, 1_000, 600_000),
     }),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),

@@ -37,6 +37,7 @@ import type { RateLimiter } from '../tracking/rateLimiter';
 import type { Viewer } from '../auth/viewer';
 import { liveEventSlot } from '../live/live.service';
 import { SubscriptionMultiplexer } from '../live/multiplexer';
+import { SubscriptionBudget, type BudgetReservation } from './subscriptionBudget';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -247,12 +248,18 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   // A shared result reaches every subscriber as the same object: its errors are formatted (and
   // logged) once.
   const formattedResults = new WeakMap<ExecutionResult, FormattedExecutionResult | undefined>();
+  // Open subscriptions hold their cost against their key and address (LIVE_MAX_OPEN_COST_PER_*):
+  // taken in onSubscribe, given back when the subscriber ends (the multiplexer's onEnd), and in
+  // any case when its socket closes.
+  const budget = new SubscriptionBudget(config.live);
+  const releases = new WeakMap<object, () => void>();
+  const heldBy = new WeakMap<object, Set<BudgetReservation>>();
   // The viewer each operation's `subscribe` was checked as, until its context is built.
   const checkedViewers = new WeakMap<object, Map<string, Awaited<ReturnType<typeof auth.viewerFor>>>>();
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
-      subscribe: (args) => multiplexer.subscribe(args),
+      subscribe: (args) => multiplexer.subscribe(args, () => releases.get(args)?.()),
       // A wrong, unknown or revoked key refuses the connection (close 4403); no key connects
       // anonymously, like HTTP.
       onConnect: async (ctx) => {
@@ -285,8 +292,29 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           const prepared = prepareOperation(schema, policy, payload, config.wsAllowQueries, viewer.role);
           if (Array.isArray(prepared)) return prepared;
           wsOperations.prepared(ctx, id, prepared);
+          const { type, cost, ...operation } = prepared;
+          const args = { schema, ...operation };
+          if (type === 'subscription') {
+            // Refused here, before anything runs, when the caller's open subscriptions would cost
+            // more than its budget; held until the subscription ends.
+            const reservation = budget.reserve(
+              {
+                keyId: viewer.keyId === 'open' ? undefined : viewer.keyId,
+                address: limitKeyOf(clientAddress(ctx.extra.request)),
+              },
+              cost,
+            );
+            if (reservation instanceof GraphQLError) return [reservation];
+            let held = heldBy.get(ctx);
+            if (!held) heldBy.set(ctx, (held = new Set()));
+            held.add(reservation);
+            releases.set(args, () => {
+              held.delete(reservation);
+              reservation.release();
+            });
+          }
           checkedViewers.set(ctx, (checkedViewers.get(ctx) ?? new Map()).set(id, viewer));
-          return { schema, ...prepared };
+          return args;
         } catch (error) {
           // A bug here must fail this operation (logged, INTERNAL_SERVER_ERROR), not close the
           // socket and every other subscription on it.
@@ -315,6 +343,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         return undefined;
       },
       onComplete: (ctx, id) => wsOperations.completed(ctx, id),
+      onClose: (ctx) => {
+        for (const reservation of heldBy.get(ctx) ?? []) reservation.release();
+        heldBy.delete(ctx);
+      },
       // The key is checked again per operation (a cache hit, normally), so a key revoked after the
       // connection opened stops authorising new subscriptions within the cache TTL.
       context: async (ctx, id): Promise<GavelContext> => {

@@ -26,6 +26,7 @@ import {
   validate,
   type DocumentNode,
   type GraphQLSchema,
+  type OperationTypeNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
@@ -256,11 +257,12 @@ export interface RequestPolicy {
   /**
    * Throws `QUERY_TOO_COMPLEX` (with `cost` and `maxCost`) when the operation costs more than the
    * caller's limit, then `RANGE_TOO_LARGE` (with `points` and `maxPoints`) when one `timeSeries`
-   * would return more than ANALYTICS_MAX_POINTS points.
+   * would return more than ANALYTICS_MAX_POINTS points. Returns the cost; undefined when it is left
+   * to execution (no such operation, variables that do not coerce), which refuses the request.
    *
    * @param role - the caller's role (null: anonymous), which picks the cost limit
    */
-  assertCost(request: CostRequest, role: Role | null): void;
+  assertCost(request: CostRequest, role: Role | null): number | undefined;
   /**
    * Parses with the token limit; a document over it fails with `QUERY_TOO_LARGE`, another syntax
    * error with graphql-js's message (code `GRAPHQL_PARSE_FAILED`). Never throws anything else.
@@ -373,11 +375,11 @@ export function createRequestPolicy(
       // Variables that do not coerce are left to execution, which refuses them with a precise
       // message and code before any resolver runs; the cost walk below would only fail on them.
       const operation = getOperationAST(request.document, request.operationName ?? undefined);
-      if (!operation) return;
+      if (!operation) return undefined;
       const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, {
         maxErrors: 1,
       });
-      if (coerced.errors) return;
+      if (coerced.errors) return undefined;
       const limit = maxCost(role);
       let walked: { cost: number; largestSeries: number };
       try {
@@ -405,6 +407,7 @@ export function createRequestPolicy(
           { points: walked.largestSeries, maxPoints: limits.analyticsMaxPoints },
         );
       }
+      return walked.cost;
     },
     parse(query) {
       const long = tooLong(query);
@@ -440,6 +443,10 @@ export interface PreparedOperation {
   readonly document: DocumentNode;
   readonly variableValues: Record<string, unknown>;
   readonly operationName: string | undefined;
+  /** `query`, `mutation` or `subscription`. */
+  readonly type: OperationTypeNode;
+  /** Its cost under the model (what an open subscription holds of the caller's budget). */
+  readonly cost: number;
 }
 
 function requestError(message: string, code: string, extensions: Record<string, unknown> = {}): GraphQLError {
@@ -509,11 +516,19 @@ export function prepareOperation(
     },
   );
   if (coerced.errors) return coerced.errors.map((error) => requestError(error.message, ErrorCode.BAD_USER_INPUT));
+  let cost: number | undefined;
   try {
-    policy.assertCost({ document, variables: rawVariables as Record<string, unknown>, operationName }, role);
+    cost = policy.assertCost({ document, variables: rawVariables as Record<string, unknown>, operationName }, role);
   } catch (error) {
     if (error instanceof GraphQLError) return [error];
     throw error;
   }
-  return { document, variableValues: rawVariables as Record<string, unknown>, operationName };
+  return {
+    document,
+    variableValues: rawVariables as Record<string, unknown>,
+    operationName,
+    type: operation.operation,
+    // Always set here: the operation exists and its variables coerced.
+    cost: cost ?? 0,
+  };
 }
