@@ -159,6 +159,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       logger.child({ component: 'retention' }),
       config.retention.archiveDir ? new FileArchiveSink(config.retention.archiveDir) : undefined,
       overrides.retentionMetrics ?? metrics.retention,
+      config.instanceId,
     );
     // In parallel: an engine may take seconds per collection (see ensureSchemaIndexes).
     await Promise.all([

@@ -111,10 +111,12 @@ export interface RetentionRepository {
   /** Deletes the subject's raw events of one raw type; returns the number deleted. */
   eraseEvents(type: (typeof RAW_EVENT_TYPES)[number], subject: ErasureSubject): Promise<number>;
   /**
-   * Takes or renews the purge lease for `holder` until `until` when it is free, expired (at
-   * `now`) or already `holder`'s. One atomic upsert: of two instances only one gets it.
+   * Takes or renews the purge lease for `claim.holder` until `until` when it is free, expired (at
+   * `now`), already that holder's, or held for the same instance (`claim.instance`: a previous
+   * process of this instance, which stopped without giving it back). One atomic upsert: of two
+   * claims only one gets it. Says what it replaced, or who holds it.
    */
-  acquirePurgeLease(holder: string, now: Date, until: Date): Promise<boolean>;
+  acquirePurgeLease(claim: PurgeLeaseClaim, now: Date, until: Date): Promise<PurgeLeaseAnswer>;
   /** Gives the lease back (if `holder` still has it). */
   releasePurgeLease(holder: string): Promise<void>;
   /** Stores an erasure record (never the erased data). */
@@ -125,6 +127,25 @@ export interface RetentionRepository {
    */
   ensureTtlIndexes(ttl: { auditAggregates: number; rollups: number; journal: number }): Promise<Record<string, string>>;
 }
+
+/** Who asks for the purge lease: one process (`holder`) of one instance (`GAVEL_INSTANCE_ID`). */
+export interface PurgeLeaseClaim {
+  readonly holder: string;
+  readonly instance: string;
+}
+
+/** The purge lease as stored (`retention_leases`, `_id: 'purge'`). */
+export interface PurgeLease {
+  readonly holder: string;
+  /** Absent on leases taken before instances were recorded. */
+  readonly instance?: string;
+  readonly until: Date;
+}
+
+/** The answer to a lease claim: taken (and the lease it replaced, if any), or who holds it. */
+export type PurgeLeaseAnswer =
+  | { readonly acquired: true; readonly previous: PurgeLease | null }
+  | { readonly acquired: false; readonly current: PurgeLease | null };
 
 /** What an erasure removed, by whom, when; the subject only as a keyed pseudonym. */
 export interface ErasureRecord {
@@ -188,20 +209,19 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         ).deletedCount;
       return deleted;
     },
-    acquirePurgeLease: async (holder, now, until) => {
+    acquirePurgeLease: async ({ holder, instance }, now, until) => {
+      const leases = connection.collection<PurgeLease & { _id: string }>('retention_leases');
       try {
-        await connection
-          .collection<{ _id: string; holder: string; until: Date }>('retention_leases')
-          .updateOne(
-            { _id: 'purge', $or: [{ until: { $lt: now } }, { holder }] },
-            { $set: { holder, until } },
-            { upsert: true },
-          );
-        return true;
+        const previous = await leases.findOneAndUpdate(
+          { _id: 'purge', $or: [{ until: { $lt: now } }, { holder }, { instance }] },
+          { $set: { holder, instance, until } },
+          { upsert: true, returnDocument: 'before', projection: { _id: 0 } },
+        );
+        return { acquired: true, previous };
       } catch (error) {
         // Held by another instance: the upsert's insert collides with its document.
-        if ((error as { code?: unknown }).code === 11000) return false;
-        throw error;
+        if ((error as { code?: unknown }).code !== 11000) throw error;
+        return { acquired: false, current: await leases.findOne({ _id: 'purge' }, { projection: { _id: 0 } }) };
       }
     },
     releasePurgeLease: async (holder) => {

@@ -9,6 +9,9 @@ import {
   RAW_EVENT_TYPES,
   RetentionDataType,
   type ErasureSubject,
+  type PurgeLease,
+  type PurgeLeaseAnswer,
+  type PurgeLeaseClaim,
   type RetentionRepository,
   type StoredDocument,
 } from './retention.repository';
@@ -66,10 +69,14 @@ export interface RetentionMetrics {
 const LEGACY_AUDIT_MAX = 256;
 
 /**
- * How long a purge holds its lease without renewing it (it renews with every batch). Past it, a
- * stalled instance's lease is taken over, and the stalled one stops at its next renewal.
+ * How long the purge lease lasts without a renewal. Its holder renews it every third of that (a
+ * heartbeat) and with every batch, so a live holder keeps it however long a purge or an erasure
+ * takes, while one that died without giving it back (SIGKILL, a lost machine) blocks the others
+ * this long at most; a stalled one stops at its next renewal. A restarted process of the same
+ * instance (GAVEL_INSTANCE_ID) takes it over at once.
  */
-const LEASE_MS = 5 * 60_000;
+const LEASE_MS = 30_000;
+const HEARTBEAT_MS = LEASE_MS / 3;
 
 /**
  * Retention per data type, archival before deletion, and erasure of one subject's raw events.
@@ -80,8 +87,12 @@ const LEASE_MS = 5 * 60_000;
  */
 export class RetentionService {
   private running?: Promise<PurgeReport>;
-  /** This process's name in the purge lease. */
-  private readonly leaseHolder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** This process, of this instance, in the purge lease. */
+  private readonly leaseClaim: PurgeLeaseClaim;
+  /** Uses of the lease in this process (a purge, erasures): it is given back when the last ends. */
+  private leaseUsers = 0;
+  private heartbeat?: NodeJS.Timeout;
+  private heartbeatRenewal?: Promise<unknown>;
 
   constructor(
     private readonly repository: RetentionRepository,
@@ -91,7 +102,11 @@ export class RetentionService {
     private readonly logger: Logger,
     private readonly archive?: ArchiveSink,
     private readonly metrics: RetentionMetrics = {},
-  ) {}
+    /** `GAVEL_INSTANCE_ID`: unique among running instances; the same after a restart where it is set. */
+    instanceId = `${hostname()}:${process.pid}`,
+  ) {
+    this.leaseClaim = { instance: instanceId, holder: `${instanceId}/${randomBytes(6).toString('hex')}` };
+  }
 
   /** The cutoff of each type at `now`: documents dated before it are expired. */
   cutoffs(now: Date = this.clock.now()): Record<RetentionDataType, Date> {
@@ -144,7 +159,7 @@ export class RetentionService {
     const id = String(subject[kind]);
     const forms = this.storedForms(id);
     // Archives are rewritten under the purge lease, so no other instance appends to them meanwhile.
-    if (this.archive && !(await this.lease()))
+    if (this.archive && !(await this.takeLease()).acquired)
       throw serviceUnavailable('Another instance is purging into the archives; retry the erasure shortly.');
     let archived = { documents: 0, files: 0 };
     let countedEvents = 0;
@@ -164,8 +179,8 @@ export class RetentionService {
       )) as [number, number];
       if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
     } finally {
-      // A purge of this process holds the same lease; it keeps it.
-      if (this.archive && !this.running) await this.repository.releasePurgeLease(this.leaseHolder);
+      // A purge of this process may hold the same lease; it keeps it.
+      if (this.archive) await this.giveLease();
     }
     const report: ErasureReport = {
       sessions: kind === 'sessionId' ? 1 : target.sessionIds.size,
@@ -195,10 +210,58 @@ export class RetentionService {
     return stored === id ? [id] : [stored, id.slice(0, LEGACY_AUDIT_MAX)];
   }
 
-  /** Takes or renews the lease; false when another instance is purging. */
-  private lease(): Promise<boolean> {
+  /**
+   * Takes the lease for one use in this process (a purge, an erasure), renewed by a heartbeat
+   * until the last use gives it back; not acquired when another holder has it.
+   */
+  private async takeLease(): Promise<PurgeLeaseAnswer> {
+    const answer = await this.renewLease();
+    if (answer.acquired && this.leaseUsers++ === 0) {
+      this.logger.debug({ holder: this.leaseClaim.holder }, 'took the purge lease');
+      this.heartbeat = setInterval(() => {
+        this.heartbeatRenewal = this.renewLease().then(
+          (renewed) => {
+            if (!renewed.acquired)
+              this.logger.warn(
+                { holder: holderName(renewed.current) },
+                'lost the purge lease to another instance; the purge stops at its next batch',
+              );
+          },
+          (error: unknown) => this.logger.warn({ err: error }, 'could not renew the purge lease'),
+        );
+      }, HEARTBEAT_MS);
+      this.heartbeat.unref();
+    }
+    return answer;
+  }
+
+  /** Ends one use of the lease; the last gives it back (after a renewal in flight, which would take it again). */
+  private async giveLease(): Promise<void> {
+    if (--this.leaseUsers > 0) return;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    await this.heartbeatRenewal;
+    await this.repository.releasePurgeLease(this.leaseClaim.holder);
+  }
+
+  /** Takes or renews the lease now, and says when it was taken from another holder. */
+  private async renewLease(): Promise<PurgeLeaseAnswer> {
     const now = this.clock.now();
-    return this.repository.acquirePurgeLease(this.leaseHolder, now, new Date(now.getTime() + LEASE_MS));
+    const answer = await this.repository.acquirePurgeLease(this.leaseClaim, now, new Date(now.getTime() + LEASE_MS));
+    const previous = answer.acquired ? answer.previous : null;
+    if (previous && previous.holder !== this.leaseClaim.holder) {
+      if (previous.instance === this.leaseClaim.instance)
+        this.logger.warn(
+          { previousHolder: previous.holder, until: previous.until },
+          'took over the purge lease of a previous process of this instance, which stopped without giving it back',
+        );
+      else
+        this.logger.warn(
+          { previousHolder: previous.holder, expiredAt: previous.until },
+          'took over an expired purge lease: its holder stopped renewing it',
+        );
+    }
+    return answer;
   }
 
   private async run(dryRun: boolean): Promise<PurgeReport> {
@@ -206,8 +269,12 @@ export class RetentionService {
     const cutoffs = this.cutoffs(ranAt);
     const types: PurgeCount[] = [];
     // One purge at a time across instances: two appending to one archive day would overwrite each other.
-    if (!dryRun && !(await this.lease())) {
-      const busy = 'skipped: another instance is purging (retention_leases); try again later';
+    const lease = dryRun ? undefined : await this.takeLease();
+    if (lease && !lease.acquired) {
+      const holder = holderName(lease.current);
+      const until = lease.current?.until.toISOString() ?? null;
+      this.logger.info({ holder, until }, 'retention purge skipped: another instance holds the purge lease');
+      const busy = `skipped: another instance (${holder}) is purging (retention_leases, until ${until}); try again later`;
       return {
         dryRun,
         ranAt,
@@ -223,7 +290,7 @@ export class RetentionService {
     try {
       return await this.runTypes(dryRun, ranAt, cutoffs, types);
     } finally {
-      if (!dryRun) await this.repository.releasePurgeLease(this.leaseHolder);
+      if (!dryRun) await this.giveLease();
     }
   }
 
@@ -270,7 +337,7 @@ export class RetentionService {
     let archivedCount = 0;
     let from: Date | undefined;
     for (;;) {
-      if (!(await this.lease()))
+      if (!(await this.renewLease()).acquired)
         return {
           dataType: type,
           olderThan,
@@ -315,6 +382,11 @@ export class RetentionService {
     }
     return { dataType: type, olderThan, count, archived: archivedCount, error: null };
   }
+}
+
+/** A lease holder as logs and reports name it: its instance (older leases: its process). */
+function holderName(lease: PurgeLease | null): string | null {
+  return lease ? (lease.instance ?? lease.holder) : null;
 }
 
 /** Documents grouped by the UTC day of their date field, `YYYY-MM-DD` → documents (in input order). */
