@@ -217,6 +217,9 @@ export class CatalogService {
     if (input.startingPrice != null) {
       if (!scheduled) throw badUserInput('input.startingPrice', 'startingPrice can only change while SCHEDULED.');
       changes.startingPriceAmount = amount(input.startingPrice, 'input.startingPrice', current.currency);
+      // Nothing can be bid before the start: a price still at the starting price moves with it.
+      if (input.price == null && current.priceAmount === current.startingPriceAmount)
+        changes.priceAmount = changes.startingPriceAmount;
     }
     if (input.startsAt != null) {
       if (!scheduled) throw badUserInput('input.startsAt', 'startsAt can only change while SCHEDULED.');

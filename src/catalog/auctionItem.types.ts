@@ -119,7 +119,10 @@ export class UpdateAuctionItemInput {
   @Field(() => MoneyInput, { nullable: true, description: 'New current price, in the item’s currency.' })
   price?: MoneyInput;
 
-  @Field(() => MoneyInput, { nullable: true, description: 'Only while SCHEDULED, in the item’s currency.' })
+  @Field(() => MoneyInput, {
+    nullable: true,
+    description: 'Only while SCHEDULED, in the item’s currency; a price still at the starting price moves with it.',
+  })
   startingPrice?: MoneyInput;
 
   @Field({ nullable: true, description: 'Only while SCHEDULED.' })

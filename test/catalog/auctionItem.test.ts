@@ -188,6 +188,30 @@ describe('updateAuctionItem', () => {
     expect((await execute(app, AuctionItemDocument, { id: item.id })).data?.auctionItem).toEqual(item);
   });
 
+  it('moves a price still at the starting price with it while SCHEDULED, and keeps a price set apart', async () => {
+    const item = await create();
+    const lowered = await execute(app, UpdateAuctionItemDocument, {
+      id: item.id,
+      input: { startingPrice: { amount: 100_000, currency: 'EUR' } },
+    });
+    expect(lowered.data?.updateAuctionItem).toMatchObject({
+      startingPrice: { amount: 100_000, currency: 'EUR' },
+      price: { amount: 100_000, currency: 'EUR' },
+    });
+    await execute(app, UpdateAuctionItemDocument, {
+      id: item.id,
+      input: { price: { amount: 110_000, currency: 'EUR' } },
+    });
+    const raised = await execute(app, UpdateAuctionItemDocument, {
+      id: item.id,
+      input: { startingPrice: { amount: 105_000, currency: 'EUR' } },
+    });
+    expect(raised.data?.updateAuctionItem).toMatchObject({
+      startingPrice: { amount: 105_000, currency: 'EUR' },
+      price: { amount: 110_000, currency: 'EUR' },
+    });
+  });
+
   it('refuses to change the starting price once the auction runs', async () => {
     const item = await create({ startsAt: '2026-03-01T11:00:00.000Z' });
     const response = await execute(app, UpdateAuctionItemDocument, {

@@ -166,7 +166,7 @@ export type UpdateAuctionItemInput = {
   endsAt?: string | null | undefined;
   /** New current price, in the item’s currency. */
   price?: MoneyInput | null | undefined;
-  /** Only while SCHEDULED, in the item’s currency. */
+  /** Only while SCHEDULED, in the item’s currency; a price still at the starting price moves with it. */
   startingPrice?: MoneyInput | null | undefined;
   /** Only while SCHEDULED. */
   startsAt?: string | null | undefined;
