@@ -38,6 +38,7 @@ import type { Viewer } from '../auth/viewer';
 import { liveEventSlot } from '../live/live.service';
 import { SubscriptionMultiplexer } from '../live/multiplexer';
 import { SubscriptionBudget, type BudgetReservation } from './subscriptionBudget';
+import { SharedPayloads } from './sharedPayloads';
 
 /** The path serving GraphQL over HTTP and over websockets. */
 export const GRAPHQL_PATH = '/graphql';
@@ -246,8 +247,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   });
   metrics.observe({ liveStreams: () => multiplexer.stats().streams });
   // A shared result reaches every subscriber as the same object: its errors are formatted (and
-  // logged) once.
+  // logged) once, and it is serialized once (src/server/sharedPayloads.ts).
   const formattedResults = new WeakMap<ExecutionResult, FormattedExecutionResult | undefined>();
+  const payloads = new SharedPayloads();
   // Open subscriptions hold their cost against their key and address (LIVE_MAX_OPEN_COST_PER_*):
   // taken in onSubscribe, given back when the subscriber ends (the multiplexer's onEnd), and in
   // any case when its socket closes.
@@ -330,7 +332,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           formattedResults.set(result, formatted);
         }
         wsOperations.next(ctx, id, formatted?.errors);
-        return formatted;
+        // What graphql-ws would send (the result, or it with formatted errors), serialized once.
+        return payloads.standIn(ctx.extra.socket, result, formatted ?? result) as FormattedExecutionResult;
       },
       onError: (ctx, id, _payload, errors) => {
         noteUnavailableCause(wsOperations.trace(ctx, id), errors);
@@ -386,6 +389,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   // 1009 or 1002; graphql-ws's own handler would print that client mistake with a stack trace on
   // stderr, once per hostile frame. Replace it by a log line that says what happened.
   wsServer.on('connection', (socket) => {
+    payloads.attach(socket);
     socket.removeAllListeners('error');
     socket.on('error', (err: Error & { code?: string }) => {
       if (err.code?.startsWith('WS_ERR_')) {
