@@ -2,7 +2,7 @@
  * `npm run archive:read -- <file>`: streams an archive (data file or manifest) to stdout as
  * canonical EJSON lines, checksums verified. `npm run archive:restore -- <file> [collection]`:
  * loads it into `MONGODB_URI` / `MONGODB_DB` (default collection `tracking_events`); point
- * `MONGODB_DB` at a scratch database for audits. See README "Archives".
+ * `MONGODB_DB` at a scratch database for audits. See docs/privacy.md "Archives".
  */
 import mongoose, { mongo } from 'mongoose';
 import { readArchive, restoreArchive } from '../src/retention/archive';

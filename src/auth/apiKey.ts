@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** What an API key may do; see README "Security" for the matrix. */
+/** What an API key may do; see docs/security.md "Roles" for the matrix. */
 export const Role = {
   /** Catalog writes and operations, plus everything ANALYST may read. */
   ADMIN: 'ADMIN',

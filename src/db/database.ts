@@ -25,7 +25,7 @@ export interface Database {
  * majority of a replica set's voting members, each having written it to its on-disk journal, so an
  * acknowledged write survives a failover and a power loss of any minority. On a standalone `mongod`
  * it is its own on-disk journal (WiredTiger); mongo-java-server and DocumentDB accept it, their
- * durability is their own (see README "Durability: what survives what").
+ * durability is their own (see docs/engines.md "What survives what").
  */
 const DEFAULT_WRITE_CONCERN = { w: 'majority', journal: true } as const;
 

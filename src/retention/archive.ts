@@ -41,7 +41,8 @@ export interface ArchiveManifest {
 /**
  * Where expired raw events go before they are deleted. The purge calls {@link ArchiveSink.append}
  * and deletes a batch only when it resolved: a sink resolves only once the batch is durable and
- * verified. An object-store sink implements the same two methods (see README "Archives").
+ * verified. An object-store sink implements the same three methods (see docs/privacy.md
+ * "Archives").
  */
 export interface ArchiveSink {
   /** Archives documents of `type` whose `dateField` falls on one UTC `day`; durable and verified when it resolves. */
@@ -206,7 +207,7 @@ export async function* readArchive(file: string): AsyncGenerator<StoredDocument>
  * appended to its day's file (concatenated members are one valid gzip stream: `zcat` reads the
  * file), committed by rewriting the manifest atomically after the member is fsynced and verified.
  * Operations of one process are serialised; run the purge of one deployment on one archive
- * folder at a time (see README).
+ * folder at a time (see docs/privacy.md "Archives").
  */
 export class FileArchiveSink implements ArchiveSink {
   private queue: Promise<unknown> = Promise.resolve();

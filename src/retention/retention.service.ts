@@ -148,7 +148,8 @@ export class RetentionService {
    * Removes the subject's raw events (counted and audit) from the database and from the archives
    * (for a user id, also every event of the sessions the user was seen in, anonymous ones too), and
    * writes an erasure record: who asked, when, what was removed, the subject only as a keyed
-   * pseudonym. Rollup counters stay (they hold no personal data); see README for the sketches.
+   * pseudonym. Rollup counters stay (they hold no personal data); see docs/privacy.md "Erasure"
+   * for the sketches.
    */
   async erase(subject: { userId?: string | null; sessionId?: string | null }, by: string): Promise<ErasureReport> {
     const given = (['userId', 'sessionId'] as const).filter((key) => subject[key] != null);

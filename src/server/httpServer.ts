@@ -127,7 +127,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const httpServer = createServer(app);
   const { auth } = services;
   const production = config.nodeEnv === 'production';
-  // One policy and one formatter for both transports (GUIDE "Security by default").
+  // One policy and one formatter for both transports (docs/security.md "Query limits").
   const policy = createRequestPolicy(
     schema,
     { ...config.limits, analyticsMaxRangeHours: config.analyticsMaxRangeDays * 24 },
@@ -151,7 +151,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   });
   app.use(requestIds());
   // Metrics tell anyone the traffic, the error rates and the operation names: on the public port
-  // only behind METRICS_TOKEN in production, never beside a METRICS_PORT listener (README "Operations").
+  // only behind METRICS_TOKEN in production, never beside a METRICS_PORT listener (docs/operations.md
+  // "Metrics").
   const scrape = metricsEndpoint(metrics, config.metrics.token);
   const metricsOnPublicPort = config.metrics.port === undefined && (!production || config.metrics.token !== undefined);
   app.get('/metrics', (req, res, next) => {

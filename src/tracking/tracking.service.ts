@@ -87,7 +87,7 @@ export interface TrackingGuards {
   readonly audit: AuditAggregator;
   /**
    * Client addresses are stored as daily keyed hashes, never in clear; refused user and session ids
-   * as keyed pseudonyms (README "Privacy").
+   * as keyed pseudonyms (docs/privacy.md "Pseudonyms").
    */
   readonly pseudonyms: Pseudonymizer;
 }
@@ -426,8 +426,8 @@ export class TrackingService {
    * [now - retryWindowMs, now + maxClockSkewMs] (later ones are INVALID already), else the
    * server's receive time. A client stamps an event once and resends the same timestamp, so a
    * retry maps to the first attempt's window whenever the server receives it. A client choosing
-   * timestamps gains at most the windows of that span once per session and item (README
-   * "Tracking rules"); rollup hours and click claims keep the receive time.
+   * timestamps gains at most the windows of that span once per session and item (docs/tracking.md
+   * "Retries and client timestamps"); rollup hours and click claims keep the receive time.
    */
   private dedupTime(input: ImpressionInput, now: Date): number {
     const at = input.timestamp?.getTime();
@@ -535,7 +535,7 @@ export class TrackingService {
       itemId: candidate.itemId ?? null,
       ...(candidate.itemId ? {} : { rawItemId: audit(input.itemId) }),
       // Ids as sent only when they have the accepted shape; a refused one (`alice@example.com`) as
-      // the keyed pseudonym that erasure computes from the same value (README "Privacy").
+      // the keyed pseudonym that erasure computes from the same value (docs/privacy.md "Pseudonyms").
       sessionId: this.guards.pseudonyms.storedId(String(input.sessionId)),
       ...(input.userId != null ? { userId: this.guards.pseudonyms.storedId(String(input.userId)) } : {}),
       source: input.source,

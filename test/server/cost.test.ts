@@ -20,7 +20,7 @@ import {
   type RequestPolicy,
 } from '../../src/server/limits';
 
-/** The cost model on its own (pure): the prices README "Security" quotes, and that every list is priced. */
+/** The cost model on its own (pure): the prices docs/security.md "Query limits" quotes, and that every list is priced. */
 
 let policy: RequestPolicy;
 let schema: Awaited<ReturnType<typeof buildGavelSchema>>;

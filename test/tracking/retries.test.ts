@@ -6,7 +6,8 @@ import { execute, startTestApp, type TestApp } from '../support/testApp';
 
 // Client retries against the dedup windows: an event's window comes from its client timestamp
 // when that is recent (TRACKING_RETRY_WINDOW_MS), so a retry of a stored event whose answer was
-// lost is a DUPLICATE even after the server's window rolled over (README "Tracking rules").
+// lost is a DUPLICATE even after the server's window rolled over (docs/tracking.md "Retries and
+// client timestamps").
 
 const RETRY_WINDOW_MS = 300_000;
 const MAX_CLOCK_SKEW_MS = 120_000;

@@ -12,7 +12,7 @@ import { repoRoot } from '../../src/shared/repoRoot';
 
 /** Coalescing interval of live updates for this server. */
 const LIVE_INTERVAL_MS = 300;
-/** `SCREENSHOTS=1 npx jest test/web/dashboard.test.ts` also writes the README's screenshots into docs/. */
+/** `SCREENSHOTS=1 npx jest test/web/dashboard.test.ts` also writes the screenshots of README.md and docs/dashboard.md into docs/. */
 const screenshots = process.env.SCREENSHOTS === '1';
 
 let app: TestApp;

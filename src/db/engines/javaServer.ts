@@ -4,7 +4,7 @@
  *
  * It speaks the wire protocol on a loopback port, so mongoose talks to it as to `mongod`. Its gaps
  * (non-unique indexes ignored, TTL never expires, no transactions, no `$text`) are listed in
- * GUIDE.md section 1.
+ * docs/engines.md "The embedded engines".
  */
 import { execFile, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,7 +25,8 @@ export interface JavaServerOptions {
   /** H2 MVStore file, required for `h2`; relative paths resolve against `process.cwd()`. */
   readonly dataFile?: string;
   /**
-   * What an `h2` write waits for before the engine answers it (see README "Durability"): `fsync`
+   * What an `h2` write waits for before the engine answers it (see docs/engines.md "What
+   * survives what"): `fsync`
    * (default) commits the store and forces it to disk, surviving an engine kill and a power loss;
    * `commit` writes it to the file (OS cache), surviving an engine kill; `none` leaves it to the
    * store's background commit about once a second (the old behaviour; benchmarks only).
