@@ -289,7 +289,15 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
     userActivity: async (userId, range) => {
       const rows = await events
         .aggregate<{ _id: string; count: number; items: Types.ObjectId[] }>([
-          { $match: { userId, outcome: TrackingOutcome.ACCEPTED, receivedAt: inRange(range) } },
+          // Not events whose session was started for another user or none (see TrackingEventRecord).
+          {
+            $match: {
+              userId,
+              outcome: TrackingOutcome.ACCEPTED,
+              receivedAt: inRange(range),
+              userNotCounted: { $ne: true },
+            },
+          },
           { $group: { _id: '$type', count: { $sum: 1 }, items: { $addToSet: '$itemId' } } },
         ])
         .exec();

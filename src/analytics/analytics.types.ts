@@ -83,7 +83,7 @@ export class ItemAnalytics {
 
   @Field(() => Int, {
     description:
-      'Distinct signed-in users with a counted event, over the whole UTC days the range touches. Estimated like uniqueSessions.',
+      'Distinct signed-in users with a counted event, over the whole UTC days the range touches. An event counts its userId only when its session was started for that user (startSession(userId)): one user per session, so one session cannot add more than one. (With TRACKING_REQUIRE_SIGNED_SESSIONS off, events of sessions startSession did not issue count the userId they carry.) Estimated like uniqueSessions.',
   })
   uniqueUsers!: number;
 
@@ -148,7 +148,10 @@ export class AnalyticsOverview {
   topItems!: PopularItem[];
 }
 
-@ObjectType({ description: 'Engagement of one signed-in user over a range.' })
+@ObjectType({
+  description:
+    "Engagement of one signed-in user over a range: counted events carrying the user's id in a session started for that user (see ItemAnalytics.uniqueUsers).",
+})
 export class UserAnalytics {
   @Field(() => ID)
   userId!: string;

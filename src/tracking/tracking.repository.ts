@@ -331,9 +331,16 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       const counted = await events
         .find(
           { itemId, outcome: TrackingOutcome.ACCEPTED, receivedAt: { $gte: hourBucket, $lt: hourEnd } },
-          { type: 1, source: 1, sessionId: 1, userId: 1, receivedAt: 1 },
+          { type: 1, source: 1, sessionId: 1, userId: 1, userNotCounted: 1, receivedAt: 1 },
         )
-        .lean<Array<Pick<TrackingEventRecord, '_id' | 'type' | 'source' | 'sessionId' | 'userId' | 'receivedAt'>>>()
+        .lean<
+          Array<
+            Pick<
+              TrackingEventRecord,
+              '_id' | 'type' | 'source' | 'sessionId' | 'userId' | 'userNotCounted' | 'receivedAt'
+            >
+          >
+        >()
         .exec();
       const bySource = new Map<string, { impressions: number; clicks: number }>();
       for (const event of counted) {
@@ -349,7 +356,7 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       );
       const users = addToSketch(
         new Map(),
-        counted.flatMap((event) => (event.userId ? [event.userId] : [])),
+        counted.flatMap((event) => (event.userId && !event.userNotCounted ? [event.userId] : [])),
       );
       if (counted.length > 0) await createMissingItemDays([{ _id: itemDayId(itemId, day), itemId, day, category }]);
       // $set of the hour, not $inc: running this twice (a crash mid-way) gives the same counters;

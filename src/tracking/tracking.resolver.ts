@@ -1,4 +1,4 @@
-import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { GavelContext } from '../graphql/context';
 import { EventType } from './trackingEvent.model';
 import { ClickInput, ImpressionInput, TrackingResult, TrackingSession } from './tracking.types';
@@ -8,10 +8,18 @@ import { ClickInput, ImpressionInput, TrackingResult, TrackingSession } from './
 export class TrackingResolver {
   @Mutation(() => TrackingSession, {
     description:
-      'Starts a tracking session: send its sessionId with every event (and as x-session-id). Rate limited per address (TRACKING_NEW_SESSIONS_PER_MINUTE): RATE_LIMITED with extensions.retryAfterMs.',
+      'Starts a tracking session: send its sessionId with every event (and as x-session-id). Give userId for a signed-in user: the session is bound to that one user, and only its events carrying that userId count toward uniqueUsers and userAnalytics; start a new session when the user changes (sign-in, sign-out). Rate limited per address (TRACKING_NEW_SESSIONS_PER_MINUTE): RATE_LIMITED with extensions.retryAfterMs.',
   })
-  startSession(@Ctx() { services, client }: GavelContext): Promise<TrackingSession> {
-    return services.tracking.startSession(client);
+  startSession(
+    @Ctx() { services, client }: GavelContext,
+    @Arg('userId', () => ID, {
+      nullable: true,
+      description:
+        "The signed-in user's id (1 to 128 letters, digits or _ . : -); leave it out for a visitor who is not signed in. The session carries a keyed hash of it, never the id.",
+    })
+    userId?: string | null,
+  ): Promise<TrackingSession> {
+    return services.tracking.startSession(client, userId);
   }
 
   @Mutation(() => TrackingResult, {

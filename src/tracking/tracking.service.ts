@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger';
 import { CLIENT_ID_PATTERN, type Pseudonymizer } from '../shared/privacy';
 import type { AuditAggregator } from './auditAggregator';
 import type { RateLimiter } from './rateLimiter';
-import type { IssuedSession, SessionSigner } from './sessions';
+import type { IssuedSession, SessionCheck, SessionSigner } from './sessions';
 import type { NewTrackingEvent } from './tracking.repository';
 import type { ImpressionInput, TrackedEvent, TrackingResult } from './tracking.types';
 import { EventType, TrackingOutcome } from './trackingEvent.model';
@@ -108,6 +108,17 @@ interface Candidate {
   dedupKey?: string;
   /** Clicks: the impression whose claim this click spent. */
   impressionId?: Types.ObjectId;
+  /**
+   * Why the event's userId does not count as its user (uniqueUsers, userAnalytics): its session is
+   * bound to another user or to none. Unset when it counts or there is none.
+   */
+  userNotCounted?: string;
+}
+
+/** Per batch: session checks and user hashes, each computed once however many events share them. */
+interface BatchMemo {
+  readonly sessions: Map<string, SessionCheck>;
+  readonly userKeys: Map<string, string>;
 }
 
 /**
@@ -182,12 +193,22 @@ export class TrackingService {
    * `retryAfterMs`) when its address asked for more than `TRACKING_NEW_SESSIONS_PER_MINUTE`:
    * sessions cost the caller something, so random session ids stop being a way around the
    * per-session limits.
+   *
+   * A session started with `userId` is bound to that user: only its events carrying that userId
+   * count toward the user's figures (uniqueUsers, userAnalytics). One user per session, so forging
+   * N users takes N sessions, each within the new-session budget; the session carries a keyed hash
+   * of the id, never the id (sessions are visible to the client).
    */
-  async startSession(client: ClientInfo): Promise<IssuedSession> {
+  async startSession(client: ClientInfo, userId?: string | null): Promise<IssuedSession> {
+    if (userId != null && (typeof userId !== 'string' || !idPattern.test(userId)))
+      throw badUserInput(
+        'userId',
+        "userId must be the signed-in user's id, 1 to 128 letters, digits or _ . : -; leave it out (or null) for a visitor who is not signed in.",
+      );
     const { allowed, retryAfterMs } = await this.guards.newSessionLimiter.take(client.limitKey);
     if (allowed === 0)
       throw rateLimited('Too many new sessions from this address; reuse the current one.', retryAfterMs);
-    return this.guards.sessions.issue();
+    return this.guards.sessions.issue(userId);
   }
 
   /**
@@ -212,9 +233,10 @@ export class TrackingService {
       : isbot(client.userAgent)
         ? 'bot or crawler user agent'
         : undefined;
+    const memo: BatchMemo = { sessions: new Map(), userKeys: new Map() };
     for (const candidate of candidates) {
       if (botReason) settle(candidate, TrackingOutcome.REJECTED_BOT, botReason);
-      else this.validate(candidate, now);
+      else this.validate(candidate, now, memo);
     }
     await this.applyRateLimits(open(), client);
     await this.beforeDeadline(this.checkItemsExist(open()));
@@ -391,7 +413,7 @@ export class TrackingService {
     );
   }
 
-  private validate(candidate: Candidate, now: Date): void {
+  private validate(candidate: Candidate, now: Date, memo: BatchMemo): void {
     const { input } = candidate;
     const invalid = (reason: string) => {
       candidate.outcome = TrackingOutcome.INVALID;
@@ -399,12 +421,18 @@ export class TrackingService {
     };
     if (typeof input.sessionId !== 'string' || !idPattern.test(input.sessionId))
       return invalid('sessionId must be 1 to 128 letters, digits or _ . : -');
+    const session = (): SessionCheck => {
+      let check = memo.sessions.get(input.sessionId);
+      if (!check) memo.sessions.set(input.sessionId, (check = this.guards.sessions.check(input.sessionId)));
+      return check;
+    };
     if (this.policy.requireSignedSessions) {
-      const refusal = this.guards.sessions.verify(input.sessionId);
-      if (refusal) return invalid(refusal);
+      const check = session();
+      if (!check.valid) return invalid(check.reason);
     }
     if (input.userId != null && !idPattern.test(input.userId))
       return invalid('userId must be 1 to 128 letters, digits or _ . : -');
+    if (input.userId != null) candidate.userNotCounted = this.userNotCounted(session(), input.userId, memo);
     if (!/^[0-9a-fA-F]{24}$/.test(input.itemId)) return invalid('itemId is not a valid item id');
     if (
       input.position != null &&
@@ -419,6 +447,24 @@ export class TrackingService {
       if (at < now.getTime() - this.policy.retentionMs) return invalid('timestamp is older than the retention period');
     }
     candidate.itemId = new Types.ObjectId(input.itemId);
+  }
+
+  /**
+   * Whether an event's userId counts as its user, and if not why: a session `startSession` issued
+   * vouches for at most one user, the one it was started for (compared by keyed hash), and for
+   * none when started without one. A session id it did not issue — accepted only while
+   * TRACKING_REQUIRE_SIGNED_SESSIONS is off, where session ids are the client's word too — cannot
+   * vouch for anything: its userId counts as sent, as every event's did before sessions were bound.
+   */
+  private userNotCounted(session: SessionCheck, userId: string, memo: BatchMemo): string | undefined {
+    if (!session.valid) return undefined;
+    if (session.userKey === null)
+      return 'userId not counted as a user: this session was started without one; call startSession(userId) at sign-in';
+    let key = memo.userKeys.get(userId);
+    if (key === undefined) memo.userKeys.set(userId, (key = this.guards.sessions.userKey(userId)));
+    return key === session.userKey
+      ? undefined
+      : 'userId not counted as a user: this session was started for another user; call startSession(userId) when the user changes';
   }
 
   /**
@@ -538,6 +584,8 @@ export class TrackingService {
       // the keyed pseudonym that erasure computes from the same value (docs/privacy.md "Pseudonyms").
       sessionId: this.guards.pseudonyms.storedId(String(input.sessionId)),
       ...(input.userId != null ? { userId: this.guards.pseudonyms.storedId(String(input.userId)) } : {}),
+      // Stored for erasure, never counted as that user's (uniqueUsers, userAnalytics).
+      ...(candidate.userNotCounted ? { userNotCounted: true as const } : {}),
       source: input.source,
       ...(input.position != null && Number.isInteger(input.position) ? { position: input.position } : {}),
       ...(input.timestamp != null && !Number.isNaN(input.timestamp.getTime())
@@ -560,7 +608,8 @@ export class TrackingService {
     const events: TrackedEvent[] = candidates.map((c) => ({
       index: c.index,
       outcome: c.outcome!,
-      reason: c.reason ?? null,
+      // An accepted event says so when its userId did not count as a user.
+      reason: c.reason ?? (c.outcome === TrackingOutcome.ACCEPTED ? c.userNotCounted : undefined) ?? null,
     }));
     return {
       accepted: count(TrackingOutcome.ACCEPTED),

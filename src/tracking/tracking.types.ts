@@ -22,7 +22,7 @@ export class ImpressionInput {
   @Field(() => ID, {
     nullable: true,
     description:
-      'The signed-in user, if any: 1 to 128 letters, digits or _ . : - (another value makes the event INVALID and is stored only as a keyed pseudonym).',
+      'The signed-in user, if any: 1 to 128 letters, digits or _ . : - (another value makes the event INVALID and is stored only as a keyed pseudonym). It counts toward uniqueUsers and userAnalytics only when the session was started for this user (startSession(userId)); otherwise the event counts without a user and its reason says why. With TRACKING_REQUIRE_SIGNED_SESSIONS off, events of sessions startSession did not issue count the userId they carry (nothing about them can be verified).',
   })
   userId?: string;
 
@@ -51,7 +51,11 @@ export class TrackedEvent {
   @Field(() => TrackingOutcome)
   outcome!: TrackingOutcome;
 
-  @Field(() => String, { nullable: true, description: 'Why it was not accepted.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why it was not accepted; on an ACCEPTED event, why its userId did not count as a user (its session was started for another user or none), else null.',
+  })
   reason!: string | null;
 }
 

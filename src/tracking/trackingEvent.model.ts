@@ -31,6 +31,12 @@ export interface TrackingEventRecord {
   rawItemId?: string;
   sessionId: string;
   userId?: string;
+  /**
+   * Set when `userId` is not the user the event's session was started for (startSession(userId)),
+   * or the session was started for none: the id is kept so erasure finds the event, but it never
+   * counts as that user's (uniqueUsers, userAnalytics).
+   */
+  userNotCounted?: true;
   source: string;
   position?: number;
   /** The client's claim; validated, stored, never used for counting. */
@@ -59,6 +65,7 @@ const trackingEventSchema = new Schema<TrackingEventRecord>(
     rawItemId: String,
     sessionId: { type: String, required: true },
     userId: String,
+    userNotCounted: Boolean,
     source: { type: String, required: true },
     position: Number,
     clientTimestamp: Date,

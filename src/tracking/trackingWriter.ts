@@ -107,7 +107,7 @@ export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncr
     else counter.clicks++;
     entry.counters.set(counterKey, counter);
     entry.sessions.add(event.sessionId);
-    if (event.userId) entry.users.add(event.userId);
+    if (event.userId && !event.userNotCounted) entry.users.add(event.userId);
   }
   return [...days.values()].map(({ counters, sessions, users, ...increment }) => ({
     ...increment,

@@ -77,7 +77,7 @@ async function sketchesRecount(): Promise<Sketches> {
     const key = itemDayId(event.itemId as Types.ObjectId, event.receivedAt as Date);
     values[key] ??= { sessions: new Set(), users: new Set() };
     values[key].sessions.add(event.sessionId as string);
-    if (event.userId) values[key].users.add(event.userId as string);
+    if (event.userId && !event.userNotCounted) values[key].users.add(event.userId as string);
   }
   return Object.fromEntries(
     Object.entries(values).map(([key, { sessions, users }]) => [
