@@ -232,6 +232,49 @@ describe('clicks', () => {
   });
 });
 
+describe('signed-in users', () => {
+  /** Stored events of one item carrying a user id, as tracking stored them. */
+  const userEvents = (itemId: string) =>
+    app.database.connection
+      .collection('tracking_events')
+      .find(
+        { itemId: new Types.ObjectId(itemId), userId: { $exists: true } },
+        { projection: { _id: 0, sessionId: 1, userId: 1, outcome: 1, userNotCounted: 1 } },
+      )
+      .toArray();
+
+  it("starts the session for the page's user, and a new one when the user changes (issue 19, finding 9)", async () => {
+    await openDemo('?userId=u-42');
+    const first = sessionId;
+    expect(await page.evaluate(() => JSON.parse(window.sessionStorage.getItem('gavel.session')!).userId)).toBe('u-42');
+    const before = await showCard(24);
+    await pause(1_300);
+    await flush();
+    // Counted as u-42's: its session was started for u-42 (no userNotCounted).
+    expect(
+      await eventually(
+        () => userEvents(before),
+        (rows) => rows.length === 1,
+      ),
+    ).toEqual([{ sessionId: first, userId: 'u-42', outcome: 'ACCEPTED' }]);
+
+    await page.evaluate(() => window.gavel!.setUserId('u-43'));
+    await page.waitForFunction(() => JSON.parse(window.sessionStorage.getItem('gavel.session')!).userId === 'u-43');
+    // A card never in view before (the page's tracker records each card's impression once).
+    await page.click('#more');
+    await page.waitForSelector('#items li:nth-child(80)');
+    const after = await showCard(75);
+    await pause(1_300);
+    await flush();
+    const rows = await eventually(
+      () => userEvents(after),
+      (found) => found.length === 1,
+    );
+    expect(rows).toEqual([{ sessionId: expect.any(String), userId: 'u-43', outcome: 'ACCEPTED' }]);
+    expect(rows[0]!.sessionId).not.toBe(first);
+  });
+});
+
 describe('delivery', () => {
   it('delivers a batch still waiting when the page goes away (keepalive on pagehide)', async () => {
     await openDemo('?flushDelayMs=600000');

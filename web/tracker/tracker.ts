@@ -11,7 +11,10 @@ export type TrafficSource = 'SEARCH' | 'ITEM_PAGE' | 'RECOMMENDATION' | 'HOME' |
 export interface TrackerOptions {
   /** GraphQL endpoint; default `/graphql` of the page's origin. */
   endpoint?: string;
-  /** The signed-in user, sent with every event. */
+  /**
+   * The signed-in user: its session is started for this user (`startSession(userId)`) and its events
+   * carry the id; only then do they count toward the user's figures (uniqueUsers).
+   */
   userId?: string;
   /** Where to look for marked elements; default the whole document. */
   root?: Element | Document;
@@ -35,7 +38,7 @@ export interface TrackerOptions {
 export interface Tracker {
   /** Sends everything queued now (resolves when the send finished or was scheduled for retry). */
   flush(): Promise<void>;
-  /** Sets or clears the user id of later events. */
+  /** Sets or clears the user id of later events (sign-in, sign-out): they go in a new session, started for that user. */
   setUserId(userId: string | undefined): void;
   /** Events queued and not yet acknowledged (waiting, in flight or awaiting retry). */
   pending(): number;
@@ -58,6 +61,8 @@ interface TrackEvent {
 interface Session {
   sessionId: string;
   expiresAt: string;
+  /** The user it was started for (none: a visitor). */
+  userId?: string;
 }
 interface GraphQLReply {
   data?: Record<string, unknown> | null;
@@ -103,7 +108,8 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
   const maxQueue = options.maxQueue ?? 1_000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
   const onError = options.onError ?? ((error: Error) => console.warn('[gavel]', error.message));
-  let userId = options.userId;
+  // An empty id (e.g. `data-user-id=""`) is no user.
+  let userId = options.userId || undefined;
 
   // Events in the order they happened; a batch leaves the queue while in flight and comes back to
   // its head when a retryable failure hits it.
@@ -143,32 +149,47 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     return reply;
   };
 
-  const readSession = (): Session | undefined => {
+  // A session is started for one user (or none) and vouches for that user only, so events go in
+  // the session of the user they were stamped with; the current user's is kept in sessionStorage.
+  const fresh = (session: Session | null | undefined, user: string | undefined): session is Session =>
+    !!session && session.userId === user && Date.parse(session.expiresAt) - SESSION_MARGIN_MS > Date.now();
+  const issuedHere = new Map<string | undefined, Session>();
+  const readSession = (user: string | undefined): Session | undefined => {
+    const here = issuedHere.get(user);
+    if (fresh(here, user)) return here;
     try {
-      const session = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as Session | null;
-      if (session && Date.parse(session.expiresAt) - SESSION_MARGIN_MS > Date.now()) return session;
+      const stored = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as Session | null;
+      if (fresh(stored, user)) return stored;
     } catch {
       // Storage disabled or corrupt: a new session is started below.
     }
     return undefined;
   };
 
-  let sessionRequest: Promise<Session> | undefined;
-  const session = (): Promise<Session> => {
-    const stored = readSession();
-    if (stored) return Promise.resolve(stored);
-    sessionRequest ??= post({ query: 'mutation{startSession{sessionId expiresAt}}' })
-      .then((reply) => {
-        const issued = reply.data!.startSession as Session;
-        try {
-          sessionStorage.setItem(SESSION_KEY, JSON.stringify(issued));
-        } catch {
-          // Without storage the session lasts as long as this page.
-        }
-        return issued;
+  const sessionRequests = new Map<string | undefined, Promise<Session>>();
+  const session = (user: string | undefined): Promise<Session> => {
+    const known = readSession(user);
+    if (known) return Promise.resolve(known);
+    let request = sessionRequests.get(user);
+    if (!request) {
+      request = post({
+        query: 'mutation($u:ID){startSession(userId:$u){sessionId expiresAt}}',
+        variables: { u: user ?? null },
       })
-      .finally(() => (sessionRequest = undefined));
-    return sessionRequest;
+        .then((reply) => {
+          const issued = { ...(reply.data!.startSession as Session), ...(user ? { userId: user } : {}) };
+          issuedHere.set(user, issued);
+          try {
+            if (user === userId) sessionStorage.setItem(SESSION_KEY, JSON.stringify(issued));
+          } catch {
+            // Without storage the session lasts as long as this page.
+          }
+          return issued;
+        })
+        .finally(() => sessionRequests.delete(user));
+      sessionRequests.set(user, request);
+    }
+    return request;
   };
 
   const schedule = (delay: number): void => {
@@ -218,7 +239,8 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     inFlight += batch.length;
     try {
       // Without an await before fetch when the session is known: a page being unloaded runs no more tasks.
-      const { sessionId } = readSession() ?? (await session());
+      const user = batch[0]!.userId;
+      const { sessionId } = readSession(user) ?? (await session(user));
       await post(batchRequest(batch, sessionId), keepalive);
     } catch (error) {
       if (error instanceof Retryable) {
@@ -232,6 +254,13 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     }
   };
 
+  /** The next events to send: up to a batch, all of one user (one session per user). */
+  const nextBatch = (): TrackEvent[] => {
+    let length = 1;
+    while (length < Math.min(batchSize, queue.length) && queue[length]!.userId === queue[0]!.userId) length++;
+    return queue.splice(0, length);
+  };
+
   const flush = (keepalive = false): Promise<void> => {
     if (timer !== undefined) {
       clearTimeout(timer);
@@ -240,13 +269,13 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     if (keepalive) {
       // The page may be going away: every batch leaves now, none waits for another's answer.
       const sends: Promise<void>[] = [];
-      while (queue.length > 0) sends.push(sendBatch(queue.splice(0, batchSize), true).catch(retryLater));
+      while (queue.length > 0) sends.push(sendBatch(nextBatch(), true).catch(retryLater));
       return Promise.all(sends).then(() => undefined);
     }
     // One batch after another, so that retries keep the order of events.
     sending = sending.then(async () => {
       try {
-        while (queue.length > 0) await sendBatch(queue.splice(0, batchSize), false);
+        while (queue.length > 0) await sendBatch(nextBatch(), false);
         retries = 0;
       } catch {
         retryLater();
@@ -335,12 +364,15 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
   mutations.observe(root, { childList: true, subtree: true });
   observeTree(root instanceof Document ? root.documentElement : root);
   // The session is started at once, so that a page left early can still send with keepalive.
-  session().catch(() => undefined);
+  session(userId).catch(() => undefined);
 
   return {
     flush: () => flush(),
     setUserId: (id) => {
-      userId = id;
+      if ((id || undefined) === userId) return;
+      userId = id || undefined;
+      // A new user (sign-in, sign-out) gets a session of its own, started now for the same reason.
+      session(userId).catch(() => undefined);
     },
     pending: () => queue.length + inFlight,
     dropped: () => droppedCount,
