@@ -34,6 +34,11 @@ export interface ClientInfo {
   readonly sessionId: string | undefined;
   /** Identifies the websocket connection (undefined over HTTP): per-connection limits. */
   readonly connectionId?: string;
+  /**
+   * The HTTP guard already found this request's tracking budget not spent (trackingBudgetGuard):
+   * the service does not look again.
+   */
+  readonly trackingBudgetChecked?: boolean;
 }
 
 /** DataLoaders of one request: batching and caching live exactly as long as the request. */

@@ -31,7 +31,7 @@ import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 import { guardWebsockets } from './wsGuard';
 import { mountWebAssets } from './webAssets';
-import { httpRateLimit, queryLengthLimit } from './httpGuard';
+import { httpRateLimit, queryLengthLimit, trackingBudgetGuard } from './httpGuard';
 import { addressLimitKey } from '../shared/addressKey';
 import type { RateLimiter } from '../tracking/rateLimiter';
 import type { Viewer } from '../auth/viewer';
@@ -461,6 +461,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     traceGraphqlRequests(recorder),
     express.json({ limit: config.maxBodyBytes }),
     queryLengthLimit(policy),
+    trackingBudgetGuard(services.tracking, config.tracking.maxBatch, limitKeyOf, logger),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<GavelContext> => {
         const trace = traceOf(res);
@@ -472,6 +473,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           limitKey: limitKeyOf(ip),
           userAgent: req.get('user-agent'),
           sessionId: sessionIdFrom(req.get('x-session-id')),
+          ...(res.locals.trackingBudgetChecked === true ? { trackingBudgetChecked: true } : {}),
         };
         const viewer = await auth.viewerFor(req.get('authorization')).catch((error: unknown) => {
           // Apollo would answer a failed context 500 INTERNAL_SERVER_ERROR, with the driver's message.

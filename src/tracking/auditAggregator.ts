@@ -48,6 +48,16 @@ export class AuditAggregator {
     return keep;
   }
 
+  /**
+   * Adds `count` refused events of a batch refused as a whole (over its budget before any of its
+   * events was looked at) to the aggregates, without rows: they count as aggregated.
+   */
+  aggregate(ip: string, type: EventType, outcome: TrackingOutcome, count: number): void {
+    if (count <= 0) return;
+    this.count(ip, type, outcome, count);
+    this.aggregatedTotal += count;
+  }
+
   /** Adds `count` events of one outcome to the aggregates without storing any row (duplicates). */
   count(ip: string, type: EventType, outcome: TrackingOutcome, count: number): void {
     if (count <= 0) return;

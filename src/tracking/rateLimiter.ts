@@ -73,6 +73,18 @@ export class RateLimiter {
     const allowed = Math.max(0, Math.min(count, this.perMinute - before));
     return { allowed, retryAfterMs };
   }
+
+  /**
+   * What `key` has left this minute, without spending anything (one round trip to Redis when
+   * shared): a cheap look before a batch is processed at all.
+   */
+  async peek(key: string): Promise<RateDecision> {
+    const now = this.clock.now().getTime();
+    const window = Math.floor(now / WINDOW_MS);
+    const retryAfterMs = (window + 1) * WINDOW_MS - now;
+    const state = await this.limiter.get(`${key}:${window}`);
+    return { allowed: Math.max(0, this.perMinute - (state?.consumedPoints ?? 0)), retryAfterMs };
+  }
 }
 
 /** Longest startup waits for Redis before limiting in process (the insurance) until it connects. */

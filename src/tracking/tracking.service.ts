@@ -115,6 +115,25 @@ interface Candidate {
   userNotCounted?: string;
 }
 
+/**
+ * What the budget check needs of a request's events, without looking at them one by one: how many
+ * of each type, and the session ids they name.
+ */
+export interface TrackingBatchShape {
+  readonly counts: ReadonlyMap<EventType, number>;
+  /** Distinct session ids of the events (any value; those no event could have are ignored). */
+  readonly sessionIds: ReadonlySet<unknown>;
+}
+
+/** A request refused as a whole because its address or its session(s) are over their budget. */
+export interface BudgetRefusal {
+  readonly message: string;
+  readonly retryAfterMs: number;
+}
+
+/** Sessions of one request the budget check looks at, at most (one round trip each with Redis). */
+const MAX_PEEKED_SESSIONS = 8;
+
 /** Per batch: session checks and user hashes, each computed once however many events share them. */
 interface BatchMemo {
   readonly sessions: Map<string, SessionCheck>;
@@ -212,12 +231,76 @@ export class TrackingService {
   }
 
   /**
-   * Tracks a batch of impressions or clicks from one client. Throws `BAD_USER_INPUT` only for an
-   * empty or oversized batch; every other problem is an outcome of its event.
+   * The budget check that comes before anything else (issue 19, finding 7): when the client's
+   * address, or every session the events name, has nothing left of its tracking budget this
+   * minute, the whole request is refused at once instead of event by event — a flood past its
+   * budget costs a look at two counters, not the processing of every event. Its events are
+   * accounted for as refused ones are: RATE_LIMITED in the audit aggregates (no rows: a batch
+   * refused unseen has nothing to audit but its address, minute, type and size) and the metrics.
+   * Null when the request may proceed (its events are then limited one by one as before).
+   *
+   * Called by the HTTP guard before GraphQL coerces the events (trackingBudgetGuard), and by
+   * {@link track} for every other way in (websockets, inline literals).
    */
-  async track(type: EventType, inputs: readonly ImpressionInput[], client: ClientInfo): Promise<TrackingResult> {
+  async refuseOverBudget(client: ClientInfo, batch: TrackingBatchShape): Promise<BudgetRefusal | null> {
+    let total = 0;
+    for (const count of batch.counts.values()) total += count;
+    if (total === 0) return null;
+    let refusal: { scope: string; setting: string; retryAfterMs: number } | undefined;
+    const address = await this.beforeDeadline(this.guards.ipLimiter.peek(client.limitKey));
+    if (address.allowed === 0)
+      refusal = { scope: 'address', setting: 'TRACKING_IP_EVENTS_PER_MINUTE', retryAfterMs: address.retryAfterMs };
+    else {
+      const sessions = [...batch.sessionIds].filter((id): id is string => typeof id === 'string' && idPattern.test(id));
+      if (sessions.length > 0 && sessions.length === batch.sessionIds.size && sessions.length <= MAX_PEEKED_SESSIONS) {
+        const left = await this.beforeDeadline(Promise.all(sessions.map((id) => this.guards.sessionLimiter.peek(id))));
+        if (left.every((decision) => decision.allowed === 0))
+          refusal = {
+            scope: sessions.length === 1 ? 'session' : 'sessions',
+            setting: 'TRACKING_SESSION_EVENTS_PER_MINUTE',
+            retryAfterMs: Math.min(...left.map((decision) => decision.retryAfterMs)),
+          };
+      }
+    }
+    if (!refusal) return null;
+    const now = this.clock.now();
+    const storedIp = this.guards.pseudonyms.address(client.ip, now);
+    for (const [type, count] of batch.counts) {
+      this.guards.audit.aggregate(storedIp, type, TrackingOutcome.RATE_LIMITED, count);
+      if (count > 0)
+        this.observer.tracked?.(type, new Array<TrackingOutcome>(count).fill(TrackingOutcome.RATE_LIMITED));
+    }
+    const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
+    return {
+      message: `Too many tracking events from this ${refusal.scope} (${refusal.setting}): none of this request's ${total} events was looked at or counted; retry in ${seconds} s.`,
+      retryAfterMs: refusal.retryAfterMs,
+    };
+  }
+
+  /**
+   * Tracks a batch of impressions or clicks from one client. Throws `BAD_USER_INPUT` only for an
+   * empty or oversized batch, and `RATE_LIMITED` (with `retryAfterMs`) for a batch whose address
+   * or session(s) had no budget left before it (see {@link refuseOverBudget}); every other problem
+   * is an outcome of its event.
+   *
+   * @param wholeBatchRefusal - false for implicit impressions: nobody waits for their answer, so
+   *   they are limited event by event as before
+   */
+  async track(
+    type: EventType,
+    inputs: readonly ImpressionInput[],
+    client: ClientInfo,
+    wholeBatchRefusal = true,
+  ): Promise<TrackingResult> {
     if (inputs.length === 0 || inputs.length > this.policy.maxBatch) {
       throw badUserInput('events', `events must hold 1 to ${this.policy.maxBatch} events; split larger batches.`);
+    }
+    if (wholeBatchRefusal && !client.trackingBudgetChecked) {
+      const refusal = await this.refuseOverBudget(client, {
+        counts: new Map([[type, inputs.length]]),
+        sessionIds: new Set(inputs.map((input) => input.sessionId)),
+      });
+      if (refusal) throw rateLimited(refusal.message, refusal.retryAfterMs);
     }
     const now = this.clock.now();
     const candidates: Candidate[] = inputs.map((input, index) => ({ index, input }));
@@ -361,7 +444,7 @@ export class TrackingService {
       await Promise.all(
         waiting.map(async ({ client, inputs }) => {
           try {
-            await this.track(EventType.IMPRESSION, inputs, client);
+            await this.track(EventType.IMPRESSION, inputs, client, false);
           } catch (error) {
             // E.g. a database outage: the query that implied them has long been answered.
             this.failedImplicit += inputs.length;

@@ -169,15 +169,18 @@ describe('trackImpressions', () => {
     const session = newSession();
     const batch = items.slice(0, 20).map((itemId) => impression({ sessionId: session, itemId }));
     const results = [];
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 8; round++) {
       results.push(
         ...(await execute(app, TrackImpressionsDocument, { events: batch }, BROWSER)).data!.trackImpressions.events,
       );
     }
     const limited = results.filter((event) => event.outcome === 'RATE_LIMITED');
-    expect(limited).toHaveLength(50);
+    expect(limited).toHaveLength(10);
     expect(limited[0]!.reason).toBe('too many events from this session');
     expect(results.slice(0, 150).some((event) => event.outcome === 'RATE_LIMITED')).toBe(false);
+    // With nothing left, the next batch is refused as a whole (test/tracking/budgetRefusal.test.ts).
+    const refused = await execute(app, TrackImpressionsDocument, { events: batch }, BROWSER);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
     // A minute later the bucket is full again.
     clock.advance(60_000);
     const later = await execute(app, TrackImpressionsDocument, { events: batch }, BROWSER);
