@@ -9,6 +9,12 @@
  * refused request (an upper bound: it includes queueing behind the attacker's other loops), the
  * probe's p99 under attack next to its p99 at rest, and the server's RSS growth.
  *
+ * Issue 19's subscription amplification runs the same way, with an ANALYST key: one nested
+ * overview subscription (30 days, hourly series of the top items), then 10 connections × 20 of
+ * the same one, each while a light tracking load changes the figures every interval; the server's
+ * CPU over the attack and the bytes pushed compare the two (BENCH_LIVE_BUDGET=off lifts the
+ * active-subscription budget, to measure the multiplexing alone).
+ *
  * Settings: BENCH_SECONDS per phase (default 6), BENCH_ATTACKERS concurrent attack loops (default
  * 4), BENCH_ITEMS catalog size (default 2,000), BENCH_ATTACKS (comma-separated names, default all),
  * BENCH_PROFILE (a directory: the server writes a V8 CPU profile there when it exits).
@@ -17,8 +23,12 @@ import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import WebSocket from 'ws';
+import { Role } from '../src/auth/apiKey';
+import { createApiKeyRepository } from '../src/auth/apiKey.repository';
+import { AuthService } from '../src/auth/auth.service';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
+import { systemClock } from '../src/shared/clock';
 import { spawnServer, waitForReady } from '../test/support/serverProcess';
 import { cpuMsOf, ms, printTable, rssOf, startBenchEngine, summarize } from './support';
 
@@ -26,6 +36,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ATTACKERS = Number(process.env.BENCH_ATTACKERS ?? 4);
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 2_000);
 const TOKEN = `bench-abuse-${randomBytes(12).toString('hex')}`;
+/** Production serves /metrics on the public port only with a token (README "Operations"). */
+const METRICS_TOKEN = randomBytes(32).toString('hex');
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 /**
  * Client addresses (the server trusts one proxy hop, TRUST_PROXY=1, as behind nginx): every
@@ -56,6 +68,8 @@ interface AttackOrder {
   readonly token: string;
   /** The attacker's client address (X-Forwarded-For). */
   readonly address: string;
+  /** An ANALYST API key (the subscription attacks). */
+  readonly analystKey: string;
 }
 
 /** What an attacker process reports back. */
@@ -68,6 +82,8 @@ interface AttackReport {
   readonly outcomes: Record<string, number>;
   /** One line on what the attack achieved. */
   readonly note: string;
+  /** Figures an attack measures itself (the subscription attacks: bytes and messages received). */
+  readonly figures?: Readonly<Record<string, number>>;
 }
 
 // ---------------------------------------------------------------- attacks (attacker process)
@@ -76,6 +92,8 @@ interface Recorder {
   /** Counts one request, message or connection under `name` (its outcome). */
   outcome(name: string, count?: number): void;
   refused(ms: number): void;
+  /** Adds to a figure of the report. */
+  figure(name: string, value: number): void;
 }
 
 async function post(
@@ -128,7 +146,11 @@ const timeSeriesField =
   'auctionItems(first: 100) { edges { node { id analytics(range: { last: "P89D" }) { timeSeries(granularity: HOUR) { bucketStart impressions clicks } } } } }';
 
 /** A graphql-ws connection that is acknowledged, or the close code that refused it. */
-function openSocket(wsUrl: string, timeoutMs = 10_000): Promise<{ socket: WebSocket; outcome: string; ms: number }> {
+function openSocket(
+  wsUrl: string,
+  timeoutMs = 10_000,
+  connectionParams?: Record<string, string>,
+): Promise<{ socket: WebSocket; outcome: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
@@ -137,7 +159,7 @@ function openSocket(wsUrl: string, timeoutMs = 10_000): Promise<{ socket: WebSoc
       resolve({ socket, outcome, ms: performance.now() - started });
     };
     const timer = setTimeout(() => done('TIMEOUT'), timeoutMs);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: connectionParams })));
     socket.on('message', (data: Buffer) => {
       if ((JSON.parse(data.toString()) as { type: string }).type === 'connection_ack') done('ACK');
     });
@@ -145,6 +167,108 @@ function openSocket(wsUrl: string, timeoutMs = 10_000): Promise<{ socket: WebSoc
     socket.on('close', (code) => done(`close ${code}`));
     socket.on('error', () => done('ERROR'));
   });
+}
+
+/** Issue 19's nested subscription: 30 days of totals, and each top item's hourly series over them (cost 7,310). */
+const AMPLIFICATION_BASELINE = 'subscription amplification: 1 nested subscription';
+const AMPLIFICATION = 'subscription amplification: 10 connections × 20 identical nested subscriptions';
+const NESTED_SUBSCRIPTION = `subscription Nested($range: TimeRangeInput!) {
+  analyticsOverviewUpdated(range: $range) {
+    impressions clicks ctr
+    topItems { impressions clicks item { id title analytics(range: $range) { impressions clicks timeSeries(granularity: HOUR) { bucketStart impressions clicks } } } }
+  }
+}`;
+
+/**
+ * Counted impressions until `deadline`, so that the figures change every live interval: 10 signed
+ * sessions (production requires them), 10 events every 250 ms on random items, within the
+ * per-address and per-session tracking limits.
+ */
+async function trackingLoad(order: AttackOrder, deadline: number, record: Recorder): Promise<void> {
+  const sessions: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const { json } = await post(order.url, { query: 'mutation { startSession { sessionId } }' });
+    const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+    if (sessionId) sessions.push(sessionId);
+  }
+  if (sessions.length === 0) return record.outcome('tracking load: no session');
+  const pick = <T>(values: readonly T[]) => values[Math.floor(Math.random() * values.length)]!;
+  while (Date.now() < deadline) {
+    const events = Array.from({ length: 10 }, () => ({
+      itemId: pick(order.itemIds),
+      sessionId: pick(sessions),
+      source: 'SEARCH',
+    }));
+    const { json } = await post(order.url, {
+      query: 'mutation ($e: [ImpressionInput!]!) { trackImpressions(events: $e) { accepted } }',
+      variables: { e: events },
+    });
+    record.figure(
+      'impressions counted',
+      (json.data as { trackImpressions?: { accepted: number } } | null)?.trackImpressions?.accepted ?? 0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * `connections` websockets with the ANALYST key, each opening `perConnection` identical nested
+ * subscriptions, held until the deadline under a tracking load; counts what is pushed.
+ */
+async function subscriptionAmplification(
+  order: AttackOrder,
+  record: Recorder,
+  connections: number,
+  perConnection: number,
+): Promise<string> {
+  const deadline = Date.now() + order.seconds * 1_000;
+  const load = trackingLoad(order, deadline, record);
+  const sockets: WebSocket[] = [];
+  let open = 0;
+  for (let c = 0; c < connections; c++) {
+    const { socket, outcome } = await openSocket(order.wsUrl, 10_000, { authorization: `Bearer ${order.analystKey}` });
+    sockets.push(socket);
+    if (outcome !== 'ACK') {
+      record.outcome(`connect: ${outcome}`);
+      continue;
+    }
+    const sentAt = new Map<string, number>();
+    socket.on('message', (data: Buffer) => {
+      // Only the head: a message of the nested subscription is a few hundred kilobytes.
+      const head = /^\{"id":"([^"]+)","type":"(\w+)"/.exec(data.toString('latin1', 0, 64));
+      if (!head) return;
+      const [, id, type] = head;
+      const started = sentAt.get(id!);
+      sentAt.delete(id!);
+      if (type === 'next') {
+        record.figure('messages', 1);
+        record.figure('bytes', data.length);
+        if (started !== undefined) {
+          open++;
+          record.outcome('OPEN');
+        }
+      } else if (type === 'error') {
+        const [error] = (JSON.parse(data.toString()) as { payload: Array<{ extensions?: { code?: string } }> }).payload;
+        record.outcome(String(error?.extensions?.code));
+        if (started !== undefined) record.refused(performance.now() - started);
+      }
+    });
+    for (let s = 0; s < perConnection; s++) {
+      const id = `${c}-${s}`;
+      sentAt.set(id, performance.now());
+      socket.send(
+        JSON.stringify({
+          id,
+          type: 'subscribe',
+          payload: { query: NESTED_SUBSCRIPTION, variables: { range: { last: 'P30D' } } },
+        }),
+      );
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())));
+  for (const socket of sockets) socket.terminate();
+  await load;
+  return `${open} of ${connections * perConnection} subscriptions opened (ANALYST key)`;
 }
 
 const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<string>> = {
@@ -345,12 +469,15 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
     );
     return 'anonymous';
   },
+  [AMPLIFICATION_BASELINE]: (order, record) => subscriptionAmplification(order, record, 1, 1),
+  [AMPLIFICATION]: (order, record) => subscriptionAmplification(order, record, 10, 20),
 };
 
 async function runAttacker(order: AttackOrder): Promise<AttackReport> {
   attackerAddress = order.address;
   const refusals: number[] = [];
   const outcomes: Record<string, number> = {};
+  const figures: Record<string, number> = {};
   let requests = 0;
   const record: Recorder = {
     outcome: (name, count = 1) => {
@@ -358,9 +485,10 @@ async function runAttacker(order: AttackOrder): Promise<AttackReport> {
       if (!name.startsWith('close ')) requests += count;
     },
     refused: (elapsed) => void refusals.push(elapsed),
+    figure: (name, value) => void (figures[name] = (figures[name] ?? 0) + value),
   };
   const note = await attacks[order.attack]!(order, record);
-  return { refusals, requests, outcomes, note };
+  return { refusals, requests, outcomes, note, figures };
 }
 
 // ---------------------------------------------------------------- probe and orchestration (parent)
@@ -398,13 +526,28 @@ async function probe(
 
 /** The server's `nodejs_eventloop_lag_p99_seconds` since the previous scrape, in ms. */
 async function loopLagP99(graphqlUrl: string): Promise<number> {
-  const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const text = await (
+    await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  ).text();
   const match = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text);
   return match ? Number(match[1]) * 1_000 : NaN;
 }
 
-/** Runs one attack in a child process for `order.seconds`, while the probe measures when `withProbe`. */
-async function runAttack(order: AttackOrder, withProbe: boolean) {
+/**
+ * Runs one attack in a child process for `order.seconds`, while the probe measures when `withProbe`;
+ * samples the server's RSS (`pid`) meanwhile for its peak.
+ */
+async function runAttack(order: AttackOrder, withProbe: boolean, pid: number) {
+  let peakRss = rssOf(pid);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(pid))), 100);
+  try {
+    return { ...(await runAttackProcess(order, withProbe)), peakRss };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+async function runAttackProcess(order: AttackOrder, withProbe: boolean) {
   const child = fork(__filename, [], { env: { ...process.env, BENCH_ABUSE_ATTACKER: '1' }, stdio: 'inherit' });
   const report = new Promise<AttackReport>((resolve, reject) => {
     child.once('message', (message) => resolve(message as AttackReport));
@@ -453,7 +596,16 @@ async function main(): Promise<void> {
   const itemIds = (await connection.collection('auction_items').find().limit(100).toArray()).map((item) =>
     item._id.toHexString(),
   );
+  const keys = new AuthService(createApiKeyRepository(connection), systemClock, {
+    mode: 'keys',
+    envTokens: [],
+    cacheTtlMs: 0,
+    cacheMaxEntries: 1,
+  });
+  const analystKey = (await keys.createKey({ role: Role.ANALYST, label: 'bench:abuse' })).key;
   await connection.close();
+  // BENCH_LIVE_BUDGET=off: no active-subscription budget (the multiplexing alone).
+  const budgetOff = process.env.BENCH_LIVE_BUDGET === 'off';
 
   const server = spawnServer(
     {
@@ -469,8 +621,10 @@ async function main(): Promise<void> {
       CURSOR_SECRET: randomBytes(32).toString('hex'),
       SESSION_SECRET: randomBytes(32).toString('hex'),
       PRIVACY_SECRET: randomBytes(32).toString('hex'),
+      METRICS_TOKEN,
       GAVEL_SEED_DEMO: 'false',
       TRUST_PROXY: '1',
+      ...(budgetOff ? { LIVE_MAX_OPEN_COST_PER_KEY: '1000000000', LIVE_MAX_OPEN_COST_PER_ADDRESS: '1000000000' } : {}),
     },
     // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there on exit (where a refusal's time goes).
     process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
@@ -479,7 +633,7 @@ async function main(): Promise<void> {
     const url = await waitForReady(server, 120_000);
     const wsUrl = url.replace('http', 'ws');
     const pid = server.child.pid!;
-    const base = { url, wsUrl, seconds: SECONDS, attackers: ATTACKERS, itemIds, token: TOKEN };
+    const base = { url, wsUrl, seconds: SECONDS, attackers: ATTACKERS, itemIds, token: TOKEN, analystKey };
 
     // Warm up (JIT, connection pool, sort windows), then the probe at rest.
     await probe(url, new Promise((resolve) => setTimeout(resolve, 2_000)));
@@ -491,19 +645,33 @@ async function main(): Promise<void> {
 
     const selected = process.env.BENCH_ATTACKS?.split(',').map((name) => name.trim());
     const rows: Array<Record<string, string>> = [];
+    const amplificationRows: Array<Record<string, string>> = [];
+    /** Server CPU ms and bytes pushed of the subscription attacks' unprobed phase, by attack. */
+    const amplification = new Map<string, { cpu: number; bytes: number }>();
     for (const [index, attack] of Object.keys(attacks).entries()) {
       const address = `203.0.113.${index + 1}`;
       if (selected && !selected.some((name) => attack.startsWith(name))) continue;
+      const subscriptions = attack.startsWith('subscription amplification');
       const rssBefore = rssOf(pid);
       // Alone first: the server's CPU per attack request and the refusal round trips, unmixed
-      // with the probe's work; then again with the probe running, for its p99.
+      // with the probe's work; then again with the probe running, for its p99. A subscription
+      // attack runs the whole phase alone too: its CPU is per second held, not per request.
+      const aloneSeconds = subscriptions ? SECONDS : Math.max(2, SECONDS / 2);
       const cpuBefore = cpuMsOf(pid);
-      const { report: alone } = await runAttack({ ...base, attack, address, seconds: Math.max(2, SECONDS / 2) }, false);
+      const { report: alone, peakRss: alonePeak } = await runAttack(
+        { ...base, attack, address, seconds: aloneSeconds },
+        false,
+        pid,
+      );
       const attackCpu = cpuMsOf(pid) - cpuBefore;
       // The server's own event-loop delay over the probed phase (prom-client resets it per scrape):
       // what the attack costs the loop, apart from the machine's CPU contention.
       await loopLagP99(url);
-      const { report: probed, measured } = await runAttack({ ...base, attack, address }, true);
+      const {
+        report: probed,
+        measured,
+        peakRss: probedPeak,
+      } = await runAttack({ ...base, attack, address }, true, pid);
       const lag = await loopLagP99(url);
       const rssAfter = rssOf(pid);
       const report = {
@@ -520,6 +688,25 @@ async function main(): Promise<void> {
       const refusal = report.refusals.length ? summarize(report.refusals) : undefined;
       const typenameRatio = p(measured.typename, 'p99') / restTypename;
       const searchRatio = p(measured.search, 'p99') / restSearch;
+      if (subscriptions) {
+        const bytes = alone.figures?.bytes ?? 0;
+        amplification.set(attack, { cpu: attackCpu, bytes });
+        const mib = (value: number) => `${(value / 2 ** 20).toFixed(1)} MiB`;
+        amplificationRows.push({
+          attack,
+          'outcomes (×count, both phases)': outcomesText(report.outcomes),
+          'server CPU, alone': `${ms(attackCpu)} in ${aloneSeconds} s (${((attackCpu / aloneSeconds / 1_000) * 100).toFixed(0)}% of a core)`,
+          'pushed, alone': `${mib(bytes)} in ${alone.figures?.messages ?? 0} messages`,
+          'impressions counted, alone': String(alone.figures?.['impressions counted'] ?? 0),
+          'probe search p50 / p99 (× rest)': `${ms(p(measured.search, 'median'))} (${(p(measured.search, 'median') / p(rest.search, 'median')).toFixed(2)}x) / ${ms(p(measured.search, 'p99'))} (${searchRatio.toFixed(2)}x${searchRatio <= 2 ? '' : ' ✗'})`,
+          'probe p99 typename (× rest)': `${ms(p(measured.typename, 'p99'))} (${typenameRatio.toFixed(2)}x${typenameRatio <= 2 ? '' : ' ✗'})`,
+          'server loop delay p99 (× rest)': `${ms(lag)} (${(lag / restLag).toFixed(2)}x)`,
+          'server RSS Δ after (peak during)': `${((rssAfter - rssBefore) / 2 ** 20).toFixed(0)} MiB (+${((Math.max(alonePeak, probedPeak) - rssBefore) / 2 ** 20).toFixed(0)} MiB)`,
+          note: report.note,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        continue;
+      }
       rows.push({
         attack,
         'refused as (×count)': outcomesText(report.outcomes),
@@ -549,6 +736,18 @@ async function main(): Promise<void> {
     console.log(
       `\n✗: misses issue 11's target (server time per refusal under ${REFUSAL_TARGET_MS} ms; probe p99 under attack ≤ 2× at rest).`,
     );
+    if (amplificationRows.length > 0) {
+      console.log(
+        `\n## Subscription amplification (issue 19, finding 2)${budgetOff ? ' — BENCH_LIVE_BUDGET=off: no active-subscription budget' : ''}\n`,
+      );
+      printTable(amplificationRows);
+      const baseline = amplification.get(AMPLIFICATION_BASELINE);
+      const attack = amplification.get(AMPLIFICATION);
+      if (baseline && attack)
+        console.log(
+          `\n10 × 20 identical nested subscriptions against 1: server CPU ×${(attack.cpu / baseline.cpu).toFixed(2)}, bytes pushed ×${(attack.bytes / Math.max(1, baseline.bytes)).toFixed(1)}.`,
+        );
+    }
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;
