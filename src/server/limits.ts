@@ -204,6 +204,8 @@ export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze
   'Mutation.updateAuctionItem': 'one write of one item; needs a token',
   'Mutation.trackImpression': 'one event, rate limited by the tracking rules',
   'Mutation.trackClick': 'one event, rate limited by the tracking rules',
+  'Mutation.startSession':
+    'signs one token, no database read; rate limited per address (TRACKING_NEW_SESSIONS_PER_MINUTE)',
   'TrackingResult.events': 'one entry per event sent, already priced on trackImpressions/trackClicks',
   'Mutation.purgeExpiredData':
     'ADMIN only; one purge at a time across instances (the retention lease), in bounded batches',
