@@ -9,7 +9,7 @@ import path from 'node:path';
 import { repoRoot } from './shared/repoRoot';
 import { createHmac } from 'node:crypto';
 
-/** Which MongoDB engine backs the server. See README "Engines". */
+/** Which MongoDB engine backs the server. See docs/engines.md. */
 export type MongoEngineChoice = 'auto' | 'memory-server' | 'java' | 'uri';
 
 /** pino log levels accepted by `LOG_LEVEL`. */
@@ -46,7 +46,10 @@ export interface GavelConfig {
    * served, so a balancer that polls readiness stops routing here before the listener closes.
    */
   readonly shutdownDrainMs: number;
-  /** `GAVEL_INSTANCE_ID`: names this process in the `x-gavel-instance` response header (default host:pid). */
+  /**
+   * `GAVEL_INSTANCE_ID` (default host:pid): names this process in `x-gavel-instance` and holds the purge lease, so it
+   * must be unique among running instances and stable across restarts of one (a restart takes its stale lease over).
+   */
   readonly instanceId: string;
   /**
    * `EXPOSE_INSTANCE_HEADER`: send `x-gavel-instance` on every response and websocket upgrade. Off by
@@ -99,7 +102,7 @@ export interface GavelConfig {
   readonly authKeyCacheTtlMs: number;
   /** `RETENTION_DAYS`: how long counted raw tracking events are kept; older ones are purged (archived first with `ARCHIVE_DIR`). */
   readonly retentionDays: number;
-  /** Retention of the other kinds of tracking data, and archival before deletion (see README "Retention, archives and privacy"). */
+  /** Retention of the other kinds of tracking data, and archival before deletion (see docs/privacy.md). */
   readonly retention: {
     /** `RETENTION_AUDIT_DAYS`: raw audit rows (rejected, rate-limited, flagged events) and aggregated audit counts. */
     readonly auditDays: number;
@@ -194,7 +197,7 @@ export interface GavelConfig {
   readonly introspection: boolean;
   /** Shape and cost limits every operation passes before execution, on HTTP and websockets alike. */
   readonly limits: {
-    /** `GRAPHQL_MAX_COST`: most cost points per operation of an anonymous caller (see README "Security"). */
+    /** `GRAPHQL_MAX_COST`: most cost points per operation of an anonymous caller (see docs/security.md "Query limits"). */
     readonly maxCost: number;
     /**
      * `GRAPHQL_MAX_COST_<ROLE>`: most cost points per operation of a caller with a key of that role;
@@ -225,14 +228,14 @@ export interface GavelConfig {
    * carry subscriptions only, so one-shot operations keep HTTP's caching, CSRF and body limits.
    */
   readonly wsAllowQueries: boolean;
-  /** Websocket abuse caps, enforced per instance (README "Security"). */
+  /** Websocket abuse caps, enforced per instance (docs/security.md "Websocket caps"). */
   readonly ws: {
     /** `WS_MAX_CONNECTIONS_PER_ADDRESS`: open websockets per client address; more are refused at upgrade (HTTP 429). */
     readonly maxConnectionsPerAddress: number;
     /** `WS_MAX_MESSAGES_PER_SECOND`: messages one websocket may send per second; more close it (1008). */
     readonly maxMessagesPerSecond: number;
   };
-  /** Prometheus metrics at `/metrics` (`METRICS_*`; see README "Operations"). */
+  /** Prometheus metrics at `/metrics` (`METRICS_*`; see docs/operations.md "Metrics"). */
   readonly metrics: {
     /**
      * `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>` (else 401).
@@ -623,7 +626,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     // Defaults let the web app's heaviest page through with room (a 50-item search page with
     // totalCount, facets and 7-day daily analytics per item costs about 1,000) and refuse the
-    // abuse measured in issue 11 (see README "Security").
+    // abuse bench:abuse measures (see docs/security.md).
     limits: Object.freeze({
       maxCost,
       // A key is accountable (revocable, per caller), so its operations may cost more; an operator
@@ -649,7 +652,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     }),
     wsAllowQueries: boolean(env, 'WS_ALLOW_QUERIES', false),
     ws: Object.freeze({
-      // Generous for many browsers behind one NAT; far below the 2,000 sockets of issue 11.
+      // Generous for many browsers behind one NAT; far below the 2,000 sockets bench:abuse opens.
       maxConnectionsPerAddress: integer(env, 'WS_MAX_CONNECTIONS_PER_ADDRESS', 100, 1, 1_000_000),
       // A page opening all its subscriptions at once (LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION, 20) sends
       // a burst of about that many messages.
