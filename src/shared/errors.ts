@@ -22,7 +22,11 @@ export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   /** The HTTP request body is larger than `MAX_BODY_BYTES`. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  /** The operation costs more than `GRAPHQL_MAX_COST`; `extensions.cost` and `extensions.maxCost` say by how much. */
+  /**
+   * The operation costs more than `GRAPHQL_MAX_COST` (`extensions.cost`, `extensions.maxCost`), or a subscription would
+   * take the caller's open subscriptions over their budget (`extensions.cost`, `openCost`, `openSubscriptions`,
+   * `budget`, `budgetScope`: LIVE_MAX_OPEN_COST_PER_KEY or _PER_ADDRESS).
+   */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   /** Fields nest deeper than `GRAPHQL_MAX_DEPTH` (`extensions.maxDepth`). */
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
