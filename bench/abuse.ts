@@ -15,6 +15,10 @@
  * CPU over the attack and the bytes pushed compare the two (BENCH_LIVE_BUDGET=off lifts the
  * active-subscription budget, to measure the multiplexing alone).
  *
+ * Issue 19's tracking flood: one session sends batches of 500 impressions; past the first two
+ * (its budget) every one is over it. The attack itself reads the server's CPU over 200 refused
+ * requests in a row (alone phase only), apart from the two that spent the budget.
+ *
  * Settings: BENCH_SECONDS per phase (default 6), BENCH_ATTACKERS concurrent attack loops (default
  * 4), BENCH_ITEMS catalog size (default 2,000), BENCH_ATTACKS (comma-separated names, default all),
  * BENCH_PROFILE (a directory: the server writes a V8 CPU profile there when it exits).
@@ -70,6 +74,10 @@ interface AttackOrder {
   readonly address: string;
   /** An ANALYST API key (the subscription attacks). */
   readonly analystKey: string;
+  /** The server's process id: an attack that measures its own slice of the server's CPU reads it. */
+  readonly pid: number;
+  /** Whether the probe runs meanwhile (its requests then count in the server's CPU too). */
+  readonly probed?: boolean;
 }
 
 /** What an attacker process reports back. */
@@ -437,6 +445,66 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
     await Promise.all(Array.from({ length: order.attackers }, loop));
     return `${accepted} impressions counted (batches of 20 events)`;
   },
+  'tracking flood: 500-event batches over the budget': async (order, record) => {
+    // Issue 19, finding 7. One session from one address sends batches of 500 impressions: the first
+    // two spend the session's budget (TRACKING_SESSION_EVENTS_PER_MINUTE, 600); every later one is
+    // over it. The note gives the server's CPU per refused request measured apart: 200 requests
+    // one after another once the budget is spent (the column mixes in the two that spent it).
+    const deadline = Date.now() + order.seconds * 1_000;
+    const { json } = await post(order.url, { query: 'mutation { startSession { sessionId } }' });
+    const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+    if (!sessionId) {
+      record.outcome(`startSession ${String(json.errors?.[0]?.extensions?.code)}`);
+      return 'no session: startSession refused';
+    }
+    const events = Array.from({ length: 500 }, (_, index) => ({
+      itemId: order.itemIds[index % order.itemIds.length]!,
+      sessionId,
+      source: 'SEARCH',
+    }));
+    const body = JSON.stringify({
+      query: 'mutation ($e: [ImpressionInput!]!) { trackImpressions(events: $e) { accepted rateLimited } }',
+      variables: { e: events },
+    });
+    let accepted = 0;
+    const send = async (): Promise<boolean> => {
+      const started = performance.now();
+      const { status, json: answer } = await post(order.url, body);
+      const elapsed = performance.now() - started;
+      const result = (answer.data as { trackImpressions?: { accepted: number; rateLimited: number } } | null)
+        ?.trackImpressions;
+      if (result) {
+        accepted += result.accepted;
+        record.outcome(
+          result.accepted === 0
+            ? `${result.rateLimited} of ${events.length} events RATE_LIMITED (${status})`
+            : 'ANSWERED',
+        );
+        if (result.accepted > 0) return false;
+      } else {
+        const error = answer.errors?.[0] as { message?: string; extensions?: { code?: string } } | undefined;
+        const by = error?.message?.includes('HTTP_REQUESTS_PER_MINUTE') ? ' by HTTP_REQUESTS_PER_MINUTE' : '';
+        record.outcome(`${String(error?.extensions?.code)}${by} (${status})`);
+      }
+      record.refused(elapsed);
+      return true;
+    };
+    // Spend the budget: until a request is refused outright.
+    while (Date.now() < deadline && !(await send()));
+    const measured = 200;
+    const cpuBefore = cpuMsOf(order.pid);
+    for (let sent = 0; sent < measured; sent++) await send();
+    const perRequest = (cpuMsOf(order.pid) - cpuBefore) / measured;
+    const cpuNote = order.probed
+      ? ''
+      : `; server CPU per refused 500-event request: ${ms(perRequest)} (${measured} in a row)`;
+    await Promise.all(
+      Array.from({ length: order.attackers }, async () => {
+        while (Date.now() < deadline) await send();
+      }),
+    );
+    return `${accepted} impressions counted${cpuNote}`;
+  },
   'session flood: startSession': async (order, record) => {
     const deadline = Date.now() + order.seconds * 1_000;
     let issued = 0;
@@ -554,7 +622,7 @@ async function runAttackProcess(order: AttackOrder, withProbe: boolean) {
     child.once('exit', (code) => reject(new Error(`attacker exited (${code}) without a report`)));
   });
   await new Promise((resolve) => child.once('spawn', resolve));
-  child.send(order);
+  child.send({ ...order, probed: withProbe });
   const measured = withProbe
     ? await probe(
         order.url,
@@ -633,7 +701,7 @@ async function main(): Promise<void> {
     const url = await waitForReady(server, 120_000);
     const wsUrl = url.replace('http', 'ws');
     const pid = server.child.pid!;
-    const base = { url, wsUrl, seconds: SECONDS, attackers: ATTACKERS, itemIds, token: TOKEN, analystKey };
+    const base = { url, wsUrl, seconds: SECONDS, attackers: ATTACKERS, itemIds, token: TOKEN, analystKey, pid };
 
     // Warm up (JIT, connection pool, sort windows), then the probe at rest.
     await probe(url, new Promise((resolve) => setTimeout(resolve, 2_000)));
