@@ -180,9 +180,9 @@ function eventsOf(value: ValueNode, variables: Record<string, unknown>): Array<{
 
 /**
  * Refuses a tracking request whose address or session(s) are over their tracking budget before
- * GraphQL parses, validates and coerces its events (issue 19, finding 7: coercing 500 input
- * objects, twice — the cost analysis and the execution — was most of the 17.9 ms a refused
- * 500-event request cost). A cheap look: a document of tracking mutations only (parsed here, short
+ * GraphQL parses, validates and coerces its events (coercing 500 input objects, twice — the cost
+ * analysis and the execution — is most of what such a request would cost; see bench:abuse's
+ * tracking flood). A cheap look: a document of tracking mutations only (parsed here, short
  * ones only, cached), its events counted in the raw variables, and the budgets peeked at by the
  * service (`TrackingService.refuseOverBudget`, which also accounts for the refused events).
  * Refused: HTTP 429 with `Retry-After` and GraphQL's error shape, `RATE_LIMITED` with

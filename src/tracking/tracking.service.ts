@@ -231,7 +231,7 @@ export class TrackingService {
   }
 
   /**
-   * The budget check that comes before anything else (issue 19, finding 7): when the client's
+   * The budget check that comes before anything else: when the client's
    * address, or every session the events name, has nothing left of its tracking budget this
    * minute, the whole request is refused at once instead of event by event — a flood past its
    * budget costs a look at two counters, not the processing of every event. Its events are
