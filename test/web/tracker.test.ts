@@ -365,6 +365,40 @@ describe('delivery', () => {
     expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
   });
 
+  it('waits as long as a RATE_LIMITED answer says before it sends the batch again', async () => {
+    await openDemo();
+    const RETRY_AFTER_MS = 2_500;
+    let refusedAt = 0;
+    let retriedAt = 0;
+    await page.route('**/graphql', async (route) => {
+      if (!/trackImpressions/.test(route.request().postData() ?? '')) return route.continue();
+      if (refusedAt === 0) {
+        refusedAt = Date.now();
+        return route.fulfill({
+          status: 429,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            data: null,
+            errors: [{ message: 'over budget', extensions: { code: 'RATE_LIMITED', retryAfterMs: RETRY_AFTER_MS } }],
+          }),
+        });
+      }
+      retriedAt ||= Date.now();
+      return route.continue();
+    });
+    const itemId = await showCard(28);
+    await pause(1_300);
+    await flush();
+    expect(
+      await eventually(
+        () => stored(itemId, 'IMPRESSION'),
+        (n) => n.ACCEPTED === 1,
+      ),
+    ).toEqual({ ACCEPTED: 1 });
+    // The backoff alone would retry after about 0.5 s.
+    expect(retriedAt - refusedAt).toBeGreaterThanOrEqual(RETRY_AFTER_MS);
+  });
+
   it('retries SERVICE_UNAVAILABLE answers and gives up at once on refused requests', async () => {
     await openDemo();
     let answered = 0;

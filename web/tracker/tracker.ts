@@ -66,7 +66,7 @@ interface Session {
 }
 interface GraphQLReply {
   data?: Record<string, unknown> | null;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+  errors?: Array<{ message: string; extensions?: { code?: string; retryAfterMs?: unknown } }>;
 }
 
 const SESSION_KEY = 'gavel.session';
@@ -75,8 +75,18 @@ const SESSION_MARGIN_MS = 5 * 60_000;
 const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'OTHER'];
 const SELECTOR = '[data-gavel-item]';
 
-/** A failure worth retrying: the network, a 5xx, `SERVICE_UNAVAILABLE` or a rate-limited `startSession`. */
-class Retryable extends Error {}
+/**
+ * A failure worth retrying: the network, a 5xx, `SERVICE_UNAVAILABLE` or `RATE_LIMITED`; the
+ * latter says when its budget is back (`retryAfterMs`), and no retry comes sooner.
+ */
+class Retryable extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs = 0,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * One request for a batch: `trackImpressions` then `trackClicks` as two fields of one mutation,
@@ -142,8 +152,10 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     if (response.status >= 500) throw new Retryable(`HTTP ${response.status}`);
     const reply = (await response.json().catch(() => ({}))) as GraphQLReply;
     const codes = (reply.errors ?? []).map((error) => error.extensions?.code);
-    if (codes.includes('SERVICE_UNAVAILABLE') || codes.includes('RATE_LIMITED'))
-      throw new Retryable(reply.errors![0]!.message);
+    if (codes.includes('SERVICE_UNAVAILABLE') || codes.includes('RATE_LIMITED')) {
+      const waits = reply.errors!.map((error) => Number(error.extensions?.retryAfterMs)).filter(Number.isFinite);
+      throw new Retryable(reply.errors![0]!.message, Math.max(0, ...waits));
+    }
     if (reply.errors?.length || !reply.data)
       throw new Error(reply.errors?.map((error) => error.message).join('; ') ?? `HTTP ${response.status}`);
     return reply;
@@ -200,9 +212,11 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     }, delay);
   };
 
-  const retryLater = (): void => {
-    // Exponential backoff with jitter, so clients that lost the server do not come back in step.
-    schedule(Math.min(maxRetryDelayMs, 500 * 2 ** retries++) * (0.75 + Math.random() / 2));
+  const retryLater = (error?: unknown): void => {
+    // Exponential backoff with jitter, so clients that lost the server do not come back in step;
+    // never before a rate limit says its budget is back (a retry sooner is refused again).
+    const backoff = Math.min(maxRetryDelayMs, 500 * 2 ** retries++) * (0.75 + Math.random() / 2);
+    schedule(Math.max(backoff, error instanceof Retryable ? error.retryAfterMs : 0));
   };
 
   const enqueue = (kind: Kind, element: Element): void => {
@@ -277,8 +291,8 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
       try {
         while (queue.length > 0) await sendBatch(nextBatch(), false);
         retries = 0;
-      } catch {
-        retryLater();
+      } catch (error) {
+        retryLater(error);
       }
     });
     return sending;
