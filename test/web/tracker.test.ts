@@ -76,6 +76,14 @@ async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolea
   return value;
 }
 
+/** The item's stored outcomes once one is ACCEPTED, or what is stored when `eventually` gives up. */
+function storedOnceAccepted(itemId: string, type: 'IMPRESSION' | 'CLICK'): Promise<Record<string, number>> {
+  return eventually(
+    () => stored(itemId, type),
+    (n) => n.ACCEPTED === 1,
+  );
+}
+
 /** Opens /demo (tracker on) and waits for the cards and the tracker's session. */
 async function openDemo(query = ''): Promise<string[]> {
   await page.goto(`${origin()}/demo${query}`);
@@ -164,12 +172,7 @@ describe('viewability impressions', () => {
     const itemId = await showCard(20);
     await pause(1_500);
     await flush();
-    expect(
-      await eventually(
-        () => stored(itemId, 'IMPRESSION'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
     // Still in view, scrolled away and back, flushed again: one view of the page is one impression.
     await pause(1_200);
     await scrollTop();
@@ -188,10 +191,7 @@ describe('viewability impressions', () => {
     await flush();
     // The cards at the top were in view long enough: their batch has arrived, the glimpsed one is not in it.
     const first = await page.locator('#items li >> nth=0').getAttribute('data-gavel-item');
-    await eventually(
-      () => stored(first!, 'IMPRESSION'),
-      (n) => n.ACCEPTED === 1,
-    );
+    await storedOnceAccepted(first!, 'IMPRESSION');
     expect(await stored(glimpsed, 'IMPRESSION')).toEqual({});
   });
 
@@ -202,12 +202,7 @@ describe('viewability impressions', () => {
     const itemId = await showCard(70);
     await pause(1_300);
     await flush();
-    expect(
-      await eventually(
-        () => stored(itemId, 'IMPRESSION'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
   });
 });
 
@@ -218,12 +213,7 @@ describe('clicks', () => {
     const itemId = await showCard(30);
     await page.locator('#items li >> nth=30').click();
     await flush();
-    expect(
-      await eventually(
-        () => stored(itemId, 'CLICK'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'CLICK')).toEqual({ ACCEPTED: 1 });
     expect(await stored(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
     // One request carried both: the impression (the click proves the item was seen) and the click.
     const carrying = requests.bodies.filter(({ variables }) => variables.c?.some((event) => event.itemId === itemId));
@@ -283,12 +273,7 @@ describe('delivery', () => {
     await pause(1_300);
     expect(requests.count()).toBe(0);
     await page.goto(`${origin()}/healthz`);
-    expect(
-      await eventually(
-        () => stored(itemId, 'IMPRESSION'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
   });
 
   it('delivers when the tab is hidden (visibilitychange) before the batch was due', async () => {
@@ -299,12 +284,7 @@ describe('delivery', () => {
       Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    expect(
-      await eventually(
-        () => stored(itemId, 'IMPRESSION'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
   });
 
   it('retries while the server is unreachable and delivers once it is back, counted once', async () => {
@@ -327,12 +307,7 @@ describe('delivery', () => {
     expect(await stored(itemId, 'IMPRESSION')).toEqual({});
     expect(await page.evaluate(() => window.gavel!.pending())).toBeGreaterThan(0);
     await page.unroute('**/graphql', down);
-    expect(
-      await eventually(
-        () => stored(itemId, 'IMPRESSION'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
     await eventually(
       () => page.evaluate(() => window.gavel!.pending()),
       (n) => n === 0,
@@ -389,12 +364,7 @@ describe('delivery', () => {
     const itemId = await showCard(28);
     await pause(1_300);
     await flush();
-    expect(
-      await eventually(
-        () => stored(itemId, 'IMPRESSION'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
     // The backoff alone would retry after about 0.5 s.
     expect(retriedAt - refusedAt).toBeGreaterThanOrEqual(RETRY_AFTER_MS);
   });
@@ -418,12 +388,7 @@ describe('delivery', () => {
     const itemId = await showCard(27);
     await pause(1_300);
     await flush();
-    expect(
-      await eventually(
-        () => stored(itemId, 'IMPRESSION'),
-        (n) => n.ACCEPTED === 1,
-      ),
-    ).toEqual({ ACCEPTED: 1 });
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
 
     // A card with a malformed id: the server answers INVALID for it, which is final.
     const requests = countTrackingRequests();
