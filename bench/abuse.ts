@@ -129,6 +129,13 @@ async function post(
   return { status: response.status, json };
 }
 
+/** Starts a tracking session; its id, or the code it was refused with. */
+async function startSession(url: string): Promise<{ sessionId?: string; refusal?: string }> {
+  const { json } = await post(url, { query: 'mutation { startSession { sessionId } }' });
+  const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+  return sessionId ? { sessionId } : { refusal: String(json.errors?.[0]?.extensions?.code) };
+}
+
 /** Sends the same request in `attackers` loops until the deadline; an answer with errors and no data is a refusal. */
 async function httpFlood(order: AttackOrder, record: Recorder, body: string, headers: Record<string, string> = {}) {
   const deadline = Date.now() + order.seconds * 1_000;
@@ -195,8 +202,7 @@ const NESTED_SUBSCRIPTION = `subscription Nested($range: TimeRangeInput!) {
 async function trackingLoad(order: AttackOrder, deadline: number, record: Recorder): Promise<void> {
   const sessions: string[] = [];
   for (let i = 0; i < 10; i++) {
-    const { json } = await post(order.url, { query: 'mutation { startSession { sessionId } }' });
-    const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+    const { sessionId } = await startSession(order.url);
     if (sessionId) sessions.push(sessionId);
   }
   if (sessions.length === 0) return record.outcome('tracking load: no session');
@@ -381,11 +387,10 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
   },
   'click inflation (clicks per impression)': async (order, record) => {
     const deadline = Date.now() + order.seconds * 1_000;
-    const { json } = await post(order.url, { query: 'mutation { startSession { sessionId } }' });
-    const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+    const { sessionId, refusal } = await startSession(order.url);
     // Past HTTP_REQUESTS_PER_MINUTE (the same address's earlier phase) there is no session to inflate.
     if (!sessionId) {
-      record.outcome(`startSession ${String(json.errors?.[0]?.extensions?.code)}`);
+      record.outcome(`startSession ${refusal}`);
       return 'no session: startSession refused';
     }
     const itemId = order.itemIds[0]!;
@@ -451,10 +456,9 @@ const attacks: Record<string, (order: AttackOrder, record: Recorder) => Promise<
     // over it. The note gives the server's CPU per refused request measured apart: 200 requests
     // one after another once the budget is spent (the column mixes in the two that spent it).
     const deadline = Date.now() + order.seconds * 1_000;
-    const { json } = await post(order.url, { query: 'mutation { startSession { sessionId } }' });
-    const sessionId = (json.data as { startSession?: { sessionId: string } } | null)?.startSession?.sessionId;
+    const { sessionId, refusal } = await startSession(order.url);
     if (!sessionId) {
-      record.outcome(`startSession ${String(json.errors?.[0]?.extensions?.code)}`);
+      record.outcome(`startSession ${refusal}`);
       return 'no session: startSession refused';
     }
     const events = Array.from({ length: 500 }, (_, index) => ({
