@@ -1,45 +1,16 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnServer, waitForReady } from '../support/serverProcess';
+import { runGavel, spawnServer, waitForReady, type CommandResult } from '../support/serverProcess';
 import { errorCodes, postRaw, startTestApp, type TestApp } from '../support/testApp';
 
-const root = path.join(__dirname, '..', '..');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `npm run keys`'s command (`gavel keys …`) as its own process with exactly `env` added. */
-function runKeysCli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['-r', 'ts-node/register', path.join(root, 'src', 'cli', 'gavel.ts'), 'keys', ...args],
-      {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          TS_NODE_TRANSPILE_ONLY: 'true',
-          NODE_ENV: 'test',
-          ...env,
-        },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runKeysCli(args: string[], env: Record<string, string | undefined>): Promise<CommandResult> {
+  return runGavel(['keys', ...args], { NODE_ENV: 'test', ...env });
 }
 
 /** The keys command against this file's test database. */
-function keys(app: TestApp, args: string[]): Promise<CliResult> {
+function keys(app: TestApp, args: string[]): Promise<CommandResult> {
   return runKeysCli(args, { MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI, MONGODB_DB: app.databaseName });
 }
 

@@ -1,20 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { minimumNodeVersion, unsupportedNodeMessage } from '../../src/shared/requireSupportedNode';
-
-const root = path.join(__dirname, '..', '..');
-const gavel = path.join(root, 'src', 'cli', 'gavel.ts');
-
-/** Runs the `gavel` command with `node` (default: this test's Node) and exactly `env` added. */
-function run(args: string[], env: Record<string, string> = {}, node = process.execPath) {
-  return spawnSync(node, ['-r', 'ts-node/register', gavel, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
-  });
-}
+import { runGavel } from '../support/serverProcess';
 
 describe('the supported Node.js', () => {
   it("is package.json's engines.node, and older versions get one line naming both", () => {
@@ -36,10 +23,10 @@ describe('the supported Node.js', () => {
     unsupportedNodeMessage(
       spawnSync(systemNode, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim(),
     ) !== undefined;
-  (oldSystemNode ? it : it.skip)('refuses to start on an old Node before loading anything else', () => {
+  (oldSystemNode ? it : it.skip)('refuses to start on an old Node before loading anything else', async () => {
     for (const args of [['serve'], ['keys', 'list']]) {
-      const result = run(args, {}, systemNode);
-      expect(result.status).toBe(1);
+      const result = await runGavel(args, {}, systemNode);
+      expect(result.code).toBe(1);
       expect(result.stderr.trim()).toMatch(
         /^gavel: Node\.js \d+\.\d+\.\d+ is not supported; install Node\.js 22\.12 or newer/,
       );
@@ -49,25 +36,28 @@ describe('the supported Node.js', () => {
 });
 
 describe('the gavel command', () => {
-  it('refuses an unknown command with its usage (exit 2)', () => {
-    const result = run(['serv']);
-    expect(result.status).toBe(2);
+  it('refuses an unknown command with its usage (exit 2)', async () => {
+    const result = await runGavel(['serv']);
+    expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       'gavel: unknown command "serv"\nUsage: gavel [serve] | gavel keys create|revoke|list …\n',
     );
   });
 
-  it('names a bad setting in one line before touching a database (exit 2)', () => {
+  it('names a bad setting in one line before touching a database (exit 2)', async () => {
     for (const args of [['serve'], ['keys', 'list']]) {
-      const result = run(args, { PORT: 'eighty' });
-      expect(result.status).toBe(2);
+      const result = await runGavel(args, { PORT: 'eighty' });
+      expect(result.code).toBe(2);
       expect(result.stderr).toBe('gavel: Invalid PORT="eighty": expected an integer from 0 to 65535.\n');
     }
   });
 
-  it('prints the keys usage for a missing subcommand (exit 2)', () => {
-    const result = run(['keys'], { GAVEL_MONGO_ENGINE: 'uri', MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI! });
-    expect(result.status).toBe(2);
+  it('prints the keys usage for a missing subcommand (exit 2)', async () => {
+    const result = await runGavel(['keys'], {
+      GAVEL_MONGO_ENGINE: 'uri',
+      MONGODB_URI: process.env.GAVEL_TEST_MONGODB_URI!,
+    });
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('keys create --role ADMIN|ANALYST|SELLER');
   });
 });

@@ -3,6 +3,37 @@ import path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
 
+/** Output and exit code of a finished `gavel` command. */
+export interface CommandResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs the `gavel` command (`src/cli/gavel.ts`, transpiled on the fly) to its end with exactly the
+ * given extra environment, as `npm run keys` or the image's entry point would.
+ *
+ * @param node - the Node.js binary (default: this test's)
+ */
+export function runGavel(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  node = process.execPath,
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(node, ['-r', 'ts-node/register', path.join(root, 'src', 'cli', 'gavel.ts'), ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** A Gavel server running as a separate OS process (`src/main.ts`), as in production. */
 export interface ServerProcess {
   readonly child: ChildProcessWithoutNullStreams;
