@@ -15,17 +15,20 @@ import { Types, type PipelineStage } from 'mongoose';
 import { itemDayId, itemDayModel } from '../src/analytics/rollups.model';
 import { auctionItemModel } from '../src/catalog/auctionItem.model';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
-import { generateDemoCatalog, seededRandom } from '../src/catalog/demoCatalog';
-import { createTrackingRepository } from '../src/tracking/tracking.repository';
-import {
-  EventType,
-  TrackingOutcome,
-  trackingEventModel,
-  type TrackingEventRecord,
-} from '../src/tracking/trackingEvent.model';
-import { itemDayIncrements } from '../src/tracking/trackingWriter';
+import { generateDemoCatalog } from '../src/catalog/demoCatalog';
+import { EventType, TrackingOutcome, trackingEventModel } from '../src/tracking/trackingEvent.model';
 import { SearchWithAnalyticsDocument, type SearchWithAnalyticsQuery } from '../test/generated/graphql';
-import { commandCounter, ms, printHeader, printTable, startBenchEnvironment, time } from './support';
+import {
+  commandCounter,
+  loadCountedEvents,
+  ms,
+  planSummary,
+  printHeader,
+  printTable,
+  graphqlRequest,
+  startBenchEnvironment,
+  time,
+} from './support';
 
 const CATALOG = 200;
 const ITEMS_WITH_EVENTS = 50;
@@ -33,17 +36,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const BASELINE_RUNS = Number(process.env.BENCH_BASELINE_RUNS ?? 3);
 const DAYS = 7;
-const SESSIONS = 1_000;
-const USERS = 300;
-const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'OTHER'] as const;
 const DAY_MS = 86_400_000;
-/** Events per `insertMany`, and per rollup upsert batch (as one large tracking flush would write them). */
-const CHUNK = 10_000;
-/**
- * Event chunks being inserted at once. Two keep the engine busy while this process generates the
- * next chunk and writes the previous chunk's rollups; more only queue up on two cores.
- */
-const INSERTS_IN_FLIGHT = 2;
 /**
  * Items whose 4 baseline aggregates run at once. Every aggregate is CPU-bound in the engine, so
  * running all of a page's at once (200 for 50 items) does not finish the page sooner; 8 in flight
@@ -99,16 +92,10 @@ async function main(): Promise<void> {
     const range = { from: from.toISOString(), to: to.toISOString() };
     const url = bench.app.url;
     const query = print(SearchWithAnalyticsDocument);
-    const searchPage = async (first: number) => {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query, variables: { first, range } }),
-      });
-      const body = (await response.json()) as { data?: SearchWithAnalyticsQuery; errors?: unknown };
-      if (body.errors || !body.data) throw new Error(JSON.stringify(body.errors));
-      return body.data.auctionItems.edges.map((edge) => edge.node);
-    };
+    const searchPage = async (first: number) =>
+      (await graphqlRequest<SearchWithAnalyticsQuery>(url, query, { first, range })).auctionItems.edges.map(
+        (edge) => edge.node,
+      );
 
     // The events go to the items of the first search page, so the page shows non-zero figures.
     const pageIds = (await searchPage(ITEMS_WITH_EVENTS)).map((node) => node.id);
@@ -126,7 +113,7 @@ async function main(): Promise<void> {
       );
     }
     const loadStart = Date.now();
-    await loadEvents(bench.app.database.connection, items, from);
+    await loadCountedEvents(bench.app.database.connection, items, { events: EVENTS, from, days: DAYS });
     const loadSeconds = (Date.now() - loadStart) / 1000;
     console.log(`loaded ${EVENTS.toLocaleString('en')} events and their rollups in ${loadSeconds.toFixed(1)} s`);
 
@@ -259,61 +246,6 @@ async function main(): Promise<void> {
   }
 }
 
-/**
- * Writes EVENTS counted events in chunks with insertMany, and the rollups the tracking flush
- * would have written for them (hour × source counters, session and user sketches per item-day).
- */
-async function loadEvents(
-  connection: Parameters<typeof trackingEventModel>[0],
-  items: ReadonlyArray<{ _id: Types.ObjectId; category: string }>,
-  from: Date,
-): Promise<void> {
-  const random = seededRandom(5);
-  const events = trackingEventModel(connection).collection;
-  const repository = createTrackingRepository(connection);
-  const categories = new Map(items.map((item) => [item._id, item.category]));
-  let itemDays = 0;
-  const span = DAYS * DAY_MS;
-  const inserts: Array<Promise<unknown>> = [];
-  for (let offset = 0; offset < EVENTS; offset += CHUNK) {
-    const docs: TrackingEventRecord[] = [];
-    for (let i = offset; i < Math.min(EVENTS, offset + CHUNK); i++) {
-      const item = items[Math.floor(random() * items.length)]!;
-      const type = random() < 0.9 ? EventType.IMPRESSION : EventType.CLICK;
-      const source = SOURCES[Math.floor(random() * SOURCES.length)]!;
-      const sessionId = `session-${Math.floor(random() * SESSIONS)}`;
-      const userId = random() < 0.3 ? `user-${Math.floor(random() * USERS)}` : undefined;
-      const receivedAt = new Date(from.getTime() + Math.floor(random() * span));
-      docs.push({
-        _id: new Types.ObjectId(),
-        type,
-        itemId: item._id,
-        sessionId,
-        ...(userId ? { userId } : {}),
-        source,
-        position: i % 50,
-        receivedAt,
-        ip: '127.0.0.1',
-        userAgent: 'Mozilla/5.0 (bench)',
-        outcome: TrackingOutcome.ACCEPTED,
-        dedupKey: `${type}:${sessionId}:${item._id.toHexString()}:${i}`,
-      });
-    }
-    const inserted = events.insertMany(docs, { ordered: false });
-    // Handled here so that a failure waiting its turn is not reported as unhandled; awaited below.
-    inserted.catch(() => undefined);
-    inserts.push(inserted);
-    // The rollups exactly as the tracking flush writes them, one batch at a time: concurrent batches
-    // upserting the same item-days in different orders can deadlock on an engine with row locks.
-    const increments = itemDayIncrements(docs.map((event) => ({ event, category: categories.get(event.itemId!) })));
-    await repository.incrementItemDays(increments);
-    itemDays += increments.length;
-    if (inserts.length >= INSERTS_IN_FLIGHT) await inserts.shift();
-  }
-  await Promise.all(inserts);
-  console.log(`rollups: ${itemDays.toLocaleString('en')} (item, day) upserts`);
-}
-
 /** `work` over `items`, at most `width` at a time, in order; the results in the items' order. */
 async function mapInWaves<Item, Result>(
   items: readonly Item[],
@@ -324,29 +256,6 @@ async function mapInWaves<Item, Result>(
   for (let offset = 0; offset < items.length; offset += width)
     results.push(...(await Promise.all(items.slice(offset, offset + width).map(work))));
   return results;
-}
-
-/**
- * One line about a query's plan from `explain` with `executionStats`, whatever the engine's
- * layout (mongod nests the stages under `queryPlanner` or `stages`, DocumentDB under `stages`):
- * the stages of the winning plan with their index, and the most documents any stage examined
- * (keys are left out: DocumentDB does not report them for every kind of index scan).
- */
-function planSummary(explain: unknown): string {
-  const stages: string[] = [];
-  let docs = 0;
-  const walk = (node: unknown, inWinningPlan: boolean): void => {
-    if (Array.isArray(node)) return node.forEach((child) => walk(child, inWinningPlan));
-    if (node === null || typeof node !== 'object') return;
-    const record = node as Record<string, unknown>;
-    if (inWinningPlan && typeof record.stage === 'string')
-      stages.push(typeof record.indexName === 'string' ? `${record.stage} ${record.indexName}` : record.stage);
-    if (typeof record.totalDocsExamined === 'number') docs = Math.max(docs, record.totalDocsExamined);
-    for (const [key, child] of Object.entries(record)) walk(child, inWinningPlan || key === 'winningPlan');
-  };
-  walk(explain, false);
-  if (stages.length === 0) return 'no plan in the explain output';
-  return `${[...new Set(stages)].join(', ')}; ${docs.toLocaleString('en')} documents examined`;
 }
 
 main().catch((error: unknown) => {

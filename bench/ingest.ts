@@ -4,33 +4,39 @@
  * design's per-event find-then-insert and (b) raw unordered `insertMany` of equivalent documents
  * into a collection with the events collection's indexes — what storing them costs at the least —
  * and, for comparison with earlier figures, with the dedup index only. Also p50/p99 mutation latency and, with BENCH_SUSTAIN_MINUTES=5,
- * the server's RSS, events/s and p99 latency for every minute of sustained API load (the app runs
- * in this process). (d) issue 12's durability cost: the API load again on engines that differ only
+ * the server's RSS, events/s and p99 latency for every minute of sustained API load. The server
+ * runs as its own OS process (`src/main.ts`, as in production), so the clients share no event loop
+ * with it and its RSS is its own. (d) issue 12's durability cost: the API load again on engines that differ only
  * in what a write waits for before it is acknowledged — the embedded engine's H2 durability
  * none/commit/fsync, or on an external MongoDB `w=1` vs Gavel's `w: 'majority', j: true`
  * (BENCH_DURABILITY=0 skips it).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { print } from 'graphql';
 import type { Types } from 'mongoose';
-import { auctionItemModel } from '../src/catalog/auctionItem.model';
-import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
-import { generateDemoCatalog } from '../src/catalog/demoCatalog';
 import {
   EventType,
   TrackingOutcome,
   trackingEventModel,
   type TrackingEventRecord,
 } from '../src/tracking/trackingEvent.model';
-import { TrackImpressionsDocument } from '../test/generated/graphql';
-import { startApp } from '../src/app';
-import { loadConfig } from '../src/config';
 import type { RunningEngine } from '../src/db/engine';
 import { javaServerAvailable, startJavaServer, type EngineDurability } from '../src/db/engines/javaServer';
-import { LOAD_GENERATOR_LIMITS, ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
+import {
+  BROWSER_USER_AGENT,
+  ms,
+  printHeader,
+  printTable,
+  runConcurrentClients,
+  sendTrackingBatch,
+  rssOf,
+  spawnCatalogServer,
+  startBenchEngine,
+  summarize,
+  TRACKING_SOURCES,
+  type TrackingBatchResult,
+} from './support';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -40,63 +46,41 @@ const DURABILITY = process.env.BENCH_DURABILITY !== '0';
 const CLIENTS = 8;
 const API_BATCH = 100;
 const RAW_BATCH = 1_000;
-const USER_AGENT =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
-const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'OTHER'] as const;
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const rate = (events: number, seconds: number) => Math.round(events / seconds);
 
 /** Runs `client(index, deadline)` on CLIENTS concurrent clients until `seconds` have passed. */
-async function runClients(seconds: number, client: (index: number, deadline: number) => Promise<number>) {
-  const start = Date.now();
-  const deadline = start + seconds * 1000;
-  const counts = await Promise.all(Array.from({ length: CLIENTS }, (_, index) => client(index, deadline)));
-  return { events: counts.reduce((a, b) => a + b, 0), seconds: (Date.now() - start) / 1000 };
-}
+const runClients = (seconds: number, client: (index: number, deadline: number) => Promise<number>) =>
+  runConcurrentClients(CLIENTS, seconds, client);
+
+/** The benchmark's server on `uri` (its own process) with ITEMS demo items. */
+const startIngestServer = (uri: string, prefix: string) => spawnCatalogServer(uri, prefix, ITEMS);
 
 async function main(): Promise<void> {
-  const bench = await startBenchEnvironment(LOAD_GENERATOR_LIMITS);
+  const engine = await startBenchEngine();
+  const bench = await startIngestServer(engine.uri, 'bench_ingest');
   try {
     printHeader(
       `bench:ingest — ${ITEMS.toLocaleString('en')} items, ${CLIENTS} clients, ${SECONDS} s per design`,
-      bench.engine,
+      engine,
     );
-    const connection = bench.app.database.connection;
-    await createAuctionItemRepository(connection).insertMany(generateDemoCatalog(ITEMS, new Date()));
-    const itemIds = (await auctionItemModel(connection).find({}, { _id: 1 }).lean().exec()).map((item) => item._id);
+    const { connection, itemIds, url } = bench;
     const randomItem = () => itemIds[Math.floor(Math.random() * itemIds.length)]!;
 
-    const url = bench.app.url;
-    const mutation = print(TrackImpressionsDocument);
     let sessionSeq = 0;
     /** One mutation of API_BATCH events, each with a fresh session so that every one is accepted. */
-    const trackBatch = async (
-      client: number,
-      target = url,
-      items = itemIds,
-    ): Promise<{ accepted: number; latency: number; error?: string }> => {
-      const events = Array.from({ length: API_BATCH }, (_, position) => ({
-        itemId: items[Math.floor(Math.random() * items.length)]!.toHexString(),
-        sessionId: `c${client}-s${++sessionSeq}`,
-        source: SOURCES[position % SOURCES.length],
-        position,
-      }));
-      const start = process.hrtime.bigint();
-      const response = await fetch(target, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-        body: JSON.stringify({ query: mutation, variables: { events } }),
-      });
-      const body = (await response.json()) as { data?: { trackImpressions: { accepted: number } }; errors?: unknown };
-      const latency = Number(process.hrtime.bigint() - start) / 1e6;
-      if (body.errors || !body.data) {
-        // A refused batch (e.g. SERVICE_UNAVAILABLE after a write timeout) is counted and reported, not fatal.
-        const errors = body.errors as Array<{ extensions?: { code?: string } }> | undefined;
-        return { accepted: 0, latency, error: errors?.[0]?.extensions?.code ?? `HTTP ${response.status}` };
-      }
-      return { accepted: body.data.trackImpressions.accepted, latency };
-    };
+    const trackBatch = (client: number, target = url, items = itemIds): Promise<TrackingBatchResult> =>
+      sendTrackingBatch(
+        target,
+        'impressions',
+        Array.from({ length: API_BATCH }, (_, position) => ({
+          itemId: items[Math.floor(Math.random() * items.length)]!.toHexString(),
+          sessionId: `c${client}-s${++sessionSeq}`,
+          source: TRACKING_SOURCES[position % TRACKING_SOURCES.length]!,
+          position,
+        })),
+      );
 
     // (a) The GraphQL API: group commit, dedup index, rollup journal, one item-day upsert per item per flush.
     const latencies: number[] = [];
@@ -218,31 +202,15 @@ async function main(): Promise<void> {
     // (d) What durability costs: the same API load on engines that differ only in what a write
     // waits for before it is acknowledged (a fresh app and database per setting, same length).
     if (DURABILITY) {
-      const settings = durabilitySettings(bench.engine);
+      const settings = durabilitySettings(engine);
       const rows = [];
       let baselineRate = 0;
       for (const setting of settings) {
         const target = await setting.start();
         try {
-          const app = await startApp(
-            loadConfig({
-              NODE_ENV: 'test',
-              HOST: '127.0.0.1',
-              PORT: '0',
-              MONGODB_URI: target.uri,
-              MONGODB_DB: `bench_durability_${randomBytes(4).toString('hex')}`,
-              GAVEL_MONGO_ENGINE: 'uri',
-              GAVEL_SEED_DEMO: 'false',
-              LOG_LEVEL: 'warn',
-              ...LOAD_GENERATOR_LIMITS,
-            }),
-          );
+          const app = await startIngestServer(target.uri, 'bench_durability');
           try {
-            const items = createAuctionItemRepository(app.database.connection);
-            await items.insertMany(generateDemoCatalog(ITEMS, new Date()));
-            const ids = (await auctionItemModel(app.database.connection).find({}, { _id: 1 }).lean().exec()).map(
-              (item) => item._id,
-            );
+            const ids = app.itemIds;
             const durabilityLatencies: number[] = [];
             const load = async (client: number, deadline: number) => {
               let accepted = 0;
@@ -269,7 +237,6 @@ async function main(): Promise<void> {
               'p99 latency': ms(timing.p99),
               'batches refused': takeFailures(),
             });
-            await app.database.connection.dropDatabase().catch(() => undefined);
           } finally {
             await app.stop();
           }
@@ -283,14 +250,14 @@ Durability cost (API load as above, ${SECONDS} s each, a fresh app and database 
       printTable(rows);
     }
 
-    // Sustained API load: server RSS (the app runs in this process).
+    // Sustained API load: the server process's RSS.
     if (SUSTAIN_MINUTES > 0) {
       // The comparison's collections are not the app's: drop them so that the in-memory engine's
       // heap (the JVM's default maximum) goes to the sustained run, not to ~1M leftover documents.
       await Promise.all([baselineCollection.drop(), raw.collection.drop(), rawDedupOnly.collection.drop()]);
       const rows = [];
       let total = 0;
-      const startRss = process.memoryUsage().rss;
+      const startRss = rssOf(bench.server.child.pid!);
       for (let minute = 1; minute <= SUSTAIN_MINUTES; minute++) {
         const minuteLatencies: number[] = [];
         const run = await runClients(
@@ -300,7 +267,7 @@ Durability cost (API load as above, ${SECONDS} s each, a fresh app and database 
         total += run.events;
         rows.push({
           after: `${minute} min`,
-          RSS: mib(process.memoryUsage().rss),
+          RSS: mib(rssOf(bench.server.child.pid!)),
           'events/s in that minute': rate(run.events, run.seconds),
           'p99 latency in that minute': ms(summarize(minuteLatencies).p99),
           'events accepted so far': total,
@@ -314,6 +281,7 @@ Durability cost (API load as above, ${SECONDS} s each, a fresh app and database 
     }
   } finally {
     await bench.stop();
+    await engine.stop();
   }
 }
 
@@ -376,11 +344,11 @@ function eventDocument(sessionId: string, itemId: Types.ObjectId, position: numb
     type: EventType.IMPRESSION,
     itemId,
     sessionId,
-    source: SOURCES[position % SOURCES.length]!,
+    source: TRACKING_SOURCES[position % TRACKING_SOURCES.length]!,
     position,
     receivedAt,
     ip: '127.0.0.1',
-    userAgent: USER_AGENT,
+    userAgent: BROWSER_USER_AGENT,
     outcome: TrackingOutcome.ACCEPTED,
     dedupKey: `IMPRESSION:${sessionId}:${itemId.toHexString()}:${Math.floor(receivedAt.getTime() / 30_000)}`,
   };

@@ -1,31 +1,40 @@
 /**
- * `npm run bench:live` — issue 6's benchmark; `BENCH_LIVE=dashboards npm run bench:live` measures
- * open dashboards instead (see {@link dashboards}). A Gavel server (its own OS process, so its memory
- * is its own) with BENCH_SUBSCRIBERS (default 1,000) graphql-ws connections, each subscribed to 3
- * of 100 items, while impressions are tracked through the API: the delay from a mutation's
- * acknowledgement to the delivery of the figures it produced (p50/p95/p99, and the same minus the
- * coalescing interval), messages per second, and server memory per idle connection.
+ * `npm run bench:live` — live counters at scale; `BENCH_LIVE=dashboards npm run bench:live`
+ * measures open dashboards instead (see {@link dashboards}). A Gavel server (its own OS process, so
+ * its memory and CPU are its own) with BENCH_SUBSCRIBERS (default 1,000) graphql-ws connections held
+ * by BENCH_CLIENT_PROCESSES (default 2) subscriber processes of their own, each connection
+ * subscribed to 3 of 100 items, while impressions are tracked through the API: the delay from a
+ * mutation's acknowledgement to the delivery of the figures it produced (p50/p95/p99, and the same
+ * minus the coalescing interval), messages per second, server CPU, and server memory per
+ * connection. A refusal any load client meets stops the run naming the cap (`./loadGenerator`).
  */
-import { createClient, type Client } from 'graphql-ws';
-import mongoose from 'mongoose';
-import WebSocket from 'ws';
-import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
-import { generateDemoCatalog } from '../src/catalog/demoCatalog';
-import { spawnServer, waitForReady } from '../test/support/serverProcess';
-import { LOAD_GENERATOR_LIMITS, ms, printTable, rssOf, startBenchEngine, summarize } from './support';
+import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { openSubscriber, type Subscriber } from './loadGenerator';
+import {
+  cpuMsOf,
+  loadAverage,
+  ms,
+  printProfile,
+  printTable,
+  sendTrackingBatch,
+  spawnCatalogServer,
+  startBenchEngine,
+  summarize,
+  type TrackingInput,
+} from './support';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
+const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const INTERVAL_MS = Number(process.env.LIVE_INTERVAL_MS ?? 1_000);
 const ITEMS = 100;
-const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36';
+/** Connections a subscriber process opens at once (each waits for its first result). */
+const OPENING_CONCURRENCY = 50;
 
 /** `count` impressions of random items, each in the session `nextSession` names. */
-function randomImpressions(
-  itemIds: readonly string[],
-  count: number,
-  nextSession: () => string,
-): Array<{ itemId: string; sessionId: string; source: string }> {
+function randomImpressions(itemIds: readonly string[], count: number, nextSession: () => string): TrackingInput[] {
   return Array.from({ length: count }, () => ({
     itemId: itemIds[Math.floor(Math.random() * ITEMS)]!,
     sessionId: nextSession(),
@@ -33,152 +42,252 @@ function randomImpressions(
   }));
 }
 
-/** Sends one `trackImpressions` request as a browser would; resolves with how many were accepted. */
-async function trackImpressions(url: string, events: ReadonlyArray<{ itemId: string }>): Promise<number> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-    body: JSON.stringify({
-      query: 'mutation($e: [ImpressionInput!]!) { trackImpressions(events: $e) { accepted } }',
-      variables: { e: events },
-    }),
-  });
-  const { data } = (await response.json()) as { data?: { trackImpressions: { accepted: number } } };
-  return data?.trackImpressions.accepted ?? 0;
-}
-
 /**
- * The two modes' set-up: the engine, a database of ITEMS demo items, and a Gavel server process on
- * it with the coalescing interval and the load clients' limits lifted (plus `env`).
+ * The two modes' set-up: the engine, and a Gavel server process on it with the coalescing interval
+ * (plus `env`; the load clients' caps are lifted, see `./loadGenerator`) and ITEMS demo items.
  */
 async function startLiveServer(dbPrefix: string, env: Record<string, string> = {}) {
   const engine = await startBenchEngine();
-  const connection = await mongoose.createConnection(engine.uri, { dbName: `${dbPrefix}_${Date.now()}` }).asPromise();
-  const repository = createAuctionItemRepository(connection);
-  // Create the collection first: the offline engine can fail an insert racing its creation.
-  await repository.ensureIndexes();
-  await repository.insertMany(generateDemoCatalog(ITEMS, new Date(), 11));
-  const itemIds = (await connection.collection('auction_items').find().toArray()).map((item) => item._id.toHexString());
-  const server = spawnServer({
-    MONGODB_URI: engine.uri,
-    MONGODB_DB: connection.name,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    GAVEL_SEED_DEMO: 'false',
-    LIVE_INTERVAL_MS: String(INTERVAL_MS),
-    ...LOAD_GENERATOR_LIMITS,
-    ...env,
+  const server = await spawnCatalogServer(engine.uri, dbPrefix, ITEMS, {
+    env: { LIVE_INTERVAL_MS: String(INTERVAL_MS), ...env },
+    seed: 11,
   });
-  return { engine, connection, itemIds, server, url: await waitForReady(server) };
+  return {
+    ...server,
+    engine,
+    itemIds: server.itemIds.map((id) => id.toHexString()),
+    /** Stops the server (dropping its database), then the engine. */
+    async stop() {
+      await server.stop();
+      await engine.stop();
+    },
+  };
+}
+
+/** The items connection `index` watches: 3 of the ITEMS, spread so that every item has watchers. */
+const watchedBy = (index: number, itemIds: readonly string[]): string[] => [
+  ...new Set([itemIds[index % ITEMS]!, itemIds[(index * 7 + 1) % ITEMS]!, itemIds[(index * 13 + 2) % ITEMS]!]),
+];
+
+/** A delivery a subscriber process saw: item index, impressions it said, when it arrived (ms since the epoch). */
+type Delivery = [item: number, impressions: number, at: number];
+
+/** Messages from the bench to a subscriber process. */
+type ToSubscribers =
+  { kind: 'open'; url: string; itemIds: string[]; from: number; to: number } | { kind: 'measure' } | { kind: 'stop' };
+/** Messages from a subscriber process to the bench. */
+type FromSubscribers =
+  { kind: 'ready' } | { kind: 'deliveries'; deliveries: Delivery[] } | { kind: 'refused'; message: string };
+
+/**
+ * A subscriber process (`BENCH_LIVE_ROLE=subscribers`): opens connections `from`..`to`, says
+ * `ready`, reports what it receives while measuring (in batches, every 200 ms), and disposes of its
+ * clients on `stop`. A refusal is reported and ends the process.
+ */
+async function subscriberProcess(): Promise<void> {
+  // Once the bench has gone (it stops at the first refusal), there is no one left to tell: exit.
+  process.on('disconnect', () => process.exit(1));
+  const send = (message: FromSubscribers, then: () => void = () => undefined) => {
+    if (process.connected) process.send!(message, then);
+    else then();
+  };
+  const subscribers: Subscriber[] = [];
+  let measuring = false;
+  let pending: Delivery[] = [];
+  const flush = (then: () => void = () => undefined) => {
+    if (pending.length > 0) send({ kind: 'deliveries', deliveries: pending }, then);
+    else then();
+    pending = [];
+  };
+  let refusedOnce = false;
+  const refused = (error: unknown) => {
+    if (refusedOnce) return;
+    refusedOnce = true;
+    send({ kind: 'refused', message: (error as Error).message }, () => process.exit(1));
+  };
+  process.on('message', (message: ToSubscribers) => {
+    if (message.kind === 'open') {
+      const { url, itemIds, from, to } = message;
+      const indexOf = new Map(itemIds.map((id, index) => [id, index]));
+      const open = async (index: number) => {
+        const query = `subscription { itemAnalyticsUpdated(itemIds: ${JSON.stringify(watchedBy(index, itemIds))}) { itemId impressions } }`;
+        const onData = (data: unknown) => {
+          const update = (data as { itemAnalyticsUpdated: { itemId: string; impressions: number } })
+            .itemAnalyticsUpdated;
+          if (measuring) pending.push([indexOf.get(update.itemId)!, update.impressions, Date.now()]);
+        };
+        const subscriber = await openSubscriber(url, [{ query, onData }]);
+        subscriber.refused.catch(refused);
+        subscribers.push(subscriber);
+      };
+      void (async () => {
+        for (let next = from; next < to; next += OPENING_CONCURRENCY)
+          await Promise.all(
+            Array.from({ length: Math.min(OPENING_CONCURRENCY, to - next) }, (_, offset) => open(next + offset)),
+          );
+        send({ kind: 'ready' });
+      })().catch(refused);
+    } else if (message.kind === 'measure') {
+      measuring = true;
+      setInterval(() => flush(), 200).unref();
+    } else {
+      // Exits (once the last deliveries are handed over) rather than waiting for an empty event
+      // loop: connections still opening (a stop that comes while `open` runs) would keep it alive.
+      void Promise.all(subscribers.map(({ client }) => client.dispose())).finally(() => flush(() => process.exit(0)));
+    }
+  });
+}
+
+/**
+ * Forks the subscriber processes; `open(from, to)` opens connections `from`..`to`, spread over
+ * them, and resolves once all are subscribed. `refusal` rejects when a process reports one.
+ */
+function startSubscribers(url: string, itemIds: string[], onDeliveries: (deliveries: Delivery[]) => void) {
+  let failed: (error: Error) => void = () => undefined;
+  const refusal = new Promise<never>((_resolve, reject) => (failed = reject));
+  refusal.catch(() => undefined);
+  const waiting = new Map<ChildProcess, () => void>();
+  let stopping = false;
+  const children = Array.from({ length: CLIENT_PROCESSES }, () => {
+    const child = fork(__filename, [], { env: { ...process.env, BENCH_LIVE_ROLE: 'subscribers' } });
+    child.on('message', (message: FromSubscribers) => {
+      if (message.kind === 'ready') waiting.get(child)?.();
+      else if (message.kind === 'deliveries') onDeliveries(message.deliveries);
+      else if (message.kind === 'refused') failed(new Error(message.message));
+    });
+    // A process that ends unasked (it crashed) fails the run: its subscribers' figures are missing.
+    // On 'close', after its last messages (a refusal it reported names the cap first).
+    child.once('close', (code) => {
+      if (!stopping) failed(new Error(`a subscriber process exited (${code}) before the end of the run`));
+    });
+    return child;
+  });
+  return {
+    refusal,
+    async open(from: number, to: number): Promise<void> {
+      const per = Math.ceil((to - from) / children.length);
+      const ready = children.map(
+        (child, index) =>
+          new Promise<void>((resolve) => {
+            const start = from + index * per;
+            const end = Math.min(to, start + per);
+            if (start >= end) return resolve();
+            waiting.set(child, resolve);
+            child.send({ kind: 'open', url, itemIds, from: start, to: end } satisfies ToSubscribers);
+          }),
+      );
+      await Promise.race([Promise.all(ready), refusal]);
+    },
+    measure: () => children.forEach((child) => child.send({ kind: 'measure' } satisfies ToSubscribers)),
+    stop: () => {
+      stopping = true;
+      return Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || !child.connected) return resolve();
+              child.once('exit', () => resolve());
+              // A process that reported a refusal may be exiting already: then there is nothing to stop.
+              child.send({ kind: 'stop' } satisfies ToSubscribers, (error) => error && resolve());
+            }),
+        ),
+      );
+    },
+  };
 }
 
 async function main(): Promise<void> {
-  const { engine, connection, itemIds, server, url } = await startLiveServer('bench_live', {
-    LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
-  });
+  const live = await startLiveServer('bench_live', { LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '5' });
+  const { engine, itemIds, server, url, collectGarbage } = live;
   const pid = server.child.pid!;
-  const clients: Client[] = [];
+  let subscribers: Awaited<ReturnType<typeof startSubscribers>> | undefined;
   try {
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // let the server settle before measuring memory
-    const rssBefore = rssOf(pid);
+    // Memory per connection as the growth from half the connections to all of them, each read after
+    // a full garbage collection: the server's start-up memory does not count against the connections.
+    const deliveries: Delivery[] = [];
+    subscribers = startSubscribers(url, itemIds, (batch) => deliveries.push(...batch));
+    const half = Math.floor(SUBSCRIBERS / 2);
+    await subscribers.open(0, half);
+    const atHalf = await collectGarbage();
+    await subscribers.open(half, SUBSCRIBERS);
+    const connected = await collectGarbage();
+    /** Live memory: the V8 heap in use plus what Node holds outside it (buffers, sockets' native parts). */
+    const live = (usage: NodeJS.MemoryUsage) => usage.heapUsed + usage.external;
 
-    // Subscribers: connect, subscribe, wait for each initial message.
-    const ackTimes = new Map<string, Array<{ count: number; at: number }>>(itemIds.map((id) => [id, []]));
-    const delays: number[] = [];
-    let messages = 0;
-    let measuring = false;
-    const initials: Array<Promise<void>> = [];
-    for (let index = 0; index < SUBSCRIBERS; index++) {
-      const client = createClient({
-        url: url.replace('http', 'ws'),
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
-        lazy: false,
-      });
-      clients.push(client);
-      const watched = [itemIds[index % ITEMS]!, itemIds[(index * 7 + 1) % ITEMS]!, itemIds[(index * 13 + 2) % ITEMS]!];
-      let resolveInitial!: () => void;
-      initials.push(new Promise<void>((resolve) => (resolveInitial = resolve)));
-      let initialCount = 0;
-      client.subscribe<{ itemAnalyticsUpdated: { itemId: string; impressions: number } }>(
-        {
-          query: `subscription { itemAnalyticsUpdated(itemIds: ${JSON.stringify([...new Set(watched)])}) { itemId impressions } }`,
-        },
-        {
-          next: (result) => {
-            const update = result.data?.itemAnalyticsUpdated;
-            if (!update) return;
-            if (++initialCount === new Set(watched).size) resolveInitial();
-            if (!measuring) return;
-            messages++;
-            const acked = ackTimes.get(update.itemId)!.find((entry) => entry.count >= update.impressions);
-            if (acked && update.impressions > 0) delays.push(Date.now() - acked.at);
-          },
-          error: () => undefined,
-          complete: () => undefined,
-        },
-      );
-    }
-    await Promise.all(initials);
-    const rssConnected = rssOf(pid);
-
-    // Load: batches of 20 impressions on random items, from 4 concurrent clients.
-    measuring = true;
-    const counts = new Map<string, number>(itemIds.map((id) => [id, 0]));
+    // Load: batches of 20 impressions on random items, from 4 concurrent clients. Each item's
+    // acknowledged counts, in order: a delivery saying N impressions is late by its arrival minus
+    // the acknowledgement of the mutation that brought the item to N.
+    const acks = itemIds.map((): Array<{ count: number; at: number }> => []);
+    const counts = itemIds.map(() => 0);
+    const indexOf = new Map(itemIds.map((id, index) => [id, index]));
+    subscribers.measure();
     const deadline = Date.now() + SECONDS * 1_000;
     let session = 0;
     let events = 0;
     const load = async () => {
       while (Date.now() < deadline) {
         const batch = randomImpressions(itemIds, 20, () => `bench-${session++}`);
-        await trackImpressions(url, batch);
+        const result = await sendTrackingBatch(url, 'impressions', batch);
+        if (result.error) throw new Error(`tracking failed: ${result.error}`);
         const at = Date.now();
         events += batch.length;
         for (const { itemId } of batch) {
-          const count = counts.get(itemId)! + 1;
-          counts.set(itemId, count);
-          ackTimes.get(itemId)!.push({ count, at });
+          const item = indexOf.get(itemId)!;
+          acks[item]!.push({ count: ++counts[item]!, at });
         }
       }
     };
     const started = Date.now();
-    await Promise.all([load(), load(), load(), load()]);
-    await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 2)); // the last round of deliveries
+    const cpuBefore = cpuMsOf(pid);
+    await Promise.race([Promise.all([load(), load(), load(), load()]), subscribers.refusal]);
+    const cpuUsed = cpuMsOf(pid) - cpuBefore;
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 2)), subscribers.refusal]); // the last round
     const elapsed = (Date.now() - started) / 1000;
+    await subscribers.stop();
 
+    const delays: number[] = [];
+    for (const [item, impressions, at] of deliveries) {
+      if (impressions === 0) continue;
+      const acked = acks[item]!.find((entry) => entry.count >= impressions);
+      if (acked) delays.push(at - acked.at);
+    }
     const timing = summarize(delays);
+    const beyond = (value: number) => ms(Math.max(0, value - INTERVAL_MS));
     console.log(
-      `\n# bench:live — ${SUBSCRIBERS} subscribers × 3 items of ${ITEMS}, ${SECONDS} s of tracking, interval ${INTERVAL_MS} ms`,
+      `\n# bench:live — ${SUBSCRIBERS} subscribers (${CLIENT_PROCESSES} processes) × 3 items of ${ITEMS}, ${SECONDS} s of tracking, interval ${INTERVAL_MS} ms`,
     );
-    console.log(`engine: ${engine.description}\n`);
+    console.log(`engine: ${engine.description}; load average ${loadAverage()}\n`);
     printTable([
       { measure: 'events tracked', value: `${events} (${Math.round(events / SECONDS)}/s)` },
-      { measure: 'messages delivered', value: `${messages} (${Math.round(messages / elapsed)}/s)` },
+      { measure: 'messages delivered', value: `${deliveries.length} (${Math.round(deliveries.length / elapsed)}/s)` },
       {
         measure: 'delivery delay p50 / p95 / p99',
         value: `${ms(timing.median)} / ${ms(timing.p95)} / ${ms(timing.p99)}`,
       },
       {
         measure: 'beyond the interval p50 / p95 / p99',
-        value: `${ms(Math.max(0, timing.median - INTERVAL_MS))} / ${ms(Math.max(0, timing.p95 - INTERVAL_MS))} / ${ms(Math.max(0, timing.p99 - INTERVAL_MS))}`,
+        value: `${beyond(timing.median)} / ${beyond(timing.p95)} / ${beyond(timing.p99)}`,
       },
       {
-        measure: 'server RSS idle → connected',
-        value: `${(rssBefore / 2 ** 20).toFixed(1)} MiB → ${(rssConnected / 2 ** 20).toFixed(1)} MiB`,
+        measure: 'server CPU while tracking',
+        value: `${((100 * cpuUsed) / (SECONDS * 1_000)).toFixed(0)} % of a core`,
       },
       {
-        measure: 'memory per idle connection',
-        value: `${((rssConnected - rssBefore) / SUBSCRIBERS / 1024).toFixed(1)} KiB`,
+        measure: `server heap + external at ${half} → ${SUBSCRIBERS} connections`,
+        value: `${(live(atHalf) / 2 ** 20).toFixed(1)} MiB → ${(live(connected) / 2 ** 20).toFixed(1)} MiB`,
+      },
+      {
+        measure: 'memory per connection (heap + external; RSS)',
+        value: `${((live(connected) - live(atHalf)) / (SUBSCRIBERS - half) / 1024).toFixed(1)} KiB; ${((connected.rss - atHalf.rss) / (SUBSCRIBERS - half) / 1024).toFixed(1)} KiB`,
       },
     ]);
   } finally {
-    await Promise.all(clients.map((client) => client.dispose()));
-    server.child.kill('SIGTERM');
-    await server.exited;
-    await connection.dropDatabase().catch(() => undefined);
-    await connection.close();
-    await engine.stop();
+    await subscribers?.stop();
+    await live.stop();
+    const profiles = process.env.BENCH_PROFILE;
+    if (profiles)
+      for (const file of readdirSync(profiles).filter((name) => name.includes(`.${pid}.`)))
+        printProfile(path.join(profiles, file));
   }
 }
 
@@ -198,7 +307,8 @@ const PAGE_ITEMS = 20;
  * is at most 100 ms beyond the coalescing interval; the ratio is against the 1-dashboard step.
  */
 async function dashboards(): Promise<void> {
-  const { engine, connection, itemIds, server, url } = await startLiveServer('bench_dash');
+  const live = await startLiveServer('bench_dash');
+  const { engine, itemIds, url } = live;
   const rows: Array<Record<string, string>> = [];
   let baseline = NaN;
   let session = 0;
@@ -207,57 +317,53 @@ async function dashboards(): Promise<void> {
     for (const count of DASHBOARD_STEPS) {
       const acks: Array<{ total: number; at: number }> = [];
       const delays: number[] = [];
-      const clients: Client[] = [];
-      const initials: Array<Promise<void>> = [];
       let measuring = false;
+      const onOverview = (data: unknown) => {
+        const total = (data as { analyticsOverviewUpdated: { impressions: number } }).analyticsOverviewUpdated
+          .impressions;
+        if (!measuring) return;
+        const acked = acks.find((entry) => entry.total >= total && entry.total > 0);
+        if (acked && acked.total === total) delays.push(Date.now() - acked.at);
+      };
+      const clients: Subscriber[] = [];
       for (let index = 0; index < count; index++) {
-        const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
-        clients.push(client);
         const page = Array.from({ length: PAGE_ITEMS }, (_, offset) => itemIds[(index + offset) % ITEMS]!);
-        let resolveInitial!: () => void;
-        initials.push(new Promise<void>((resolve) => (resolveInitial = resolve)));
-        client.subscribe<{ analyticsOverviewUpdated: { impressions: number } }>(
-          {
-            query:
-              'subscription { analyticsOverviewUpdated { impressions clicks ctr bySource { source impressions clicks ctr } byCategory { category impressions clicks ctr } } }',
-          },
-          {
-            next: (result) => {
-              const total = result.data?.analyticsOverviewUpdated.impressions;
-              if (total === undefined) return;
-              resolveInitial();
-              if (!measuring) return;
-              const acked = acks.find((entry) => entry.total >= total && entry.total > 0);
-              if (acked && acked.total === total) delays.push(Date.now() - acked.at);
+        clients.push(
+          await openSubscriber(url, [
+            {
+              query:
+                'subscription { analyticsOverviewUpdated { impressions clicks ctr bySource { source impressions clicks ctr } byCategory { category impressions clicks ctr } } }',
+              onData: onOverview,
             },
-            error: () => undefined,
-            complete: () => undefined,
-          },
-        );
-        client.subscribe(
-          {
-            query: `subscription { itemAnalyticsUpdated(itemIds: ${JSON.stringify(page)}) { itemId impressions clicks ctr } }`,
-          },
-          { next: () => undefined, error: () => undefined, complete: () => undefined },
+            {
+              query: `subscription { itemAnalyticsUpdated(itemIds: ${JSON.stringify(page)}) { itemId impressions clicks ctr } }`,
+              onData: () => undefined,
+            },
+          ]),
         );
       }
-      await Promise.all(initials);
+      const refusal = Promise.race(clients.map(({ refused }) => refused));
+      refusal.catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
       measuring = true;
       const deadline = Date.now() + STEP_SECONDS * 1_000;
       const batch = 20;
       while (Date.now() < deadline) {
         const sent = Date.now();
-        tracked += await trackImpressions(
-          url,
-          randomImpressions(itemIds, batch, () => `dash-${session++}`),
-        );
+        tracked += (
+          await sendTrackingBatch(
+            url,
+            'impressions',
+            randomImpressions(itemIds, batch, () => `dash-${session++}`),
+          )
+        ).accepted;
         acks.push({ total: tracked, at: Date.now() });
         const pause = (batch / EVENTS_PER_SECOND) * 1_000 - (Date.now() - sent);
         if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
       }
-      await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 2));
-      await Promise.all(clients.map((client) => client.dispose()));
+      // The last round of deliveries; a connection closed meanwhile stops the run, naming why.
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 2)), refusal]);
+      await Promise.all(clients.map(({ client }) => client.dispose()));
       const timing = summarize(delays);
       const beyond = Math.max(0, timing.p95 - INTERVAL_MS);
       if (Number.isNaN(baseline)) baseline = timing.p95;
@@ -272,11 +378,7 @@ async function dashboards(): Promise<void> {
       });
     }
   } finally {
-    server.child.kill('SIGTERM');
-    await server.exited;
-    await connection.dropDatabase().catch(() => undefined);
-    await connection.close();
-    await engine.stop();
+    await live.stop();
   }
   console.log(
     `\n# bench:live dashboards — overview + ${PAGE_ITEMS}-item search page per dashboard, ${EVENTS_PER_SECOND} impressions/s for ${STEP_SECONDS} s per step, interval ${INTERVAL_MS} ms`,
@@ -289,7 +391,13 @@ async function dashboards(): Promise<void> {
   );
 }
 
-(process.env.BENCH_LIVE === 'dashboards' ? dashboards() : main()).catch((error: unknown) => {
+const role =
+  process.env.BENCH_LIVE_ROLE === 'subscribers'
+    ? subscriberProcess()
+    : process.env.BENCH_LIVE === 'dashboards'
+      ? dashboards()
+      : main();
+role.catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -8,13 +8,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { print } from 'graphql';
 import { Types } from 'mongoose';
 import { auctionItemModel } from '../src/catalog/auctionItem.model';
 import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog } from '../src/catalog/demoCatalog';
-import { TrackImpressionsDocument } from '../test/generated/graphql';
-import { LOAD_GENERATOR_LIMITS, ms, printHeader, printTable, startBenchEnvironment, summarize } from './support';
+import { ms, printHeader, printTable, sendTrackingBatch, startBenchEnvironment, summarize } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BASELINE_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -30,7 +28,6 @@ const USER_AGENT =
 async function main(): Promise<void> {
   const archiveDir = ARCHIVE ? mkdtempSync(path.join(tmpdir(), 'gavel-bench-archive-')) : undefined;
   const bench = await startBenchEnvironment({
-    ...LOAD_GENERATOR_LIMITS,
     // The benchmark starts the purge itself.
     MAINTENANCE_INTERVAL_MS: '86400000',
     ...(archiveDir ? { ARCHIVE_DIR: archiveDir } : {}),
@@ -72,7 +69,6 @@ async function main(): Promise<void> {
       `seeded ${EVENTS.toLocaleString('en')} expired events in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`,
     );
 
-    const mutation = print(TrackImpressionsDocument);
     let sequence = 0;
     let accepted = 0;
     /** Runs CLIENTS clients until `done()`; returns the latencies (ms) and the refused mutations. */
@@ -87,17 +83,11 @@ async function main(): Promise<void> {
               sessionId: `c${client}-s${++sequence}`,
               source: 'SEARCH',
             }));
-            const start = process.hrtime.bigint();
-            const response = await fetch(app.url, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-              body: JSON.stringify({ query: mutation, variables: { events: batch } }),
-            });
-            const body = (await response.json()) as { data?: { trackImpressions: { accepted: number } } };
-            latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
-            // Refused (e.g. SERVICE_UNAVAILABLE: not stored within TRACKING_WRITE_TIMEOUT_MS) is reported, not fatal.
-            if (body.data) accepted += body.data.trackImpressions.accepted;
-            else refused++;
+            const result = await sendTrackingBatch(app.url, 'impressions', batch);
+            latencies.push(result.latency);
+            // Failed (e.g. SERVICE_UNAVAILABLE: not stored within TRACKING_WRITE_TIMEOUT_MS) is reported, not fatal.
+            if (result.error) refused++;
+            else accepted += result.accepted;
           }
         }),
       );

@@ -6,13 +6,13 @@
  * - the first page of every stored order (CREATED_AT, PRICE, ENDS_AT, POPULARITY), with the web app's
  *   `status: ACTIVE` filter and with none, against the baseline of one unbounded `find` per page;
  * - page 1 vs page 200 with keyset pagination and with a skip/limit baseline;
+ * - issue 21: a one-word query as typed vs with one and two typos (first page through the API);
  * - database round trips per search request with and without totalCount / facets.
  */
 import { print } from 'graphql';
 import type { mongo } from 'mongoose';
 import { auctionItemModel, AuctionStatus } from '../src/catalog/auctionItem.model';
-import { createAuctionItemRepository, type NewAuctionItem } from '../src/catalog/auctionItem.repository';
-import { generateDemoCatalog } from '../src/catalog/demoCatalog';
+import { createAuctionItemRepository } from '../src/catalog/auctionItem.repository';
 import {
   createSearchRepository,
   searchFilter,
@@ -21,7 +21,17 @@ import {
   type SortKey,
 } from '../src/catalog/search.repository';
 import { SearchItemsDocument, SearchTotalsDocument } from '../test/generated/graphql';
-import { commandCounter, ms, printHeader, printTable, startBenchEnvironment, summarize, type Timing } from './support';
+import {
+  benchCatalog,
+  commandCounter,
+  ms,
+  printHeader,
+  printTable,
+  graphqlRequest,
+  startBenchEnvironment,
+  timeInTurn,
+  type Timing,
+} from './support';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const PAGE_SIZE = 20;
@@ -31,44 +41,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const APP_PATH_ITEMS = Math.min(10_000, Math.floor(ITEMS / 10));
 const BATCH = 5_000;
 
-async function graphql(url: string, query: string, variables: Record<string, unknown>) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as {
-    data?: { auctionItems: { pageInfo: { endCursor: string | null } } };
-    errors?: unknown[];
-  };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
-}
-
-/** Times operations in turn, run after run, so that machine noise hits all of them alike. */
-async function timeInTurn(operations: ReadonlyArray<() => Promise<unknown>>, runs: number): Promise<Timing[]> {
-  for (let i = 0; i < 3; i++) for (const operation of operations) await operation();
-  const durations = operations.map((): number[] => []);
-  for (let i = 0; i < runs; i++) {
-    for (const [index, operation] of operations.entries()) {
-      const start = process.hrtime.bigint();
-      await operation();
-      durations[index]!.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-  }
-  return durations.map(summarize);
-}
-
-/**
- * The demo catalog with popularity as the periodic refresh leaves it: a fifth of the items ranked,
- * skewed (few very popular, many at a few impressions, ties everywhere), the rest at 0.
- */
-function benchCatalog(count: number): NewAuctionItem[] {
-  return generateDemoCatalog(count, new Date()).map((item, index) => ({
-    ...item,
-    popularity: index % 5 === 0 ? Math.floor(1_000 / (1 + ((index / 5) % 997))) : 0,
-  }));
-}
+/** One search page through the API (its data: the end cursor for the next page). */
+const graphql = (url: string, query: string, variables: Record<string, unknown>) =>
+  graphqlRequest<{ auctionItems: { pageInfo: { endCursor: string | null } } }>(url, query, variables);
 
 const orders: Array<[string, Exclude<SortKey, 'relevance'>]> = [
   ['CREATED_AT', 'createdAt'],
@@ -249,10 +224,38 @@ async function main(): Promise<void> {
       row('skip/limit baseline, database query only', skipFirst!, skipDeep!),
     ]);
 
+    // Typo tolerance: a word as typed vs the same word with one and two typos (swapped neighbours),
+    // first page through the API, in turn. Each costs the dictionary lookup; the typo searches
+    // then match through corrections.
+    const word =
+      catalog.flatMap((item) => item.titleTerms).find((term) => [...term].length >= 9) ??
+      catalog.flatMap((item) => item.titleTerms).find((term) => [...term].length >= 5)!;
+    const swap = (text: string, at: number) => text.slice(0, at) + text[at + 1]! + text[at]! + text.slice(at + 2);
+    const oneTypo = swap(word, 1);
+    const twoTypos = [...word].length >= 9 ? swap(oneTypo, 5) : undefined;
+    const typoQuery = print(SearchItemsDocument);
+    const searchFor = (text: string) => () => graphql(url, typoQuery, { query: text, first: PAGE_SIZE });
+    const typoTimings = await timeInTurn(
+      [searchFor(word), searchFor(oneTypo), ...(twoTypos ? [searchFor(twoTypos)] : [])],
+      RUNS,
+    );
+    const asTyped = typoTimings[0]!;
+    console.log(`\nTypo tolerance: first page of a one-word query, CREATED_AT DESC ("${word}"):\n`);
+    printTable(
+      [word, oneTypo, ...(twoTypos ? [twoTypos] : [])].map((text, index) => ({
+        query: text,
+        typos: index,
+        p50: ms(typoTimings[index]!.median),
+        p95: ms(typoTimings[index]!.p95),
+        'vs as typed': (typoTimings[index]!.median / asTyped.median).toFixed(2),
+      })),
+    );
+
     console.log('\nDatabase round trips per search request (driver command monitoring):\n');
     const shapes: Array<[string, string, Record<string, unknown>]> = [
       ['edges + pageInfo', query, variables],
       ['edges + pageInfo, page 200', query, { ...variables, after: deepCursor }],
+      [`edges + pageInfo, query "${oneTypo}" (one typo)`, typoQuery, { query: oneTypo, first: PAGE_SIZE }],
       [
         'totalCount only',
         `query($filter: AuctionItemFilter) { auctionItems(filter: $filter) { totalCount } }`,

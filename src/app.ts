@@ -19,6 +19,13 @@ import { Pseudonymizer } from './shared/privacy';
 import { CatalogService } from './catalog/auctionItem.service';
 import { createSearchRepository } from './catalog/search.repository';
 import { SearchService } from './catalog/search.service';
+import { createSearchesRepository } from './searches/searches.repository';
+import { SearchRecorder } from './searches/searchRecorder';
+import { SearchAnalyticsService } from './searches/searchAnalytics.service';
+import { createSuggestionRepository } from './catalog/suggestion.repository';
+import { PastQueryCounts } from './catalog/pastQueryCounts';
+import { SuggestionService } from './catalog/suggestion.service';
+import { createTypoDictionary } from './catalog/typoDictionary';
 import { createAuthService } from './auth/auth.service';
 import { CursorCodec } from './graphql/cursor';
 import { generateDemoCatalog } from './catalog/demoCatalog';
@@ -26,6 +33,7 @@ import type { GavelConfig } from './config';
 import { connectDatabase, type Database } from './db/database';
 import { redactUri, startConfiguredEngine, type RunningEngine } from './db/engine';
 import type { EngineHealth } from './db/engines/supervisor';
+import { applyShardPlan, verifyUniqueIndexes } from './db/sharding';
 import { buildGavelSchema } from './graphql/schema';
 import type { GavelServices } from './graphql/context';
 import { startHttpServer, type GavelHttpServer } from './server/httpServer';
@@ -141,7 +149,15 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       client.on('commandFailed', (event) => metrics.recordDbCommand(event.commandName, event.duration, true));
     }
 
-    const auctionItems = createAuctionItemRepository(database.connection);
+    // One of each per process: their caches (known words, last answers) serve every reader and writer.
+    const typoDictionary = createTypoDictionary(database.connection);
+    const suggestionCounters = createSuggestionRepository(database.connection);
+    const auctionItems = createAuctionItemRepository(database.connection, {
+      typoDictionary,
+      suggestions: suggestionCounters,
+      onSuggestionsError: (err) =>
+        logger.error({ err }, 'search suggestions: counters missed an item write; run `gavel suggestions repair`'),
+    });
     const analyticsRepository = createAnalyticsRepository(database.connection);
     const trackingRepository = createTrackingRepository(database.connection);
     const pseudonyms = new Pseudonymizer(config.retention.privacySecret);
@@ -161,29 +177,63 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       overrides.retentionMetrics ?? metrics.retention,
       config.instanceId,
     );
+    // Sharding first: an engine shards an empty collection at once, and builds its indexes on the
+    // shards after (docs/scaling.md).
+    const db = database.connection.db!;
+    const sharding = await applyShardPlan(db, config.mongodbSharding, logger.child({ component: 'sharding' }));
     // In parallel: an engine may take seconds per collection (see ensureSchemaIndexes).
+    const searchesRepository = createSearchesRepository(database.connection);
     await Promise.all([
       auctionItems.ensureIndexes(),
       analyticsRepository.ensureIndexes(),
-      trackingRepository.ensureIndexes(),
+      searchesRepository.ensureIndexes(),
+      trackingRepository.ensureIndexes({ eventsSharded: sharding.sharded.has('tracking_events') }),
     ]);
+    await sharding.shardExisting();
     // After those: the TTL indexes are on some of the same collections (item_days, rollup_journal),
     // and mongo-java-server fails one of two concurrent first index creations on a new collection
     // ("Document with key '<db>.rollup_journal' already existed"), which stopped a fresh start.
     const ttlChanges = await retention.ensureTtlIndexes();
     logger.debug({ ttlChanges }, 'retention TTL indexes');
+    // Every unique rule must hold across shards: refuse an index a sharded engine would enforce per shard.
+    await verifyUniqueIndexes(db);
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);
     }
+    // A database from before the suggestion counters or some of their scopes (or one with no open
+    // lot, where this is cheap).
+    if (await suggestionCounters.lacksScopes()) {
+      const counted = await suggestionCounters.recount({ repair: true });
+      if (counted.length > 0) logger.info(`search suggestions: counted the open lots into ${counted.length} counters`);
+    }
+    // Searches are recorded off the request path and written every SEARCH_EVENTS_FLUSH_MS; the last
+    // ones at shutdown, after tracking has drained (the clicks it counted name their searches).
+    const searchRecorder = new SearchRecorder(
+      searchesRepository,
+      clock,
+      logger.child({ component: 'search-events' }),
+      {
+        sampleRate: config.searchEvents.sampleRate,
+        flushIntervalMs: config.searchEvents.flushIntervalMs,
+        maxPending: config.searchEvents.maxPending,
+      },
+      (sessionId) => pseudonyms.storedId(sessionId),
+      (address, at) => pseudonyms.address(address, at),
+    );
+    searchRecorder.start();
+    cleanup.push({ name: 'search events', release: () => searchRecorder.stop() });
+    const searchRepository = createSearchRepository(database.connection, {
+      typoDictionary,
+      sortWindows: {
+        clock,
+        onSampleError: (err) => logger.warn({ err }, 'search sort windows: sampling failed; retrying in a minute'),
+      },
+    });
     const search = new SearchService(
-      createSearchRepository(database.connection, {
-        sortWindows: {
-          clock,
-          onSampleError: (err) => logger.warn({ err }, 'search sort windows: sampling failed; retrying in a minute'),
-        },
-      }),
+      searchRepository,
       new CursorCodec(config.cursorSecret, config.cursorSecretPrevious ? [config.cursorSecretPrevious] : []),
+      searchRecorder,
     );
     // Before the first request, so that its pages are windowed already where the engine needs it.
     await search.refreshSortWindows();
@@ -278,7 +328,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       {
         claim: (sessionId, itemId, since, maxClaims) =>
           trackingRepository.claimImpression(sessionId, itemId, since, maxClaims),
-        release: (impressionId) => trackingRepository.releaseImpressionClaim(impressionId),
+        release: (impressionId, itemId) => trackingRepository.releaseImpressionClaim(impressionId, itemId),
         countedKeys: (keys) => trackingRepository.countedKeys(keys),
       },
       clock,
@@ -296,6 +346,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         ),
         audit,
         pseudonyms,
+        searchClicks: searchRecorder,
       },
       { tracked: (type, outcomes) => metrics.recordTracked(type, outcomes) },
     );
@@ -322,9 +373,51 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     live.start();
     cleanup.push({ name: 'live updates', release: async () => live.stop() });
 
+    const suggestions = new SuggestionService(
+      suggestionCounters,
+      typoDictionary,
+      config.suggestionsPerMinute > 0
+        ? new RateLimiter('suggest', config.suggestionsPerMinute, clock, limitsRedis)
+        : undefined,
+      {
+        source: searchesRepository,
+        counts: new PastQueryCounts({
+          lots: searchRepository,
+          now: () => clock.now(),
+          onError: (err) => logger.warn({ err }, 'search suggestions: a past query could not be counted'),
+        }),
+        minSearchers: config.pastQueries.minSearchers,
+        now: () => clock.now(),
+      },
+    );
+    if (periodicJobs) {
+      // Every instance rebuilds (one aggregation over the clicked searches); the results agree.
+      const stopPastQueries = runPeriodically(
+        'past query suggestions',
+        config.pastQueries.refreshMs,
+        async () => {
+          await suggestions.refreshPastQueries();
+        },
+        logger,
+      );
+      cleanup.push({ name: 'past query suggestions', release: stopPastQueries });
+    }
     const services: GavelServices = {
       catalog: new CatalogService(auctionItems, clock),
       search,
+      searches: new SearchAnalyticsService(
+        searchesRepository,
+        searchRecorder,
+        clock,
+        {
+          maxRangeMs: config.analyticsMaxRangeDays * DAY_MS,
+          retentionMs: config.retentionDays * DAY_MS,
+          listsMaxAgeMs: config.searchEvents.listsMaxAgeMs,
+          liveIntervalMs: config.live.intervalMs,
+        },
+        logger,
+      ),
+      suggestions,
       analytics,
       tracking,
       live,

@@ -12,6 +12,9 @@ import { createHmac } from 'node:crypto';
 /** Which MongoDB engine backs the server. See docs/engines.md. */
 export type MongoEngineChoice = 'auto' | 'memory-server' | 'java' | 'uri';
 
+/** `MONGODB_SHARDING`: whether Gavel shards its large collections (see docs/scaling.md). */
+export type ShardingMode = 'on' | 'off' | 'auto';
+
 /** pino log levels accepted by `LOG_LEVEL`. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -31,6 +34,14 @@ export interface GavelConfig {
   readonly mongodbDb: string;
   /** `GAVEL_MONGO_ENGINE` */
   readonly mongoEngine: MongoEngineChoice;
+  /**
+   * `MONGODB_SHARDING`: `on` shards the tracking events and item-day rollups on their item
+   * (`shardCollection`, see docs/scaling.md) and refuses to start where the engine cannot; `auto`
+   * does so when the server is a shard router (`mongos`, or a gateway that says it is one); `off`
+   * (the default) leaves collections as they are. Unique indexes are checked against the shard
+   * key at every start, whatever this says.
+   */
+  readonly mongodbSharding: ShardingMode;
   /** `GAVEL_DATA_DIR`: where an embedded engine keeps its files between restarts. */
   readonly dataDir: string;
   /** `WEB_ASSETS_DIR`: the built browser assets (tracker, /demo, /dashboard); `npm run build` writes them. */
@@ -68,6 +79,37 @@ export interface GavelConfig {
    * the body is read (shared through Redis when `REDIS_URL` is set); 0 = no limit.
    */
   readonly httpRequestsPerMinute: number;
+  /**
+   * `SUGGESTIONS_PER_MINUTE`: `searchSuggestions` calls per client address per minute, on HTTP and
+   * websockets alike (shared through Redis when `REDIS_URL` is set); 0 = no limit.
+   */
+  readonly suggestionsPerMinute: number;
+  /** Past successful queries offered as suggestions; see docs/search.md. */
+  readonly pastQueries: {
+    /**
+     * `SUGGESTIONS_QUERY_MIN_SEARCHERS`: searchers (distinct sessions from as many distinct client
+     * addresses a day) that must have searched a query and clicked a
+     * result before it is suggested to anyone (typed text can name a person; a query many buyers
+     * typed names none).
+     */
+    readonly minSearchers: number;
+    /** `SUGGESTIONS_QUERY_REFRESH_MS`: how often the past successful queries are rebuilt from the recorded searches. */
+    readonly refreshMs: number;
+  };
+  /** Search events (search analytics); see docs/search.md. */
+  readonly searchEvents: {
+    /** `SEARCH_EVENTS_SAMPLE_RATE`: the share (0..1) of searches with query words that are recorded. */
+    readonly sampleRate: number;
+    /** `SEARCH_EVENTS_FLUSH_MS`: how often recorded searches and their counters are written. */
+    readonly flushIntervalMs: number;
+    /** `SEARCH_EVENTS_MAX_PENDING`: searches waiting to be written at most; beyond, new ones are not recorded. */
+    readonly maxPending: number;
+    /**
+     * `SEARCH_ANALYTICS_REFRESH_MS`: how old today's leading queries may be before a
+     * `searchAnalytics` read lists them again from today's rows (earlier days are listed once).
+     */
+    readonly listsMaxAgeMs: number;
+  };
   /** `TRUST_PROXY`: hops of reverse proxies whose X-Forwarded-For is trusted (0 = none). */
   readonly trustProxy: number;
   /**
@@ -548,6 +590,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     mongodbUri,
     mongodbDb,
     mongoEngine,
+    mongodbSharding: oneOf<ShardingMode>(env, 'MONGODB_SHARDING', ['on', 'off', 'auto'], 'off'),
     dataDir: read(env, 'GAVEL_DATA_DIR') ?? './data',
     webAssetsDir: read(env, 'WEB_ASSETS_DIR') ?? path.join(repoRoot(), 'dist', 'public'),
     // Demo data is for trying Gavel out: never by default in production or tests.
@@ -564,6 +607,18 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     // Generous for a browser app behind NAT (many users, one address); a flood from one address
     // costs one counter increment per request past it.
     httpRequestsPerMinute: integer(env, 'HTTP_REQUESTS_PER_MINUTE', 1_200, 0, 100_000_000),
+    // One call per keystroke: 10 a second from one address is fast typing by several buyers.
+    suggestionsPerMinute: integer(env, 'SUGGESTIONS_PER_MINUTE', 600, 0, 100_000_000),
+    pastQueries: {
+      minSearchers: integer(env, 'SUGGESTIONS_QUERY_MIN_SEARCHERS', 5, 2, 1_000_000),
+      refreshMs: integer(env, 'SUGGESTIONS_QUERY_REFRESH_MS', 300_000, 1_000, 86_400_000),
+    },
+    searchEvents: {
+      sampleRate: fraction(env, 'SEARCH_EVENTS_SAMPLE_RATE', 1),
+      flushIntervalMs: integer(env, 'SEARCH_EVENTS_FLUSH_MS', 1_000, 10, 60_000),
+      maxPending: integer(env, 'SEARCH_EVENTS_MAX_PENDING', 50_000, 100, 10_000_000),
+      listsMaxAgeMs: integer(env, 'SEARCH_ANALYTICS_REFRESH_MS', 10_000, 0, 3_600_000),
+    },
     cursorSecret: keys.cursor,
     cursorSecretPrevious: keys.cursorPrevious,
     authTokens: authTokens(env),
@@ -671,4 +726,23 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     // Tracking is the bulk of the traffic: production logs one success in ten (failures always).
     logTrackingSampleRate: fraction(env, 'LOG_TRACKING_SAMPLE_RATE', nodeEnv === 'production' ? 0.1 : 1),
   });
+}
+
+/**
+ * The names of the environment variables {@link loadConfig} reads (all of them: it reads each one
+ * whatever the others say), e.g. for a tool that passes an operator's settings on to a server.
+ */
+export function settingNames(): readonly string[] {
+  const names = new Set<string>();
+  const recorder = new Proxy<Env>(
+    {},
+    {
+      get: (_target, name) => {
+        if (typeof name === 'string') names.add(name);
+        return undefined;
+      },
+    },
+  );
+  loadConfig(recorder);
+  return [...names];
 }

@@ -2,8 +2,13 @@
 import './shared/requireSupportedNode';
 import { startApp } from './app';
 import { ConfigError, loadConfig } from './config';
+import { isConnectionReset } from './db/database';
 import { EngineUnavailableError } from './db/engine';
+import { ShardingError } from './db/sharding';
 import { createLogger } from './shared/logger';
+
+/** Starts tried in all when the database resets a connection meanwhile (see `isConnectionReset`). */
+const STARTUP_ATTEMPTS = 3;
 
 /**
  * The server process (`node dist/main.js`, `gavel serve`): validate configuration, start, and
@@ -24,9 +29,22 @@ export async function serve(): Promise<void> {
   const logger = createLogger(config.logLevel);
   let app;
   try {
-    app = await startApp(config, { logger });
+    // A start releases everything it acquired when it fails, so a reset connection is tried again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        app = await startApp(config, { logger });
+        break;
+      } catch (error) {
+        if (attempt >= STARTUP_ATTEMPTS || !isConnectionReset(error)) throw error;
+        logger.warn(
+          { err: error },
+          `startup: the database reset a connection; starting again (${attempt + 1} of ${STARTUP_ATTEMPTS})`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
   } catch (error) {
-    if (error instanceof EngineUnavailableError) {
+    if (error instanceof EngineUnavailableError || error instanceof ShardingError) {
       console.error(`gavel: ${error.message}`);
     } else {
       logger.fatal({ err: error }, 'startup failed');

@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from '../src/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, settingNames } from '../src/config';
 
 /** Secrets a production deployment could use: 32+ random-looking bytes, each its own. */
 const PRODUCTION = {
@@ -257,5 +259,15 @@ describe('loadConfig', () => {
 
   it('requires MONGODB_URI when the uri engine is forced', () => {
     expect(() => loadConfig({ GAVEL_MONGO_ENGINE: 'uri' })).toThrow(/MONGODB_URI/);
+  });
+});
+
+describe('settingNames', () => {
+  it('names every variable .env.example documents (other than the engine tools), so a passed-on setting is never dropped', () => {
+    const example = readFileSync(path.join(__dirname, '..', '.env.example'), 'utf8');
+    const documented = [...example.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]!);
+    const engineTools = ['MONGOMS_SYSTEM_BINARY', 'JAVA_HOME'];
+    expect(documented.length).toBeGreaterThan(50);
+    expect(documented.filter((name) => !engineTools.includes(name) && !settingNames().includes(name))).toEqual([]);
   });
 });

@@ -52,6 +52,8 @@ const itemDaySchema = new Schema<ItemDayRecord>(
 // created by the retention repository (`ensureTtlIndexes`), not declared here; popular items
 // within a category by category, then range.
 itemDaySchema.index({ category: 1, day: 1 });
+// Per-item analytics read a range of days of some items (analytics.repository.ts).
+itemDaySchema.index({ itemId: 1, day: 1 });
 
 /** The `_id` of an item's rollup for the UTC day containing `date`: `<item id>:<YYYY-MM-DD>`. */
 export function itemDayId(itemId: Types.ObjectId | string, date: Date): string {

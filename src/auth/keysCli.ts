@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
-import { connectDatabase } from '../db/database';
-import { connectConfiguredEngine } from '../db/engine';
+import { withConfiguredDatabase, type CliOutput } from '../cli/cliDatabase';
 import { systemClock } from '../shared/clock';
 import { ROLES, type Role } from './apiKey';
 import { createAuthService, type AuthService } from './auth.service';
@@ -12,12 +10,6 @@ const USAGE = `Usage (\`npm run keys -- …\` in a checkout, \`gavel keys …\` 
   keys list
 Reaches the database the server would use (MONGODB_URI, MONGODB_DB, GAVEL_MONGO_ENGINE, GAVEL_DATA_DIR);
 beside a running server on the embedded engine, that server's engine.`;
-
-/** Where the CLI writes: the secret goes to `out` once, everything else to `err`. */
-export interface CliOutput {
-  out(line: string): void;
-  err(line: string): void;
-}
 
 /** Runs one command against an AuthService; returns the exit code. */
 export async function runKeysCommand(auth: AuthService, argv: readonly string[], io: CliOutput): Promise<number> {
@@ -69,17 +61,8 @@ export async function runKeysCommand(auth: AuthService, argv: readonly string[],
  * MONGODB_URI: to the embedded engine of a server running from the same data directory, else
  * starting that engine as `npm start` would), runs the command and disconnects.
  */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput): Promise<number> {
-  const config = loadConfig(env);
-  const engine = await connectConfiguredEngine(config, (message) => io.err(message));
-  try {
-    const database = await connectDatabase(engine.uri, config.mongodbDb);
-    try {
-      return await runKeysCommand(createAuthService(config, database.connection, systemClock), argv, io);
-    } finally {
-      await database.close();
-    }
-  } finally {
-    await engine.stop();
-  }
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput): Promise<number> {
+  return withConfiguredDatabase(env, io, (config, connection) =>
+    runKeysCommand(createAuthService(config, connection, systemClock), argv, io),
+  );
 }

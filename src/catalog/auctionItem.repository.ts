@@ -1,6 +1,8 @@
 import { ensureSchemaIndexes } from '../db/indexes';
 import { Types, type Connection, type UpdateQuery } from 'mongoose';
 import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
+import { createTypoDictionary, type TypoDictionary } from './typoDictionary';
+import { createSuggestionRepository, type ItemChange, type SuggestionRepository } from './suggestion.repository';
 
 /** Fields written when an item is created (the id is assigned by the repository). */
 export type NewAuctionItem = Omit<AuctionItemRecord, '_id'>;
@@ -43,9 +45,38 @@ export interface AuctionItemRepository {
   ensureIndexes(): Promise<void>;
 }
 
+/** What the catalog repository reports instead of failing a write that is already stored. */
+export interface AuctionItemRepositoryOptions {
+  /**
+   * The suggestion counters could not follow an item write (the item itself is stored): they are
+   * off until `gavel suggestions repair`. Without it the error is thrown.
+   */
+  readonly onSuggestionsError?: (error: unknown) => void;
+  /** The process's typo dictionary (default: one of this repository's own). */
+  readonly typoDictionary?: TypoDictionary;
+  /** The process's suggestion counters (default: this repository's own). */
+  readonly suggestions?: SuggestionRepository;
+}
+
 /** Binds the catalog repository to a connection. */
-export function createAuctionItemRepository(connection: Connection): AuctionItemRepository {
+export function createAuctionItemRepository(
+  connection: Connection,
+  options: AuctionItemRepositoryOptions = {},
+): AuctionItemRepository {
   const model = auctionItemModel(connection);
+  // Every item's words go to the typo dictionary as the item is written (search reads it), and
+  // every change of an open lot to the suggestion counters.
+  const dictionary = options.typoDictionary ?? createTypoDictionary(connection);
+  const suggestions = options.suggestions ?? createSuggestionRepository(connection);
+  const countSuggestions = async (changes: readonly ItemChange[]) => {
+    try {
+      await suggestions.itemsChanged(changes);
+    } catch (error) {
+      // Failing here would tell the client its stored write failed, and a retry would store it twice.
+      if (!options.onSuggestionsError) throw error;
+      options.onSuggestionsError(error);
+    }
+  };
   return {
     findById: (id) => model.findById(id).lean<AuctionItemRecord>().exec(),
     findByIds: (ids) =>
@@ -66,6 +97,8 @@ export function createAuctionItemRepository(connection: Connection): AuctionItem
     },
     insert: async (item) => {
       const created = await model.create(item);
+      await dictionary.addWords(item.searchTerms);
+      await countSuggestions([{ before: null, after: item }]);
       return created.toObject();
     },
     insertMany: async (items) => {
@@ -77,14 +110,23 @@ export function createAuctionItemRepository(connection: Connection): AuctionItem
         items.map((item) => model.applyDefaults({ ...item })),
         { ordered: false, lean: true },
       );
+      await dictionary.addWords(items.flatMap((item) => item.searchTerms));
+      await countSuggestions(items.map((item) => ({ before: null, after: item })));
     },
-    updateIfStatus: (id, expectedStatus, changes) =>
-      model
+    updateIfStatus: async (id, expectedStatus, changes) => {
+      // The item as it was: the suggestion counters move by the difference.
+      const before = await model
         .findOneAndUpdate({ _id: id, status: expectedStatus }, { $set: changes } as UpdateQuery<AuctionItemRecord>, {
-          returnDocument: 'after',
+          returnDocument: 'before',
         })
         .lean<AuctionItemRecord>()
-        .exec(),
+        .exec();
+      if (!before) return null;
+      const updated: AuctionItemRecord = { ...before, ...changes };
+      if (changes.searchTerms) await dictionary.addWords(changes.searchTerms);
+      await countSuggestions([{ before, after: updated }]);
+      return updated;
+    },
     setPopularity: async (scores) => {
       const ids = [...scores.keys()].map((id) => new Types.ObjectId(id));
       if (ids.length > 0) {
@@ -101,6 +143,8 @@ export function createAuctionItemRepository(connection: Connection): AuctionItem
       await model.updateMany({ popularity: { $gt: 0 }, _id: { $nin: ids } }, { $set: { popularity: 0 } }).exec();
     },
     isEmpty: async () => (await model.findOne({}, { _id: 1 }).lean().exec()) === null,
-    ensureIndexes: () => ensureSchemaIndexes(model),
+    ensureIndexes: async () => {
+      await Promise.all([ensureSchemaIndexes(model), dictionary.ensureIndexes(), suggestions.ensureIndexes()]);
+    },
   };
 }

@@ -6,6 +6,7 @@ import {
   type AuctionStatus,
 } from './auctionItem.model';
 import { escapeRegExp } from './searchTerms';
+import { createTypoDictionary, type TypoDictionary } from './typoDictionary';
 import {
   createSortWindows,
   type OrderPosition,
@@ -16,8 +17,13 @@ import {
 
 /** A validated search: every present condition must hold. */
 export interface ItemSearch {
-  /** Normalized query words; each must be a prefix of one of the item's words. */
+  /** Normalized query words; each must be a prefix of one of the item's words, or one of its corrections. */
   readonly words: readonly string[];
+  /**
+   * Typo tolerance: catalog words within a query word's allowed edits (see typos.ts), by query
+   * word. An item may match a word through one of them; it then ranks below items matching as typed.
+   */
+  readonly corrections?: ReadonlyMap<string, readonly string[]>;
   readonly categories?: readonly string[];
   readonly statuses?: readonly AuctionStatus[];
   readonly sellerId?: string;
@@ -70,6 +76,11 @@ export const PRICE_BAND_BOUNDS = [0, 1_000, 5_000, 10_000, 50_000, 100_000, 500_
 /** Weight of a query word found in the title versus only in the description or tags. */
 const TITLE_WEIGHT = 3;
 const BODY_WEIGHT = 1;
+/**
+ * Added for a word that has corrections when the item matches it as typed: more than the title
+ * weights of every word together, so that fewer typos always rank first.
+ */
+const AS_TYPED_BONUS = 100;
 
 function range<T>(bounds: { min?: T; max?: T } | { from?: T; to?: T } | undefined, inclusiveUpper: boolean) {
   if (!bounds) return undefined;
@@ -96,7 +107,11 @@ export function searchFilter(search: ItemSearch): QueryFilter<AuctionItemRecord>
   const endsAt = range(search.endsAt, false);
   if (endsAt) filter.endsAt = endsAt;
   if (search.words.length > 0) {
-    filter.$and = search.words.map((word) => ({ searchTerms: { $regex: `^${escapeRegExp(word)}` } }));
+    filter.$and = search.words.map((word) => {
+      const asTyped = { searchTerms: { $regex: `^${escapeRegExp(word)}` } };
+      const corrections = search.corrections?.get(word);
+      return corrections ? { $or: [asTyped, { searchTerms: { $in: [...corrections] } }] } : asTyped;
+    });
   }
   return filter as QueryFilter<AuctionItemRecord>;
 }
@@ -206,10 +221,34 @@ function anyWordStartsWith(arrayField: string, prefix: string) {
   };
 }
 
-/** Relevance: per query word, TITLE_WEIGHT if it prefixes a title word, else BODY_WEIGHT (it matched somewhere). */
-function relevanceScore(words: readonly string[]) {
+/**
+ * Relevance: per query word, TITLE_WEIGHT if it prefixes a title word, else BODY_WEIGHT (it matched
+ * somewhere). A word with corrections adds AS_TYPED_BONUS where it matches as typed, and otherwise
+ * TITLE_WEIGHT or BODY_WEIGHT by where its correction is.
+ */
+function relevanceScore(words: readonly string[], corrections?: ReadonlyMap<string, readonly string[]>) {
   return {
-    $add: [0, ...words.map((word) => ({ $cond: [anyWordStartsWith('$titleTerms', word), TITLE_WEIGHT, BODY_WEIGHT] }))],
+    $add: [
+      0,
+      ...words.map((word) => {
+        const typos = corrections?.get(word);
+        if (!typos) return { $cond: [anyWordStartsWith('$titleTerms', word), TITLE_WEIGHT, BODY_WEIGHT] };
+        const inTitle = { $gt: [{ $size: { $setIntersection: ['$titleTerms', [...typos]] } }, 0] };
+        return {
+          $cond: [
+            anyWordStartsWith('$titleTerms', word),
+            AS_TYPED_BONUS + TITLE_WEIGHT,
+            {
+              $cond: [
+                anyWordStartsWith('$searchTerms', word),
+                AS_TYPED_BONUS + BODY_WEIGHT,
+                { $cond: [inTitle, TITLE_WEIGHT, BODY_WEIGHT] },
+              ],
+            },
+          ],
+        };
+      }),
+    ],
   };
 }
 
@@ -222,6 +261,11 @@ export interface SearchRepository {
   findPage(query: PageQuery): Promise<RankedItem[]>;
   /** Number of items matching the search. One round trip. */
   count(search: ItemSearch): Promise<number>;
+  /**
+   * Typo tolerance: the catalog words each of these query words may have been meant as (see
+   * `TypoDictionary.corrections`). One round trip, none when no word is long enough for a typo.
+   */
+  corrections(words: readonly string[]): Promise<Map<string, string[]>>;
   /** Counts by category, status and price band of the items matching the search. One round trip. */
   facets(search: ItemSearch): Promise<FacetCounts>;
   /**
@@ -235,6 +279,8 @@ export interface SearchRepository {
 export interface SearchRepositoryOptions {
   /** Windows of the sort order for engines without ordered index scans (default: probed). */
   readonly sortWindows?: SortWindowOptions;
+  /** The process's typo dictionary (default: one of this repository's own). */
+  readonly typoDictionary?: TypoDictionary;
 }
 
 /** Binds the search repository to a connection. */
@@ -244,6 +290,7 @@ export function createSearchRepository(
 ): SearchRepository {
   const model = auctionItemModel(connection);
   const windows = createSortWindows(model, options.sortWindows);
+  const dictionary = options.typoDictionary ?? createTypoDictionary(connection);
 
   async function findByStoredKey(query: PageQuery, key: StoredSortKey): Promise<RankedItem[]> {
     const filter = searchFilter(query.search) as Record<string, unknown>;
@@ -280,7 +327,7 @@ export function createSearchRepository(
     // grows with the number of matches (as with any relevance ranking), not with the page number.
     const pipeline: PipelineStage[] = [
       { $match: searchFilter(query.search) },
-      { $addFields: { _score: relevanceScore(query.search.words) } },
+      { $addFields: { _score: relevanceScore(query.search.words, query.search.corrections) } },
     ];
     if (query.after) {
       pipeline.push({ $match: { $and: positionsBetween('_score', query.order.direction, query.after, undefined) } });
@@ -294,6 +341,7 @@ export function createSearchRepository(
     findPage: (query) =>
       query.order.key === 'relevance' ? findByRelevance(query) : findByStoredKey(query, query.order.key),
     count: (search) => model.countDocuments(searchFilter(search)).exec(),
+    corrections: (words) => dictionary.corrections(words),
     refreshSortWindows: () => windows.refresh(),
     facets: async (search) => {
       const [result] = await model

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { GavelContext } from '../graphql/context';
 import { PageInfo } from '../graphql/relay';
 import { SearchResult } from './search.service';
@@ -18,7 +18,7 @@ export class SearchResolver {
       'Searches auction items: word-prefix text search, filters, ordering, and Relay cursor pagination (forward with first/after, backward with last/before).',
   })
   auctionItems(
-    @Ctx() { services }: GavelContext,
+    @Ctx() { services, client }: GavelContext,
     @Arg('query', () => String, {
       nullable: true,
       description:
@@ -35,7 +35,11 @@ export class SearchResolver {
     last?: number | null,
     @Arg('before', () => String, { nullable: true }) before?: string | null,
   ): SearchResult {
-    return services.search.search({ query, filter, orderBy, first, after, last, before });
+    return services.search.search(
+      { query, filter, orderBy, first, after, last, before },
+      client.sessionId,
+      client.limitKey,
+    );
   }
 
   @FieldResolver(() => [AuctionItemEdge])
@@ -48,6 +52,24 @@ export class SearchResolver {
       'SEARCH',
     );
     return edges;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      'When the first result matched the query only by correcting typos: the query as corrected, for "Showing results for …". Null when the query matched as typed, and on later pages.',
+  })
+  async didYouMean(@Root() result: SearchResult): Promise<string | null> {
+    return (await result.page()).didYouMean;
+  }
+
+  @FieldResolver(() => ID, {
+    nullable: true,
+    description:
+      'Identifies this search for search analytics: send it as `searchId` (with `position`) on the impressions and clicks of its results. Set on the first page of a search with query words when it is recorded (SEARCH_EVENTS_SAMPLE_RATE); null otherwise. Clicks count for the search only from the session that searched (`x-session-id`).',
+  })
+  async searchId(@Root() result: SearchResult): Promise<string | null> {
+    return (await result.page()).searchId;
   }
 
   @FieldResolver(() => PageInfo)

@@ -23,11 +23,34 @@ import {
   type DateTimeRangeInput,
 } from './search.types';
 import { SearchQueryLimits, tokenize } from './searchTerms';
+import type { SearchRecorder } from '../searches/searchRecorder';
 
 /** Page sizes: `first`/`last` default and maximum. */
 export const PageSizeLimits = { default: 20, max: 100 } as const;
 /** Most values a list filter (categories, statuses, tags) may hold. */
 const MAX_FILTER_VALUES = 20;
+
+/**
+ * For each query word, the item's word it matched: a title word it begins, else another word it
+ * begins, else the correction the item holds (title first). Empty without query words.
+ */
+function matchedTermsOf(
+  record: { titleTerms?: readonly string[]; searchTerms?: readonly string[] },
+  search: ItemSearch,
+): string[] {
+  const titleTerms = record.titleTerms ?? [];
+  const searchTerms = record.searchTerms ?? [];
+  return search.words.map((word) => {
+    const typed = titleTerms.find((term) => term.startsWith(word)) ?? searchTerms.find((term) => term.startsWith(word));
+    if (typed) return typed;
+    const corrections = search.corrections?.get(word) ?? [];
+    return (
+      corrections.find((term) => titleTerms.includes(term)) ??
+      corrections.find((term) => searchTerms.includes(term)) ??
+      word
+    );
+  });
+}
 
 /** Arguments of `Query.auctionItems`, as received. */
 export interface SearchArguments {
@@ -44,6 +67,10 @@ export interface SearchArguments {
 export interface SearchPage {
   readonly edges: AuctionItemEdge[];
   readonly pageInfo: PageInfo;
+  /** The query as its first result matched it, when that took a correction (first page only). */
+  readonly didYouMean: string | null;
+  /** The recorded search this first page belongs to (see `SearchRecorder.record`), or null. */
+  readonly searchId: string | null;
 }
 
 /**
@@ -134,6 +161,52 @@ function dateRange(value: DateTimeRangeInput | null | undefined, field: string) 
 }
 
 /**
+ * Checks a query and a filter as `auctionItems` receives them and turns them into a search;
+ * anything wrong is `BAD_USER_INPUT` naming the argument (`query`, `filter.price.min`, ...).
+ */
+export function validateSearch(
+  query: string | null | undefined,
+  filter: AuctionItemFilter | null | undefined,
+): ItemSearch {
+  let words: string[] = [];
+  if (query != null) {
+    if (query.length > SearchQueryLimits.maxLength) {
+      throw badUserInput('query', `query must be at most ${SearchQueryLimits.maxLength} characters.`);
+    }
+    words = [...new Set(tokenize(query))];
+    if (words.length > SearchQueryLimits.maxWords) {
+      throw badUserInput('query', `query may contain at most ${SearchQueryLimits.maxWords} words.`);
+    }
+  }
+  const price = filter?.price;
+  if (price != null) {
+    for (const bound of ['min', 'max'] as const) {
+      const value = price[bound];
+      if (value != null && value < 0)
+        throw badUserInput(`filter.price.${bound}`, `filter.price.${bound} must not be negative.`);
+    }
+    if (price.min != null && price.max != null && price.min > price.max) {
+      throw badUserInput('filter.price', 'filter.price.min must not exceed filter.price.max.');
+    }
+  }
+  const statuses = listFilter(filter?.status, 'filter.status');
+  if (statuses?.some((status) => !Object.values(AuctionStatus).includes(status))) {
+    throw badUserInput('filter.status', 'filter.status holds an unknown status.');
+  }
+  return {
+    words,
+    categories: listFilter(filter?.category, 'filter.category'),
+    statuses,
+    sellerId: filter?.sellerId ?? undefined,
+    tags: listFilter(filter?.tags, 'filter.tags')?.map((tag) => tag.trim().toLowerCase()),
+    currency: filter?.currency ?? undefined,
+    price: price == null ? undefined : { min: price.min ?? undefined, max: price.max ?? undefined },
+    createdAt: dateRange(filter?.createdAt, 'filter.createdAt'),
+    endsAt: dateRange(filter?.endsAt, 'filter.endsAt'),
+  };
+}
+
+/**
  * The rules of auction search: argument validation, Relay pagination over keyset queries, signed
  * cursors bound to their search, and lazily computed totals and facets.
  */
@@ -141,6 +214,8 @@ export class SearchService {
   constructor(
     private readonly repository: SearchRepository,
     private readonly cursors: CursorCodec,
+    /** Records first pages of searches (search analytics); none = nothing recorded. */
+    private readonly recorder?: Pick<SearchRecorder, 'record'>,
   ) {}
 
   /**
@@ -155,18 +230,26 @@ export class SearchService {
    * Validates the arguments and returns the search, whose page, count and facets run on demand.
    * Throws `BAD_USER_INPUT` naming the argument for every invalid input.
    */
-  search(args: SearchArguments): SearchResult {
-    const search = this.validateSearch(args.query, args.filter);
-    const order = this.validateOrder(args.orderBy, search);
+  search(args: SearchArguments, sessionId?: string, address?: string): SearchResult {
+    const typed = validateSearch(args.query, args.filter);
+    const order = this.validateOrder(args.orderBy, typed);
     const { limit, backward, cursor, cursorField } = this.validatePaging(args);
-    const fingerprint = this.fingerprint(search);
+    // The cursor binds to the search as typed; its corrections come from the dictionary.
+    const fingerprint = this.fingerprint(typed);
+    let withCorrections: Promise<ItemSearch> | undefined;
+    const corrected = () =>
+      (withCorrections ??= this.repository
+        .corrections(typed.words)
+        .then((corrections) => (corrections.size > 0 ? { ...typed, corrections } : typed)));
     const orderTag = `${order.key}:${order.direction}`;
     const position =
       cursor === undefined ? undefined : this.decodeCursor(cursor, cursorField, orderTag, fingerprint, order);
 
     const loadPage = async (): Promise<SearchPage> => {
+      const started = performance.now();
       // Paging backward walks the reversed order from `before`, then restores the order.
       const walk: ItemOrder = backward ? { key: order.key, direction: order.direction === 1 ? -1 : 1 } : order;
+      const search = await corrected();
       const rows = await this.repository.findPage({ search, order: walk, after: position, limit: limit + 1 });
       const more = rows.length > limit;
       const pageRows = rows.slice(0, limit);
@@ -174,9 +257,31 @@ export class SearchService {
       const edges = pageRows.map((row) => ({
         cursor: this.encodeCursor(row, orderTag, fingerprint),
         node: toAuctionItem(row.record),
+        matchedTerms: matchedTermsOf(row.record, search),
       }));
+      const first = edges[0];
+      const typo =
+        first && position === undefined && first.matchedTerms.some((term, i) => !term.startsWith(search.words[i]!));
+      const didYouMean = typo
+        ? first.matchedTerms.map((term, i) => (term.startsWith(search.words[i]!) ? search.words[i] : term)).join(' ')
+        : null;
+      // A search is its first page; later pages (and pages backward) are the same search.
+      const searchId =
+        position === undefined && !backward && this.recorder
+          ? this.recorder.record({
+              search,
+              resultCount: edges.length,
+              hasMore: more,
+              latencyMs: performance.now() - started,
+              didYouMean,
+              sessionId,
+              address,
+            })
+          : null;
       return {
         edges,
+        didYouMean,
+        searchId,
         pageInfo: {
           // Per the Relay spec, the side we came from only reports that a cursor was given.
           hasNextPage: backward ? position !== undefined : more,
@@ -187,7 +292,7 @@ export class SearchService {
       };
     };
     const loadFacets = async (): Promise<AuctionItemFacets> => {
-      const counts = await this.repository.facets(search);
+      const counts = await this.repository.facets(await corrected());
       return {
         category: counts.category,
         status: counts.status,
@@ -198,46 +303,7 @@ export class SearchService {
         })),
       };
     };
-    return new SearchResult(loadPage, () => this.repository.count(search), loadFacets);
-  }
-
-  private validateSearch(query: string | null | undefined, filter: AuctionItemFilter | null | undefined): ItemSearch {
-    let words: string[] = [];
-    if (query != null) {
-      if (query.length > SearchQueryLimits.maxLength) {
-        throw badUserInput('query', `query must be at most ${SearchQueryLimits.maxLength} characters.`);
-      }
-      words = [...new Set(tokenize(query))];
-      if (words.length > SearchQueryLimits.maxWords) {
-        throw badUserInput('query', `query may contain at most ${SearchQueryLimits.maxWords} words.`);
-      }
-    }
-    const price = filter?.price;
-    if (price != null) {
-      for (const bound of ['min', 'max'] as const) {
-        const value = price[bound];
-        if (value != null && value < 0)
-          throw badUserInput(`filter.price.${bound}`, `filter.price.${bound} must not be negative.`);
-      }
-      if (price.min != null && price.max != null && price.min > price.max) {
-        throw badUserInput('filter.price', 'filter.price.min must not exceed filter.price.max.');
-      }
-    }
-    const statuses = listFilter(filter?.status, 'filter.status');
-    if (statuses?.some((status) => !Object.values(AuctionStatus).includes(status))) {
-      throw badUserInput('filter.status', 'filter.status holds an unknown status.');
-    }
-    return {
-      words,
-      categories: listFilter(filter?.category, 'filter.category'),
-      statuses,
-      sellerId: filter?.sellerId ?? undefined,
-      tags: listFilter(filter?.tags, 'filter.tags')?.map((tag) => tag.trim().toLowerCase()),
-      currency: filter?.currency ?? undefined,
-      price: price == null ? undefined : { min: price.min ?? undefined, max: price.max ?? undefined },
-      createdAt: dateRange(filter?.createdAt, 'filter.createdAt'),
-      endsAt: dateRange(filter?.endsAt, 'filter.endsAt'),
-    };
+    return new SearchResult(loadPage, async () => this.repository.count(await corrected()), loadFacets);
   }
 
   private validateOrder(orderBy: AuctionItemOrder | null | undefined, search: ItemSearch): ItemOrder {

@@ -92,6 +92,12 @@ export class AuctionItemEdge {
 
   @Field(() => AuctionItem)
   node!: AuctionItem;
+
+  @Field(() => [String], {
+    description:
+      "For each word of the query, in order, the item's word it matched: one the query word begins (as typed), or a correction of a typo (one edit allowed from 5 letters, two from 9). Empty without a query.",
+  })
+  matchedTerms!: string[];
 }
 
 @ObjectType({ description: 'How many results fall in one value of a facet.' })

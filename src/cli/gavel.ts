@@ -3,6 +3,8 @@
  *
  *   gavel [serve]          start the server (configured by environment variables)
  *   gavel keys create|revoke|list …   manage API keys (see `gavel keys` for usage)
+ *   gavel rollups check|repair …      compare hourly counters with their events (see `gavel rollups`)
+ *   gavel suggestions check|repair    compare search suggestion counters with the open lots
  */
 // First: refuses an unsupported Node.js before anything else loads.
 import '../shared/requireSupportedNode';
@@ -10,12 +12,23 @@ import { main as keys } from '../auth/keysCli';
 import { ConfigError } from '../config';
 import { EngineUnavailableError } from '../db/engine';
 import { serve } from '../main';
+import { main as rollups } from '../tracking/rollupsCli';
+import { main as suggestions } from '../catalog/suggestionsCli';
+import type { CliOutput } from './cliDatabase';
 
-const USAGE = 'Usage: gavel [serve] | gavel keys create|revoke|list …';
+const USAGE =
+  'Usage: gavel [serve] | gavel keys create|revoke|list … | gavel rollups check|repair … | gavel suggestions check|repair';
 
-async function runKeys(argv: readonly string[]): Promise<number> {
+/** The tools besides the server: each connects as the server would and returns an exit code. */
+const TOOLS: Record<string, (argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput) => Promise<number>> = {
+  keys,
+  rollups,
+  suggestions,
+};
+
+async function runTool(tool: (typeof TOOLS)[string], argv: readonly string[]): Promise<number> {
   try {
-    return await keys(argv, process.env, {
+    return await tool(argv, process.env, {
       out: (line) => process.stdout.write(`${line}\n`),
       err: (line) => process.stderr.write(`${line}\n`),
     });
@@ -30,8 +43,8 @@ const [command = 'serve', ...rest] = process.argv.slice(2);
 if (command === 'serve') {
   // The server installs its own signal handlers and exit codes.
   void serve();
-} else if (command === 'keys') {
-  runKeys(rest).then(
+} else if (Object.hasOwn(TOOLS, command)) {
+  runTool(TOOLS[command]!, rest).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`gavel: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

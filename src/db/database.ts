@@ -145,6 +145,21 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /**
+ * Whether `error` is an open connection the server reset or dropped (`ECONNRESET`, or the driver's
+ * `MongoNetworkError`), also as a cause: DocumentDB's gateway resets connections opened at the same
+ * instant, which two instances starting together do. Unlike an unreachable server (a server
+ * selection timeout), trying again at once usually works.
+ */
+export function isConnectionReset(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth <= MAX_NESTING; depth++) {
+    if (current.name === 'MongoNetworkError' || (current as NodeJS.ErrnoException).code === 'ECONNRESET') return true;
+    if (/\bECONNRESET\b/.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/**
  * The error that makes `error` a {@link isDatabaseUnavailable} one, described in one line for a
  * log (`MongoNetworkError: read ECONNRESET`); undefined when it is not one.
  */

@@ -1,17 +1,31 @@
 import type { Model, mongo } from 'mongoose';
 
 /**
- * Creates a model's collection when missing, then every index its schema declares, in a single
- * `createIndexes` command. Mongoose's own `createIndexes()` sends one command per index, and
- * DocumentDB answers each after about 2 s whatever it builds (it waits for its index-build job),
- * so a collection with 15 indexes took 30 s to start. Indexes that exist are left as they are.
+ * Creates every index a model's schema declares (and the collection, when missing) in a single
+ * `createIndexes` command. One command, because Mongoose's own `createIndexes()` sends one per
+ * index, and DocumentDB answers each after 1–2 s (it queues the build for its background job), so
+ * a collection with 15 indexes took 30 s to start. The collection is not created first: DocumentDB
+ * builds at once (~15 ms) the indexes of a collection it creates in the same command, and only
+ * queues those of one that exists, even empty; under a busy engine that queue made a start take
+ * over a minute. Indexes that exist are left as they are. `extra` are indexes the schema cannot
+ * declare (they depend on the deployment), sent in the same command for the same reason.
  */
-export async function ensureSchemaIndexes<T>(model: Model<T>): Promise<void> {
-  // Created explicitly: some engines fail an insert that races the implicit creation.
-  await model.createCollection().catch(() => undefined);
-  const indexes = model.schema.indexes().map(([key, options]) => ({ ...options, key }));
-  if (indexes.length > 0)
-    await model.collection.createIndexes(indexes as Parameters<typeof model.collection.createIndexes>[0]);
+export async function ensureSchemaIndexes<T>(model: Model<T>, extra: mongo.IndexDescription[] = []): Promise<void> {
+  const indexes = [...model.schema.indexes().map(([key, options]) => ({ ...options, key })), ...extra];
+  // Created explicitly when no index does it: some engines fail an insert that races the implicit creation.
+  if (indexes.length === 0) {
+    await model.createCollection().catch(() => undefined);
+    return;
+  }
+  const create = () => model.collection.createIndexes(indexes as Parameters<typeof model.collection.createIndexes>[0]);
+  // Another instance starting at the same moment may create the collection while this command
+  // does, which an engine can refuse; the collection exists then, and a second try only has to
+  // build what is missing. If that fails too, the first error is the one that says why.
+  await create().catch(async (first: unknown) => {
+    await create().catch(() => {
+      throw first;
+    });
+  });
 }
 
 /** What {@link ensureTtlIndex} did to the index. */

@@ -1,5 +1,7 @@
 import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
+import type { SuggestionService } from '../catalog/suggestion.service';
+import type { SearchAnalyticsService } from '../searches/searchAnalytics.service';
 import type { AnalyticsLoaders, AnalyticsService } from '../analytics/analytics.service';
 import type { AuthService } from '../auth/auth.service';
 import type { Viewer } from '../auth/viewer';
@@ -14,6 +16,8 @@ import type { RetentionService } from '../retention/retention.service';
 export interface GavelServices {
   readonly catalog: CatalogService;
   readonly search: SearchService;
+  readonly suggestions: SuggestionService;
+  readonly searches: SearchAnalyticsService;
   readonly analytics: AnalyticsService;
   readonly tracking: TrackingService;
   readonly live: LiveService;

@@ -10,6 +10,8 @@ import {
 import { authChecker } from '../auth/viewer';
 import { AuctionItemResolver } from '../catalog/auctionItem.resolver';
 import { SearchResolver } from '../catalog/search.resolver';
+import { SuggestionResolver } from '../catalog/suggestion.resolver';
+import { SearchAnalyticsResolver } from '../searches/searchAnalytics.resolver';
 import { LiveResolver } from '../live/live.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
 import { TrackingOutcomesResolver } from '../tracking/outcomes.resolver';
@@ -19,6 +21,8 @@ import { RetentionResolver } from '../retention/retention.resolver';
 const resolvers = [
   AuctionItemResolver,
   SearchResolver,
+  SuggestionResolver,
+  SearchAnalyticsResolver,
   ItemAnalyticsFieldResolver,
   ItemAnalyticsResolver,
   AnalyticsQueryResolver,

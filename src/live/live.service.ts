@@ -1,4 +1,5 @@
 import type { AnalyticsOverview } from '../analytics/analytics.types';
+import { LatestValues } from './latestValues';
 import type { EffectiveTimeRange } from '../analytics/timeRange';
 import type { Clock } from '../shared/clock';
 import { badUserInput } from '../shared/errors';
@@ -31,11 +32,9 @@ export interface LiveFiguresSource {
 interface OverviewSubscription {
   readonly resolveRange: RangeResolver;
   range: EffectiveTimeRange;
-  /** Only the latest overview waits for a slow consumer. */
-  pending?: AnalyticsOverview;
   lastQueued?: string;
-  wake?: () => void;
-  closed: boolean;
+  /** Only the latest overview waits for a slow consumer. */
+  readonly stream: LatestValues<'overview', AnalyticsOverview>;
 }
 
 /** Tunables of {@link LiveService}. */
@@ -52,12 +51,10 @@ interface ItemSubscription {
   readonly itemIds: readonly string[];
   readonly resolveRange: RangeResolver;
   range: EffectiveTimeRange;
-  /** Latest unsent update per item: a slow consumer holds at most one per item, never a backlog. */
-  readonly pending: Map<string, ItemAnalyticsUpdate>;
   /** Figures last queued per item, to push only changes. */
   readonly lastQueued: Map<string, string>;
-  wake?: () => void;
-  closed: boolean;
+  /** Latest unsent update per item: a slow consumer holds at most one per item, never a backlog. */
+  readonly stream: LatestValues<string, ItemAnalyticsUpdate>;
 }
 
 /**
@@ -109,8 +106,7 @@ export class LiveService {
     clearInterval(this.timer);
     this.unsubscribeBus?.();
     this.unsubscribeBus = undefined;
-    for (const subscription of [...this.subscriptions]) this.release(subscription);
-    for (const subscription of [...this.overviews]) this.releaseOverview(subscription);
+    for (const subscription of [...this.subscriptions, ...this.overviews]) subscription.stream.close();
   }
 
   /** Announces changed counters to every instance (called by tracking after a write). */
@@ -156,9 +152,8 @@ export class LiveService {
       itemIds: unique,
       resolveRange,
       range: resolveRange(this.clock.now()),
-      pending: new Map(),
       lastQueued: new Map(),
-      closed: false,
+      stream: new LatestValues(() => this.release(subscription)),
     };
     this.subscriptions.add(subscription);
     for (const itemId of unique) {
@@ -170,7 +165,7 @@ export class LiveService {
       // The next round retries: items never queued count as changed there.
       this.logger.warn({ err: error }, 'initial live figures failed; retrying next interval');
     });
-    return this.iterate(subscription);
+    return subscription.stream;
   }
 
   /**
@@ -181,44 +176,13 @@ export class LiveService {
     const subscription: OverviewSubscription = {
       resolveRange,
       range: resolveRange(this.clock.now()),
-      closed: false,
+      stream: new LatestValues(() => this.overviews.delete(subscription)),
     };
     this.overviews.add(subscription);
     this.refreshOverviews([subscription], true).catch((error: unknown) => {
       this.logger.warn({ err: error }, 'initial live overview failed; retrying next interval');
     });
-    const done = (): IteratorResult<AnalyticsOverview> => ({ value: undefined, done: true });
-    const iterator: AsyncIterableIterator<AnalyticsOverview> = {
-      next: async () => {
-        while (!subscription.closed) {
-          const next = subscription.pending;
-          if (next) {
-            subscription.pending = undefined;
-            return { value: next, done: false };
-          }
-          await new Promise<void>((resolve) => (subscription.wake = resolve));
-        }
-        return done();
-      },
-      return: async () => {
-        this.releaseOverview(subscription);
-        return done();
-      },
-      throw: async () => {
-        this.releaseOverview(subscription);
-        return done();
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
-  }
-
-  private releaseOverview(subscription: OverviewSubscription): void {
-    if (subscription.closed) return;
-    subscription.closed = true;
-    subscription.pending = undefined;
-    this.overviews.delete(subscription);
-    subscription.wake?.();
+    return subscription.stream;
   }
 
   private async refreshOverviews(subscriptions: readonly OverviewSubscription[], initial: boolean): Promise<void> {
@@ -229,53 +193,21 @@ export class LiveService {
       const overview = await this.source.overview(group[0]!.range);
       const signature = JSON.stringify(overview);
       for (const subscription of group) {
-        if (subscription.closed || (!initial && subscription.lastQueued === signature)) continue;
+        if (subscription.stream.closed || (!initial && subscription.lastQueued === signature)) continue;
         subscription.lastQueued = signature;
-        subscription.pending = overview;
-        subscription.wake?.();
+        subscription.stream.put('overview', overview);
       }
     }
   }
 
-  private iterate(subscription: ItemSubscription): AsyncIterableIterator<ItemAnalyticsUpdate> {
-    const done = (): IteratorResult<ItemAnalyticsUpdate> => ({ value: undefined, done: true });
-    const iterator: AsyncIterableIterator<ItemAnalyticsUpdate> = {
-      next: async () => {
-        while (!subscription.closed) {
-          const next = subscription.pending.entries().next();
-          if (!next.done) {
-            const [itemId, update] = next.value;
-            subscription.pending.delete(itemId);
-            return { value: update, done: false };
-          }
-          await new Promise<void>((resolve) => (subscription.wake = resolve));
-        }
-        return done();
-      },
-      return: async () => {
-        this.release(subscription);
-        return done();
-      },
-      throw: async () => {
-        this.release(subscription);
-        return done();
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
-  }
-
+  /** What an item subscription's stream does as it ends. */
   private release(subscription: ItemSubscription): void {
-    if (subscription.closed) return;
-    subscription.closed = true;
-    subscription.pending.clear();
     this.subscriptions.delete(subscription);
     for (const itemId of subscription.itemIds) {
       const set = this.watchers.get(itemId);
       set?.delete(subscription);
       if (set?.size === 0) this.watchers.delete(itemId);
     }
-    subscription.wake?.();
   }
 
   private onCountersChanged(message: unknown): void {
@@ -350,14 +282,14 @@ export class LiveService {
       const counters =
         ids.length > 0 ? await this.source.itemCounters(ids, group.range) : new Map<string, ItemCounters>();
       for (const subscription of group.subscriptions) {
-        if (subscription.closed) continue;
+        if (subscription.stream.closed) continue;
         for (const itemId of subscription.itemIds) {
           if (!group.itemIds.has(itemId)) continue;
           const { impressions, clicks } = counters.get(itemId) ?? { impressions: 0, clicks: 0 };
           const signature = `${rangeKey(group.range)}:${impressions}:${clicks}`;
           if (!initial && subscription.lastQueued.get(itemId) === signature) continue;
           subscription.lastQueued.set(itemId, signature);
-          subscription.pending.set(itemId, {
+          subscription.stream.put(itemId, {
             itemId,
             impressions,
             clicks,
@@ -365,7 +297,6 @@ export class LiveService {
             at,
           });
         }
-        subscription.wake?.();
       }
     }
   }

@@ -16,6 +16,12 @@ export enum RetentionDataType {
   ROLLUPS = 'ROLLUPS',
   /** Rollup journal entries never closed (recovered ones are deleted at once): `rollup_journal`. */
   ROLLUP_JOURNAL = 'ROLLUP_JOURNAL',
+  /** Recorded searches (query, filter, result count, session): `search_events`. */
+  SEARCH_EVENTS = 'SEARCH_EVENTS',
+  /** Per query and day counts of searches and attributed clicks (the query text included): `search_days`. */
+  SEARCH_ROLLUPS = 'SEARCH_ROLLUPS',
+  /** Each day's leading queries, drawn from its search rollups (the query text included): `search_day_lists`. */
+  SEARCH_LISTS = 'SEARCH_LISTS',
 }
 registerEnumType(RetentionDataType, {
   name: 'RetentionDataType',
@@ -47,9 +53,12 @@ const SPECS: Record<RetentionDataType, TypeSpec> = {
   [RetentionDataType.AUDIT_AGGREGATES]: { collection: 'tracking_audit_aggregates', field: 'minute', filter: {} },
   [RetentionDataType.ROLLUPS]: { collection: 'item_days', field: 'day', filter: {} },
   [RetentionDataType.ROLLUP_JOURNAL]: { collection: 'rollup_journal', field: 'lastHourBucket', filter: {} },
+  [RetentionDataType.SEARCH_EVENTS]: { collection: 'search_events', field: 'at', filter: {} },
+  [RetentionDataType.SEARCH_ROLLUPS]: { collection: 'search_days', field: 'day', filter: {} },
+  [RetentionDataType.SEARCH_LISTS]: { collection: 'search_day_lists', field: 'day', filter: {} },
 };
 
-/** Ids per delete command. */
+/** Ids per delete command (and documents per erasure batch). */
 const DELETE_CHUNK = 1_000;
 
 /** A stored document as the purge sees it: its id and whatever else it holds (archived as is). */
@@ -108,8 +117,11 @@ export interface RetentionRepository {
   deleteExpired(type: RetentionDataType, ids: ReadonlyArray<StoredDocument['_id']>): Promise<number>;
   /** The session ids of the raw events (counted and audit) that carry one of `userIds` (stored forms of one user id). */
   sessionsOfUser(userIds: readonly string[]): Promise<string[]>;
-  /** Deletes the subject's raw events of one raw type; returns the number deleted. */
-  eraseEvents(type: (typeof RAW_EVENT_TYPES)[number], subject: ErasureSubject): Promise<number>;
+  /** Deletes the subject's raw events of one raw type, at most 1,000 per command; returns the number deleted. */
+  eraseEvents(
+    type: (typeof RAW_EVENT_TYPES)[number] | RetentionDataType.SEARCH_EVENTS,
+    subject: ErasureSubject,
+  ): Promise<number>;
   /**
    * Takes or renews the purge lease for `claim.holder` until `until` when it is free, expired (at
    * `now`), already that holder's, or held for the same instance (`claim.instance`: a previous
@@ -158,6 +170,7 @@ export interface ErasureRecord {
   readonly sessions: number;
   readonly countedEvents: number;
   readonly auditEvents: number;
+  readonly searchEvents: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }
@@ -202,11 +215,23 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
       return rows.map((row) => row._id).filter((id): id is string => typeof id === 'string');
     },
     eraseEvents: async (type, subject) => {
+      // In bounded batches (read ids, delete them), so that no single command removes an unbounded
+      // number of documents: a user id may be spread over millions of events, and on a sharded
+      // engine every such delete is a distributed transaction over all shards.
       let deleted = 0;
       for (const filter of subjectFilters(subject))
-        deleted += (
-          await retryTransientConflicts(() => collection(type).deleteMany({ ...SPECS[type].filter, ...filter }))
-        ).deletedCount;
+        for (;;) {
+          const ids = (
+            await collection(type)
+              .find({ ...SPECS[type].filter, ...filter }, { projection: { _id: 1 } })
+              .limit(DELETE_CHUNK)
+              .toArray()
+          ).map((document) => document._id);
+          if (ids.length > 0)
+            deleted += (await retryTransientConflicts(() => collection(type).deleteMany({ _id: { $in: ids } })))
+              .deletedCount;
+          if (ids.length < DELETE_CHUNK) break;
+        }
       return deleted;
     },
     acquirePurgeLease: async ({ holder, instance }, now, until) => {

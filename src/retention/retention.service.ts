@@ -52,6 +52,7 @@ export interface ErasureReport {
   readonly sessions: number;
   readonly countedEvents: number;
   readonly auditEvents: number;
+  readonly searchEvents: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }
@@ -118,6 +119,10 @@ export class RetentionService {
       // A day's rollup goes once the whole day is older than the retention.
       [RetentionDataType.ROLLUPS]: before(this.policy.rollupDays + 1),
       [RetentionDataType.ROLLUP_JOURNAL]: before(this.policy.journalDays),
+      // Searches are raw events too; their rollups hold what buyers typed, so they go with them.
+      [RetentionDataType.SEARCH_EVENTS]: before(this.policy.countedEventsDays),
+      [RetentionDataType.SEARCH_ROLLUPS]: before(this.policy.countedEventsDays + 1),
+      [RetentionDataType.SEARCH_LISTS]: before(this.policy.countedEventsDays + 1),
     };
   }
 
@@ -165,6 +170,7 @@ export class RetentionService {
     let archived = { documents: 0, files: 0 };
     let countedEvents = 0;
     let auditEvents = 0;
+    let searchEvents = 0;
     let target: ErasureSubject = { userIds: new Set(), sessionIds: new Set(forms) };
     try {
       if (kind === 'userId') {
@@ -175,9 +181,11 @@ export class RetentionService {
           for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, forms)) sessions.add(session);
         target = { userIds: new Set(forms), sessionIds: sessions };
       }
-      [countedEvents, auditEvents] = (await Promise.all(
-        RAW_EVENT_TYPES.map((type) => this.repository.eraseEvents(type, target)),
-      )) as [number, number];
+      [countedEvents, auditEvents, searchEvents] = (await Promise.all(
+        [...RAW_EVENT_TYPES, RetentionDataType.SEARCH_EVENTS as const].map((type) =>
+          this.repository.eraseEvents(type, target),
+        ),
+      )) as [number, number, number];
       if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
     } finally {
       // A purge of this process may hold the same lease; it keeps it.
@@ -187,6 +195,7 @@ export class RetentionService {
       sessions: kind === 'sessionId' ? 1 : target.sessionIds.size,
       countedEvents,
       auditEvents,
+      searchEvents,
       archivedEvents: archived.documents,
       archiveFiles: archived.files,
     };

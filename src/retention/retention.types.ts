@@ -51,6 +51,9 @@ export class ErasureReport {
   @Field(() => Int, { description: 'Raw audit rows (rejected, rate-limited, invalid, flagged events) deleted.' })
   auditEvents!: number;
 
+  @Field(() => Int, { description: "Recorded searches of the subject's sessions deleted." })
+  searchEvents!: number;
+
   @Field(() => Int, { description: 'Events removed from archives (rewritten without them).' })
   archivedEvents!: number;
 

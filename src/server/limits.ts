@@ -92,6 +92,16 @@ function pageSize(args: Record<string, unknown>): number {
   return size === undefined ? DEFAULT_PAGE_SIZE : Math.min(Math.max(size, 0), 100);
 }
 
+/** A list's `first` argument as its resolver reads it: `fallback` when absent, else kept to 1–`max`. */
+function firstOf(args: Record<string, unknown>, max: number, fallback: number): number {
+  return typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), max) : fallback;
+}
+
+/** `searchAnalytics`' price (query and subscription): one read, three lists of up to `first` queries. */
+function searchAnalyticsCost(args: Record<string, unknown>, childComplexity: number): number {
+  return COST.aggregation + firstOf(args, 50, 10) * childComplexity;
+}
+
 /**
  * Hours an analytics `range` argument covers, as the resolver would read it, and whether the
  * resolver would accept that length (`valid`). An unreadable, inverted or too long range is priced
@@ -136,8 +146,13 @@ function pricedFields(
       return COST.object + childComplexity;
     },
     'AuctionItemConnection.totalCount': () => limits.totalCountCost,
+    // At most one word per query word (8), computed from the item already read: free.
+    'AuctionItemEdge.matchedTerms': () => 0,
     'AuctionItemConnection.facets': ({ childComplexity }) => limits.facetsCost + childComplexity,
     'Query.auctionItem': ({ childComplexity }) => COST.query + childComplexity,
+    // A keystroke: one read per suggestion kind, then up to `first` (1–20, default 8) objects.
+    'Query.searchSuggestions': ({ args, childComplexity }) =>
+      COST.query + firstOf(args, 20, 8) * (COST.object + childComplexity),
     'AuctionItem.analytics': ({ args, childComplexity }, walk) => {
       const { hours, valid } = rangeHours(args.range, limits.analyticsMaxRangeHours);
       const points = walk.pendingPointsPerHour * hours;
@@ -153,10 +168,12 @@ function pricedFields(
       walk.pendingFinestPointsPerHour = Math.max(walk.pendingFinestPointsPerHour, perHour);
       return COST.object + childComplexity;
     },
-    'Query.popularItems': ({ args, childComplexity }) =>
-      COST.aggregation +
-      (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), 100) : 10) * childComplexity,
+    'Query.popularItems': ({ args, childComplexity }) => COST.aggregation + firstOf(args, 100, 10) * childComplexity,
     'Query.analyticsOverview': ({ childComplexity }) => COST.aggregation + childComplexity,
+    // One read of the search rollups; each of its three lists holds up to `first` (1–50, default 10) queries.
+    'Query.searchAnalytics': ({ args, childComplexity }) => searchAnalyticsCost(args, childComplexity),
+    // The same read, again at most once per LIVE_INTERVAL_MS while open.
+    'Subscription.searchAnalyticsUpdated': ({ args, childComplexity }) => searchAnalyticsCost(args, childComplexity),
     // topItems is always 10 items.
     'AnalyticsOverview.topItems': ({ childComplexity }) => 10 * (COST.object + childComplexity),
     'Query.userAnalytics': ({ childComplexity }) => COST.aggregation + childComplexity,
@@ -210,7 +227,14 @@ export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze
   'Mutation.purgeExpiredData':
     'ADMIN only; one purge at a time across instances (the retention lease), in bounded batches',
   'Mutation.eraseSubject': "ADMIN only; deletes one subject's raw events, under the retention lease",
-  'PurgeReport.types': 'one entry per retention data type (5)',
+  'PurgeReport.types': 'one entry per retention data type (7)',
+  'SearchAnalytics.topQueries': 'up to `first` queries, priced on Query.searchAnalytics',
+  'SearchAnalytics.zeroResultQueries': 'up to `first` queries, priced on Query.searchAnalytics',
+  'SearchAnalytics.noClickQueries': 'up to `first` queries, priced on Query.searchAnalytics',
+  'SearchAnalytics.positions': 'one entry per counted position (21), from the position rollups',
+  'SearchQueryStats.clickedItems': 'at most 5 items, from the click maps already read',
+  'SearchQueryStats.daily':
+    'one entry per day of the range (at most ANALYTICS_MAX_RANGE_DAYS), from the rows already read',
 });
 
 /** An error Gavel raises for a document over one of its limits (HTTP 400, before execution). */

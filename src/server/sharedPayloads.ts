@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
 /**
@@ -38,8 +39,15 @@ export class SharedPayloads {
     return { [STAND_IN_KEY]: id };
   }
 
-  /** Wraps the socket's `send` so that a message carrying a stand-in goes out with the payload instead. */
+  /**
+   * Wraps the socket's `send` so that a message carrying a stand-in goes out with the payload
+   * instead, in one write: `ws` writes each frame as it comes (a `writev` system call per frame),
+   * and a shared message is three frames, which made `writev` the server's largest cost at 5,000
+   * subscribers. The TCP socket is corked around the three synchronous sends, so nothing waits:
+   * the message leaves when its last frame is written, as it did.
+   */
   attach(socket: WebSocket): void {
+    const tcp = (socket as unknown as { _socket?: Socket })._socket;
     const send = socket.send.bind(socket) as (data: unknown, options?: unknown, cb?: (error?: Error) => void) => void;
     socket.send = ((data: unknown, options?: unknown, cb?: (error?: Error) => void) => {
       const match = typeof data === 'string' ? STAND_IN_TAIL.exec(data) : null;
@@ -49,9 +57,11 @@ export class SharedPayloads {
       const callback = typeof options === 'function' ? (options as (error?: Error) => void) : cb;
       const text = data as string;
       // Consecutive synchronous sends: no other message can come between the fragments.
+      tcp?.cork();
       send(text.slice(0, match.index), { binary: false, fin: false });
       send(json, { binary: false, fin: false });
       send('}', { binary: false, fin: true }, callback);
+      tcp?.uncork();
     }) as WebSocket['send'];
   }
 }

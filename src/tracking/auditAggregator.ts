@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger';
 import type { RateLimiter } from './rateLimiter';
 import type { AuditAggregate } from './tracking.repository';
 import type { EventType, TrackingOutcome } from './trackingEvent.model';
+import { BulkWriteOutcomeUnknownError } from '../db/bulkWrites';
 
 const MINUTE_MS = 60_000;
 /** Aggregates waiting at most; beyond, the oldest are written at once (memory stays bounded). */
@@ -81,7 +82,16 @@ export class AuditAggregator {
       try {
         await this.store(rows);
       } catch (error) {
-        // Put them back: the next flush tries again.
+        if (error instanceof BulkWriteOutcomeUnknownError) {
+          // Part of them may be stored: sending them again could count those twice. Dropped, and
+          // said: these are counts of refused events, and the loss is bounded by one flush.
+          this.logger.warn(
+            { err: error, rows: rows.length, events: rows.reduce((sum, row) => sum + row.count, 0) },
+            'aggregated audit counts may be partly stored after a conflict; not repeated',
+          );
+          return;
+        }
+        // Nothing stored: put them back, the next flush tries again.
         for (const row of rows) {
           const key = `${row.ip}|${row.minute.getTime()}|${row.type}|${row.outcome}`;
           const entry = this.pending.get(key);

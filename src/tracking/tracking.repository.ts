@@ -7,10 +7,23 @@ import { LRUCache } from 'lru-cache';
 import { bulkWriteRetryingConflicts, type FailedWrite } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
 import { rollupJournalModel, type RollupBucket, type RollupJournalRecord } from './rollupJournal.model';
-import { EventType, TrackingOutcome, trackingEventModel, type TrackingEventRecord } from './trackingEvent.model';
+import {
+  EventType,
+  DEDUP_INDEXES,
+  TrackingOutcome,
+  trackingEventModel,
+  uncountedEventKey,
+  type TrackingEventRecord,
+} from './trackingEvent.model';
 
 /** An event to store; `_id` is assigned by the caller so results map back to requests. */
 export type NewTrackingEvent = TrackingEventRecord;
+
+/** A counted event's dedup key with its item: the shard key that routes the lookup. */
+export interface ItemKey {
+  readonly itemId: Types.ObjectId;
+  readonly dedupKey: string;
+}
 
 /** Outcome of one bulk insert. */
 export interface InsertResult {
@@ -47,6 +60,8 @@ const DUPLICATE_KEY = 11000;
 
 /** Item-day ids remembered as existing per process: a day's worth for a large catalog. */
 const KNOWN_ITEM_DAYS = 200_000;
+/** Events given a dedup key per bulk write by the one-time migration (see `giveEveryEventAKey`). */
+const KEY_MIGRATION_BATCH = 1_000;
 
 /** The distinct codes of failed writes, for an error message. */
 function codesOf(failed: readonly FailedWrite[]): string {
@@ -92,17 +107,36 @@ export interface TrackingRepository {
    * the sampled refused ones) plus the audit aggregates (the rest of the refused ones, duplicates).
    */
   outcomesByHour(from: Date, to: Date): Promise<OutcomeCount[]>;
-  /** Which of these dedup keys a counted event already holds: one query on the unique index. */
-  countedKeys(keys: readonly string[]): Promise<Set<string>>;
+  /**
+   * Which of these dedup keys a counted event already holds: one query on the unique index, sent
+   * only to the shards holding these items.
+   */
+  countedKeys(keys: readonly ItemKey[]): Promise<Set<string>>;
   /** Gives back a claim taken by {@link claimImpression} for a click that was not counted after all. */
-  releaseImpressionClaim(impressionId: Types.ObjectId): Promise<void>;
+  releaseImpressionClaim(impressionId: Types.ObjectId, itemId: Types.ObjectId): Promise<void>;
   /**
    * Recomputes one closed (item, hour) bucket's counters from its counted events with `$set`, and
-   * merges their sessions and users into the day's sketches: idempotent both.
+   * merges their sessions and users into the day's sketches: idempotent both. With `keepAbove`,
+   * no counter is set below the value given there (the stored one, when only lost increments are
+   * to be restored: an erasure deletes events but leaves the counters).
    */
-  rebuildBucket(itemId: Types.ObjectId, hourBucket: Date, category: string): Promise<void>;
-  /** Creates the indexes. */
-  ensureIndexes(): Promise<void>;
+  rebuildBucket(
+    itemId: Types.ObjectId,
+    hourBucket: Date,
+    category: string,
+    options?: { keepAbove?: HourCounters['bySource'] },
+  ): Promise<void>;
+  /** The counters the counted events of these items support, per (item, hour) with events, in [from, to): one aggregation. */
+  countedHours(itemIds: readonly Types.ObjectId[], from: Date, to: Date): Promise<HourCounters[]>;
+  /** The counters `item_days` holds for these items, per (item, hour) with counters, in [from, to): one query. */
+  storedHours(itemIds: readonly Types.ObjectId[], from: Date, to: Date): Promise<HourCounters[]>;
+  /** The items with counted events or rollups in [from, to) (two `distinct` commands). */
+  itemsWithCounts(from: Date, to: Date): Promise<Types.ObjectId[]>;
+  /**
+   * Creates the indexes; the dedup index for events that are (or are about to be) sharded on the
+   * item when `eventsSharded`, else for unsharded ones (see `DEDUP_INDEXES`), replacing the other.
+   */
+  ensureIndexes(options?: { eventsSharded?: boolean }): Promise<void>;
 }
 
 /** `{ [operator]: fields }`, or nothing when there are no fields (MongoDB refuses empty operators). */
@@ -125,6 +159,15 @@ function registerUpdates(sketch: 'sessions' | 'users', registers: ReadonlyMap<nu
   const paths: Record<string, number> = {};
   for (const [register, rank] of registers) paths[`${sketch}.${register}`] = rank;
   return paths;
+}
+
+/** One (item, UTC hour)'s counters per source, as `item_days` stores them and as the counted events support them. */
+export interface HourCounters {
+  readonly itemId: Types.ObjectId;
+  /** Start of the UTC hour. */
+  readonly hourBucket: Date;
+  /** Source → counters; sources without events are absent. */
+  readonly bySource: Readonly<Record<string, { impressions: number; clicks: number }>>;
 }
 
 /** How many events of one outcome arrived in one UTC hour. */
@@ -174,11 +217,46 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       missing.map(({ _id, itemId, day, category }) => ({
         insertOne: { document: { _id, itemId, day, category } as ItemDayRecord },
       })),
+      // A repeated insert of a created document is a duplicate, which is ignored.
+      { unknownOutcome: 'repeat' },
     );
     const refused = failed.filter((write) => write.code !== DUPLICATE_KEY);
     if (refused.length > 0)
       throw new Error(`${refused.length} rollup documents could not be created (codes ${codesOf(refused)})`);
     for (const { _id } of missing) existingItemDays.set(_id, true);
+  };
+
+  /**
+   * On events about to be sharded that were not (the unsharded dedup index still there): gives
+   * the events without a dedup key (stored before every event had one) their
+   * {@link uncountedEventKey}, in batches, so that the sharded dedup index can be built. Does
+   * nothing once that index is in place.
+   */
+  const giveEveryEventAKey = async (): Promise<void> => {
+    const indexes = await events.collection
+      .listIndexes()
+      .toArray()
+      .catch(() => []);
+    if (!indexes.some((index) => index.name === DEDUP_INDEXES.unsharded.name)) return;
+    for (;;) {
+      const batch = await events.collection
+        .find({ dedupKey: { $exists: false } }, { projection: { _id: 1, itemId: 1 } })
+        .limit(KEY_MIGRATION_BATCH)
+        .toArray();
+      if (batch.length === 0) return;
+      const failed = await bulkWriteRetryingConflicts(
+        events.collection,
+        batch.map(({ _id, itemId }) => ({
+          updateOne: {
+            filter: { _id, itemId },
+            update: { $set: { dedupKey: uncountedEventKey(_id as Types.ObjectId) } },
+          },
+        })),
+        { unknownOutcome: 'repeat' },
+      );
+      if (failed.length > 0)
+        throw new Error(`${failed.length} events could not get a dedup key (codes ${codesOf(failed)})`);
+    }
   };
 
   return {
@@ -187,10 +265,20 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       // take the unique index's locks in the same order and wait for each other, where opposite
       // orders deadlock on an engine with row locking.
       const ordered = [...docs].sort((a, b) => compareKeys(a.dedupKey, b.dedupKey));
-      const failed = await bulkWriteRetryingConflicts(
-        events.collection,
-        ordered.map((document) => ({ insertOne: { document } })),
+      const operations = ordered.map((document) => ({ insertOne: { document } }));
+      const documentOf = new Map<object, NewTrackingEvent>(
+        operations.map((operation) => [operation, operation.insertOne.document]),
       );
+      const failed = await bulkWriteRetryingConflicts(events.collection, operations, {
+        // Repeat only the events not stored: one stored by the failed command, sent again, would
+        // come back as a duplicate of itself and go uncounted.
+        unknownOutcome: async (sent) => {
+          const ids = sent.map((operation) => documentOf.get(operation)!._id);
+          const stored = await events.collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray();
+          const storedIds = new Set(stored.map((event) => (event._id as Types.ObjectId).toHexString()));
+          return sent.filter((operation) => !storedIds.has(documentOf.get(operation)!._id.toHexString()));
+        },
+      });
       const refused = failed.filter((write) => write.code !== DUPLICATE_KEY);
       if (refused.length > 0)
         throw new Error(
@@ -211,9 +299,10 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         itemDayDocuments,
         updates.map(({ _id, increment }) => ({
           updateOne: {
-            filter: { _id },
+            // With the item, the shard key: an upsert on a sharded collection must name its shard.
+            filter: { _id, itemId: increment.itemId },
             update: {
-              $setOnInsert: { itemId: increment.itemId, day: increment.day, category: increment.category },
+              $setOnInsert: { day: increment.day, category: increment.category },
               ...nonEmpty('$inc', counterIncrements(increment.counters)),
               ...nonEmpty('$max', {
                 ...registerUpdates('sessions', increment.sessions),
@@ -272,8 +361,9 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
     },
     countedKeys: async (keys) => {
       if (keys.length === 0) return new Set();
+      const itemIds = [...new Map(keys.map(({ itemId }) => [itemId.toHexString(), itemId])).values()];
       const found = await events
-        .find({ dedupKey: { $in: [...keys] } }, { dedupKey: 1 })
+        .find({ itemId: { $in: itemIds }, dedupKey: { $in: keys.map(({ dedupKey }) => dedupKey) } }, { dedupKey: 1 })
         .lean<Array<{ dedupKey: string }>>()
         .exec();
       return new Set(found.map((event) => event.dedupKey));
@@ -321,12 +411,14 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         count: row.count,
       }));
     },
-    releaseImpressionClaim: async (impressionId) => {
+    releaseImpressionClaim: async (impressionId, itemId) => {
       await retryTransientConflicts(() =>
-        events.updateOne({ _id: impressionId, clicksClaimed: { $gt: 0 } }, { $inc: { clicksClaimed: -1 } }).exec(),
+        events
+          .updateOne({ _id: impressionId, itemId, clicksClaimed: { $gt: 0 } }, { $inc: { clicksClaimed: -1 } })
+          .exec(),
       );
     },
-    rebuildBucket: async (itemId, hourBucket, category) => {
+    rebuildBucket: async (itemId, hourBucket, category, options = {}) => {
       const hourEnd = new Date(hourBucket.getTime() + HOUR_MS);
       const counted = await events
         .find(
@@ -349,6 +441,13 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         else entry.clicks++;
         bySource.set(event.source, entry);
       }
+      for (const [source, kept] of Object.entries(options.keepAbove ?? {})) {
+        const entry = bySource.get(source) ?? { impressions: 0, clicks: 0 };
+        bySource.set(source, {
+          impressions: Math.max(entry.impressions, kept.impressions),
+          clicks: Math.max(entry.clicks, kept.clicks),
+        });
+      }
       const day = startOfDay(hourBucket);
       const sessions = addToSketch(
         new Map(),
@@ -363,9 +462,9 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       // $max of sketch registers is idempotent too.
       await retryTransientConflicts(() =>
         itemDayDocuments.updateOne(
-          { _id: itemDayId(itemId, day) },
+          { _id: itemDayId(itemId, day), itemId },
           {
-            $setOnInsert: { itemId, day, category },
+            $setOnInsert: { day, category },
             $set: { [`hours.${(hourBucket.getTime() - day.getTime()) / HOUR_MS}`]: Object.fromEntries(bySource) },
             ...nonEmpty('$max', { ...registerUpdates('sessions', sessions), ...registerUpdates('users', users) }),
           },
@@ -374,8 +473,87 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
         ),
       );
     },
-    ensureIndexes: async () => {
-      await Promise.all([ensureSchemaIndexes(events), ensureSchemaIndexes(journal)]);
+    countedHours: async (itemIds, from, to) => {
+      const rows = await events.collection
+        .aggregate<{ _id: { itemId: Types.ObjectId; hour: Date; source: string; type: EventType }; count: number }>([
+          {
+            $match: {
+              itemId: { $in: [...itemIds] },
+              outcome: TrackingOutcome.ACCEPTED,
+              receivedAt: { $gte: from, $lt: to },
+            },
+          },
+          {
+            $group: {
+              _id: { itemId: '$itemId', hour: hourOf('$receivedAt'), source: '$source', type: '$type' },
+              count: { $sum: 1 },
+            },
+          },
+        ])
+        .toArray();
+      const hours = new Map<
+        string,
+        HourCounters & { bySource: Record<string, { impressions: number; clicks: number }> }
+      >();
+      for (const { _id, count } of rows) {
+        const hourBucket = new Date(_id.hour);
+        const key = `${_id.itemId.toHexString()}|${hourBucket.getTime()}`;
+        const hour = hours.get(key) ?? { itemId: _id.itemId, hourBucket, bySource: {} };
+        const counters = (hour.bySource[_id.source] ??= { impressions: 0, clicks: 0 });
+        if (_id.type === EventType.IMPRESSION) counters.impressions += count;
+        else counters.clicks += count;
+        hours.set(key, hour);
+      }
+      return [...hours.values()];
+    },
+    storedHours: async (itemIds, from, to) => {
+      const days = await itemDayDocuments
+        .find(
+          { itemId: { $in: [...itemIds] }, day: { $gte: startOfDay(from), $lt: to } },
+          { projection: { itemId: 1, day: 1, hours: 1 } },
+        )
+        .toArray();
+      return days.flatMap(({ itemId, day, hours }) =>
+        Object.entries(hours ?? {})
+          .map(([hour, sources]) => ({
+            itemId,
+            hourBucket: new Date(day.getTime() + Number(hour) * HOUR_MS),
+            bySource: Object.fromEntries(
+              Object.entries(sources).map(([source, { impressions = 0, clicks = 0 }]) => [
+                source,
+                { impressions, clicks },
+              ]),
+            ),
+          }))
+          .filter(({ hourBucket }) => hourBucket >= from && hourBucket < to),
+      );
+    },
+    itemsWithCounts: async (from, to) => {
+      const [counted, rolledUp] = await Promise.all([
+        events.collection.distinct('itemId', {
+          outcome: TrackingOutcome.ACCEPTED,
+          receivedAt: { $gte: from, $lt: to },
+        }),
+        itemDayDocuments.distinct('itemId', { day: { $gte: startOfDay(from), $lt: to } }),
+      ]);
+      const unique = new Map<string, Types.ObjectId>();
+      for (const itemId of [...counted, ...rolledUp] as Types.ObjectId[]) unique.set(itemId.toHexString(), itemId);
+      return [...unique.values()];
+    },
+    ensureIndexes: async ({ eventsSharded = false } = {}) => {
+      if (eventsSharded) await giveEveryEventAKey();
+      const [wanted, replaced] = eventsSharded
+        ? [DEDUP_INDEXES.sharded, DEDUP_INDEXES.unsharded]
+        : [DEDUP_INDEXES.unsharded, DEDUP_INDEXES.sharded];
+      const dedupIndex = {
+        key: wanted.key,
+        name: wanted.name,
+        unique: true,
+        ...(wanted.sparse ? { sparse: true } : {}),
+      };
+      await Promise.all([ensureSchemaIndexes(events, [dedupIndex]), ensureSchemaIndexes(journal)]);
+      // The new one before dropping the old, so that a key stays unique throughout.
+      await events.collection.dropIndex(replaced.name).catch(() => undefined);
       // trackingOutcomes reads the audit aggregates by minute: the retention's TTL index on `minute`
       // (ensureTtlIndex) serves it.
       // Replaced by { outcome, receivedAt } (one cutoff per outcome class); gone on new databases.

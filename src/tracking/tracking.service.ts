@@ -11,10 +11,11 @@ import { CLIENT_ID_PATTERN, type Pseudonymizer } from '../shared/privacy';
 import type { AuditAggregator } from './auditAggregator';
 import type { RateLimiter } from './rateLimiter';
 import type { IssuedSession, SessionCheck, SessionSigner } from './sessions';
-import type { NewTrackingEvent } from './tracking.repository';
+import type { ItemKey, NewTrackingEvent } from './tracking.repository';
 import type { ImpressionInput, TrackedEvent, TrackingResult } from './tracking.types';
-import { EventType, TrackingOutcome } from './trackingEvent.model';
+import { EventType, TrackingOutcome, uncountedEventKey } from './trackingEvent.model';
 import type { TrackingWriter, WriteRequest } from './trackingWriter';
+import type { SearchClick, SearchRecorder } from '../searches/searchRecorder';
 
 /** The tracking rules' knobs; each is an environment variable (see config.ts). */
 export interface TrackingPolicy {
@@ -70,9 +71,9 @@ function throttle(intervalMs: number): () => boolean {
  */
 export interface ImpressionClaims {
   claim(sessionId: string, itemId: Types.ObjectId, since: Date, maxClaims: number): Promise<Types.ObjectId | null>;
-  release(impressionId: Types.ObjectId): Promise<void>;
+  release(impressionId: Types.ObjectId, itemId: Types.ObjectId): Promise<void>;
   /** Which of these dedup keys are already counted (see `TrackingRepository.countedKeys`). */
-  countedKeys(keys: readonly string[]): Promise<Set<string>>;
+  countedKeys(keys: readonly ItemKey[]): Promise<Set<string>>;
 }
 
 /**
@@ -90,6 +91,8 @@ export interface TrackingGuards {
    * as keyed pseudonyms (docs/privacy.md "Pseudonyms").
    */
   readonly pseudonyms: Pseudonymizer;
+  /** Counts counted clicks that name their search for search analytics (none: not counted). */
+  readonly searchClicks?: Pick<SearchRecorder, 'attributeClicks'>;
 }
 
 /** What tracking reports as it works (metrics); every method optional. */
@@ -226,7 +229,10 @@ export class TrackingService {
       );
     const { allowed, retryAfterMs } = await this.guards.newSessionLimiter.take(client.limitKey);
     if (allowed === 0)
-      throw rateLimited('Too many new sessions from this address; reuse the current one.', retryAfterMs);
+      throw rateLimited(
+        'Too many new sessions from this address (TRACKING_NEW_SESSIONS_PER_MINUTE); reuse the current one.',
+        retryAfterMs,
+      );
     return this.guards.sessions.issue(userId);
   }
 
@@ -372,13 +378,26 @@ export class TrackingService {
       throw error;
     }
     const uncounted: Candidate[] = [];
+    const searchClicks: SearchClick[] = [];
     stored.forEach((candidate, position) => {
       if (results[position] === 'duplicate') {
         // Another request counted this click first; its claim stays spent, this one's is returned.
         if (candidate.impressionId) uncounted.push(candidate);
         settle(candidate, TrackingOutcome.DUPLICATE);
-      } else if (candidate.outcome === TrackingOutcome.ACCEPTED) this.recentKeys.set(candidate.dedupKey!, true);
+      } else if (candidate.outcome === TrackingOutcome.ACCEPTED) {
+        this.recentKeys.set(candidate.dedupKey!, true);
+        const event = requests[position]!.event;
+        if (type === EventType.CLICK && event.searchId)
+          searchClicks.push({
+            searchId: event.searchId,
+            itemId: candidate.itemId!,
+            position: event.position,
+            sessionId: event.sessionId,
+          });
+      }
     });
+    // Only counted clicks count for their search: the dedup and click rules apply first.
+    if (searchClicks.length > 0) this.guards.searchClicks?.attributeClicks(searchClicks);
     await this.releaseClaims(uncounted);
     this.observer.tracked?.(
       type,
@@ -468,21 +487,16 @@ export class TrackingService {
     const byAddress = await this.beforeDeadline(this.guards.ipLimiter.take(client.limitKey, candidates.length));
     candidates.slice(byAddress.allowed).forEach((candidate) => {
       candidate.outcome = TrackingOutcome.RATE_LIMITED;
-      candidate.reason = 'too many events from this address';
+      candidate.reason = 'too many events from this address (TRACKING_IP_EVENTS_PER_MINUTE)';
     });
-    const bySession = new Map<string, Candidate[]>();
-    for (const candidate of candidates.slice(0, byAddress.allowed)) {
-      const list = bySession.get(candidate.input.sessionId) ?? [];
-      list.push(candidate);
-      bySession.set(candidate.input.sessionId, list);
-    }
+    const bySession = Map.groupBy(candidates.slice(0, byAddress.allowed), (candidate) => candidate.input.sessionId);
     await this.beforeDeadline(
       Promise.all(
         [...bySession].map(async ([sessionId, list]) => {
           const { allowed } = await this.guards.sessionLimiter.take(sessionId, list.length);
           list.slice(allowed).forEach((candidate) => {
             candidate.outcome = TrackingOutcome.RATE_LIMITED;
-            candidate.reason = 'too many events from this session';
+            candidate.reason = 'too many events from this session (TRACKING_SESSION_EVENTS_PER_MINUTE)';
           });
         }),
       ),
@@ -523,6 +537,8 @@ export class TrackingService {
     ) {
       return invalid(`position must be from 0 to ${MAX_POSITION}`);
     }
+    if (input.searchId != null && !/^[0-9a-fA-F]{24}$/.test(input.searchId))
+      return invalid('searchId is not a searchId from auctionItems');
     if (input.timestamp != null) {
       const at = input.timestamp.getTime();
       if (Number.isNaN(at)) return invalid('timestamp is not a valid date-time');
@@ -602,17 +618,16 @@ export class TrackingService {
    */
   private async claimImpressions(candidates: readonly Candidate[], now: Date): Promise<void> {
     const since = new Date(now.getTime() - this.policy.clickImpressionWindowMs);
-    const claims = Promise.all(
-      candidates.map(async (candidate) => {
-        candidate.impressionId =
-          (await this.impressionClaims.claim(
-            candidate.input.sessionId,
-            candidate.itemId!,
-            since,
-            this.policy.clicksPerImpression,
-          )) ?? undefined;
-      }),
-    );
+    const attempts = candidates.map(async (candidate) => {
+      candidate.impressionId =
+        (await this.impressionClaims.claim(
+          candidate.input.sessionId,
+          candidate.itemId!,
+          since,
+          this.policy.clicksPerImpression,
+        )) ?? undefined;
+    });
+    const claims = Promise.all(attempts);
     const unclaimed = () => candidates.filter((candidate) => !candidate.impressionId);
     let counted = new Set<string>();
     try {
@@ -621,11 +636,17 @@ export class TrackingService {
       // instance, or after this one forgot the key): a DUPLICATE then, not a suspicious click.
       if (unclaimed().length > 0)
         counted = await this.beforeDeadline(
-          this.impressionClaims.countedKeys(unclaimed().map((candidate) => candidate.dedupKey!)),
+          this.impressionClaims.countedKeys(
+            unclaimed().map((candidate) => ({ itemId: candidate.itemId!, dedupKey: candidate.dedupKey! })),
+          ),
         );
     } catch (error) {
-      // Claims that land after the deadline are released when they do.
-      void claims.then(() => this.releaseClaims(candidates.filter((candidate) => candidate.impressionId)));
+      // The click is not counted: give back every claim it took, including those that land after
+      // the deadline. Waiting for all attempts to settle (not for `claims`, which rejects at the
+      // first failure) also keeps a late failure from escaping as an unhandled rejection.
+      void Promise.allSettled(attempts).then(() =>
+        this.releaseClaims(candidates.filter((candidate) => candidate.impressionId)),
+      );
       throw error;
     }
     for (const candidate of unclaimed()) {
@@ -647,7 +668,7 @@ export class TrackingService {
         const impressionId = candidate.impressionId!;
         candidate.impressionId = undefined;
         try {
-          await this.impressionClaims.release(impressionId);
+          await this.impressionClaims.release(impressionId, candidate.itemId!);
         } catch (error) {
           this.logger.warn({ err: error }, 'could not release a click claim; that impression supports one click less');
         }
@@ -658,8 +679,9 @@ export class TrackingService {
   private toEvent(type: EventType, candidate: Candidate, client: ClientInfo, now: Date): NewTrackingEvent {
     const { input } = candidate;
     const counted = candidate.outcome === TrackingOutcome.ACCEPTED;
+    const _id = new Types.ObjectId();
     return {
-      _id: new Types.ObjectId(),
+      _id,
       type,
       itemId: candidate.itemId ?? null,
       ...(candidate.itemId ? {} : { rawItemId: audit(input.itemId) }),
@@ -671,6 +693,9 @@ export class TrackingService {
       ...(candidate.userNotCounted ? { userNotCounted: true as const } : {}),
       source: input.source,
       ...(input.position != null && Number.isInteger(input.position) ? { position: input.position } : {}),
+      ...(input.searchId != null && /^[0-9a-fA-F]{24}$/.test(input.searchId)
+        ? { searchId: new Types.ObjectId(input.searchId) }
+        : {}),
       ...(input.timestamp != null && !Number.isNaN(input.timestamp.getTime())
         ? { clientTimestamp: input.timestamp }
         : {}),
@@ -680,7 +705,7 @@ export class TrackingService {
       ...(client.userAgent ? { userAgent: audit(client.userAgent) } : {}),
       outcome: candidate.outcome!,
       ...(candidate.reason ? { reason: candidate.reason } : {}),
-      ...(counted ? { dedupKey: candidate.dedupKey! } : {}),
+      dedupKey: counted ? candidate.dedupKey! : uncountedEventKey(_id),
       ...(counted && type === EventType.IMPRESSION ? { clicksClaimed: 0 } : {}),
       ...(counted && candidate.impressionId ? { impressionId: candidate.impressionId } : {}),
     };

@@ -32,6 +32,13 @@ export class ImpressionInput {
   @Field(() => Int, { nullable: true, description: 'Rank in the result list (0 to 10,000).' })
   position?: number;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The `searchId` of the search whose results showed the item (`auctionItems.searchId`): a counted click then counts for that search's query in searchAnalytics, with its `position`, when it comes from the session that searched.",
+  })
+  searchId?: string;
+
   @Field({
     nullable: true,
     description:

@@ -53,6 +53,18 @@ const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOS
 const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; expected: Record<Caller, Expected> }> = [
   { name: 'query auctionItem', doc: (item) => `{ auctionItem(id: "${item}") { id title } }`, expected: PUBLIC },
   { name: 'query auctionItems', doc: () => '{ auctionItems(first: 5) { edges { node { id } } } }', expected: PUBLIC },
+  {
+    name: 'query searchSuggestions',
+    doc: () => '{ searchSuggestions(prefix: "ite") { text openLots } }',
+    expected: PUBLIC,
+  },
+  {
+    // Marketplace-wide buyer demand: a seller would see what competitors' buyers look for.
+    name: 'query searchAnalytics',
+    doc: () =>
+      `{ searchAnalytics(range: ${range}) { searches topQueries { query clicks clickedItems { itemId } } positions { position } } }`,
+    expected: ANALYTICS_ALL,
+  },
   ...itemAnalyticsFields.map((field) => ({
     name: `AuctionItem.analytics { ${field.split(/[ (]/)[0]} } (via auctionItem)`,
     doc: (item: string) => `{ auctionItem(id: "${item}") { id analytics(range: ${range}) { ${field} } } }`,
@@ -145,6 +157,11 @@ const SUBSCRIPTIONS: ReadonlyArray<{
   {
     name: 'subscription analyticsOverviewUpdated',
     doc: () => 'subscription { analyticsOverviewUpdated { impressions clicks } }',
+    expected: ANALYTICS_ALL,
+  },
+  {
+    name: 'subscription searchAnalyticsUpdated',
+    doc: () => 'subscription { searchAnalyticsUpdated { searches topQueries { query clicks } } }',
     expected: ANALYTICS_ALL,
   },
 ];

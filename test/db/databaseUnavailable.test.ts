@@ -1,6 +1,6 @@
 import { mongo } from 'mongoose';
 import { GraphQLError } from 'graphql';
-import { describeUnavailable, isDatabaseUnavailable } from '../../src/db/database';
+import { describeUnavailable, isConnectionReset, isDatabaseUnavailable } from '../../src/db/database';
 
 /**
  * Which failures mean "the database cannot be reached right now" (SERVICE_UNAVAILABLE, HTTP 503,
@@ -71,5 +71,27 @@ describe('isDatabaseUnavailable', () => {
   ])('%s is not', (_name, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
     expect(describeUnavailable(error)).toBeUndefined();
+  });
+});
+
+describe('isConnectionReset (a start is tried again on it: two instances starting at once)', () => {
+  it.each<[string, Error]>([
+    ['a dropped connection (MongoNetworkError)', new mongo.MongoNetworkError('read ECONNRESET')],
+    ['ECONNRESET passed on as is', socketError('ECONNRESET')],
+    ['a reset as the cause', new Error('createIndexes failed', { cause: socketError('ECONNRESET') })],
+  ])('is true for %s', (_, error) => {
+    expect(isConnectionReset(error)).toBe(true);
+  });
+
+  it.each<[string, unknown]>([
+    [
+      'an unreachable server (server-selection timeout)',
+      new mongo.MongoServerSelectionError('Server selection timed out after 5000 ms', {} as never),
+    ],
+    ['a refused connection', socketError('ECONNREFUSED')],
+    ['a refused command', new mongo.MongoServerError({ code: 11000, errmsg: 'E11000 duplicate key' })],
+    ['not an error', 'ECONNRESET'],
+  ])('is false for %s', (_, error) => {
+    expect(isConnectionReset(error)).toBe(false);
   });
 });

@@ -13,7 +13,7 @@ import { compareShape, errorCodesOf, missingSelections, normalizeLine, onlyOpera
 import { ShellSession } from './shell';
 
 /**
- * The documentation is tested: every example of README.md and docs/api.md runs, in document
+ * The documentation is tested: every example of README.md, docs/api.md and docs/search.md runs, in document
  * order, against a real server, and its answer must have the shape the document shows (see
  * markdown.ts for the conventions). README.md runs against a development server (no API keys, a
  * demo catalog), as after `npm start`; docs/api.md against a production one (keys enforced,
@@ -24,6 +24,7 @@ import { ShellSession } from './shell';
 const ROOT = path.join(__dirname, '..', '..');
 const README = 'README.md';
 const API = 'docs/api.md';
+const SEARCH = 'docs/search.md';
 const DOCUMENTS = [
   README,
   ...readdirSync(path.join(ROOT, 'docs'))
@@ -31,7 +32,7 @@ const DOCUMENTS = [
     .map((name) => `docs/${name}`),
 ];
 /** Documents whose examples run. */
-const RUN = [README, API];
+const RUN = [README, API, SEARCH];
 /** The user agent tracking examples are sent with (tracking refuses bots and clients without one). */
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
@@ -362,6 +363,15 @@ describe('the examples run', () => {
     // As after `npm start`: development mode (no keys, hand-written sessions allowed), a demo catalog.
     dev = await startTestApp({ env: { NODE_ENV: 'development', GAVEL_DEMO_ITEMS: '200' } });
     expect(await runDocument(README, dev, {})).toBeGreaterThan(5);
+  }, 240_000);
+
+  it(`${SEARCH}: every example, on a development server with an empty catalog`, async () => {
+    const search = await startTestApp({ env: { NODE_ENV: 'development', GAVEL_SEED_DEMO: 'false' } });
+    try {
+      expect(await runDocument(SEARCH, search, {})).toBeGreaterThan(5);
+    } finally {
+      await search.stop();
+    }
   }, 240_000);
 
   it(`${API}: every example, on a production server with API keys`, async () => {

@@ -179,13 +179,16 @@ describe('identical subscriptions', () => {
     });
     // Each round reads the overview (two aggregations of the daily rollups) once for its range,
     // then executes the selection set once: one batched read of the top items' hourly figures,
-    // where one execution per subscriber would read six times. (A write can take two rounds,
-    // and the window can end inside the second one: hence at most, not exactly, one per round.)
+    // where one execution per subscriber would read six times per round. A write can take two
+    // rounds, and the window can cut a round on either side (its aggregations just before the
+    // window, its execution inside; or the reverse at the end): hence at most one per round and
+    // one more, never the six of an execution per subscriber.
     const overviewReads = commands.filter((command) => command === 'aggregate item_days').length;
     const nestedReads = commands.filter((command) => command === 'find item_days').length;
     expect(overviewReads).toBeGreaterThanOrEqual(2);
     expect(nestedReads).toBeGreaterThanOrEqual(1);
-    expect(nestedReads).toBeLessThanOrEqual(Math.ceil(overviewReads / 2));
+    expect(nestedReads).toBeLessThanOrEqual(Math.ceil(overviewReads / 2) + 1);
+    expect(nestedReads).toBeLessThan(subscribers.length);
 
     // The same payloads, in the same order, for everyone.
     const sent = subscribers.map((subscriber) => JSON.stringify(subscriber.payloads));

@@ -125,9 +125,14 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
     const manifest = JSON.parse(
       await fs.readFile(path.join(archiveDir, 'COUNTED_EVENTS', `${day(dayA)}.manifest.json`), 'utf8'),
     ) as ArchiveManifest;
-    // 23 events of day A in batches of 10: three parts, each with its checksum.
+    // 23 events of day A in batches of 10: a part per batch, each with its checksum. Three parts
+    // where batches come in date order; more where a sharded engine merges its shards' matches
+    // in another order (batches then mix days A and B).
     expect(manifest).toMatchObject({ type: 'COUNTED_EVENTS', day: day(dayA), count: 23, from: dayA.toISOString() });
-    expect(manifest.parts.map((part) => part.count)).toEqual([10, 10, 3]);
+    const parts = manifest.parts.map((part) => part.count);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...parts)).toBeLessThanOrEqual(10);
+    expect(parts.reduce((sum, count) => sum + count, 0)).toBe(23);
     expect(manifest.to).toBe(new Date(dayA.getTime() + 22).toISOString());
 
     const archivedA = await archiveOf('COUNTED_EVENTS', day(dayA));
@@ -197,6 +202,7 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
       sessions: 2,
       countedEvents: 2,
       auditEvents: 0,
+      searchEvents: 0,
       archivedEvents: aliceArchived,
       archiveFiles: 3,
     });

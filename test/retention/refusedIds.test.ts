@@ -192,6 +192,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       sessions: 3,
       countedEvents: 1,
       auditEvents: 2,
+      searchEvents: 0,
       archivedEvents: 2,
       archiveFiles: 2,
     });
@@ -199,6 +200,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       sessions: 2,
       countedEvents: 0,
       auditEvents: 1,
+      searchEvents: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });
@@ -207,6 +209,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       sessions: 1,
       countedEvents: 0,
       auditEvents: 1,
+      searchEvents: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });

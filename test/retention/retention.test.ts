@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { Types } from 'mongoose';
+import { Types, type mongo } from 'mongoose';
 import { itemDayId } from '../../src/analytics/rollups.model';
 import { ManualClock } from '../../src/shared/clock';
+import { uncountedEventKey } from '../../src/tracking/trackingEvent.model';
 import {
   AnalyticsOverviewDocument,
   EraseSubjectDocument,
@@ -24,6 +25,8 @@ beforeAll(async () => {
   app = await startTestApp({
     clock,
     periodicJobs: false,
+    // eraseSubject's deletes are counted.
+    monitorCommands: true,
     env: {
       GAVEL_SEED_DEMO: 'false',
       PURGE_BATCH_SIZE: String(BATCH),
@@ -45,8 +48,11 @@ const at = (daysAgo: number, ms = 0) => new Date(new Date(NOW).getTime() - daysA
 
 /** A stored raw event as the tracking pipeline writes it. */
 function rawEvent(receivedAt: Date, outcome = 'ACCEPTED', extra: Record<string, unknown> = {}) {
+  const _id = new Types.ObjectId();
   return {
-    _id: new Types.ObjectId(),
+    _id,
+    // Every stored event has a key in the unique { itemId, dedupKey } index; these never collide.
+    dedupKey: uncountedEventKey(_id),
     type: 'IMPRESSION',
     itemId: new Types.ObjectId(items[0]),
     sessionId: 's-seed',
@@ -98,7 +104,45 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
       { buckets: [], lastHourBucket: at(7, -1) },
       { buckets: [], lastHourBucket: at(7) },
     ]);
-    const expected = { COUNTED_EVENTS: 1, AUDIT_EVENTS: 2, AUDIT_AGGREGATES: 1, ROLLUPS: 1, ROLLUP_JOURNAL: 1 };
+    // Searches: kept as long as counted events; their per query counts a day longer (whole days).
+    await collection('search_events').insertMany(
+      [at(90, -1), at(90), at(89)].map((when) => ({
+        at: when,
+        query: 'q',
+        filterKey: '',
+        resultCount: 1,
+        hasMore: false,
+        latencyMs: 1,
+      })),
+    );
+    const expiredSearchDay = dayOf(at(91, -1));
+    await collection('search_days').insertMany(
+      [expiredSearchDay, new Date(expiredSearchDay.getTime() + DAY)].map((day) => ({
+        _id: `${day.toISOString().slice(0, 10)}:q` as never,
+        day,
+        query: 'q',
+        filterKey: '',
+        searches: 1,
+      })),
+    );
+    // The lists drawn from them, the same days.
+    await collection('search_day_lists').insertMany(
+      [expiredSearchDay, new Date(expiredSearchDay.getTime() + DAY)].map((day) => ({
+        _id: day.toISOString().slice(0, 10) as never,
+        day,
+        top: [{ query: 'q', filterKey: '', value: 1 }],
+      })),
+    );
+    const expected = {
+      COUNTED_EVENTS: 1,
+      AUDIT_EVENTS: 2,
+      AUDIT_AGGREGATES: 1,
+      ROLLUPS: 1,
+      ROLLUP_JOURNAL: 1,
+      SEARCH_EVENTS: 1,
+      SEARCH_ROLLUPS: 1,
+      SEARCH_LISTS: 1,
+    };
 
     const dry = await purge(true);
     expect(Object.fromEntries(Object.entries(dry).map(([type, entry]) => [type, entry.count]))).toEqual(expected);
@@ -123,7 +167,9 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     expect(await collection('rollup_journal').countDocuments()).toBe(1);
 
     const again = await purge();
-    expect(Object.values(again).map((entry) => entry.count)).toEqual([0, 0, 0, 0, 0]);
+    expect(Object.values(again).map((entry) => entry.count)).toEqual(Object.values(expected).map(() => 0));
+    expect(await collection('search_days').countDocuments()).toBe(1);
+    expect(await collection('search_day_lists').countDocuments()).toBe(1);
 
     // A millisecond later the ones exactly at the cutoffs expire too.
     clock.advance(1);
@@ -132,6 +178,7 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     expect(next.AUDIT_EVENTS!.count).toBe(1);
     expect(next.AUDIT_AGGREGATES!.count).toBe(1);
     expect(next.ROLLUP_JOURNAL!.count).toBe(1);
+    expect(next.SEARCH_EVENTS!.count).toBe(1);
   });
 
   it('runs on one instance at a time: a purge lease held elsewhere skips the run and deletes nothing', async () => {
@@ -329,6 +376,7 @@ describe('privacy', () => {
       sessions: 2,
       countedEvents: 2,
       auditEvents: 2,
+      searchEvents: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });
@@ -341,6 +389,7 @@ describe('privacy', () => {
       sessions: 1,
       countedEvents: 1,
       auditEvents: 1,
+      searchEvents: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });
@@ -372,9 +421,20 @@ describe('privacy', () => {
       ]) as never[],
     );
     await collection('tracking_events').insertOne(rawEvent(at(1), 'ACCEPTED', { sessionId: 's-many' }) as never);
+    const deletes: number[] = [];
+    const countDeleted = (event: { commandName: string; command: mongo.Document }) => {
+      if (event.commandName === 'delete' && event.command.delete === 'tracking_events')
+        for (const { q } of event.command.deletes as Array<{ q: mongo.Document }>)
+          deletes.push(q._id?.$in?.length ?? Infinity);
+    };
+    app.database.connection.getClient().on('commandStarted', countDeleted);
     const erased = await execute(app, EraseSubjectDocument, { userId: 'user-many' });
+    app.database.connection.getClient().off('commandStarted', countDeleted);
     expect(erased.errors).toBeUndefined();
     expect(erased.data!.eraseSubject).toMatchObject({ sessions: 2_500, countedEvents: 5_000 });
+    // In bounded batches: no delete names more than 1,000 events (or a filter without ids).
+    expect(deletes.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...deletes)).toBeLessThanOrEqual(1_000);
     const left = await collection('tracking_events').find().toArray();
     expect(left.map((event) => event.sessionId)).toEqual(['s-many']);
   });

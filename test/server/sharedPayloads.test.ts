@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { SharedPayloads } from '../../src/server/sharedPayloads';
 
@@ -82,5 +82,38 @@ describe('shared payloads', () => {
     expect(await two.next()).toBe('{"type":"pong"}');
     one.client.close();
     two.client.close();
+  });
+
+  it('writes each shared message (three frames) in one write to the operating system', async () => {
+    const { client, next } = await connect();
+    try {
+      const socket = serverSockets.at(-1)!;
+      // The TCP socket under the websocket: count the writes it hands to the operating system.
+      const tcp = (socket as unknown as { _socket: Socket })._socket as Socket & {
+        _write: (...args: unknown[]) => void;
+        _writev: (...args: unknown[]) => void;
+      };
+      let writes = 0;
+      for (const method of ['_write', '_writev'] as const) {
+        const original = tcp[method].bind(tcp);
+        tcp[method] = (...args: unknown[]) => {
+          writes++;
+          original(...args);
+        };
+      }
+      const result = { data: { itemAnalyticsUpdated: { impressions: 1 } } };
+      // A round to a subscriber of three items: three shared messages of three frames each.
+      const sent = ['x', 'y', 'z'].map((id) => sendNext(socket, id, payloads.standIn(socket, result, result)));
+      await Promise.all(sent);
+      expect((await Promise.all([next(), next(), next()])).map((text) => JSON.parse(text).id)).toEqual(['x', 'y', 'z']);
+      expect(writes).toBe(3);
+
+      // Anything else is written as ws writes it.
+      socket.send('{"type":"pong"}');
+      expect(await next()).toBe('{"type":"pong"}');
+      expect(writes).toBe(4);
+    } finally {
+      client.close();
+    }
   });
 });

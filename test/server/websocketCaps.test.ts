@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { postRaw, productionEnv, startTestApp, type TestApp } from '../support/testApp';
+import { appStartsTimeout, postRaw, productionEnv, startTestApp, type TestApp } from '../support/testApp';
 import { connectionOutcome } from '../support/websocket';
 
 /**
@@ -39,7 +39,7 @@ beforeAll(async () => {
     }),
     startTestApp({ env: quiet }),
   ]);
-});
+}, appStartsTimeout(4));
 afterAll(() => Promise.all([proxied, direct, production, development].map((app) => app?.stop())));
 
 /** Open raw sockets, closed after each test so that every test starts with no connection counted. */

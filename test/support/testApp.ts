@@ -3,6 +3,7 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { startApp, type GavelApp, type AppOverrides } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { isConnectionReset } from '../../src/db/database';
 
 /**
  * `NODE_ENV=production` with the secrets production requires: random, 32 bytes or more, each its
@@ -11,6 +12,15 @@ import { loadConfig } from '../../src/config';
 export function productionEnv(): Record<string, string> {
   const secret = () => randomBytes(32).toString('base64url');
   return { NODE_ENV: 'production', CURSOR_SECRET: secret(), SESSION_SECRET: secret(), PRIVACY_SECRET: secret() };
+}
+
+/**
+ * The time limit of a hook that starts `count` apps. Starts run one at a time (see
+ * {@link startTestApp}), and DocumentDB answers each index build of a fresh database after whole
+ * seconds, several times more on a loaded CI machine: four starts outlasted jest's 60 s there.
+ */
+export function appStartsTimeout(count: number): number {
+  return 60_000 + count * 30_000;
 }
 
 /** A Gavel server on an ephemeral port with a database of its own, on the run's shared engine. */
@@ -42,6 +52,8 @@ export async function startTestApp(
     // Every test client comes from 127.0.0.1, so the per-address request limit would throttle whole
     // files on a fast machine; test/server/httpGuard.test.ts sets it to test it.
     HTTP_REQUESTS_PER_MINUTE: '0',
+    // The sharded leg of CI runs the whole suite with MONGODB_SHARDING=on (docs/scaling.md).
+    ...(process.env.MONGODB_SHARDING ? { MONGODB_SHARDING: process.env.MONGODB_SHARDING } : {}),
     ...options.env,
   });
   // One start at a time per test process: DocumentDB 0.106's gateway resets connections opened at
@@ -63,17 +75,12 @@ export async function startTestApp(
   return { ...app, databaseName };
 }
 
-/**
- * Whether a start failed on a network error such as the gateway's reset: a `MongoNetworkError`, or
- * the socket's own `ECONNRESET` (the driver passes a reset during a connection's handshake on as is),
- * also as the cause of another error.
- */
-function isConnectionReset(error: unknown): boolean {
-  for (let current = error; current instanceof Error; current = current.cause) {
-    if (current.name === 'MongoNetworkError' || (current as NodeJS.ErrnoException).code === 'ECONNRESET') return true;
-    if (/\bECONNRESET\b/.test(current.message)) return true;
-  }
-  return false;
+/** What the run's engine does with `shardCollection` (probed once by globalSetup). */
+export function testEngineSharding(): 'none' | 'single-node' | 'distributed' {
+  const value = process.env.GAVEL_TEST_SHARDING;
+  if (value !== 'none' && value !== 'single-node' && value !== 'distributed')
+    throw new Error('GAVEL_TEST_SHARDING is not set: run the tests through jest (globalSetup).');
+  return value;
 }
 
 /** The tail of this process's app starts (see {@link startTestApp}). */

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import mongoose, { type Types } from 'mongoose';
 import WebSocket from 'ws';
@@ -57,10 +59,11 @@ interface Answer {
   };
 }
 
-async function post(query: string, variables: Record<string, unknown> = {}): Promise<Answer> {
+/** POSTs a GraphQL request through nginx, with `requestId` as its `X-Request-Id` when given. */
+async function post(query: string, variables: Record<string, unknown> = {}, requestId?: string): Promise<Answer> {
   const response = await fetch(topology.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...BROWSER },
+    headers: { 'content-type': 'application/json', ...BROWSER, ...(requestId ? { 'x-request-id': requestId } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();
@@ -98,9 +101,10 @@ interface Impression {
 /** Sends one batch through nginx; the outcomes when it was answered without errors, else null. */
 async function track(
   events: readonly Impression[],
+  requestId?: string,
 ): Promise<{ outcomes: string[]; reasons: Array<string | null>; instance: string | null } | null> {
   try {
-    const answer = await post(TRACK, { e: events });
+    const answer = await post(TRACK, { e: events }, requestId);
     const result = answer.body.data?.trackImpressions as
       { events: Array<{ outcome: string; reason: string | null }> } | undefined;
     if (answer.status !== 200 || answer.body.errors || !result) return null;
@@ -298,8 +302,9 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
 
   it('rolls a restart through all instances under continuous requests without a failed request', async () => {
     const failures: string[] = [];
-    const refused: string[] = [];
+    const refused: Array<{ sessionId: string; outcome: string; reason: string | null }> = [];
     const acknowledged = new Set<string>();
+    const sent = new Set<string>();
     let requests = 0;
     let eventsSent = 0;
     let stop = false;
@@ -312,12 +317,13 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
           const sessionId = `roll-${clientIndex}-${round}`;
           const events = itemIds.slice(0, 5).map((itemId) => ({ itemId, sessionId, source: 'HOME' as const }));
           eventsSent += events.length;
-          const answer = await track(events);
+          events.forEach((event) => sent.add(keyOf(event)));
+          const answer = await track(events, sessionId);
           if (!answer) failures.push(`trackImpressions ${sessionId}`);
           else
             answer.outcomes.forEach((outcome, index) => {
               if (outcome === 'ACCEPTED') acknowledged.add(keyOf(events[index]!));
-              else refused.push(`${outcome}: ${answer.reasons[index]}`);
+              else refused.push({ sessionId, outcome, reason: answer.reasons[index] ?? null });
             });
         } else {
           try {
@@ -344,10 +350,22 @@ describe('three Gavel instances behind nginx, one database, one Redis', () => {
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(30);
     // Every event is new (fresh session): each is ACCEPTED, also while the item cache entries an
-    // instance took during the earlier tests expire one by one in the middle of a batch.
-    expect(refused).toEqual([]);
+    // instance took during the earlier tests expire one by one in the middle of a batch. The one
+    // exception is nginx's documented retry (`non_idempotent`): a batch whose first instance stored
+    // it but closed the connection before answering (its shutdown grace ran out on a loaded machine)
+    // is sent on to another, which answers DUPLICATE for what is stored once. The access log shows
+    // that retry as two upstreams for the batch's request id.
+    const accessLog = readFileSync(path.join(topology.prefix, 'access.log'), 'utf8').split('\n');
+    const unexplained = refused
+      .map(({ sessionId, outcome, reason }) => ({
+        refusal: `${sessionId} ${outcome}: ${reason}`,
+        logged: accessLog.find((line) => line.includes(` rid=${sessionId} `)) ?? '(no access log line)',
+      }))
+      .filter(({ refusal, logged }) => !(refusal.includes(' DUPLICATE: ') && /upstream=\S+, /.test(logged)));
+    expect(unexplained).toEqual([]);
     expect(eventsSent).toBeGreaterThan(0);
     const stored = await storedAccepted('roll-');
     expect([...acknowledged].filter((key) => !stored.has(key))).toEqual([]);
+    expect([...sent].filter((key) => stored.get(key) !== 1)).toEqual([]);
   });
 });

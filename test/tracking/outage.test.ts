@@ -4,7 +4,7 @@ import { generateDemoCatalog } from '../../src/catalog/demoCatalog';
 import { loadConfig } from '../../src/config';
 import { ManualClock } from '../../src/shared/clock';
 import { startJavaServer, type RunningJavaEngine } from '../../src/db/engines/javaServer';
-import { TrackImpressionsDocument, type ImpressionInput } from '../generated/graphql';
+import { TrackClicksDocument, TrackImpressionsDocument, type ImpressionInput } from '../generated/graphql';
 import { BROWSER } from '../support/catalogFixtures';
 import { errorCodes, execute } from '../support/testApp';
 
@@ -92,4 +92,19 @@ describe('database outage', () => {
       expect(response.data?.trackImpressions).toBeUndefined();
     }
   });
+
+  it('answers a click whose impression claim fails SERVICE_UNAVAILABLE and keeps running when the claim fails later', async () => {
+    // The engine is down (previous test). Item 0's existence is cached, so the click reaches its
+    // impression claim, which waits for a server until the driver gives up (5 s), well after the
+    // request's deadline (1.5 s). That late failure must not escape as an unhandled rejection (Node
+    // ends a process on one): jest fails the whole file on one, which is what this waits for.
+    const response = await execute(
+      app,
+      TrackClicksDocument,
+      { events: [{ itemId: items[0]!, sessionId: 's-1', source: 'HOME' }] },
+      BROWSER,
+    );
+    expect(errorCodes(response)).toEqual(['SERVICE_UNAVAILABLE']);
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+  }, 20_000);
 });

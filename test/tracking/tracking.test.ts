@@ -176,7 +176,7 @@ describe('trackImpressions', () => {
     }
     const limited = results.filter((event) => event.outcome === 'RATE_LIMITED');
     expect(limited).toHaveLength(10);
-    expect(limited[0]!.reason).toBe('too many events from this session');
+    expect(limited[0]!.reason).toBe('too many events from this session (TRACKING_SESSION_EVENTS_PER_MINUTE)');
     expect(results.slice(0, 150).some((event) => event.outcome === 'RATE_LIMITED')).toBe(false);
     // With nothing left, the next batch is refused as a whole (test/tracking/budgetRefusal.test.ts).
     const refused = await execute(app, TrackImpressionsDocument, { events: batch }, BROWSER);

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
-import { TrackClicksDocument, TrackImpressionsDocument } from '../generated/graphql';
+import { RecordedSearchDocument, TrackClicksDocument, TrackImpressionsDocument } from '../generated/graphql';
 import { buildWebAssets, launchBrowser, newContext } from '../support/browser';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
 import { execute, startTestApp, type TestApp } from '../support/testApp';
@@ -331,6 +331,52 @@ describe('search', () => {
   });
 });
 
+describe('search insights', () => {
+  /** A search made in `sessionId`, as a marketplace page makes it (recorded, with its searchId). */
+  async function searchAs(sessionId: string, query: string) {
+    const response = await execute(app, RecordedSearchDocument, { query }, { ...BROWSER, 'x-session-id': sessionId });
+    return response.data!.auctionItems;
+  }
+
+  it('shows what buyers searched, what found nothing and what nobody clicked, and moves live', async () => {
+    const found = await searchAs('insights-1', 'watch');
+    await searchAs('insights-2', 'watch');
+    await searchAs('insights-3', 'qqqzzz');
+    await app.services.tracking.drainImplicitQueue();
+    const click = { itemId: found.edges[0]!.node.id, sessionId: 'insights-1', searchId: found.searchId, position: 0 };
+    const clicked = await execute(
+      app,
+      TrackClicksDocument,
+      { events: [{ ...click, source: 'SEARCH' as const }] },
+      BROWSER,
+    );
+    expect(clicked.data?.trackClicks.accepted).toBe(1);
+    await app.services.searches.flushRecorded();
+    const before = (await app.services.searches.analytics({ last: 'P7D' }, null, null)).searches;
+
+    await openDashboard(keys.ANALYST, 'laptop', '#insights');
+    expect(await textOf('#insights-searches', String(before))).toBe(String(before));
+    const tables = await page.$$eval('main table', (found) =>
+      found.map((table) => ({
+        caption: table.querySelector('caption')?.textContent,
+        rows: [...table.querySelectorAll('tbody tr')].map((row) =>
+          [...row.querySelectorAll('td, th')].map((cell) => cell.textContent),
+        ),
+      })),
+    );
+    const rowsOf = (caption: string) => tables.find((table) => table.caption === caption)?.rows ?? [];
+    expect(rowsOf('Top queries')[0]).toEqual(['watch', '2', '50%', expect.any(String), '1.0']);
+    expect(rowsOf('Found nothing (demand for sellers)')).toContainEqual(['qqqzzz', '1', '1']);
+    expect(rowsOf('Results nobody clicked')).toContainEqual(['watch', '2', '1']);
+    await shoot('dashboard-insights');
+
+    // A new search shows on the open page by itself.
+    await searchAs('insights-4', 'watch');
+    await app.services.searches.flushRecorded();
+    expect(await textOf('#insights-searches', String(before + 1))).toBe(String(before + 1));
+  });
+});
+
 describe('accessibility and phone width', () => {
   for (const size of ['laptop', 'phone'] as const)
     it(`has no serious axe-core violations on any view (${size})`, async () => {
@@ -343,6 +389,9 @@ describe('accessibility and phone width', () => {
       await page.waitForSelector('#search-results tbody tr');
       found.search = await axeViolations();
       if (size === 'phone') await shoot('dashboard-search-phone');
+      await page.click('nav >> text=Search insights');
+      await page.waitForSelector('#insights-searches');
+      found.insights = await axeViolations();
       // Some refused events, so that the outcomes view has more than one line to draw.
       const impression = { itemId: itemIds[5]!, sessionId: `dash-axe-${size}`, source: 'HOME' as const };
       await execute(app, TrackImpressionsDocument, { events: [impression, impression] }, BROWSER);
@@ -361,7 +410,7 @@ describe('accessibility and phone width', () => {
       await page.goto(`${origin()}/dashboard#item/${itemIds[0]!}`);
       await page.waitForSelector('#item-chart canvas');
       found.item = await axeViolations();
-      expect(found).toEqual({ overview: [], search: [], outcomes: [], item: [] });
+      expect(found).toEqual({ overview: [], search: [], insights: [], outcomes: [], item: [] });
       // Nothing wider than the screen: no sideways scrolling at phone width.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);

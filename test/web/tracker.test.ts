@@ -222,6 +222,39 @@ describe('clicks', () => {
   });
 });
 
+describe('search results', () => {
+  it("credits a click on a search result to its search and position, from the search's session", async () => {
+    await page.goto(`${origin()}/demo?q=watch`);
+    await page.waitForSelector('#items li:nth-child(3)');
+    const searchId = await page.getAttribute('#items', 'data-gavel-search');
+    expect(searchId).toMatch(/^[0-9a-f]{24}$/);
+    const requests = countTrackingRequests();
+    const itemId = await showCard(2);
+    await page.locator('#items li >> nth=2').click();
+    await flush();
+    await eventually(
+      async () => requests.bodies.flatMap(({ variables }) => variables.c ?? []),
+      (clicks) => clicks.length === 1,
+    );
+    expect(requests.bodies.flatMap(({ variables }) => variables.c ?? [])).toEqual([
+      expect.objectContaining({ itemId, searchId, position: 2, source: 'SEARCH' }),
+    ]);
+    // The search and the click were made in one session: the click counts for the query, at its position.
+    const watch = await eventually(
+      async () => {
+        await app.services.searches.flushRecorded();
+        const rows = await app.database.connection
+          .collection<{ query: string; clicks: number; clicksAt: Record<string, number> }>('search_days')
+          .find({ query: 'watch' })
+          .toArray();
+        return rows[0];
+      },
+      (row) => row?.clicks === 1,
+    );
+    expect(watch).toMatchObject({ clicks: 1, clicksAt: { '2': 1 } });
+  });
+});
+
 describe('signed-in users', () => {
   /** Stored events of one item carrying a user id, as tracking stored them. */
   const userEvents = (itemId: string) =>

@@ -1,13 +1,14 @@
 /**
  * The `/dashboard` page: asks once for an API key (kept in this browser's localStorage), finds
  * out what it may see, then shows the views over the public GraphQL API. Hash routes:
- * `#overview`, `#search`, `#item/<id>`, `#outcomes`.
+ * `#overview`, `#search`, `#insights`, `#item/<id>`, `#outcomes`.
  */
 import './style.css';
 import { type ApiError, createApi, type Api, type LiveStatus } from './api';
 import { h, notice, replace } from './dom';
 import { OutcomesDocument } from './generated/graphql';
 import type { View, ViewContext } from './views/context';
+import { insightsView } from './views/insights';
 import { itemView } from './views/item';
 import { outcomesView } from './views/outcomes';
 import { overviewView } from './views/overview';
@@ -17,6 +18,7 @@ const KEY_STORAGE = 'gavel.dashboard.key';
 const ROUTES: Record<string, View> = {
   overview: overviewView,
   search: searchView,
+  insights: insightsView,
   item: itemView,
   outcomes: outcomesView,
 };

@@ -2,6 +2,10 @@
  * Gavel's browser tracker: viewability impressions and clicks of elements marked with
  * `data-gavel-item`, batched to `trackImpressions` / `trackClicks`. No dependencies; served as
  * `/tracker.js` (one script tag, see `auto.ts`) and importable as an ES module.
+ *
+ * An element's events say where it was shown with `data-gavel-source` and `data-gavel-position`
+ * (0 = first), and which search listed it with `data-gavel-search` (the `searchId` of
+ * `auctionItems`), on the element or on its list.
  */
 
 /** Where an impression or click happened (the API's `TrafficSource`). */
@@ -46,6 +50,11 @@ export interface Tracker {
   dropped(): number;
   /** Stops observing; queued events are sent once more with `keepalive`. */
   stop(): void;
+  /**
+   * The session the current user's events go in (started if need be). Send it as `x-session-id`
+   * with searches: a click is credited to its search only from the session that searched.
+   */
+  sessionId(): Promise<string>;
 }
 
 type Kind = 'i' | 'c';
@@ -55,6 +64,8 @@ interface TrackEvent {
   userId?: string;
   source: TrafficSource;
   position?: number;
+  /** The search that listed the element (`data-gavel-search`). */
+  searchId?: string;
   /** When it happened: stable across retries. */
   timestamp: string;
 }
@@ -74,6 +85,8 @@ const SESSION_KEY = 'gavel.session';
 const SESSION_MARGIN_MS = 5 * 60_000;
 const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'OTHER'];
 const SELECTOR = '[data-gavel-item]';
+/** A searchId as `auctionItems` returns it; anything else is left out (the API would refuse the event). */
+const SEARCH_ID = /^[0-9a-f]{24}$/;
 
 /**
  * A failure worth retrying: the network, a 5xx, `SERVICE_UNAVAILABLE` or `RATE_LIMITED`; the
@@ -223,11 +236,13 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     const data = (element as HTMLElement).dataset;
     const source = (data.gavelSource ?? '').toUpperCase();
     const position = Number.parseInt(data.gavelPosition ?? '', 10);
+    const searchId = (element.closest('[data-gavel-search]') as HTMLElement | null)?.dataset.gavelSearch ?? '';
     queue.push({
       kind,
       itemId: data.gavelItem!,
       source: (SOURCES.includes(source) ? source : (options.defaultSource ?? 'OTHER')) as TrafficSource,
       ...(Number.isInteger(position) && position >= 0 ? { position } : {}),
+      ...(SEARCH_ID.test(searchId) ? { searchId } : {}),
       ...(userId ? { userId } : {}),
       // Stamped once: retries resend it, which is what makes them DUPLICATE on the server.
       timestamp: new Date().toISOString(),
@@ -390,6 +405,7 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     },
     pending: () => queue.length + inFlight,
     dropped: () => droppedCount,
+    sessionId: async () => (await session(userId)).sessionId,
     stop: () => {
       document.removeEventListener('click', onClick, true);
       document.removeEventListener('visibilitychange', onVisibility);

@@ -67,6 +67,15 @@ export type TrafficSource =
   | 'RECOMMENDATION'
   | 'SEARCH';
 
+export type SearchInsightsLiveSubscriptionVariables = Exact<{
+  range: TimeRangeInput;
+}>;
+
+
+export type SearchInsightsLiveSubscription = { searchAnalyticsUpdated: { searches: number, zeroResultSearches: number, clicks: number, clickThroughRate: number | null, topQueries: Array<{ query: string, searches: number, zeroResults: number, clicks: number, unclickedSearches: number, clickThroughRate: number | null, correctedClickThroughRate: number | null, meanClickPosition: number | null, filter: { category: Array<string> | null } | null }>, zeroResultQueries: Array<{ query: string, searches: number, zeroResults: number, clicks: number, unclickedSearches: number, clickThroughRate: number | null, correctedClickThroughRate: number | null, meanClickPosition: number | null, filter: { category: Array<string> | null } | null }>, noClickQueries: Array<{ query: string, searches: number, zeroResults: number, clicks: number, unclickedSearches: number, clickThroughRate: number | null, correctedClickThroughRate: number | null, meanClickPosition: number | null, filter: { category: Array<string> | null } | null }>, positions: Array<{ position: number, shown: number, clicks: number, clickThroughRate: number | null, relativeClickThroughRate: number | null }> } };
+
+export type InsightQueryFragment = { query: string, searches: number, zeroResults: number, clicks: number, unclickedSearches: number, clickThroughRate: number | null, correctedClickThroughRate: number | null, meanClickPosition: number | null, filter: { category: Array<string> | null } | null };
+
 export type SearchQueryVariables = Exact<{
   query?: string | null | undefined;
   filter?: AuctionItemFilter | null | undefined;
@@ -133,7 +142,59 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const InsightQueryFragmentDoc = new TypedDocumentString(`
+    fragment InsightQuery on SearchQueryStats {
+  query
+  filter {
+    category
+  }
+  searches
+  zeroResults
+  clicks
+  unclickedSearches
+  clickThroughRate
+  correctedClickThroughRate
+  meanClickPosition
+}
+    `, {"fragmentName":"InsightQuery"}) as unknown as TypedDocumentString<InsightQueryFragment, unknown>;
+export const SearchInsightsLiveDocument = new TypedDocumentString(`
+    subscription SearchInsightsLive($range: TimeRangeInput!) {
+  searchAnalyticsUpdated(range: $range, first: 10) {
+    searches
+    zeroResultSearches
+    clicks
+    clickThroughRate
+    topQueries {
+      ...InsightQuery
+    }
+    zeroResultQueries {
+      ...InsightQuery
+    }
+    noClickQueries {
+      ...InsightQuery
+    }
+    positions {
+      position
+      shown
+      clicks
+      clickThroughRate
+      relativeClickThroughRate
+    }
+  }
+}
+    fragment InsightQuery on SearchQueryStats {
+  query
+  filter {
+    category
+  }
+  searches
+  zeroResults
+  clicks
+  unclickedSearches
+  clickThroughRate
+  correctedClickThroughRate
+  meanClickPosition
+}`) as unknown as TypedDocumentString<SearchInsightsLiveSubscription, SearchInsightsLiveSubscriptionVariables>;
 export const SearchDocument = new TypedDocumentString(`
     query Search($query: String, $filter: AuctionItemFilter, $first: Int, $after: String, $last: Int, $before: String) {
   auctionItems(

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { mongo } from 'mongoose';
+import { BulkWriteOutcomeUnknownError, bulkWriteRetryingConflicts } from '../../src/db/bulkWrites';
+import { testEngineSharding } from '../support/testApp';
+
+// Two clients, so that their commands run on two connections and can deadlock each other (on an
+// engine with row locks: DocumentDB; the others serialize them).
+let first: mongo.MongoClient;
+let second: mongo.MongoClient;
+const databaseName = `test_${randomBytes(6).toString('hex')}`;
+const KEYS = 60;
+const ROUNDS = 4;
+
+beforeAll(async () => {
+  first = await mongo.MongoClient.connect(process.env.GAVEL_TEST_MONGODB_URI!);
+  second = await mongo.MongoClient.connect(process.env.GAVEL_TEST_MONGODB_URI!);
+});
+afterAll(async () => {
+  await first.db(databaseName).dropDatabase();
+  await Promise.all([first.close(), second.close()]);
+});
+
+// Not on the distributed engine: there, commands that lock across workers in opposite orders wait
+// for its distributed deadlock detection, minutes rather than a second (a run timed out at 120 s).
+const itWhereDeadlocksResolve = testEngineSharding() === 'distributed' ? it.skip : it;
+
+describe('bulkWriteRetryingConflicts on writes that conflict with each other', () => {
+  itWhereDeadlocksResolve(
+    'never repeats a non-idempotent command that failed as a whole: no increment is applied twice',
+    async () => {
+      const collection = (client: mongo.MongoClient) =>
+        client.db(databaseName).collection<{ _id: string; n: number }>('counters');
+      const ids = Array.from({ length: KEYS }, (_, n) => `k${String(n).padStart(3, '0')}`);
+      await collection(first).insertMany(ids.map((_id) => ({ _id, n: 0 })));
+      let acknowledged = 0;
+      let unknown = 0;
+      const increment = async (counters: mongo.Collection<{ _id: string; n: number }>, order: string[]) => {
+        for (let round = 0; round < ROUNDS; round++) {
+          try {
+            await bulkWriteRetryingConflicts(
+              counters,
+              order.map((_id) => ({ updateOne: { filter: { _id }, update: { $inc: { n: 1 } } } })),
+            );
+            acknowledged += order.length;
+          } catch (error) {
+            // The only failure allowed: the outcome is unknown, and the caller is told so.
+            expect(error).toBeInstanceOf(BulkWriteOutcomeUnknownError);
+            unknown += order.length;
+          }
+        }
+      };
+      // Opposite orders: on DocumentDB some commands deadlock, and a deadlocked command keeps what it
+      // applied before the deadlock although the driver reports nothing applied (one run here: 420
+      // acknowledged, one command of 60 failed having applied 27; repeating it would have stored 507).
+      // Engines that serialize the commands fail none, and then the count is exact.
+      await Promise.all([increment(collection(first), ids), increment(collection(second), [...ids].reverse())]);
+      const stored = (await collection(first).find().toArray()).reduce((sum, counter) => sum + counter.n, 0);
+      expect(stored).toBeGreaterThanOrEqual(acknowledged);
+      // Repeating a failed command would exceed this.
+      expect(stored).toBeLessThanOrEqual(acknowledged + unknown);
+    },
+    120_000,
+  );
+});
