@@ -19,7 +19,10 @@ function helloMessage(requestId: number): Buffer {
   return message;
 }
 
-/** Opens a connection to `port`, sends a hello and resolves with what came back first. */
+/** Length of a wire-protocol message header: length, requestID, responseTo, opCode. */
+const HEADER_BYTES = 16;
+
+/** Opens a connection to `port`, sends a hello and resolves with what the reply's header says. */
 function hello(port: number, requestId: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -28,7 +31,12 @@ function hello(port: number, requestId: number): Promise<string> {
       resolve(outcome);
     };
     socket.on('connect', () => socket.write(helloMessage(requestId)));
-    socket.once('data', (reply: Buffer) => settle(reply.readInt32LE(8) === requestId ? 'answered' : 'garbled'));
+    // A reply may arrive in several chunks (TCP keeps no message boundaries): wait for its whole header.
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= HEADER_BYTES) settle(received.readInt32LE(8) === requestId ? 'answered' : 'garbled');
+    });
     socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
     socket.on('close', () => settle('closed'));
   });
