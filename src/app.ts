@@ -291,6 +291,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         writeTimeoutMs: config.tracking.writeTimeoutMs,
         maxBacklog: config.tracking.maxBacklog,
         rollupGraceMs: config.tracking.rollupRecoveryGraceMs,
+        sketchIntervalMs: config.tracking.sketchIntervalMs,
       },
       logger.child({ component: 'tracking-writer' }),
       (itemIds) => live.publishCountersChanged(itemIds),

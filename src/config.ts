@@ -213,6 +213,11 @@ export interface GavelConfig {
      * that a slow increment or a small clock skew between instances cannot land after a rebuild.
      */
     readonly rollupRecoveryGraceMs: number;
+    /**
+     * `TRACKING_SKETCH_INTERVAL_MS`: how often the unique sketches of counted events are written
+     * (uniqueSessions and uniqueUsers lag by up to this much); 0 = by each flush, before it answers.
+     */
+    readonly sketchIntervalMs: number;
     /** `TRACKING_IMPLICIT_QUEUE_SIZE`: implicit impressions waiting at most; beyond, dropped. */
     readonly implicitQueueSize: number;
     /** `MAINTENANCE_INTERVAL_MS`: rollup recovery and retention purge period. */
@@ -651,6 +656,7 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       writeTimeoutMs: integer(env, 'TRACKING_WRITE_TIMEOUT_MS', 10_000, 100, 600_000),
       maxBacklog: integer(env, 'TRACKING_MAX_BACKLOG', 100_000, 1, 10_000_000),
       rollupRecoveryGraceMs: integer(env, 'TRACKING_ROLLUP_RECOVERY_GRACE_MS', 300_000, 60_000, 3_600_000),
+      sketchIntervalMs: integer(env, 'TRACKING_SKETCH_INTERVAL_MS', 1_000, 0, 60_000),
       implicitQueueSize: integer(env, 'TRACKING_IMPLICIT_QUEUE_SIZE', 10_000, 0, 10_000_000),
       maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     }),

@@ -149,7 +149,7 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
     itemIds: readonly Types.ObjectId[],
     from: Date,
     to: Date,
-    fields: ReadonlyArray<'hours' | 'sessions' | 'users'>,
+    fields: ReadonlyArray<'hours' | 'sessions' | 'users' | 'sessionSketch' | 'userSketch'>,
     visit: (document: RawItemDay) => void,
   ): Promise<void> => {
     const projection = Object.fromEntries(['itemId', 'day', ...fields].map((field) => [field, 1]));
@@ -219,7 +219,8 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
       ),
     uniques: async (itemIds, fromDay, toDay) => {
       const merged = new Map<string, { sessions: Uint8Array; users: Uint8Array }>();
-      await forEachDayDocument(itemIds, fromDay, toDay, ['sessions', 'users'], (document) => {
+      const sketchFields = ['sessionSketch', 'userSketch', 'sessions', 'users'] as const;
+      await forEachDayDocument(itemIds, fromDay, toDay, sketchFields, (document) => {
         let registers = merged.get(document.itemId);
         if (!registers) {
           registers = { sessions: new Uint8Array(SKETCH_REGISTERS), users: new Uint8Array(SKETCH_REGISTERS) };

@@ -16,6 +16,8 @@
  * not break the reads.
  */
 
+import { mergeEncodedSketch } from './uniqueSketch';
+
 /** BSON element types used here (bsonspec.org). */
 const DOUBLE = 0x01;
 const STRING = 0x02;
@@ -65,10 +67,14 @@ export interface RawItemDay {
   readonly day: Date;
   /** Offset of the `hours` sub-document in the bytes, when present. */
   readonly hours?: number;
-  /** Offset of the `sessions` sketch sub-document, when present. */
+  /** Offset of the `sessions` sketch sub-document (the registers as fields, older documents), when present. */
   readonly sessions?: number;
   /** Offset of the `users` sketch sub-document, when present. */
   readonly users?: number;
+  /** The bytes of the encoded `sessionSketch` (see `encodeSketch`), when present. */
+  readonly sessionSketch?: Uint8Array;
+  /** The bytes of the encoded `userSketch`, when present. */
+  readonly userSketch?: Uint8Array;
   /** The bytes the offsets point into. */
   readonly source: Bytes;
 }
@@ -174,7 +180,13 @@ export function readItemDay(bytes: Uint8Array): RawItemDay {
   const source: Bytes = { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   let itemId: string | undefined;
   let day: Date | undefined;
-  const parts: { hours?: number; sessions?: number; users?: number } = {};
+  const parts: {
+    hours?: number;
+    sessions?: number;
+    users?: number;
+    sessionSketch?: Uint8Array;
+    userSketch?: Uint8Array;
+  } = {};
   forEachElement(source, 0, (type, nameStart, nameEnd, at) => {
     if (type === OBJECT_ID && nameIs(bytes, nameStart, nameEnd, 'itemId')) {
       itemId = '';
@@ -184,6 +196,11 @@ export function readItemDay(bytes: Uint8Array): RawItemDay {
     } else if (type === DOCUMENT) {
       for (const part of ['hours', 'sessions', 'users'] as const)
         if (nameIs(bytes, nameStart, nameEnd, part)) parts[part] = at;
+    } else if (type === BINARY) {
+      // int32 length, subtype byte, then the bytes: a view, not a copy.
+      for (const part of ['sessionSketch', 'userSketch'] as const)
+        if (nameIs(bytes, nameStart, nameEnd, part))
+          parts[part] = bytes.subarray(at + 5, at + 5 + source.view.getInt32(at, true));
     }
   });
   if (itemId === undefined || day === undefined) throw new Error('item-day document without itemId or day');
@@ -221,10 +238,13 @@ export function forEachHourCounter(
 
 /**
  * Merges the `sessions` or `users` sketch of the document into dense registers in place (the
- * larger rank per register wins, as `mergeSketch` does for a deserialised sketch); registers
- * outside the array and non-numeric ranks are ignored.
+ * larger rank per register wins, as `mergeSketch` does for a deserialised sketch): the encoded
+ * sketch and, in a document written before sketches were encoded, the registers as fields;
+ * registers outside the array and non-numeric ranks are ignored.
  */
 export function mergeRawSketch(registers: Uint8Array, document: RawItemDay, sketch: 'sessions' | 'users'): void {
+  const encoded = document[sketch === 'sessions' ? 'sessionSketch' : 'userSketch'];
+  if (encoded) mergeEncodedSketch(registers, encoded);
   const start = document[sketch];
   if (start === undefined) return;
   const { source } = document;

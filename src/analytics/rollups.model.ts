@@ -9,11 +9,12 @@ export interface HourSourceCounters {
 }
 
 /**
- * The rollup of one item for one UTC day, maintained by the tracking pipeline in the same flush
- * that stores the events, with one upsert per (item, day) per flush: `$inc` of the hour × source
- * counters and `$max` of the unique-session and unique-user sketch registers. Analytics reads
- * these instead of raw events, so a query costs what the number of (item, day) documents in its
- * range costs, not what the number of events costs.
+ * The rollup of one item for one UTC day. Its counters are maintained by the tracking pipeline in
+ * the same flush that stores the events, with one `$inc` upsert per (item, day) per flush; its
+ * unique-session and unique-user sketches by the sketch writer (`sketchWriter.ts`), which merges
+ * the flushes of a few seconds in memory and writes each changed sketch once, encoded in a few
+ * KiB. Analytics reads these instead of raw events, so a query costs what the number of
+ * (item, day) documents in its range costs, not what the number of events costs.
  *
  * The `_id` is derived ({@link itemDayId}): the tracking flush upserts and the per-item analytics
  * read by `_id`, which every engine serves from its primary index.
@@ -29,9 +30,21 @@ export interface ItemDayRecord {
   category: string;
   /** Hour of the day ("0".."23") → source → counters; hours and sources without events are absent. */
   hours?: Record<string, Record<string, HourSourceCounters>>;
-  /** HyperLogLog registers of the day's distinct sessions (see `uniqueSketch.ts`). */
+  /** HyperLogLog registers of the day's distinct sessions, encoded by `encodeSketch` (see `uniqueSketch.ts`). */
+  sessionSketch?: Uint8Array;
+  /** HyperLogLog registers of the day's distinct signed-in users, encoded likewise. */
+  userSketch?: Uint8Array;
+  /**
+   * A token the sketch writer sets with every sketch write and names in the next one's filter:
+   * a write based on a stale read matches nothing and is merged and sent again.
+   */
+  sketchWrite?: Types.ObjectId;
+  /**
+   * Registers as a sub-document (register → rank), as Gavel stored sketches before they were
+   * encoded: still read, and folded into the encoded sketch by its next write.
+   */
   sessions?: StoredSketch;
-  /** HyperLogLog registers of the day's distinct signed-in users. */
+  /** The users' registers as a sub-document, likewise. */
   users?: StoredSketch;
 }
 
@@ -42,6 +55,9 @@ const itemDaySchema = new Schema<ItemDayRecord>(
     day: { type: Date, required: true },
     category: { type: String, default: '' },
     hours: { type: Schema.Types.Mixed },
+    sessionSketch: { type: Buffer },
+    userSketch: { type: Buffer },
+    sketchWrite: { type: Schema.Types.ObjectId },
     sessions: { type: Schema.Types.Mixed },
     users: { type: Schema.Types.Mixed },
   },

@@ -58,6 +58,12 @@ export function addToSketch(sketch: Map<number, number>, values: Iterable<string
   return sketch;
 }
 
+/** Raises sparse registers `target` to `source`'s ranks where those are larger, in place; returns `target`. */
+export function raiseSketch(target: Map<number, number>, source: ReadonlyMap<number, number>): Map<number, number> {
+  for (const [register, rank] of source) if ((target.get(register) ?? 0) < rank) target.set(register, rank);
+  return target;
+}
+
 /** Merges a stored sketch into dense registers in place (registers outside the sketch ignored); returns them. */
 export function mergeSketch(registers: Uint8Array, sketch: StoredSketch | undefined): Uint8Array {
   for (const [register, rank] of Object.entries(sketch ?? {})) {
@@ -72,6 +78,62 @@ export function mergeSketches(sketches: Iterable<StoredSketch | undefined>): Uin
   const registers = new Uint8Array(SKETCH_REGISTERS);
   for (const sketch of sketches) mergeSketch(registers, sketch);
   return registers;
+}
+
+/** Bytes per register of the sparse encoding: its index (2 bytes, big-endian) and its rank. */
+const SPARSE_ENTRY_BYTES = 3;
+
+/**
+ * The registers as stored in an item-day's binary sketch field: sparse while that is smaller —
+ * (index, rank) pairs of the non-zero registers, 3 bytes each, in index order — and dense beyond —
+ * one byte per register, exactly {@link SKETCH_REGISTERS} bytes (a sparse encoding is a multiple of
+ * 3 and shorter, so the length tells which). A full sketch is 4 KiB, where registers as fields of
+ * a sub-document took ~50 KiB, and the engine rewrites a document's every byte on each update.
+ */
+export function encodeSketch(registers: Uint8Array): Uint8Array {
+  let filled = 0;
+  for (const rank of registers) if (rank > 0) filled++;
+  if (filled * SPARSE_ENTRY_BYTES >= SKETCH_REGISTERS) return Uint8Array.from(registers);
+  const encoded = new Uint8Array(filled * SPARSE_ENTRY_BYTES);
+  let at = 0;
+  for (let register = 0; register < registers.length; register++) {
+    const rank = registers[register]!;
+    if (rank === 0) continue;
+    encoded[at++] = register >>> 8;
+    encoded[at++] = register & 0xff;
+    encoded[at++] = rank;
+  }
+  return encoded;
+}
+
+/**
+ * Merges a sketch encoded by {@link encodeSketch} into dense registers in place (the larger rank
+ * per register wins); returns them. Bytes of any other length, or registers out of range, are
+ * ignored rather than trusted.
+ */
+export function mergeEncodedSketch(registers: Uint8Array, encoded: Uint8Array): Uint8Array {
+  if (encoded.length === SKETCH_REGISTERS) {
+    for (let register = 0; register < SKETCH_REGISTERS; register++)
+      if (encoded[register]! > registers[register]!) registers[register] = encoded[register]!;
+  } else if (encoded.length % SPARSE_ENTRY_BYTES === 0) {
+    for (let at = 0; at < encoded.length; at += SPARSE_ENTRY_BYTES) {
+      const register = (encoded[at]! << 8) | encoded[at + 1]!;
+      const rank = encoded[at + 2]!;
+      if (register < registers.length && rank > registers[register]!) registers[register] = rank;
+    }
+  }
+  return registers;
+}
+
+/** Merges sparse registers (as {@link addToSketch} builds them) into dense registers in place; true if any rose. */
+export function mergeEntries(registers: Uint8Array, entries: ReadonlyMap<number, number>): boolean {
+  let rose = false;
+  for (const [register, rank] of entries)
+    if (register >= 0 && register < registers.length && rank > registers[register]!) {
+      registers[register] = rank;
+      rose = true;
+    }
+  return rose;
 }
 
 /** Largest rank a register can hold minus one (Ertl's q): 64 hash bits minus the index bits. */

@@ -6,6 +6,7 @@ import { HOUR_MS, startOfDay } from '../shared/clock';
 import { LRUCache } from 'lru-cache';
 import { bulkWriteRetryingConflicts, type FailedWrite } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
+import { createSketchStore, type ItemDaySketches } from './sketchStore';
 import { rollupJournalModel, type RollupBucket, type RollupJournalRecord } from './rollupJournal.model';
 import {
   EventType,
@@ -50,10 +51,6 @@ export interface ItemDayIncrement {
   readonly category: string;
   /** Counter increments per hour of the day (0–23) and source. */
   readonly counters: ReadonlyArray<{ hour: number; source: string; impressions: number; clicks: number }>;
-  /** Sketch registers (register → rank) of the sessions counted, merged with `$max`. */
-  readonly sessions: ReadonlyMap<number, number>;
-  /** Sketch registers of the signed-in users counted. */
-  readonly users: ReadonlyMap<number, number>;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -80,8 +77,10 @@ function compareKeys(a: string | undefined, b: string | undefined): number {
 export interface TrackingRepository {
   /** Unordered bulk insert; duplicate dedup keys are reported, any other failure throws. */
   insertEvents(events: readonly NewTrackingEvent[]): Promise<InsertResult>;
-  /** One upsert per (item, day): `$inc` of counters, `$max` of sketch registers; one unordered bulk write. */
+  /** One upsert per (item, day): `$inc` of counters; one unordered bulk write. */
   incrementItemDays(increments: readonly ItemDayIncrement[]): Promise<void>;
+  /** Merges registers into the item-days' unique sketches (see `sketchStore.ts`); resolves once all are stored. */
+  mergeSketches(sketches: readonly ItemDaySketches[]): Promise<void>;
   /** Records the buckets a flush is about to count events in (see `RollupJournalRecord`); returns its id. */
   openJournal(buckets: readonly RollupBucket[]): Promise<Types.ObjectId>;
   /** Removes journal entries whose buckets are up to date. */
@@ -140,7 +139,7 @@ export interface TrackingRepository {
 }
 
 /** `{ [operator]: fields }`, or nothing when there are no fields (MongoDB refuses empty operators). */
-function nonEmpty(operator: '$inc' | '$max', fields: Record<string, number>): Record<string, Record<string, number>> {
+function nonEmpty(operator: '$inc', fields: Record<string, number>): Record<string, Record<string, number>> {
   return Object.keys(fields).length > 0 ? { [operator]: fields } : {};
 }
 
@@ -151,13 +150,6 @@ function counterIncrements(counters: ItemDayIncrement['counters']): Record<strin
     if (impressions !== 0) paths[`hours.${hour}.${source}.impressions`] = impressions;
     if (clicks !== 0) paths[`hours.${hour}.${source}.clicks`] = clicks;
   }
-  return paths;
-}
-
-/** `<sketch>.<register>` paths of sketch registers. */
-function registerUpdates(sketch: 'sessions' | 'users', registers: ReadonlyMap<number, number>): Record<string, number> {
-  const paths: Record<string, number> = {};
-  for (const [register, rank] of registers) paths[`${sketch}.${register}`] = rank;
   return paths;
 }
 
@@ -197,6 +189,8 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
   const auditDocuments = connection.collection<{ _id: string } & Omit<AuditAggregate, 'count'> & { count: number }>(
     'tracking_audit_aggregates',
   );
+
+  const sketchStore = createSketchStore(connection);
 
   /** Item-day ids this process has seen exist: their documents need no creating. */
   const existingItemDays = new LRUCache<string, true>({ max: KNOWN_ITEM_DAYS });
@@ -304,10 +298,6 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
             update: {
               $setOnInsert: { day: increment.day, category: increment.category },
               ...nonEmpty('$inc', counterIncrements(increment.counters)),
-              ...nonEmpty('$max', {
-                ...registerUpdates('sessions', increment.sessions),
-                ...registerUpdates('users', increment.users),
-              }),
             },
             // The document exists (see createMissingItemDays); upsert only covers one removed since.
             upsert: true,
@@ -316,6 +306,7 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       );
       if (failed.length > 0) throw new Error(`${failed.length} rollup upserts failed (codes ${codesOf(failed)})`);
     },
+    mergeSketches: (sketches) => sketchStore.merge(sketches),
     openJournal: async (buckets) => {
       const lastHourBucket = new Date(
         buckets.reduce((latest, bucket) => Math.max(latest, bucket.hourBucket.getTime()), 0),
@@ -459,19 +450,19 @@ export function createTrackingRepository(connection: Connection): TrackingReposi
       );
       if (counted.length > 0) await createMissingItemDays([{ _id: itemDayId(itemId, day), itemId, day, category }]);
       // $set of the hour, not $inc: running this twice (a crash mid-way) gives the same counters;
-      // $max of sketch registers is idempotent too.
+      // merging sketch registers is idempotent too.
       await retryTransientConflicts(() =>
         itemDayDocuments.updateOne(
           { _id: itemDayId(itemId, day), itemId },
           {
             $setOnInsert: { day, category },
             $set: { [`hours.${(hourBucket.getTime() - day.getTime()) / HOUR_MS}`]: Object.fromEntries(bySource) },
-            ...nonEmpty('$max', { ...registerUpdates('sessions', sessions), ...registerUpdates('users', users) }),
           },
           // An hour without counted events (its only events were duplicates) creates no document.
           { upsert: counted.length > 0 },
         ),
       );
+      if (counted.length > 0) await sketchStore.merge([{ itemId, day, sessions, users }]);
     },
     countedHours: async (itemIds, from, to) => {
       const rows = await events.collection

@@ -6,6 +6,8 @@ import { withDeadline } from '../shared/deadline';
 import { serviceUnavailable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import { isDatabaseUnavailable } from '../db/database';
+import type { ItemDaySketches } from './sketchStore';
+import { SketchWriter } from './sketchWriter';
 import type { ItemDayIncrement, NewTrackingEvent, TrackingRepository } from './tracking.repository';
 import type { RollupBucket } from './rollupJournal.model';
 import { EventType, TrackingOutcome } from './trackingEvent.model';
@@ -30,7 +32,7 @@ export interface WriterOptions {
    * Flushes in flight at most. Several overlap their round trips (one inserts events while
    * another increments counters); events arriving while all are busy wait and form the next
    * batch. Safe because every step commutes: the dedup index decides duplicates whatever the
-   * order, `$inc`s add up, `$max` of sketch registers is idempotent, journal entries are per flush.
+   * order, `$inc`s add up, merging sketch registers is idempotent, journal entries are per flush.
    */
   readonly maxConcurrentFlushes?: number;
   /**
@@ -48,6 +50,12 @@ export interface WriterOptions {
    * leaves its journal entry open and the recovery counts them.
    */
   readonly rollupGraceMs?: number;
+  /**
+   * How often the unique sketches of the counted events are written (see `SketchWriter`); 0: by
+   * each flush, before it answers (unique figures current when a mutation returns, at the price
+   * of a sketch write per flush).
+   */
+  readonly sketchIntervalMs?: number;
 }
 
 /** What the writer reports as it works (metrics); every method optional. */
@@ -64,6 +72,7 @@ const DEFAULT_WRITE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_CONCURRENT_FLUSHES = 4;
 const DEFAULT_MAX_BACKLOG = 100_000;
 const DEFAULT_ROLLUP_GRACE_MS = 300_000;
+const DEFAULT_SKETCH_INTERVAL_MS = 1_000;
 
 interface Pending {
   readonly request: WriteRequest;
@@ -81,14 +90,12 @@ function rollupBuckets(events: readonly NewTrackingEvent[]): RollupBucket[] {
   return [...buckets.values()];
 }
 
-/** What counted events add to the rollups: one increment per (item, UTC day) they touch. */
+/** What counted events add to the rollups' counters: one increment per (item, UTC day) they touch. */
 export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncrement[] {
   const days = new Map<
     string,
     Pick<ItemDayIncrement, 'itemId' | 'day' | 'category'> & {
       counters: Map<string, ItemDayIncrement['counters'][number]>;
-      sessions: Set<string>;
-      users: Set<string>;
     }
   >();
   for (const { event, category } of counted) {
@@ -97,7 +104,7 @@ export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncr
     const dayKey = itemDayId(itemId, day);
     let entry = days.get(dayKey);
     if (!entry) {
-      entry = { itemId, day, category: category ?? '', counters: new Map(), sessions: new Set(), users: new Set() };
+      entry = { itemId, day, category: category ?? '', counters: new Map() };
       days.set(dayKey, entry);
     }
     const hour = Math.floor((event.receivedAt.getTime() - day.getTime()) / HOUR_MS);
@@ -106,12 +113,27 @@ export function itemDayIncrements(counted: readonly WriteRequest[]): ItemDayIncr
     if (event.type === EventType.IMPRESSION) counter.impressions++;
     else counter.clicks++;
     entry.counters.set(counterKey, counter);
+  }
+  return [...days.values()].map(({ counters, ...increment }) => ({ ...increment, counters: [...counters.values()] }));
+}
+
+/** What counted events add to the unique sketches: one per (item, UTC day) they touch. */
+export function itemDaySketches(counted: readonly WriteRequest[]): ItemDaySketches[] {
+  const days = new Map<string, { itemId: Types.ObjectId; day: Date; sessions: Set<string>; users: Set<string> }>();
+  for (const { event } of counted) {
+    const day = startOfDay(event.receivedAt);
+    const dayKey = itemDayId(event.itemId!, day);
+    let entry = days.get(dayKey);
+    if (!entry) {
+      entry = { itemId: event.itemId!, day, sessions: new Set(), users: new Set() };
+      days.set(dayKey, entry);
+    }
     entry.sessions.add(event.sessionId);
     if (event.userId && !event.userNotCounted) entry.users.add(event.userId);
   }
-  return [...days.values()].map(({ counters, sessions, users, ...increment }) => ({
-    ...increment,
-    counters: [...counters.values()],
+  return [...days.values()].map(({ itemId, day, sessions, users }) => ({
+    itemId,
+    day,
     sessions: addToSketch(new Map(), sessions),
     users: addToSketch(new Map(), users),
   }));
@@ -165,10 +187,12 @@ class RollupWriter {
 /**
  * Group commit: events from concurrent requests are buffered for a few milliseconds (or until a
  * batch is full) and written with one unordered bulk insert; the counters of the counted ones are
- * incremented in the same flush (merged with those of the flushes in flight, see `RollupWriter`). A caller's promise settles only after its events are stored —
- * acknowledged means stored. Each flush opens a rollup journal entry before storing and closes it
- * after incrementing; if the increments fail or the process dies in between, the entry stays and
- * the rollup recovery rebuilds its buckets from the stored events.
+ * incremented in the same flush (merged with those of the flushes in flight, see `RollupWriter`),
+ * their unique sketches within `sketchIntervalMs` (see `SketchWriter`). A caller's promise settles
+ * only after its events are stored and counted — acknowledged means stored. Each flush opens a
+ * rollup journal entry before storing, closed once its counters and sketches are written; if a
+ * write fails or the process dies in between, the entry stays and the rollup recovery rebuilds
+ * its buckets from the stored events.
  */
 export class TrackingWriter {
   private queue: Pending[] = [];
@@ -178,6 +202,7 @@ export class TrackingWriter {
   /** Set at shutdown: write at once instead of waiting for companions. */
   private expedited = false;
   private readonly rollups: RollupWriter;
+  private readonly sketches: SketchWriter;
   /** Dedup keys queued or being written, with their event's result. */
   private readonly keysInFlight = new Map<string, Promise<WriteResult>>();
   constructor(
@@ -190,6 +215,12 @@ export class TrackingWriter {
     private readonly observer: WriterObserver = {},
   ) {
     this.rollups = new RollupWriter(repository);
+    this.sketches = new SketchWriter(
+      repository,
+      options.sketchIntervalMs ?? DEFAULT_SKETCH_INTERVAL_MS,
+      logger,
+      onCounted,
+    );
   }
 
   /** Queues events and resolves, in order, once they are stored (or refused as duplicates). */
@@ -260,6 +291,11 @@ export class TrackingWriter {
     this.startFlush();
     // A finishing flush starts the next one for what is still queued before this loop resumes.
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    await this.sketches
+      .close()
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'sketch write failed at shutdown; the recovery will rebuild the buckets'),
+      );
   }
 
   private startFlush(): void {
@@ -322,7 +358,11 @@ export class TrackingWriter {
     const counted = accepted.filter(({ event }) => startOfHour(event.receivedAt).getTime() + HOUR_MS > incrementUntil);
     try {
       await this.rollups.add(counted);
-      if (journalId && counted.length === accepted.length) await this.repository.closeJournals([journalId]);
+      // The entry closes once the sketches are written too, unless the recovery is to count some events.
+      const closeJournal = journalId && counted.length === accepted.length ? journalId : undefined;
+      if (counted.length > 0) this.sketches.add(itemDaySketches(counted), closeJournal);
+      else if (closeJournal) await this.repository.closeJournals([closeJournal]);
+      if (this.sketches.writesWithFlush) await this.sketches.flush();
     } catch (error) {
       this.logger.warn(
         { err: error, events: counted.length },

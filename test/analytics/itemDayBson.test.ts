@@ -1,7 +1,7 @@
 import { mongo, Types } from 'mongoose';
 import { forEachHourCounter, mergeRawSketch, readItemDay } from '../../src/analytics/itemDayBson';
 import type { HourSourceCounters } from '../../src/analytics/rollups.model';
-import { SKETCH_REGISTERS, mergeSketch, type StoredSketch } from '../../src/analytics/uniqueSketch';
+import { SKETCH_REGISTERS, encodeSketch, mergeSketch, type StoredSketch } from '../../src/analytics/uniqueSketch';
 import { seededRandom } from '../../src/catalog/demoCatalog';
 
 const { BSON } = mongo;
@@ -112,6 +112,20 @@ describe('item-day documents read from BSON bytes', () => {
     const sessions = rawSketch(document, 'sessions');
     expect(sessions[12]).toBe(5);
     expect(sessions.reduce((sum, rank) => sum + rank, 0)).toBe(5);
+  });
+
+  it('merge the encoded sketch and, in an older document, the registers stored as fields', () => {
+    const encoded = new Uint8Array(SKETCH_REGISTERS);
+    encoded[1] = 4;
+    encoded[2] = 6;
+    const document = bytes({
+      itemId: new Types.ObjectId(),
+      day: DAY,
+      sessionSketch: new BSON.Binary(encodeSketch(encoded)),
+      sessions: { '2': 9, '3': 1 },
+    });
+    expect([...rawSketch(document, 'sessions').subarray(0, 5)]).toEqual([0, 4, 9, 1, 0]);
+    expect(rawSketch(document, 'users')).toEqual(new Uint8Array(SKETCH_REGISTERS));
   });
 
   it('visit nothing for absent parts and refuse a document without its item or day', () => {

@@ -1,7 +1,10 @@
 import {
   SKETCH_REGISTERS,
   addToSketch,
+  encodeSketch,
   estimateDistinct,
+  mergeEncodedSketch,
+  mergeSketch,
   mergeSketches,
   sketchEntry,
   type StoredSketch,
@@ -63,5 +66,39 @@ describe('unique sketches', () => {
   it('ignore registers outside the sketch (a corrupted or foreign document)', () => {
     const sketch = stored(addToSketch(new Map(), values('s', 0, 50)));
     expect(estimate({ ...sketch, '-1': 60, [String(SKETCH_REGISTERS)]: 60, junk: 60 })).toBe(estimate(sketch));
+  });
+  describe('encoded for storage', () => {
+    const dense = (sketch: Map<number, number>) => mergeSketch(new Uint8Array(SKETCH_REGISTERS), stored(sketch));
+    const decode = (encoded: Uint8Array) => mergeEncodedSketch(new Uint8Array(SKETCH_REGISTERS), encoded);
+
+    it.each([0, 1, 50, 1_000, 5_000, 100_000])('give back the registers of %i values', (count) => {
+      const registers = dense(addToSketch(new Map(), values('e', 0, count)));
+      const encoded = encodeSketch(registers);
+      expect(decode(encoded)).toEqual(registers);
+      const filled = registers.filter((rank) => rank > 0).length;
+      // Sparse (3 bytes a register) while that is smaller than one byte per register, dense after.
+      expect(encoded.length).toBe(3 * filled < SKETCH_REGISTERS ? 3 * filled : SKETCH_REGISTERS);
+    });
+
+    it('switch to dense exactly where sparse stops being smaller', () => {
+      const registers = new Uint8Array(SKETCH_REGISTERS);
+      for (let register = 0; register < 1_365; register++) registers[register * 3] = 7;
+      expect(encodeSketch(registers).length).toBe(4_095);
+      registers[1] = 2;
+      expect(encodeSketch(registers).length).toBe(SKETCH_REGISTERS);
+      expect(decode(encodeSketch(registers))).toEqual(registers);
+    });
+
+    it('merge into registers already there (the larger rank wins) and ignore bytes of another shape', () => {
+      const registers = new Uint8Array(SKETCH_REGISTERS);
+      registers[5] = 9;
+      const other = new Uint8Array(SKETCH_REGISTERS);
+      other[5] = 3;
+      other[6] = 4;
+      expect([...mergeEncodedSketch(registers, encodeSketch(other)).subarray(5, 7)]).toEqual([9, 4]);
+      const before = Uint8Array.from(registers);
+      for (const junk of [new Uint8Array(1), new Uint8Array(4_097), Uint8Array.from([0xff, 0xff, 9])])
+        expect(mergeEncodedSketch(registers, junk)).toEqual(before);
+    });
   });
 });

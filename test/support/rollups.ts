@@ -41,3 +41,17 @@ export async function countedTotals(
     clicks: counters.reduce((sum, row) => sum + row.clicks, 0),
   };
 }
+
+/**
+ * Waits until every tracking flush's rollup journal entry is closed — its counters and its unique
+ * sketches written (sketches are written every `TRACKING_SKETCH_INTERVAL_MS`, after the mutation
+ * answered) — and fails after `timeoutMs`.
+ */
+export async function rollupsWritten(connection: Connection, timeoutMs = 10_000): Promise<void> {
+  const journal = connection.collection('rollup_journal');
+  const deadline = Date.now() + timeoutMs;
+  while ((await journal.countDocuments()) > 0) {
+    if (Date.now() > deadline) throw new Error(`rollup journal entries still open after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,7 +1,13 @@
 import 'reflect-metadata';
-import { Types } from 'mongoose';
+import { Types, type mongo } from 'mongoose';
 import { itemDayId } from '../../src/analytics/rollups.model';
-import { addToSketch } from '../../src/analytics/uniqueSketch';
+import {
+  SKETCH_REGISTERS,
+  addToSketch,
+  estimateDistinct,
+  mergeEncodedSketch,
+  mergeSketches,
+} from '../../src/analytics/uniqueSketch';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { seededRandom } from '../../src/catalog/demoCatalog';
 import { ManualClock } from '../../src/shared/clock';
@@ -14,9 +20,14 @@ import {
 } from '../../src/tracking/tracking.repository';
 import { EventType, TrackingOutcome } from '../../src/tracking/trackingEvent.model';
 import { itemDayIncrements, TrackingWriter } from '../../src/tracking/trackingWriter';
-import { TrackClicksDocument, TrackImpressionsDocument, type TrafficSource } from '../generated/graphql';
+import {
+  ItemAnalyticsDocument,
+  TrackClicksDocument,
+  TrackImpressionsDocument,
+  type TrafficSource,
+} from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
-import { storedCounters } from '../support/rollups';
+import { rollupsWritten, storedCounters } from '../support/rollups';
 import { execute, startTestApp, type TestApp } from '../support/testApp';
 
 const HOUR = 3_600_000;
@@ -90,13 +101,19 @@ async function sketchesRecount(): Promise<Sketches> {
   );
 }
 
+/** Registers (register → rank) of an encoded sketch as stored, or of none. */
+function decoded(stored: mongo.Binary | undefined): Record<string, number> {
+  const registers = mergeEncodedSketch(new Uint8Array(SKETCH_REGISTERS), stored?.value() ?? new Uint8Array());
+  return Object.fromEntries([...registers.entries()].filter(([, rank]) => rank > 0).map(([i, rank]) => [i, rank]));
+}
+
 /** The stored sketch registers per (item, day). */
 async function storedSketches(): Promise<Sketches> {
   const rows = await app.database.connection.collection('item_days').find().toArray();
   return Object.fromEntries(
     rows.map((row) => [
       row._id as unknown as string,
-      { sessions: (row.sessions ?? {}) as Record<string, number>, users: (row.users ?? {}) as Record<string, number> },
+      { sessions: decoded(row.sessionSketch as mongo.Binary), users: decoded(row.userSketch as mongo.Binary) },
     ]),
   );
 }
@@ -128,11 +145,14 @@ function countedEvent(itemId: string, sessionId: string, receivedAt: Date, sourc
   };
 }
 
-/** A writer on the test clock with the test's grace, flushing at once. */
-const graceWriter = () =>
+/**
+ * A writer on the test clock with the test's grace, flushing at once; its flushes write their
+ * sketches too (`sketchIntervalMs` 0), so a flush's journal entry is closed when it answers.
+ */
+const graceWriter = (sketchIntervalMs = 0) =>
   new TrackingWriter(
     repository,
-    { flushIntervalMs: 1, maxBatch: 100, rollupGraceMs: GRACE },
+    { flushIntervalMs: 1, maxBatch: 100, rollupGraceMs: GRACE, sketchIntervalMs },
     createLogger('silent'),
     () => undefined,
     clock,
@@ -180,7 +200,8 @@ describe('rollups', () => {
     expect(acknowledged).toBeGreaterThan(50);
     expect(await events().countDocuments({ outcome: 'ACCEPTED' })).toBe(acknowledged);
     expect(await events().countDocuments({ outcome: { $in: ['REJECTED_BOT', 'FLAGGED'] } })).toBeGreaterThan(0);
-    expect(await openEntries()).toBe(0);
+    // The sketches are written within TRACKING_SKETCH_INTERVAL_MS; each entry closes after its flush's.
+    await rollupsWritten(app.database.connection);
     expect(await rollups()).toEqual(await recount());
     expect(await storedSketches()).toEqual(await sketchesRecount());
   });
@@ -194,6 +215,7 @@ describe('rollups', () => {
       { events: [{ itemId: items[0]!, sessionId: 'crash-0', source: 'HOME' }] },
       BROWSER,
     );
+    await rollupsWritten(app.database.connection);
     // Crash before the $inc: stored, not counted.
     const lost = [1, 2, 3].map((n) => countedEvent(items[n]!, `crash-${n}`, new Date(hour.getTime() + n * 60_000)));
     await crashedFlush(lost, { incremented: false });
@@ -280,5 +302,101 @@ describe('rollups', () => {
     } finally {
       await restarted.stop();
     }
+  });
+});
+
+describe('unique sketches', () => {
+  /** The stored registers of one item-day, decoded. */
+  const sketchOf = async (itemId: string, day: Date) => (await storedSketches())[itemDayId(itemId, day)];
+
+  it('are written after the flush answers, and its journal entry stays open until they are', async () => {
+    const hour = new Date('2026-04-09T10:00:00.000Z');
+    clock.set(new Date(hour.getTime() + 60_000));
+    const writer = graceWriter(60_000);
+    const batches = [0, 1, 2].map((batch) =>
+      [0, 1, 2, 3].map((n) => ({
+        event: countedEvent(items[9]!, `deferred-${batch}-${n}`, new Date(hour.getTime() + 1_000 * batch)),
+      })),
+    );
+    for (const batch of batches) expect(await writer.write(batch)).toEqual(['stored', 'stored', 'stored', 'stored']);
+    // Counted at once; the sketches wait for the interval (a minute here), and so do the entries.
+    const counters = await storedCounters(app.database.connection, [items[9]!]);
+    expect(counters.filter((c) => c.hourBucket === hour.getTime()).map((c) => c.impressions)).toEqual([12]);
+    expect(await openEntries()).toBe(3);
+    expect(await sketchOf(items[9]!, hour)).toEqual({ sessions: {}, users: {} });
+    // Shutdown writes them and closes the entries.
+    await writer.close();
+    expect(await openEntries()).toBe(0);
+    expect(await sketchOf(items[9]!, hour)).toEqual((await sketchesRecount())[itemDayId(items[9]!, hour)]);
+  });
+
+  it('are rebuilt by the recovery when the process stops before writing them', async () => {
+    const hour = new Date('2026-04-10T10:00:00.000Z');
+    clock.set(new Date(hour.getTime() + 60_000));
+    const writer = graceWriter(60_000);
+    const batch = [0, 1, 2].map((n) => ({ event: countedEvent(items[10]!, `stopped-${n}`, hour) }));
+    expect(await writer.write(batch)).toEqual(['stored', 'stored', 'stored']);
+    expect(await openEntries()).toBe(1);
+    // The process "stops" here: its pending sketches are never written.
+    clock.set(new Date(hour.getTime() + HOUR + GRACE));
+    expect(await recover()).toBe(1);
+    expect(await openEntries()).toBe(0);
+    expect(await sketchOf(items[10]!, hour)).toEqual((await sketchesRecount())[itemDayId(items[10]!, hour)]);
+    expect(await rollups()).toEqual(await recount());
+    await writer.close(); // the abandoned writer's own write changes nothing
+    expect(await sketchOf(items[10]!, hour)).toEqual((await sketchesRecount())[itemDayId(items[10]!, hour)]);
+  });
+
+  it('lose no register when several instances write the same item-day at once', async () => {
+    const day = new Date('2026-04-11T00:00:00.000Z');
+    const itemId = new Types.ObjectId(items[11]);
+    await repository.incrementItemDays([{ itemId, day, category: '', counters: [] }]);
+    // Three instances, each with its own memory of what it wrote, merging different sessions.
+    const instances = [0, 1, 2].map(() => createTrackingRepository(app.database.connection));
+    const all: string[] = [];
+    for (let round = 0; round < 15; round++)
+      await Promise.all(
+        instances.map((instance, index) => {
+          const sessions = Array.from({ length: 40 }, (_, n) => `cas-${round}-${index}-${n}`);
+          all.push(...sessions);
+          return instance.mergeSketches([
+            { itemId, day, sessions: addToSketch(new Map(), sessions), users: new Map() },
+          ]);
+        }),
+      );
+    expect((await sketchOf(items[11]!, day))!.sessions).toEqual(Object.fromEntries(addToSketch(new Map(), all)));
+  });
+
+  it('fold registers stored as fields (documents written before sketches were encoded) into the encoded sketch', async () => {
+    const day = new Date('2026-04-12T00:00:00.000Z');
+    const itemId = new Types.ObjectId(items[11]);
+    const older = Array.from({ length: 30 }, (_, n) => `older-${n}`);
+    const newer = Array.from({ length: 30 }, (_, n) => `newer-${n}`);
+    await app.database.connection.collection('item_days').insertOne({
+      _id: itemDayId(itemId, day) as unknown as Types.ObjectId,
+      itemId,
+      day,
+      category: '',
+      hours: { '9': { HOME: { impressions: 30 } } },
+      sessions: Object.fromEntries(addToSketch(new Map(), older)),
+      users: Object.fromEntries(addToSketch(new Map(), ['older-user'])),
+    });
+    const analytics = async () => {
+      const range = { from: day.toISOString(), to: new Date(day.getTime() + 24 * HOUR).toISOString() };
+      return (await execute(app, ItemAnalyticsDocument, { id: items[11]!, range })).data!.auctionItem!.analytics;
+    };
+    const estimate = (values: string[]) =>
+      estimateDistinct(mergeSketches([Object.fromEntries(addToSketch(new Map(), values))]));
+    // Read as they are...
+    expect(await analytics()).toMatchObject({ uniqueSessions: estimate(older), uniqueUsers: 1 });
+    // ...and folded into the encoded sketch, fields removed, by the next write.
+    await repository.mergeSketches([{ itemId, day, sessions: addToSketch(new Map(), newer), users: new Map() }]);
+    const stored = await app.database.connection.collection('item_days').findOne({ itemId, day });
+    expect(stored).not.toHaveProperty('sessions');
+    expect(stored).not.toHaveProperty('users');
+    expect(decoded(stored!.sessionSketch as mongo.Binary)).toEqual(
+      Object.fromEntries(addToSketch(new Map(), [...older, ...newer])),
+    );
+    expect(await analytics()).toMatchObject({ uniqueSessions: estimate([...older, ...newer]), uniqueUsers: 1 });
   });
 });

@@ -11,6 +11,7 @@ import {
   type ImpressionInput,
 } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
+import { rollupsWritten } from '../support/rollups';
 import { errorCodes, execute, postRaw, startTestApp, type TestApp } from '../support/testApp';
 import { executeOverWebsocket } from '../support/websocket';
 
@@ -66,6 +67,7 @@ describe('user-bound sessions (TRACKING_REQUIRE_SIGNED_SESSIONS=true)', () => {
   };
   const sessionOf = async (userId?: string) => (await startSession(userId)).data!.startSession.sessionId;
   const uniqueUsers = async (itemId: string) => {
+    await rollupsWritten(app.database.connection);
     const response = await execute(app, ItemAnalyticsDocument, { id: itemId, range: DAY });
     return response.data!.auctionItem!.analytics;
   };
@@ -108,7 +110,7 @@ describe('user-bound sessions (TRACKING_REQUIRE_SIGNED_SESSIONS=true)', () => {
     expect(await uniqueUsers(items[1]!)).toMatchObject({ impressions: FORGED, uniqueUsers: 1 });
     // The rollup recovery rebuilds the same figure from the stored events.
     const itemId = new Types.ObjectId(items[1]);
-    await app.database.connection.collection('item_days').updateMany({ itemId }, { $unset: { users: '' } });
+    await app.database.connection.collection('item_days').updateMany({ itemId }, { $unset: { userSketch: '' } });
     expect(await uniqueUsers(items[1]!)).toMatchObject({ uniqueUsers: 0 });
     const repository = createTrackingRepository(app.database.connection);
     // Counters use the receive time: all of them are in this hour.
@@ -195,8 +197,10 @@ describe('sessions startSession did not issue (TRACKING_REQUIRE_SIGNED_SESSIONS 
       { events: forgedBatch(clock, items[1]!, 'client-chosen-session', users('u').slice(0, 3)) },
       BROWSER,
     );
-    const analytics = async (id: string) =>
-      (await execute(app, ItemAnalyticsDocument, { id, range: DAY })).data!.auctionItem!.analytics;
+    const analytics = async (id: string) => {
+      await rollupsWritten(app.database.connection);
+      return (await execute(app, ItemAnalyticsDocument, { id, range: DAY })).data!.auctionItem!.analytics;
+    };
     expect(await analytics(items[0]!)).toMatchObject({ impressions: FORGED, uniqueUsers: 0 });
     expect(await analytics(items[1]!)).toMatchObject({ impressions: 3, uniqueUsers: 3 });
   });

@@ -1,0 +1,170 @@
+import { LRUCache } from 'lru-cache';
+import { Types, type mongo, type Connection } from 'mongoose';
+import { itemDayId, itemDayModel, type ItemDayRecord } from '../analytics/rollups.model';
+import {
+  SKETCH_REGISTERS,
+  encodeSketch,
+  mergeEncodedSketch,
+  mergeEntries,
+  mergeSketch,
+  raiseSketch,
+} from '../analytics/uniqueSketch';
+import { bulkWriteRetryingConflicts } from '../db/bulkWrites';
+
+/** What some counted events add to one item-day's unique sketches: register → rank, as `addToSketch` builds them. */
+export interface ItemDaySketches {
+  readonly itemId: Types.ObjectId;
+  /** Start of the UTC day. */
+  readonly day: Date;
+  readonly sessions: ReadonlyMap<number, number>;
+  readonly users: ReadonlyMap<number, number>;
+}
+
+/** Writes of the item-day sketches; see {@link createSketchStore}. */
+export interface SketchStore {
+  /**
+   * Merges the registers into the stored sketches of their item-days (the larger rank per
+   * register wins) and resolves once every one is stored. An item-day whose document does not
+   * exist (yet, or any more) is skipped: the counters' write creates it.
+   */
+  merge(sketches: readonly ItemDaySketches[]): Promise<void>;
+}
+
+/** Item-days whose last written registers this process remembers (4 KiB each, dense): ~16 MiB. */
+const REMEMBERED_SKETCHES = 4_000;
+/** Write rounds before {@link SketchStore.merge} gives up on item-days other writers keep changing. */
+const MAX_ROUNDS = 10;
+
+/** An item-day's dense registers with the token of the write that stored them. */
+interface KnownSketch {
+  readonly sessions: Uint8Array;
+  readonly users: Uint8Array;
+  /** The `sketchWrite` token the document holds with these registers (none: never written encoded). */
+  readonly token: Types.ObjectId | null;
+}
+
+/** The item-day fields the merge reads. */
+type StoredSketches = Pick<ItemDayRecord, '_id' | 'sessions' | 'users' | 'sketchWrite'> & {
+  sessionSketch?: mongo.Binary;
+  userSketch?: mongo.Binary;
+};
+
+/**
+ * Binds the sketch writes to a connection.
+ *
+ * A sketch is written whole (`encodeSketch`: 4 KiB at most) with a compare-and-set: the update
+ * names the `sketchWrite` token the registers were read with and sets a new one, so a write based
+ * on a stale read (another instance, or a recovery, wrote meanwhile) matches nothing; reading the
+ * tokens back tells which writes landed, and the others are read, merged and sent again. The
+ * registers last written are remembered per item-day, so a busy day is neither read before each
+ * write nor written when no register rose — which, once a sketch has seen a few thousand
+ * sessions, is most of the time.
+ */
+export function createSketchStore(connection: Connection): SketchStore {
+  const itemDays = itemDayModel(connection);
+  const documents = connection.collection<ItemDayRecord>(itemDays.collection.collectionName);
+  const known = new LRUCache<string, KnownSketch>({ max: REMEMBERED_SKETCHES });
+
+  /** The stored registers of these item-days (those whose document exists). */
+  const read = async (wanted: ReadonlyArray<{ _id: string; itemId: Types.ObjectId }>) => {
+    const stored = await documents
+      .find(
+        // With the item: the shard key, so a sharded engine asks only the shards holding them.
+        { _id: { $in: wanted.map(({ _id }) => _id) }, itemId: { $in: [...new Set(wanted.map((w) => w.itemId))] } },
+        { projection: { sessionSketch: 1, userSketch: 1, sessions: 1, users: 1, sketchWrite: 1 } },
+      )
+      .toArray();
+    return new Map(
+      (stored as unknown as StoredSketches[]).map((document) => {
+        const sessions = mergeSketch(new Uint8Array(SKETCH_REGISTERS), document.sessions);
+        const users = mergeSketch(new Uint8Array(SKETCH_REGISTERS), document.users);
+        if (document.sessionSketch) mergeEncodedSketch(sessions, document.sessionSketch.value());
+        if (document.userSketch) mergeEncodedSketch(users, document.userSketch.value());
+        // Registers still stored as fields are folded into the encoded sketch by the next write.
+        const legacy = document.sessions !== undefined || document.users !== undefined;
+        return [document._id, { known: { sessions, users, token: document.sketchWrite ?? null }, legacy }];
+      }),
+    );
+  };
+
+  return {
+    merge: async (sketches) => {
+      // One entry per item-day, in `_id` order (the lock order every writer of item-days uses).
+      const byId = new Map<string, ItemDaySketches & { _id: string }>();
+      for (const sketch of sketches) {
+        const _id = itemDayId(sketch.itemId, sketch.day);
+        const previous = byId.get(_id);
+        byId.set(
+          _id,
+          previous
+            ? {
+                ...previous,
+                sessions: raiseSketch(new Map(previous.sessions), sketch.sessions),
+                users: raiseSketch(new Map(previous.users), sketch.users),
+              }
+            : { ...sketch, _id },
+        );
+      }
+      let round = [...byId.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+      for (let attempt = 1; round.length > 0; attempt++) {
+        if (attempt > MAX_ROUNDS)
+          throw new Error(`${round.length} item-day sketches kept changing under ${MAX_ROUNDS} write rounds`);
+        const unknown = round.filter(({ _id }) => !known.has(_id));
+        const fresh = unknown.length > 0 ? await read(unknown) : new Map();
+        const writes: Array<{ sketch: (typeof round)[number]; token: Types.ObjectId }> = [];
+        const operations: mongo.AnyBulkWriteOperation<ItemDayRecord>[] = [];
+        for (const sketch of round) {
+          const read = fresh.get(sketch._id);
+          const current = known.get(sketch._id) ?? read?.known;
+          if (!current) continue; // no document: nothing to merge into
+          const sessions = Uint8Array.from(current.sessions);
+          const users = Uint8Array.from(current.users);
+          const sessionsRose = mergeEntries(sessions, sketch.sessions);
+          const usersRose = mergeEntries(users, sketch.users);
+          if (!sessionsRose && !usersRose && !read?.legacy) {
+            known.set(sketch._id, current);
+            continue; // every register already stored
+          }
+          const token = new Types.ObjectId();
+          writes.push({ sketch, token });
+          operations.push({
+            updateOne: {
+              filter: { _id: sketch._id, itemId: sketch.itemId, sketchWrite: current.token },
+              update: {
+                $set: {
+                  sessionSketch: encodeSketch(sessions),
+                  userSketch: encodeSketch(users),
+                  sketchWrite: token,
+                },
+                $unset: { sessions: '', users: '' },
+              },
+            },
+          });
+          known.set(sketch._id, { sessions, users, token });
+        }
+        if (operations.length === 0) return;
+        // A repeated write matches nothing (its token is already replaced): repeating is harmless.
+        const failed = await bulkWriteRetryingConflicts(documents, operations, { unknownOutcome: 'repeat' });
+        if (failed.length > 0) throw new Error(`${failed.length} sketch writes failed (codes ${failed[0]!.code})`);
+        // Which writes landed: the document holds the write's token. The others were based on
+        // registers another writer had changed (or the document is gone): read and merge again.
+        const landed = await documents
+          .find(
+            {
+              _id: { $in: writes.map(({ sketch }) => sketch._id) },
+              itemId: { $in: [...new Set(writes.map(({ sketch }) => sketch.itemId))] },
+            },
+            { projection: { sketchWrite: 1 } },
+          )
+          .toArray();
+        const tokens = new Map(landed.map((document) => [document._id, document.sketchWrite?.toHexString()]));
+        round = [];
+        for (const { sketch, token } of writes) {
+          if (tokens.get(sketch._id) === token.toHexString()) continue;
+          known.delete(sketch._id);
+          if (tokens.has(sketch._id)) round.push(sketch);
+        }
+      }
+    },
+  };
+}
