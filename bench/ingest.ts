@@ -276,6 +276,11 @@ Durability cost (API load as above, ${SECONDS} s each, a fresh app and database 
       }
       console.log(`\nServer RSS under sustained API load (start: ${mib(startRss)}):\n`);
       printTable(rows);
+      const perMinute = rows.map((row) => row['events/s in that minute']);
+      console.log(
+        `\nLast minute vs first: ${perMinute.at(-1)} vs ${perMinute[0]} events/s = ` +
+          `${((100 * perMinute.at(-1)!) / perMinute[0]!).toFixed(0)}% (issue 22's target: ≥ 85% after 15 minutes)`,
+      );
     } else {
       console.log('\nServer RSS after 1 and 5 minutes of sustained load: not measured (set BENCH_SUSTAIN_MINUTES=5).');
     }

@@ -24,7 +24,9 @@ import {
   trackingEventModel,
   type TrackingEventRecord,
 } from '../src/tracking/trackingEvent.model';
-import { itemDayIncrements } from '../src/tracking/trackingWriter';
+import { createLogger } from '../src/shared/logger';
+import { SketchWriter } from '../src/tracking/sketchWriter';
+import { itemDayIncrements, itemDaySketches } from '../src/tracking/trackingWriter';
 import { TrackClicksDocument, TrackImpressionsDocument } from '../test/generated/graphql';
 import { spawnServer, waitForReady, type ServerProcess } from '../test/support/serverProcess';
 import { benchServerSettings, CapReached, throwIfEventsLimited, throwIfRefused } from './loadGenerator';
@@ -537,6 +539,8 @@ export async function loadCountedEvents(
   const random = seededRandom(5);
   const events = trackingEventModel(connection).collection;
   const repository = createTrackingRepository(connection);
+  // Unique sketches as the tracking writer writes them: merged in memory, once a second.
+  const sketches = new SketchWriter(repository, 1_000, createLogger('silent'), () => undefined);
   const categories = new Map(items.map((item) => [item._id, item.category]));
   let itemDays = 0;
   const span = days * DAY_MS;
@@ -572,13 +576,16 @@ export async function loadCountedEvents(
     inserts.push(inserted);
     // The rollups exactly as the tracking flush writes them, one batch at a time: concurrent batches
     // upserting the same item-days in different orders can deadlock on an engine with row locks.
-    const increments = itemDayIncrements(docs.map((event) => ({ event, category: categories.get(event.itemId!) })));
+    const counted = docs.map((event) => ({ event, category: categories.get(event.itemId!) }));
+    const increments = itemDayIncrements(counted);
     await repository.incrementItemDays(increments);
+    await sketches.add(itemDaySketches(counted));
     itemDays += increments.length;
     written += docs.length;
     if (inserts.length >= insertsInFlight) await inserts.shift();
   }
   await Promise.all(inserts);
+  await sketches.close();
   console.log(`rollups: ${itemDays.toLocaleString('en')} (item, day) upserts`);
   return written;
 }

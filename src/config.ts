@@ -214,8 +214,9 @@ export interface GavelConfig {
      */
     readonly rollupRecoveryGraceMs: number;
     /**
-     * `TRACKING_SKETCH_INTERVAL_MS`: how often the unique sketches of counted events are written
-     * (uniqueSessions and uniqueUsers lag by up to this much); 0 = by each flush, before it answers.
+     * `TRACKING_SKETCH_INTERVAL_MS`: least time between two writes of the counted events' unique
+     * sketches per instance; under a steady load uniqueSessions and uniqueUsers lag by up to this
+     * much. 0 = every flush writes its own before it answers.
      */
     readonly sketchIntervalMs: number;
     /** `TRACKING_IMPLICIT_QUEUE_SIZE`: implicit impressions waiting at most; beyond, dropped. */

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
  * (a session active on two days counts once), so their cost grows with the traffic. A sketch has
  * a fixed size: {@link SKETCH_REGISTERS} registers, each the largest "rank" (position of the first
  * 1-bit of the value's hash) seen among the values hashed to it. Sketches merge by taking the
- * maximum per register, which is what MongoDB's `$max` update operator does atomically: every
- * tracking flush, on every instance, merges its values into the stored (item, day) sketch with
- * one upsert, and a range merges the sketches of its days.
+ * maximum per register, in any order and any number of times: every instance merges its counted
+ * events into the stored (item, day) sketch (`tracking/sketchWriter.ts`), and a range merges the
+ * sketches of its days.
  *
  * Error bound: relative standard error ≈ 1.04 / √4096 ≈ 1.6 % at every cardinality (Ertl's
  * estimator, below); small sets come out exact or nearly so. test/analytics/uniqueSketch.test.ts

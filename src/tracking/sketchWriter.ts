@@ -5,6 +5,9 @@ import type { Logger } from '../shared/logger';
 import type { ItemDaySketches } from './sketchStore';
 import type { TrackingRepository } from './tracking.repository';
 
+/** Wait before a failed write is tried again, at least. */
+const RETRY_MS = 1_000;
+
 /** Sketch registers gathered for one item-day and not yet written. */
 interface PendingSketch {
   readonly itemId: Types.ObjectId;
@@ -14,9 +17,12 @@ interface PendingSketch {
 }
 
 /**
- * The unique-session and unique-user side of the rollups. The counted events' sketch registers
- * are merged in memory and written every `intervalMs`, each item-day once, however many flushes
- * touched it meanwhile; with `intervalMs` 0, by the flush itself (see {@link SketchWriter.flush}).
+ * The unique-session and unique-user side of the rollups. Sketch registers of counted events are
+ * written at most once every `intervalMs` per process: the first flush after a quiet interval
+ * writes its sketches at once and answers after them (unique figures are then current when the
+ * mutation returns); the flushes that follow within the interval leave theirs in memory, merged
+ * per item-day, and the interval's end writes each changed item-day once, however many flushes
+ * touched it. With `intervalMs` 0, every flush writes its own.
  *
  * Why: a sketch grows to thousands of registers, and an engine that rewrites a document on every
  * update (DocumentDB) paid for all of them on each flush's counter update when they lived beside
@@ -34,6 +40,9 @@ export class SketchWriter {
   /** Journal entries whose sketches are all in `pending` (or in the write in flight). */
   private journals: Types.ObjectId[] = [];
   private timer?: NodeJS.Timeout;
+  private closed = false;
+  /** When the last write was started (ms since the epoch). */
+  private lastWriteAt = -Infinity;
   /** The writes in order: each starts when the previous one has settled. */
   private writes: Promise<void> = Promise.resolve();
 
@@ -45,16 +54,43 @@ export class SketchWriter {
     private readonly onWritten: (itemIds: string[]) => void,
   ) {}
 
-  /** True when sketches are written by the flush that counted them, before it answers. */
-  get writesWithFlush(): boolean {
-    return this.intervalMs === 0;
+  /**
+   * Adds counted events' registers; `journalId` is the flush's journal entry, to delete once they
+   * are written (leave it out when the entry must stay for the recovery). Returns the write when
+   * they are written at once (the flush answers after it), or nothing when they wait for the
+   * interval's end.
+   */
+  add(sketches: readonly ItemDaySketches[], journalId?: Types.ObjectId): Promise<void> | undefined {
+    this.hold(sketches);
+    if (journalId) this.journals.push(journalId);
+    if (this.timer) return undefined; // the interval's write takes them
+    const wait = this.lastWriteAt + this.intervalMs - Date.now();
+    if (wait <= 0) return this.flush();
+    this.schedule(wait);
+    return undefined;
   }
 
   /**
-   * Adds counted events' registers; `journalId` is the flush's journal entry, to delete once they
-   * are written (leave it out when the entry must stay for the recovery).
+   * Writes everything added so far (after the write in flight, if any) and closes the journal
+   * entries it completes; rejects if the write failed (what it held is kept for the next one).
    */
-  add(sketches: readonly ItemDaySketches[], journalId?: Types.ObjectId): void {
+  flush(): Promise<void> {
+    this.lastWriteAt = Date.now();
+    const write = this.writes.then(() => this.writePending());
+    this.writes = write.catch(() => undefined);
+    return write;
+  }
+
+  /** Writes what is pending; resolves when written (at shutdown, after the last flush). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  /** Merges registers into the pending ones, the larger rank per register. */
+  private hold(sketches: Iterable<ItemDaySketches>): void {
     for (const sketch of sketches) {
       const id = itemDayId(sketch.itemId, sketch.day);
       let pending = this.pending.get(id);
@@ -65,39 +101,18 @@ export class SketchWriter {
       raiseSketch(pending.sessions, sketch.sessions);
       raiseSketch(pending.users, sketch.users);
     }
-    if (journalId) this.journals.push(journalId);
-    if (!this.writesWithFlush) this.schedule();
   }
 
   /** Starts the interval's timer unless it runs; it does not hold the process open (shutdown calls `close`). */
-  private schedule(): void {
-    this.timer ??= setTimeout(() => this.writeOnTimer(), this.intervalMs).unref();
-  }
-
-  /**
-   * Writes everything added so far (after the write in flight, if any) and closes the journal
-   * entries it completes; rejects if the write failed (what it held is kept for the next one).
-   */
-  flush(): Promise<void> {
-    const write = this.writes.then(() => this.writePending());
-    this.writes = write.catch(() => undefined);
-    return write;
-  }
-
-  /** Writes what is pending; resolves when written (at shutdown, after the last flush). */
-  async close(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.flush();
+  private schedule(waitMs: number): void {
+    this.timer ??= setTimeout(() => this.writeOnTimer(), waitMs).unref();
   }
 
   private writeOnTimer(): void {
     this.timer = undefined;
-    this.flush().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'sketch write failed; retrying at the next interval');
-      // Keep trying: the journal entries stay open meanwhile, so nothing is lost if this process stops.
-      this.schedule();
-    });
+    this.flush().catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'sketch write failed; retrying at the next interval'),
+    );
   }
 
   private async writePending(): Promise<void> {
@@ -109,9 +124,11 @@ export class SketchWriter {
     try {
       await this.repository.mergeSketches([...sketches.values()]);
     } catch (error) {
-      // Back in line for the next write, merged with what arrived meanwhile.
-      for (const sketch of sketches.values()) this.add([sketch]);
+      // Back in line for the next write, merged with what arrived meanwhile. Keep trying: the
+      // journal entries stay open meanwhile, so nothing is lost if this process stops.
+      this.hold(sketches.values());
       this.journals.unshift(...journals);
+      if (!this.closed) this.schedule(Math.max(this.intervalMs, RETRY_MS));
       throw error;
     }
     if (journals.length > 0)

@@ -51,9 +51,9 @@ export interface WriterOptions {
    */
   readonly rollupGraceMs?: number;
   /**
-   * How often the unique sketches of the counted events are written (see `SketchWriter`); 0: by
-   * each flush, before it answers (unique figures current when a mutation returns, at the price
-   * of a sketch write per flush).
+   * Least time between two writes of the counted events' unique sketches (see `SketchWriter`):
+   * sketches counted sooner after a write are written at the end of the interval, after their
+   * flush answered; 0: every flush writes its own before it answers.
    */
   readonly sketchIntervalMs?: number;
 }
@@ -360,9 +360,8 @@ export class TrackingWriter {
       await this.rollups.add(counted);
       // The entry closes once the sketches are written too, unless the recovery is to count some events.
       const closeJournal = journalId && counted.length === accepted.length ? journalId : undefined;
-      if (counted.length > 0) this.sketches.add(itemDaySketches(counted), closeJournal);
+      if (counted.length > 0) await this.sketches.add(itemDaySketches(counted), closeJournal);
       else if (closeJournal) await this.repository.closeJournals([closeJournal]);
-      if (this.sketches.writesWithFlush) await this.sketches.flush();
     } catch (error) {
       this.logger.warn(
         { err: error, events: counted.length },
