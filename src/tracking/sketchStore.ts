@@ -30,8 +30,10 @@ export interface SketchStore {
   merge(sketches: readonly ItemDaySketches[]): Promise<void>;
 }
 
-/** Item-days whose last written registers this process remembers (4 KiB each, dense): ~16 MiB. */
-const REMEMBERED_SKETCHES = 4_000;
+/** Item-days whose last written registers this process remembers (8 KiB each, dense): 16 MiB. */
+const REMEMBERED_SKETCHES = 2_000;
+/** Item-days read and written per command. */
+const CHUNK = 1_000;
 /** Write rounds before {@link SketchStore.merge} gives up on item-days other writers keep changing. */
 const MAX_ROUNDS = 10;
 
@@ -105,66 +107,73 @@ export function createSketchStore(connection: Connection): SketchStore {
             : { ...sketch, _id },
         );
       }
-      let round = [...byId.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
-      for (let attempt = 1; round.length > 0; attempt++) {
-        if (attempt > MAX_ROUNDS)
-          throw new Error(`${round.length} item-day sketches kept changing under ${MAX_ROUNDS} write rounds`);
-        const unknown = round.filter(({ _id }) => !known.has(_id));
-        const fresh = unknown.length > 0 ? await read(unknown) : new Map();
-        const writes: Array<{ sketch: (typeof round)[number]; token: Types.ObjectId }> = [];
-        const operations: mongo.AnyBulkWriteOperation<ItemDayRecord>[] = [];
-        for (const sketch of round) {
-          const read = fresh.get(sketch._id);
-          const current = known.get(sketch._id) ?? read?.known;
-          if (!current) continue; // no document: nothing to merge into
-          const sessions = Uint8Array.from(current.sessions);
-          const users = Uint8Array.from(current.users);
-          const sessionsRose = mergeEntries(sessions, sketch.sessions);
-          const usersRose = mergeEntries(users, sketch.users);
-          if (!sessionsRose && !usersRose && !read?.legacy) {
-            known.set(sketch._id, current);
-            continue; // every register already stored
-          }
-          const token = new Types.ObjectId();
-          writes.push({ sketch, token });
-          operations.push({
-            updateOne: {
-              filter: { _id: sketch._id, itemId: sketch.itemId, sketchWrite: current.token },
-              update: {
-                $set: {
-                  sessionSketch: encodeSketch(sessions),
-                  userSketch: encodeSketch(users),
-                  sketchWrite: token,
-                },
-                $unset: { sessions: '', users: '' },
-              },
-            },
-          });
-          known.set(sketch._id, { sessions, users, token });
-        }
-        if (operations.length === 0) return;
-        // A repeated write matches nothing (its token is already replaced): repeating is harmless.
-        const failed = await bulkWriteRetryingConflicts(documents, operations, { unknownOutcome: 'repeat' });
-        if (failed.length > 0) throw new Error(`${failed.length} sketch writes failed (codes ${failed[0]!.code})`);
-        // Which writes landed: the document holds the write's token. The others were based on
-        // registers another writer had changed (or the document is gone): read and merge again.
-        const landed = await documents
-          .find(
-            {
-              _id: { $in: writes.map(({ sketch }) => sketch._id) },
-              itemId: { $in: [...new Set(writes.map(({ sketch }) => sketch.itemId))] },
-            },
-            { projection: { sketchWrite: 1 } },
-          )
-          .toArray();
-        const tokens = new Map(landed.map((document) => [document._id, document.sketchWrite?.toHexString()]));
-        round = [];
-        for (const { sketch, token } of writes) {
-          if (tokens.get(sketch._id) === token.toHexString()) continue;
-          known.delete(sketch._id);
-          if (tokens.has(sketch._id)) round.push(sketch);
-        }
-      }
+      const ordered = [...byId.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+      // In chunks: each item-day read is decoded into 8 KiB of registers while it is merged.
+      for (let start = 0; start < ordered.length; start += CHUNK) await mergeChunk(ordered.slice(start, start + CHUNK));
     },
   };
+
+  /** Merges item-days (distinct, in `_id` order) until every write has landed. */
+  async function mergeChunk(chunk: Array<ItemDaySketches & { _id: string }>): Promise<void> {
+    let round = chunk;
+    for (let attempt = 1; round.length > 0; attempt++) {
+      if (attempt > MAX_ROUNDS)
+        throw new Error(`${round.length} item-day sketches kept changing under ${MAX_ROUNDS} write rounds`);
+      const unknown = round.filter(({ _id }) => !known.has(_id));
+      const fresh = unknown.length > 0 ? await read(unknown) : new Map();
+      const writes: Array<{ sketch: (typeof round)[number]; token: Types.ObjectId }> = [];
+      const operations: mongo.AnyBulkWriteOperation<ItemDayRecord>[] = [];
+      for (const sketch of round) {
+        const stored = fresh.get(sketch._id);
+        const current = known.get(sketch._id) ?? stored?.known;
+        if (!current) continue; // no document: nothing to merge into
+        const sessions = Uint8Array.from(current.sessions);
+        const users = Uint8Array.from(current.users);
+        const sessionsRose = mergeEntries(sessions, sketch.sessions);
+        const usersRose = mergeEntries(users, sketch.users);
+        if (!sessionsRose && !usersRose && !stored?.legacy) {
+          known.set(sketch._id, current);
+          continue; // every register already stored
+        }
+        const token = new Types.ObjectId();
+        writes.push({ sketch, token });
+        operations.push({
+          updateOne: {
+            filter: { _id: sketch._id, itemId: sketch.itemId, sketchWrite: current.token },
+            update: {
+              $set: {
+                sessionSketch: encodeSketch(sessions),
+                userSketch: encodeSketch(users),
+                sketchWrite: token,
+              },
+              $unset: { sessions: '', users: '' },
+            },
+          },
+        });
+        known.set(sketch._id, { sessions, users, token });
+      }
+      if (operations.length === 0) return;
+      // A repeated write matches nothing (its token is already replaced): repeating is harmless.
+      const failed = await bulkWriteRetryingConflicts(documents, operations, { unknownOutcome: 'repeat' });
+      if (failed.length > 0) throw new Error(`${failed.length} sketch writes failed (codes ${failed[0]!.code})`);
+      // Which writes landed: the document holds the write's token. The others were based on
+      // registers another writer had changed (or the document is gone): read and merge again.
+      const landed = await documents
+        .find(
+          {
+            _id: { $in: writes.map(({ sketch }) => sketch._id) },
+            itemId: { $in: [...new Set(writes.map(({ sketch }) => sketch.itemId))] },
+          },
+          { projection: { sketchWrite: 1 } },
+        )
+        .toArray();
+      const tokens = new Map(landed.map((document) => [document._id, document.sketchWrite?.toHexString()]));
+      round = [];
+      for (const { sketch, token } of writes) {
+        if (tokens.get(sketch._id) === token.toHexString()) continue;
+        known.delete(sketch._id);
+        if (tokens.has(sketch._id)) round.push(sketch);
+      }
+    }
+  }
 }
