@@ -41,7 +41,8 @@ export interface ItemDayRecord {
   sketchWrite?: Types.ObjectId;
   /**
    * Registers as a sub-document (register → rank), as Gavel stored sketches before they were
-   * encoded: still read, and folded into the encoded sketch by its next write.
+   * encoded: still read, merged into the encoded sketch by its next write, and left in place (an
+   * instance of the older version may still add to them during a rolling upgrade).
    */
   sessions?: StoredSketch;
   /** The users' registers as a sub-document, likewise. */

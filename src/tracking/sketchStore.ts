@@ -82,9 +82,8 @@ export function createSketchStore(connection: Connection): SketchStore {
         const users = mergeSketch(new Uint8Array(SKETCH_REGISTERS), document.users);
         if (document.sessionSketch) mergeEncodedSketch(sessions, document.sessionSketch.value());
         if (document.userSketch) mergeEncodedSketch(users, document.userSketch.value());
-        // Registers still stored as fields are folded into the encoded sketch by the next write.
-        const legacy = document.sessions !== undefined || document.users !== undefined;
-        return [document._id, { known: { sessions, users, token: document.sketchWrite ?? null }, legacy }];
+        // Registers still stored as fields (older documents) are merged into the encoded sketch too.
+        return [document._id, { sessions, users, token: document.sketchWrite ?? null }];
       }),
     );
   };
@@ -120,59 +119,74 @@ export function createSketchStore(connection: Connection): SketchStore {
       if (attempt > MAX_ROUNDS)
         throw new Error(`${round.length} item-day sketches kept changing under ${MAX_ROUNDS} write rounds`);
       const unknown = round.filter(({ _id }) => !known.has(_id));
-      const fresh = unknown.length > 0 ? await read(unknown) : new Map();
-      const writes: Array<{ sketch: (typeof round)[number]; token: Types.ObjectId }> = [];
+      const fresh = unknown.length > 0 ? await read(unknown) : new Map<string, KnownSketch>();
+      const writes: Array<{ sketch: (typeof round)[number]; written: KnownSketch & { token: Types.ObjectId } }> = [];
       const operations: mongo.AnyBulkWriteOperation<ItemDayRecord>[] = [];
       for (const sketch of round) {
         const stored = fresh.get(sketch._id);
-        const current = known.get(sketch._id) ?? stored?.known;
+        const current = known.get(sketch._id) ?? stored;
         if (!current) continue; // no document: nothing to merge into
         const sessions = Uint8Array.from(current.sessions);
         const users = Uint8Array.from(current.users);
         const sessionsRose = mergeEntries(sessions, sketch.sessions);
         const usersRose = mergeEntries(users, sketch.users);
-        if (!sessionsRose && !usersRose && !stored?.legacy) {
+        if (!sessionsRose && !usersRose) {
           known.set(sketch._id, current);
           continue; // every register already stored
         }
         const token = new Types.ObjectId();
-        writes.push({ sketch, token });
+        writes.push({ sketch, written: { sessions, users, token } });
         operations.push({
           updateOne: {
-            filter: { _id: sketch._id, itemId: sketch.itemId, sketchWrite: current.token },
+            filter: {
+              _id: sketch._id,
+              itemId: sketch.itemId,
+              sketchWrite: current.token ?? { $exists: false },
+            },
             update: {
               $set: {
                 sessionSketch: encodeSketch(sessions),
                 userSketch: encodeSketch(users),
                 sketchWrite: token,
               },
-              $unset: { sessions: '', users: '' },
+              // Registers stored as fields stay: an instance of an older version may still be
+              // adding to them during a rolling upgrade, and reads merge both forms.
             },
           },
         });
-        known.set(sketch._id, { sessions, users, token });
       }
       if (operations.length === 0) return;
-      // A repeated write matches nothing (its token is already replaced): repeating is harmless.
-      const failed = await bulkWriteRetryingConflicts(documents, operations, { unknownOutcome: 'repeat' });
-      if (failed.length > 0) throw new Error(`${failed.length} sketch writes failed (codes ${failed[0]!.code})`);
-      // Which writes landed: the document holds the write's token. The others were based on
-      // registers another writer had changed (or the document is gone): read and merge again.
-      const landed = await documents
-        .find(
-          {
-            _id: { $in: writes.map(({ sketch }) => sketch._id) },
-            itemId: { $in: [...new Set(writes.map(({ sketch }) => sketch.itemId))] },
-          },
-          { projection: { sketchWrite: 1 } },
-        )
-        .toArray();
+      let landed: Array<Pick<ItemDayRecord, '_id' | 'sketchWrite'>>;
+      try {
+        // A repeated write matches nothing (its token is already replaced): repeating is harmless.
+        const failed = await bulkWriteRetryingConflicts(documents, operations, { unknownOutcome: 'repeat' });
+        if (failed.length > 0) throw new Error(`${failed.length} sketch writes failed (codes ${failed[0]!.code})`);
+        // Which writes landed: the document holds the write's token. The others were based on
+        // registers another writer had changed (or the document is gone): read and merge again.
+        landed = await documents
+          .find(
+            {
+              _id: { $in: writes.map(({ sketch }) => sketch._id) },
+              itemId: { $in: [...new Set(writes.map(({ sketch }) => sketch.itemId))] },
+            },
+            { projection: { sketchWrite: 1 } },
+          )
+          .toArray();
+      } catch (error) {
+        // What is stored is unknown now: read it again next time rather than trust a write that
+        // may not have landed (a retry would find nothing risen, skip, and close the journal).
+        for (const { sketch } of writes) known.delete(sketch._id);
+        throw error;
+      }
       const tokens = new Map(landed.map((document) => [document._id, document.sketchWrite?.toHexString()]));
       round = [];
-      for (const { sketch, token } of writes) {
-        if (tokens.get(sketch._id) === token.toHexString()) continue;
-        known.delete(sketch._id);
-        if (tokens.has(sketch._id)) round.push(sketch);
+      for (const { sketch, written } of writes) {
+        // Remembered only once confirmed stored.
+        if (tokens.get(sketch._id) === written.token.toHexString()) known.set(sketch._id, written);
+        else {
+          known.delete(sketch._id);
+          if (tokens.has(sketch._id)) round.push(sketch);
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Types, type mongo } from 'mongoose';
+import mongoose, { Types, type mongo } from 'mongoose';
 import { itemDayId } from '../../src/analytics/rollups.model';
 import {
   SKETCH_REGISTERS,
@@ -377,7 +377,36 @@ describe('unique sketches', () => {
     expect((await sketchOf(items[11]!, day))!.sessions).toEqual(Object.fromEntries(addToSketch(new Map(), all)));
   });
 
-  it('fold registers stored as fields (documents written before sketches were encoded) into the encoded sketch', async () => {
+  it('are written again after a write that failed, however much this instance remembers', async () => {
+    const day = new Date('2026-04-13T00:00:00.000Z');
+    const itemId = new Types.ObjectId(items[11]);
+    await repository.incrementItemDays([{ itemId, day, category: '', counters: [] }]);
+    // An instance on a connection of its own, which goes away between two writes.
+    const connection = mongoose.createConnection(process.env.GAVEL_TEST_MONGODB_URI!, { dbName: app.databaseName });
+    await connection.asPromise();
+    try {
+      const instance = createTrackingRepository(connection);
+      const sketch = (sessions: string[]) => ({
+        itemId,
+        day,
+        sessions: addToSketch(new Map(), sessions),
+        users: new Map(),
+      });
+      await instance.mergeSketches([sketch(['first'])]);
+      await connection.close();
+      await expect(instance.mergeSketches([sketch(['second'])])).rejects.toThrow();
+      await connection.openUri(process.env.GAVEL_TEST_MONGODB_URI!, { dbName: app.databaseName });
+      // The retry of the same registers (as the sketch writer does) must write them, not trust the failed write.
+      await instance.mergeSketches([sketch(['second'])]);
+      expect((await sketchOf(items[11]!, day))!.sessions).toEqual(
+        Object.fromEntries(addToSketch(new Map(), ['first', 'second'])),
+      );
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('keep registers stored as fields (older documents, or an older instance during an upgrade) and merge them in', async () => {
     const day = new Date('2026-04-12T00:00:00.000Z');
     const itemId = new Types.ObjectId(items[11]);
     const older = Array.from({ length: 30 }, (_, n) => `older-${n}`);
@@ -399,14 +428,23 @@ describe('unique sketches', () => {
       estimateDistinct(mergeSketches([Object.fromEntries(addToSketch(new Map(), values))]));
     // Read as they are...
     expect(await analytics()).toMatchObject({ uniqueSessions: estimate(older), uniqueUsers: 1 });
-    // ...and folded into the encoded sketch, fields removed, by the next write.
+    // ...merged into the encoded sketch by the next write, and left in place: an older instance
+    // may still `$max` a register into them, as this one does after the write.
     await repository.mergeSketches([{ itemId, day, sessions: addToSketch(new Map(), newer), users: new Map() }]);
     const stored = await app.database.connection.collection('item_days').findOne({ itemId, day });
-    expect(stored).not.toHaveProperty('sessions');
-    expect(stored).not.toHaveProperty('users');
     expect(decoded(stored!.sessionSketch as mongo.Binary)).toEqual(
       Object.fromEntries(addToSketch(new Map(), [...older, ...newer])),
     );
-    expect(await analytics()).toMatchObject({ uniqueSessions: estimate([...older, ...newer]), uniqueUsers: 1 });
+    const byOlderInstance = addToSketch(new Map(), ['older-instance-session']);
+    await app.database.connection
+      .collection('item_days')
+      .updateOne(
+        { _id: itemDayId(itemId, day) as unknown as Types.ObjectId },
+        { $max: Object.fromEntries([...byOlderInstance].map(([register, rank]) => [`sessions.${register}`, rank])) },
+      );
+    // This instance remembers what it wrote and writes again without reading: nothing is lost.
+    await repository.mergeSketches([{ itemId, day, sessions: addToSketch(new Map(), ['newest']), users: new Map() }]);
+    const all = [...older, ...newer, 'older-instance-session', 'newest'];
+    expect(await analytics()).toMatchObject({ uniqueSessions: estimate(all), uniqueUsers: 1 });
   });
 });
