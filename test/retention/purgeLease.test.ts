@@ -99,6 +99,11 @@ describe('the purge lease across a killed process', () => {
     other.child.kill('SIGTERM');
 
     // purger-1 again (a restart): it takes its own stale lease over at once, not after it expires.
+    // The lease runs 30 s from the killed process's last renewal, and three process starts on a
+    // loaded machine can take longer: the stale lease is made to run for minutes, so that "at once"
+    // cannot be mistaken for "after it expired".
+    const until = new Date(Date.now() + 10 * 60_000);
+    await leases().updateOne({ _id: 'purge' }, { $set: { until } });
     const restarted = start('purger-1');
     expect(await other.exited).toBe(0);
     const takeover = await logLine(restarted, (line) => /took over/.test(String(line.msg)));
@@ -106,9 +111,9 @@ describe('the purge lease across a killed process', () => {
       level: 40,
       msg: 'took over the purge lease of a previous process of this instance, which stopped without giving it back',
       previousHolder: stale!.holder,
-      until: stale!.until.toISOString(),
+      until: until.toISOString(),
     });
-    expect(new Date(String(takeover.time)).getTime()).toBeLessThan(stale!.until.getTime());
+    expect(new Date(String(takeover.time)).getTime()).toBeLessThan(until.getTime());
     const purged = await logLine(restarted, (line) => line.msg === 'retention purge');
     expect(purged).toMatchObject({ purged: { COUNTED_EVENTS: left } });
     expect(await expiredLeft()).toBe(0);
