@@ -9,6 +9,7 @@ import {
 } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
 import { appStartsTimeout, execute, startTestApp, testEngineSharding, type TestApp } from '../support/testApp';
+import { rollupsWritten } from '../support/rollups';
 
 /**
  * Sharding (docs/scaling.md) on whichever engine the run uses: the embedded engine cannot shard
@@ -219,6 +220,8 @@ async function shardCount(db: Db, command: Document): Promise<number> {
 
 /** The commands an app sends to these collections while `action` runs. */
 async function commandsDuring(app: TestApp, action: () => Promise<unknown>): Promise<Document[]> {
+  // Earlier tracking's unique sketches are written within TRACKING_SKETCH_INTERVAL_MS: not in the window.
+  await rollupsWritten(app.database.connection);
   const seen: Document[] = [];
   const listener = (event: { command: Document; commandName: string }) => seen.push(event.command);
   const mongoClient = app.database.connection.getClient();

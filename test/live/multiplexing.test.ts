@@ -133,8 +133,11 @@ async function until(condition: () => boolean): Promise<void> {
 async function commandsDuring<T>(work: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
   const client = app.database.connection.getClient();
   const commands: string[] = [];
-  const listener = (event: mongo.CommandStartedEvent) =>
+  const listener = (event: mongo.CommandStartedEvent) => {
+    // Not the unique-sketch writes of the tracking in the window (their reads name `sketchWrite`).
+    if ((event.command.projection as Record<string, unknown> | undefined)?.sketchWrite) return;
     commands.push(`${event.commandName} ${String(event.command[event.commandName])}`);
+  };
   client.on('commandStarted', listener);
   try {
     return { result: await work(), commands };
