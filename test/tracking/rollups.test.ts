@@ -436,12 +436,11 @@ describe('unique sketches', () => {
       Object.fromEntries(addToSketch(new Map(), [...older, ...newer])),
     );
     const byOlderInstance = addToSketch(new Map(), ['older-instance-session']);
-    await app.database.connection
-      .collection('item_days')
-      .updateOne(
-        { _id: itemDayId(itemId, day) as unknown as Types.ObjectId },
-        { $max: Object.fromEntries([...byOlderInstance].map(([register, rank]) => [`sessions.${register}`, rank])) },
-      );
+    await app.database.connection.collection('item_days').updateOne(
+      // With the item: the shard key, which a sharded engine needs to route an update.
+      { _id: itemDayId(itemId, day) as unknown as Types.ObjectId, itemId },
+      { $max: Object.fromEntries([...byOlderInstance].map(([register, rank]) => [`sessions.${register}`, rank])) },
+    );
     // This instance remembers what it wrote and writes again without reading: nothing is lost.
     await repository.mergeSketches([{ itemId, day, sessions: addToSketch(new Map(), ['newest']), users: new Map() }]);
     const all = [...older, ...newer, 'older-instance-session', 'newest'];
