@@ -295,8 +295,7 @@ describe('rollups', () => {
     });
     try {
       // The startup round runs in the background: wait for it, with a deadline.
-      const deadline = Date.now() + 30_000;
-      while ((await openEntries()) > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      await rollupsWritten(app.database.connection, 30_000);
       expect(await openEntries()).toBe(0);
       expect(await rollups()).toEqual(await recount());
     } finally {
