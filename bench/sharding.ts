@@ -20,7 +20,7 @@
  *
  * Engines: BENCH_SINGLE_URI / BENCH_CLUSTER_URI, or started here on ports 27195 and 27210
  * (BENCH_SINGLE_PORT, BENCH_CLUSTER_PORT) and stopped at the end; the coordinator's PostgreSQL port
- * is the cluster's port + 28800 (BENCH_CLUSTER_PG_PORT). Smaller runs: BENCH_EVENTS, BENCH_ITEMS,
+ * is the cluster's port + 4100 (BENCH_CLUSTER_PG_PORT). Smaller runs: BENCH_EVENTS, BENCH_ITEMS,
  * BENCH_SECONDS (default 20), BENCH_ROUNDS (2), BENCH_RUNS (50), BENCH_HOT_SECONDS (180).
  */
 import { print } from 'graphql';

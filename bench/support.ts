@@ -623,14 +623,19 @@ export interface ShardRows {
 }
 
 /**
- * The PostgreSQL port of a distributed DocumentDB's coordinator: `BENCH_CLUSTER_PG_PORT`, or the
- * gateway's port + 28800 (what `start-cluster.sh` uses unless told otherwise).
+ * The PostgreSQL port of a distributed DocumentDB's coordinator: `BENCH_CLUSTER_PG_PORT`, or what
+ * `scripts/documentdb-cluster.sh` recorded in the cluster's folder (`/tmp/gavel-ddbd/<port>/pg-port`),
+ * or the script's default, the gateway's port + 4100.
  */
 export function coordinatorPort(uri: string): number {
   if (process.env.BENCH_CLUSTER_PG_PORT) return Number(process.env.BENCH_CLUSTER_PG_PORT);
   const port = /@[^:/]+:(\d+)/.exec(uri)?.[1] ?? /\/\/[^:/]+:(\d+)/.exec(uri)?.[1];
   if (!port) throw new Error(`no port in ${uri}`);
-  return Number(port) + 28_800;
+  try {
+    return Number(readFileSync(`/tmp/gavel-ddbd/${port}/pg-port`, 'utf8').trim());
+  } catch {
+    return Number(port) + 4_100;
+  }
 }
 
 /** Runs SQL on the coordinator as `postgres` (psql, unaligned, tuples only); the rows' fields. */

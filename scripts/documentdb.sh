@@ -15,6 +15,11 @@
 # to open one connection at a time (`maxConnecting=1`): the 0.106 gateway re-binds its listener
 # after each accepted connection and resets connections opened meanwhile. Set GAVEL_DDB_DIR to use
 # another engine folder.
+#
+# The engine's PostgreSQL listens on DDB_PG_PORT, by default PORT+4000 (27100 -> 31100): below the
+# kernel's ephemeral range (32768-60999 on Linux), which the engine's own default (PORT+28332) falls
+# in, so that an outgoing connection holding that port cannot make the start fail with "Address
+# already in use".
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,6 +27,7 @@ engine_dir="${GAVEL_DDB_DIR:-$here/../shared/engines/documentdb}"
 action="${1:-}"
 port="${2:-27100}"
 data="/tmp/gavel-ddb/$port"
+pg_port="${DDB_PG_PORT:-$((port + 4000))}"
 uri="mongodb://docdb:docdb@127.0.0.1:$port/?authMechanism=SCRAM-SHA-256&tls=false&maxConnecting=1"
 
 [ -d "$engine_dir" ] || { echo "documentdb.sh: no engine folder at $engine_dir (set GAVEL_DDB_DIR)" >&2; exit 1; }
@@ -36,7 +42,7 @@ case "$action" in
     # The postgres user must be able to traverse every parent folder of the data folder.
     mkdir -p "$data"
     chmod 755 /tmp/gavel-ddb "$data"
-    DDB_FAST=1 \
+    DDB_FAST=1 DDB_PG_PORT="$pg_port" \
       DDB_PG_CONF='documentdb.defaultUseCompositeOpClass=on;documentdb.enableIndexOrderbyPushdown=on' \
       bash "$engine_dir/start.sh" "$data" "$port" >&2
     echo "$uri"
@@ -48,7 +54,7 @@ case "$action" in
     echo "$uri"
     ;;
   *)
-    sed -n '2,14p' "$0" >&2
+    sed -n '2,22p' "$0" >&2
     exit 2
     ;;
 esac
