@@ -17,6 +17,7 @@ import { createRetentionRepository } from './retention/retention.repository';
 import { RetentionService, type RetentionMetrics } from './retention/retention.service';
 import { Pseudonymizer } from './shared/privacy';
 import { CatalogService } from './catalog/auctionItem.service';
+import { CatalogImportService, importLineType } from './catalog/catalogImport.service';
 import { createSearchRepository } from './catalog/search.repository';
 import { SearchService } from './catalog/search.service';
 import { createSearchesRepository } from './searches/searches.repository';
@@ -403,8 +404,17 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       );
       cleanup.push({ name: 'past query suggestions', release: stopPastQueries });
     }
+    const schema = await buildGavelSchema();
+    const catalog = new CatalogService(auctionItems, clock);
     const services: GavelServices = {
-      catalog: new CatalogService(auctionItems, clock),
+      catalog,
+      catalogImport: new CatalogImportService(
+        catalog,
+        auctionItems,
+        clock,
+        importLineType(schema),
+        metrics.catalogImport,
+      ),
       search,
       searches: new SearchAnalyticsService(
         searchesRepository,
@@ -428,7 +438,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     };
     const server: GavelHttpServer = await startHttpServer({
       config,
-      schema: await buildGavelSchema(),
+      schema,
       services,
       database,
       logger,

@@ -26,6 +26,11 @@ export interface AuctionItemRecord {
   endsAt: Date;
   sellerId: string;
   tags: string[];
+  /**
+   * The item's id in the marketplace's own system, set by the catalog import (unique: importing a
+   * line again finds the item instead of storing it twice).
+   */
+  externalId?: string;
   /** Derived from title, description and tags by `searchTermsOf`; see searchTerms.ts. */
   searchTerms: string[];
   /** Derived from the title by `searchTermsOf`; title matches rank higher. */
@@ -49,6 +54,7 @@ const auctionItemSchema = new Schema<AuctionItemRecord>(
     endsAt: { type: Date, required: true },
     sellerId: { type: String, required: true },
     tags: { type: [String], default: [] },
+    externalId: { type: String },
     searchTerms: { type: [String], default: [] },
     titleTerms: { type: [String], default: [] },
     popularity: { type: Number, default: 0 },
@@ -95,6 +101,12 @@ export const selectiveFilterIndexes = {
   words: { searchTerms: 1 },
 } as const;
 for (const keys of Object.values(selectiveFilterIndexes)) auctionItemSchema.index(keys);
+// The import's idempotency: one item per external id. Partial, so that items without one (created
+// through the API) do not all collide on a missing value.
+auctionItemSchema.index(
+  { externalId: 1 },
+  { unique: true, partialFilterExpression: { externalId: { $type: 'string' } } },
+);
 
 /** The collection's indexes, created at startup (see `ensureIndexes`). */
 export { auctionItemSchema };

@@ -3,7 +3,7 @@ import type { Clock } from '../shared/clock';
 import { badUserInput, notFound } from '../shared/errors';
 import { parseObjectId } from '../shared/ids';
 import { AuctionStatus, type AuctionItemRecord } from './auctionItem.model';
-import type { AuctionItemChanges, AuctionItemRepository } from './auctionItem.repository';
+import type { AuctionItemChanges, AuctionItemRepository, NewAuctionItem } from './auctionItem.repository';
 import type { AuctionItem, CreateAuctionItemInput, MoneyInput, UpdateAuctionItemInput } from './auctionItem.types';
 import { searchTermsOf } from './searchTerms';
 
@@ -115,6 +115,7 @@ export function toAuctionItem(record: AuctionItemRecord): AuctionItem {
     endsAt: record.endsAt,
     sellerId: record.sellerId,
     tags: record.tags,
+    externalId: record.externalId ?? null,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -145,26 +146,38 @@ export class CatalogService {
 
   /** Validates and stores a new item; its status follows from `startsAt`. */
   async createItem(input: CreateAuctionItemInput): Promise<AuctionItem> {
-    const now = this.clock.now();
-    const startsAt = validDate(input.startsAt, 'input.startsAt');
-    const endsAt = validDate(input.endsAt, 'input.endsAt');
-    schedule(startsAt, endsAt, 'input.endsAt');
+    const record = await this.items.insert(this.newItem(input, this.clock.now(), 'input.'));
+    return toAuctionItem(record);
+  }
+
+  /**
+   * The item `input` describes, validated as `createAuctionItem` validates it, as it would be
+   * stored at `now` (nothing is written).
+   *
+   * @param fieldPrefix - put before each field name in errors (`input.` for the mutation's argument)
+   * @throws BAD_USER_INPUT naming the first offending field
+   */
+  newItem(input: CreateAuctionItemInput, now: Date, fieldPrefix = ''): NewAuctionItem {
+    const at = (field: string) => `${fieldPrefix}${field}`;
+    const startsAt = validDate(input.startsAt, at('startsAt'));
+    const endsAt = validDate(input.endsAt, at('endsAt'));
+    schedule(startsAt, endsAt, at('endsAt'));
     if (endsAt.getTime() <= now.getTime()) {
-      throw badUserInput('input.endsAt', 'input.endsAt must be in the future.');
+      throw badUserInput(at('endsAt'), `${at('endsAt')} must be in the future.`);
     }
     if (!sellerIdPattern.test(input.sellerId)) {
-      throw badUserInput('input.sellerId', 'input.sellerId must be 1 to 64 letters, digits or _ . : -');
+      throw badUserInput(at('sellerId'), `${at('sellerId')} must be 1 to 64 letters, digits or _ . : -`);
     }
-    const startingPrice = amount(input.startingPrice, 'input.startingPrice');
+    const startingPrice = amount(input.startingPrice, at('startingPrice'));
     const words = {
-      title: text(input.title, 'input.title', CatalogLimits.titleMin, CatalogLimits.titleMax),
-      description: text(input.description ?? '', 'input.description', 0, CatalogLimits.descriptionMax, true),
-      tags: tags(input.tags ?? [], 'input.tags'),
+      title: text(input.title, at('title'), CatalogLimits.titleMin, CatalogLimits.titleMax),
+      description: text(input.description ?? '', at('description'), 0, CatalogLimits.descriptionMax, true),
+      tags: tags(input.tags ?? [], at('tags')),
     };
-    const record = await this.items.insert({
+    return {
       ...words,
       ...searchTermsOf(words),
-      category: category(input.category, 'input.category'),
+      category: category(input.category, at('category')),
       status: startsAt.getTime() <= now.getTime() ? AuctionStatus.ACTIVE : AuctionStatus.SCHEDULED,
       currency: input.startingPrice.currency,
       priceAmount: startingPrice,
@@ -174,8 +187,7 @@ export class CatalogService {
       sellerId: input.sellerId,
       createdAt: now,
       updatedAt: now,
-    });
-    return toAuctionItem(record);
+    };
   }
 
   /**

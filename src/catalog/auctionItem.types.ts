@@ -63,6 +63,12 @@ export class AuctionItem {
   @Field(() => [String])
   tags!: string[];
 
+  @Field(() => String, {
+    nullable: true,
+    description: "The item's id in the marketplace's own system, when it came through the catalog import.",
+  })
+  externalId?: string | null;
+
   @Field()
   createdAt!: Date;
 

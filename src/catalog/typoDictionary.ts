@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Connection, mongo } from 'mongoose';
+import { insertManyExceptDuplicates } from '../db/bulkWrites';
 import { DICTIONARY_MIN_LENGTH, allowedTypos, deletions, dictionaryKeys, typoDistance } from './typos';
 
 /** A catalog word as the dictionary stores it: the word and its deletion keys (see typos.ts). */
@@ -10,7 +11,6 @@ interface DictionaryWord {
 
 /** Words this process knows are stored: the dictionary is written only for new ones. */
 const KNOWN_WORDS = 100_000;
-const DUPLICATE_KEY = 11000;
 
 /**
  * The words of the catalog, for typo tolerance (`search_words`, one document per distinct word of
@@ -40,16 +40,10 @@ export function createTypoDictionary(connection: Connection): TypoDictionary {
         (word) => [...word].length >= DICTIONARY_MIN_LENGTH && !known.has(word),
       );
       if (fresh.length === 0) return;
-      try {
-        await words.insertMany(
-          fresh.map((word) => ({ _id: word, keys: dictionaryKeys(word) })),
-          { ordered: false },
-        );
-      } catch (error) {
-        const failures = (error as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
-        const list = Array.isArray(failures) ? failures : failures ? [failures] : [error as { code?: number }];
-        if (list.some((failure) => failure.code !== DUPLICATE_KEY)) throw error;
-      }
+      await insertManyExceptDuplicates(
+        words,
+        fresh.map((word) => ({ _id: word, keys: dictionaryKeys(word) })),
+      );
       for (const word of fresh) known.set(word, true);
     },
     corrections: async (queryWords) => {

@@ -5,6 +5,7 @@
  *   gavel keys create|revoke|list …   manage API keys (see `gavel keys` for usage)
  *   gavel rollups check|repair …      compare hourly counters with their events (see `gavel rollups`)
  *   gavel suggestions check|repair    compare search suggestion counters with the open lots
+ *   gavel import FILE                 import auction items from an NDJSON file (see `gavel import`)
  */
 // First: refuses an unsupported Node.js before anything else loads.
 import '../shared/requireSupportedNode';
@@ -14,16 +15,18 @@ import { EngineUnavailableError } from '../db/engine';
 import { serve } from '../main';
 import { main as rollups } from '../tracking/rollupsCli';
 import { main as suggestions } from '../catalog/suggestionsCli';
+import { main as importItems } from '../catalog/importCli';
 import type { CliOutput } from './cliDatabase';
 
 const USAGE =
-  'Usage: gavel [serve] | gavel keys create|revoke|list … | gavel rollups check|repair … | gavel suggestions check|repair';
+  'Usage: gavel [serve] | gavel keys create|revoke|list … | gavel rollups check|repair … | gavel suggestions check|repair | gavel import FILE';
 
 /** The tools besides the server: each connects as the server would and returns an exit code. */
 const TOOLS: Record<string, (argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput) => Promise<number>> = {
   keys,
   rollups,
   suggestions,
+  import: importItems,
 };
 
 async function runTool(tool: (typeof TOOLS)[string], argv: readonly string[]): Promise<number> {

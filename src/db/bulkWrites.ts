@@ -6,6 +6,41 @@ import {
   type ConflictRetryPolicy,
 } from './transientConflicts';
 
+/** The server's code for a write refused by a unique index. */
+export const DUPLICATE_KEY = 11000;
+
+/**
+ * Inserts `documents` in one unordered `insertMany`, where a document a unique index refuses is
+ * expected (a repeated restore, a word another instance added, an import line imported before)
+ * rather than a failure.
+ *
+ * @returns the indexes (in `documents`) of the documents refused as duplicates
+ * @throws the driver's error when any write failed for another reason, or the command as a whole
+ */
+export async function insertManyExceptDuplicates<TSchema extends mongo.Document>(
+  collection: mongo.Collection<TSchema>,
+  documents: ReadonlyArray<mongo.OptionalUnlessRequiredId<TSchema>>,
+): Promise<Set<number>> {
+  const duplicates = new Set<number>();
+  if (documents.length === 0) return duplicates;
+  try {
+    await collection.insertMany(documents, { ordered: false });
+  } catch (error) {
+    // Engines report one failed write as an object rather than a list of one.
+    const { writeErrors: failures, code } = error as { writeErrors?: FailedWrite[] | FailedWrite; code?: unknown };
+    const list = Array.isArray(failures)
+      ? failures
+      : failures
+        ? [failures]
+        : documents.length === 1 && code === DUPLICATE_KEY
+          ? [{ index: 0, code }]
+          : [];
+    if (list.length === 0 || list.some((failure) => failure.code !== DUPLICATE_KEY)) throw error;
+    for (const failure of list) duplicates.add(failure.index);
+  }
+  return duplicates;
+}
+
 /** A write of an unordered bulk write that failed for good (e.g. a duplicate key). */
 export interface FailedWrite {
   /** Index of the operation in the operations given. */

@@ -1,7 +1,6 @@
 import type { mongo } from 'mongoose';
-import { bulkWriteRetryingConflicts } from './bulkWrites';
+import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from './bulkWrites';
 
-const DUPLICATE_KEY = 11000;
 /** Counters per bulk write. */
 const BATCH = 1_000;
 

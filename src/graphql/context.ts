@@ -1,3 +1,4 @@
+import type { CatalogImportService } from '../catalog/catalogImport.service';
 import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
 import type { SuggestionService } from '../catalog/suggestion.service';
@@ -15,6 +16,7 @@ import type { RetentionService } from '../retention/retention.service';
 /** The services resolvers call; one instance each per process (see `createApp`). */
 export interface GavelServices {
   readonly catalog: CatalogService;
+  readonly catalogImport: CatalogImportService;
   readonly search: SearchService;
   readonly suggestions: SuggestionService;
   readonly searches: SearchAnalyticsService;

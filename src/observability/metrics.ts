@@ -1,6 +1,7 @@
 import type { RetentionDataType } from '../retention/retention.repository';
 import type { RetentionMetrics } from '../retention/retention.service';
 import type { EngineHealth } from '../db/engines/supervisor';
+import type { CatalogImportObserver, ImportLineStatus } from '../catalog/catalogImport.service';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -320,6 +321,29 @@ export class GavelMetrics {
     return {
       purged: (type: RetentionDataType, count: number) => purged.inc({ type }, count),
       archiveFailed: (type: RetentionDataType) => archiveFailures.inc({ type }),
+    };
+  })();
+
+  /**
+   * The catalog import's progress: lines answered by status (`gavel_catalog_import_lines_total`)
+   * and the imports running now (`gavel_catalog_imports_running`).
+   */
+  readonly catalogImport: CatalogImportObserver = (() => {
+    const lines = new Counter({
+      name: 'gavel_catalog_import_lines_total',
+      help: 'Lines of catalog imports answered, by status (CREATED, EXISTING, INVALID).',
+      labelNames: ['status'],
+      registers: [this.registry],
+    });
+    const running = new Gauge({
+      name: 'gavel_catalog_imports_running',
+      help: 'Catalog imports in progress on this instance.',
+      registers: [this.registry],
+    });
+    return {
+      started: () => running.inc(),
+      lines: (status: ImportLineStatus, count: number) => lines.inc({ status }, count),
+      ended: () => running.dec(),
     };
   })();
 

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { mongo } from 'mongoose';
+import { insertManyExceptDuplicates } from '../db/bulkWrites';
 import { isOfSubject, type ErasureSubject, type StoredDocument } from './retention.repository';
 
 const { EJSON } = mongo.BSON;
@@ -362,15 +363,9 @@ export async function restoreArchive(
   let batch: StoredDocument[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    try {
-      inserted += (await collection.insertMany(batch as never[], { ordered: false })).insertedCount;
-    } catch (error) {
-      // Duplicates (a repeated restore) are expected; anything else is not.
-      const writeErrors = (error as { writeErrors?: Array<{ code: number }> }).writeErrors ?? [];
-      if (writeErrors.length === 0 || writeErrors.some((writeError) => writeError.code !== 11000)) throw error;
-      // Not the driver's insertedCount: mongo-java-server reports every attempted insert there.
-      inserted += batch.length - writeErrors.length;
-    }
+    // Duplicates (a repeated restore) are expected; anything else is not.
+    const duplicates = await insertManyExceptDuplicates(collection, batch as never[]);
+    inserted += batch.length - duplicates.size;
     batch = [];
   };
   for await (const document of readArchive(file)) {

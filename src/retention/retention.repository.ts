@@ -1,6 +1,7 @@
 import { registerEnumType } from 'type-graphql';
 import type { Connection, Types } from 'mongoose';
 import { ensureTtlIndex } from '../db/indexes';
+import { DUPLICATE_KEY } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
 import { TrackingOutcome } from '../tracking/trackingEvent.model';
 
@@ -245,7 +246,7 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         return { acquired: true, previous };
       } catch (error) {
         // Held by another instance: the upsert's insert collides with its document.
-        if ((error as { code?: unknown }).code !== 11000) throw error;
+        if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
         return { acquired: false, current: await leases.findOne({ _id: 'purge' }, { projection: { _id: 0 } }) };
       }
     },

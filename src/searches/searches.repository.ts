@@ -1,6 +1,6 @@
 import type { Connection, PipelineStage, Types } from 'mongoose';
 import { incrementCounters, type CounterIncrement } from '../db/counters';
-import { bulkWriteRetryingConflicts } from '../db/bulkWrites';
+import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from '../db/bulkWrites';
 import { ensureSchemaIndexes } from '../db/indexes';
 import { DAY_MS } from '../shared/clock';
 import type { DayRowCounts } from './dayLists';
@@ -19,8 +19,6 @@ import {
   type SearchEventRecord,
   type SearchPositionDayRecord,
 } from './searchEvent.model';
-
-const DUPLICATE_KEY = 11000;
 
 /** A listed query as stored: query, filter key and value, NUL-separated (neither holds a NUL). */
 const packListed = ({ query, filterKey, value }: ListedQuery): string => `${query}\u0000${filterKey}\u0000${value}`;

@@ -31,6 +31,7 @@ import { createErrorFormatter } from './formatError';
 import { createRequestPolicy, prepareOperation } from './limits';
 import { guardWebsockets } from './wsGuard';
 import { mountWebAssets } from './webAssets';
+import { CATALOG_IMPORT_PATH, catalogImportRoute } from '../catalog/catalogImport.route';
 import { httpRateLimit, queryLengthLimit, trackingBudgetGuard } from './httpGuard';
 import { addressLimitKey } from '../shared/addressKey';
 import type { RateLimiter } from '../tracking/rateLimiter';
@@ -174,6 +175,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
     const status = stopping ? 'stopping' : down.length === 0 ? 'ready' : `${down.join(', ')} unreachable`;
     res.status(status === 'ready' ? 200 : 503).json({ status, checks });
   });
+
+  // The catalog import (ADMIN, NDJSON): counted by the same per-address request limit as GraphQL.
+  app.post(
+    CATALOG_IMPORT_PATH,
+    httpRateLimit(options.requestLimiter, config.httpRequestsPerMinute, metrics, logger, limitKeyOf),
+    catalogImportRoute(services.catalogImport, auth, logger),
+  );
 
   // The websocket client address as Express derives `req.ip`: the same TRUST_PROXY hops.
   const clientAddress = (request: IncomingMessage): string =>

@@ -4,7 +4,7 @@ import { itemDayId, itemDayModel, type ItemDayRecord } from '../analytics/rollup
 import { addToSketch } from '../analytics/uniqueSketch';
 import { HOUR_MS, startOfDay } from '../shared/clock';
 import { LRUCache } from 'lru-cache';
-import { bulkWriteRetryingConflicts, type FailedWrite } from '../db/bulkWrites';
+import { bulkWriteRetryingConflicts, DUPLICATE_KEY, type FailedWrite } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
 import { createSketchStore, type ItemDaySketches } from './sketchStore';
 import { rollupJournalModel, type RollupBucket, type RollupJournalRecord } from './rollupJournal.model';
@@ -52,8 +52,6 @@ export interface ItemDayIncrement {
   /** Counter increments per hour of the day (0–23) and source. */
   readonly counters: ReadonlyArray<{ hour: number; source: string; impressions: number; clicks: number }>;
 }
-
-const DUPLICATE_KEY = 11000;
 
 /** Item-day ids remembered as existing per process: a day's worth for a large catalog. */
 const KNOWN_ITEM_DAYS = 200_000;
