@@ -101,12 +101,10 @@ export const selectiveFilterIndexes = {
   words: { searchTerms: 1 },
 } as const;
 for (const keys of Object.values(selectiveFilterIndexes)) auctionItemSchema.index(keys);
-// The import's idempotency: one item per external id. Partial, so that items without one (created
-// through the API) do not all collide on a missing value.
-auctionItemSchema.index(
-  { externalId: 1 },
-  { unique: true, partialFilterExpression: { externalId: { $type: 'string' } } },
-);
+// The import's idempotency: one item per external id. Sparse, so that items without one (created
+// through the API) do not all collide on a missing value; not partial, which the embedded engine
+// ignores (it then refused every second item without an external id as a duplicate).
+auctionItemSchema.index({ externalId: 1 }, { unique: true, sparse: true });
 
 /** The collection's indexes, created at startup (see `ensureIndexes`). */
 export { auctionItemSchema };

@@ -225,8 +225,8 @@ export class CatalogImportService {
       line: line.number,
       refused: {
         line: line.number,
-        status: ImportLineStatus.INVALID,
         ...(externalId === undefined ? {} : { externalId }),
+        status: ImportLineStatus.INVALID,
         error: { code, ...(field === undefined ? {} : { field }), message },
       },
     });
