@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Connection, PipelineStage } from 'mongoose';
 import { ensureSchemaIndexes } from '../db/indexes';
+import { insertManyExceptDuplicates } from '../db/bulkWrites';
 import { incrementCounters } from '../db/counters';
 import { auctionItemModel, AuctionStatus, type AuctionItemRecord } from './auctionItem.model';
 import { PRICE_BAND_BOUNDS, searchFilter, type ItemSearch } from './search.repository';
@@ -316,16 +317,25 @@ export function createSuggestionRepository(connection: Connection): SuggestionRe
       }
       for (const [id, count] of counted) if (!seen.has(id)) compare(id, { ...count, open: 0, shown: 0 });
       if (repair) {
-        // Each differing counter moved by counted minus stored.
+        // Each differing counter moved by counted minus stored. A missing one is created with its
+        // count in one write rather than created at 0 and then moved: each write of a counter
+        // rewrites an index entry per prefix of its term, and after a large catalog import
+        // (catalogImport.service.ts) nearly every counter is missing. One that another writer
+        // created meanwhile is moved instead.
         const deltas: Deltas = new Map();
-        for (const { kind, scope, term, stored: before, counted: after } of differences)
-          deltas.set(`${kind}:${scope}:${term}`, {
-            kind,
-            scope,
-            term,
-            open: after.open - before.open,
-            shown: after.shown - before.shown,
-          });
+        const missing: SuggestionCounterRecord[] = [];
+        for (const { kind, scope, term, stored: before, counted: after } of differences) {
+          const id = `${kind}:${scope}:${term}`;
+          if (!seen.has(id)) missing.push({ _id: id, kind, scope, term, ...after, prefixes: prefixesOf(term) });
+          else deltas.set(id, { kind, scope, term, open: after.open - before.open, shown: after.shown - before.shown });
+        }
+        for (let start = 0; start < missing.length; start += BATCH) {
+          const batch = missing.slice(start, start + BATCH);
+          for (const index of await insertManyExceptDuplicates(counterDocuments, batch)) {
+            const { _id, kind, scope, term, open, shown } = batch[index]!;
+            deltas.set(_id, { kind, scope, term, open, shown });
+          }
+        }
         await applyDeltas(deltas);
       }
       return differences;

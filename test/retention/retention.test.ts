@@ -15,7 +15,13 @@ import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
 import { errorCodes, execute, startTestApp, type TestApp } from '../support/testApp';
 
 const DAY = 86_400_000;
-const NOW = '2026-06-01T12:00:00.000Z';
+/**
+ * Noon two days ahead of the real clock. Three types' collections also carry TTL indexes, which the
+ * engine applies on its own clock (DocumentDB every minute): with "now" ahead of it, the documents
+ * these tests place around each cutoff are all days away from the engine's expiry, so only the
+ * purge under test deletes them (with a date in the past the engine deleted some first).
+ */
+const NOW = new Date(Math.floor(Date.now() / DAY) * DAY + 2 * DAY + DAY / 2).toISOString();
 const clock = new ManualClock(NOW);
 const BATCH = 7;
 let app: TestApp;
