@@ -133,11 +133,14 @@ export function createAuctionItemRepository(
     },
     insertImported: async (items, { countSuggestions: count }) => {
       const documents = items.map((item) => model.applyDefaults({ _id: new Types.ObjectId(), ...item }));
+      // The words first: a stored item's words are then always in the dictionary, even when the
+      // batch fails after its insert and its lines come back EXISTING on the next import (a word
+      // of an item that was not stored costs nothing: corrections are checked against the items).
+      await dictionary.addWords(items.flatMap((item) => item.searchTerms));
       // Any other failure fails the batch: which of its items were stored is then unknown, and
       // importing the lines again is the answer (they are found by their external ids).
       const taken = await insertManyExceptDuplicates(model.collection, documents);
       const inserted = items.filter((_, index) => !taken.has(index));
-      await dictionary.addWords(inserted.flatMap((item) => item.searchTerms));
       if (count) await countSuggestions(inserted.map((item) => ({ before: null, after: item })));
       return documents.map((document, index) => (taken.has(index) ? null : (document._id as Types.ObjectId)));
     },

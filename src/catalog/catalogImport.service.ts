@@ -6,12 +6,14 @@ import type { AuctionItemRepository, NewAuctionItem } from './auctionItem.reposi
 import type { CatalogService } from './auctionItem.service';
 import type { CreateAuctionItemInput } from './auctionItem.types';
 
-/** Limits of the catalog import (docs/catalog-import.md). */
+/** Limits of the catalog import (docs/api.md, "Import a catalog"). */
 export const ImportLimits = {
   /** Lines validated, then written in one unordered insert. */
   batchSize: 1_000,
   /** Bytes per line: the largest valid item (5,000 characters of description) is far smaller. */
   maxLineBytes: 64 * 1024,
+  /** Bytes per upload (`POST /catalog/import`): about 600,000 typical items; split larger files. */
+  maxUploadBytes: 256 * 1024 * 1024,
   /** Characters of an external id. */
   externalIdMax: 128,
 } as const;
@@ -64,6 +66,9 @@ export interface CatalogImportObserver {
  * `firstUnansweredLine` (or the whole file) is safe: stored lines come back EXISTING.
  */
 export class ImportInterruptedError extends Error {
+  /** Lines stored before the stop could not be recounted in the search suggestions (see {@link ImportSummary}). */
+  suggestionsPending = false;
+
   constructor(
     readonly firstUnansweredLine: number,
     cause: unknown,
@@ -86,6 +91,12 @@ export function importLineType(schema: GraphQLSchema): GraphQLInputType {
 
 // Printable ASCII without spaces: the ids of the systems a catalog comes from, safe in logs and URLs.
 const externalIdPattern = new RegExp(`^[\\x21-\\x7E]{1,${ImportLimits.externalIdMax}}$`);
+
+/** Characters of an error message a line's answer carries at most. */
+const MESSAGE_MAX = 300;
+
+const truncate = (message: string): string =>
+  message.length <= MESSAGE_MAX ? message : `${message.slice(0, MESSAGE_MAX - 1)}…`;
 
 type ParsedLine =
   | { readonly line: number; readonly externalId: string; readonly item: NewAuctionItem }
@@ -137,29 +148,52 @@ export class CatalogImportService {
         if (count > 0) this.observer?.lines(status, count);
       }
     };
+    // Items stored without their suggestion counts (every batch after the first), recounted at the end.
+    let uncounted = 0;
+    let batches = 0;
+    const flush = async (batch: readonly ParsedLine[]) => {
+      const counted = batches++ === 0;
+      let results: ImportLineResult[];
+      try {
+        results = await this.write(batch, counted);
+      } catch (error) {
+        // Some of the batch may be stored: recount to be sure.
+        if (!counted) uncounted++;
+        throw error;
+      }
+      if (!counted) uncounted += results.filter((result) => result.status === ImportLineStatus.CREATED).length;
+      await answer(results);
+    };
+    /** Recounts the suggestion counters if this import stored uncounted items; false if that failed. */
+    const recount = async (): Promise<boolean> => {
+      if (uncounted === 0) return true;
+      try {
+        await this.items.recountSuggestions();
+        return true;
+      } catch (error) {
+        this.observer?.recountFailed?.(error);
+        return false;
+      }
+    };
     this.observer?.started();
     try {
-      let batch: ParsedLine[] = [];
-      let batches = 0;
-      for await (const line of lines) {
-        batch.push(this.parse(line));
-        if (batch.length >= ImportLimits.batchSize) {
-          await answer(await this.write(batch, batches++ === 0));
-          batch = [];
+      try {
+        let batch: ParsedLine[] = [];
+        for await (const line of lines) {
+          batch.push(this.parse(line));
+          if (batch.length >= ImportLimits.batchSize) {
+            await flush(batch);
+            batch = [];
+          }
         }
+        if (batch.length > 0) await flush(batch);
+      } catch (error) {
+        // Stopped (the database, the client): what was stored still gets counted, if it can be.
+        const pending = !(await recount());
+        if (error instanceof ImportInterruptedError) error.suggestionsPending = pending;
+        throw error;
       }
-      if (batch.length > 0) await answer(await this.write(batch, batches++ === 0));
-      // Also after a large import that stored nothing new: a repeat of one that was interrupted
-      // before its recount.
-      if (batches > 1) {
-        try {
-          await this.items.recountSuggestions();
-        } catch (error) {
-          this.observer?.recountFailed?.(error);
-          return { ...counts, suggestionsPending: true };
-        }
-      }
-      return counts;
+      return (await recount()) ? counts : { ...counts, suggestionsPending: true };
     } finally {
       this.observer?.ended();
     }
@@ -172,6 +206,7 @@ export class CatalogImportService {
    */
   private async write(batch: readonly ParsedLine[], countSuggestions: boolean): Promise<ImportLineResult[]> {
     const valid = batch.filter((parsed) => 'item' in parsed);
+    if (valid.length === 0) return batch.map((parsed) => (parsed as { refused: ImportLineResult }).refused);
     const created = new Map<string, { toHexString(): string }>();
     let existing: Map<string, { toHexString(): string }>;
     try {
@@ -227,14 +262,17 @@ export class CatalogImportService {
         line: line.number,
         ...(externalId === undefined ? {} : { externalId }),
         status: ImportLineStatus.INVALID,
-        error: { code, ...(field === undefined ? {} : { field }), message },
+        // Coercion messages quote the offending value: never echo a line's worth of it back.
+        error: { code, ...(field === undefined ? {} : { field }), message: truncate(message) },
       },
     });
-    if ('tooLong' in line)
-      return refuse(
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        `The line is longer than ${ImportLimits.maxLineBytes} bytes; one item takes far less.`,
-      );
+    if ('unreadable' in line)
+      return line.unreadable === 'TOO_LONG'
+        ? refuse(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            `The line is longer than ${ImportLimits.maxLineBytes} bytes; one item takes far less.`,
+          )
+        : refuse(ErrorCode.BAD_REQUEST, 'The line is not UTF-8: export the file as UTF-8.');
     let value: unknown;
     try {
       value = JSON.parse(line.text);

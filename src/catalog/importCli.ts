@@ -11,8 +11,9 @@ const USAGE = `Usage (\`npm run import -- â€¦\` in a checkout, \`gavel import â€
   import FILE      imports the NDJSON file FILE, one item per line (- reads standard input)
 Prints one result per line (NDJSON: line, status CREATED | EXISTING | INVALID, externalId, id or
 error) and the counts at the end. Lines are idempotent by externalId: importing a file again stores
-nothing twice. Exits 0 when every line is stored, 1 when a line was refused or the import stopped.
-The format and the HTTP endpoint (POST /catalog/import) are in docs/catalog-import.md.`;
+nothing twice. Exits 0 when every line is stored, 1 when a line was refused or the import stopped,
+2 for a missing argument or a file it cannot read. The format and the HTTP endpoint
+(POST /catalog/import) are in docs/api.md, "Import a catalog".`;
 
 /** `npm run import` / `gavel import`: connects as the server would, imports, disconnects. */
 export async function main(
@@ -65,6 +66,8 @@ export async function main(
     } catch (error) {
       if (!(error instanceof ImportInterruptedError)) throw error;
       io.err(`import: ${error.message} (${error.cause instanceof Error ? error.cause.message : String(error.cause)})`);
+      if (error.suggestionsPending)
+        io.err('import: the search suggestion counters could not be recounted; run `gavel suggestions repair`.');
       return 1;
     }
   });

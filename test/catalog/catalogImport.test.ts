@@ -139,8 +139,13 @@ describe('POST /catalog/import', () => {
   });
 
   it('writes more lines than one batch, answered in order, and counts them all in the suggestions', async () => {
+    // Every line has the word "zeppelinform", whose counter the first batch creates; only the
+    // lines after it have "latecomer", whose counter the recount creates.
     const lines = Array.from({ length: 2_345 }, (_, index) =>
-      item(`bulk-${index}`, { title: `Zeppelinform lamp ${index}`, sellerId: `seller-${index % 7}` }),
+      item(`bulk-${index}`, {
+        title: `Zeppelinform lamp ${index}${index >= 1_000 ? ' latecomer' : ''}`,
+        sellerId: `seller-${index % 7}`,
+      }),
     );
     const answer = await upload(ndjson(lines));
     expect(answer.summary).toEqual({ lines: 2_345, created: 2_345, existing: 0, invalid: 0 });
@@ -153,6 +158,79 @@ describe('POST /catalog/import', () => {
         ?.searchSuggestions[0];
     expect(await suggested()).toMatchObject({ text: 'zeppelinform', openLots: 2_345 });
     expect(await suggested({ sellerId: 'seller-3' })).toMatchObject({ text: 'zeppelinform', openLots: 335 });
+    const late = await execute(app, SuggestDocument, { prefix: 'latecome' });
+    expect(late.data?.searchSuggestions[0]).toMatchObject({ text: 'latecomer', openLots: 1_345 });
+  });
+
+  it('counts what was stored when the client goes away mid-import, and ends the import', async () => {
+    const scrape = async () => parsePrometheusText(await (await fetch(new URL('/metrics', app.url))).text());
+    const body = ndjson(
+      Array.from({ length: 4_000 }, (_, index) => item(`gone-${index}`, { title: `Quitterware lamp ${index}` })),
+    );
+    const abort = new AbortController();
+    const response = await fetch(new URL('/catalog/import', app.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${adminKey}` },
+      body,
+      signal: abort.signal,
+    });
+    // The first answers arrive once the first batch is stored; then the client disappears.
+    const reader = response.body!.getReader();
+    await reader.read();
+    abort.abort();
+    await reader.read().catch(() => undefined);
+    const deadline = Date.now() + 60_000;
+    while (sumOf(await scrape(), 'gavel_catalog_imports_running') > 0) {
+      if (Date.now() > deadline) throw new Error('the import did not end after its client went away');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Whatever was stored before the import noticed is counted in the suggestions, and the server serves on.
+    const stored = await execute(app, SearchItemsDocument, { query: 'quitterware', first: 1 });
+    expect(stored.errors).toBeUndefined();
+    const total = await execute(app, SuggestDocument, { prefix: 'quitterw' });
+    const stillThere = await upload(ndjson([item('after-gone')]));
+    expect(stillThere.summary?.created).toBe(1);
+    const rest = await upload(body);
+    const created = rest.summary!.created;
+    // The first import stopped before its end: the rest comes now, nothing twice.
+    expect(created).toBeGreaterThan(0);
+    expect(rest.summary!.existing + created).toBe(4_000);
+    expect(total.data?.searchSuggestions[0]?.openLots).toBe(4_000 - created);
+  });
+
+  it('refuses a compressed upload, reads a byte order mark, and refuses a line that is not UTF-8', async () => {
+    const compressed = await fetch(new URL('/catalog/import', app.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-ndjson',
+        'content-encoding': 'gzip',
+        authorization: `Bearer ${adminKey}`,
+      },
+      body: ndjson([item('gz')]),
+    });
+    expect(compressed.status).toBe(415);
+    // A spreadsheet's export: a byte order mark first, then a Latin-1 "é" in a line.
+    const [head, tail] = JSON.stringify(item('latin1', { title: 'Lampe caf' })).split('caf');
+    const bytes = Buffer.concat([
+      Buffer.from(`\uFEFF${JSON.stringify(item('bom'))}\n`),
+      Buffer.from(`${head}caf`),
+      Buffer.from([0xe9]),
+      Buffer.from(`${tail}\n`),
+    ]);
+    const response = await fetch(new URL('/catalog/import', app.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${adminKey}` },
+      body: bytes,
+    });
+    const results = (await response.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as LineResult);
+    expect(results.slice(0, 2).map(({ status, error }) => [status, error?.code])).toEqual([
+      ['CREATED', undefined],
+      ['INVALID', 'BAD_REQUEST'],
+    ]);
+    expect(results[1]!.error!.message).toMatch(/UTF-8/);
   });
 
   it('refuses a bad line with its code and field, and stores the lines around it', async () => {
@@ -225,7 +303,7 @@ describe('POST /catalog/import', () => {
     expect(answer.summary).toEqual({ lines: 0, created: 0, existing: 0, invalid: 0 });
   });
 
-  it('is for ADMIN keys only, and refuses before reading a line', async () => {
+  it('is for ADMIN keys only: a refused caller stores nothing', async () => {
     const body = ndjson([item('refused')]);
     const anonymous = await upload(body, null);
     expect([anonymous.status, anonymous.errors?.[0]?.extensions.code]).toEqual([401, 'UNAUTHENTICATED']);
