@@ -31,7 +31,7 @@ export interface AuctionItemRepository {
    * the same line at once store it once).
    * @param countSuggestions - false: leave the suggestion counters to a {@link recountSuggestions}
    *   after many batches (a recount writes each counter once; counting batch by batch writes the
-   *   common words' counters once per batch: 9 ms per item on DocumentDB, bench:import)
+   *   common words' counters once per batch: 7 ms per item on DocumentDB, bench:import)
    * @returns the id each item was stored under, in order; null where its external id was taken
    */
   insertImported(

@@ -115,6 +115,9 @@ describe('POST /catalog/import', () => {
     expect(found.data?.auctionItems.edges.map((edge) => edge.node.id)).toEqual([answer.results[1]!.id]);
     const corrected = await execute(app, SearchItemsDocument, { query: 'opalene' });
     expect(corrected.data?.auctionItems.edges.map((edge) => edge.node.id)).toEqual([answer.results[1]!.id]);
+    // A small import is counted in the suggestions as it is written.
+    const suggested = await execute(app, SuggestDocument, { prefix: 'opali' });
+    expect(suggested.data?.searchSuggestions[0]).toMatchObject({ text: 'opaline', openLots: 1 });
   });
 
   it('is idempotent by externalId: the same upload again stores nothing and answers the same ids', async () => {
@@ -139,8 +142,8 @@ describe('POST /catalog/import', () => {
   });
 
   it('writes more lines than one batch, answered in order, and counts them all in the suggestions', async () => {
-    // Every line has the word "zeppelinform", whose counter the first batch creates; only the
-    // lines after it have "latecomer", whose counter the recount creates.
+    // A large import is counted by one recount at its end: "zeppelinform" is in every line,
+    // "latecomer" only in those after the first batch.
     const lines = Array.from({ length: 2_345 }, (_, index) =>
       item(`bulk-${index}`, {
         title: `Zeppelinform lamp ${index}${index >= 1_000 ? ' latecomer' : ''}`,
@@ -151,8 +154,7 @@ describe('POST /catalog/import', () => {
     expect(answer.summary).toEqual({ lines: 2_345, created: 2_345, existing: 0, invalid: 0 });
     expect(answer.results.map((result) => result.line)).toEqual(Array.from({ length: 2_345 }, (_, index) => index + 1));
     expect(new Set(answer.results.map((result) => result.id)).size).toBe(2_345);
-    // The first batch is counted as it is written, the rest by the recount that ends the import:
-    // every open lot is counted once, in the whole catalog and per seller.
+    // Every open lot is counted once, in the whole catalog and per seller.
     const suggested = async (filter?: { sellerId: string }) =>
       (await execute(app, SuggestDocument, { prefix: 'zeppelinf', ...(filter ? { filter } : {}) })).data
         ?.searchSuggestions[0];
