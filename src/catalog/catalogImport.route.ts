@@ -25,6 +25,8 @@ function refuse(res: Response, status: number, code: string, message: string): v
   res.status(status).json({ errors: [{ message, extensions: { code } }] });
 }
 
+const tooLarge = `The upload exceeds ${ImportLimits.maxUploadBytes} bytes; split the file and send the parts one after another.`;
+
 /** The client closed the connection: nothing more can be answered. */
 class ClientGoneError extends Error {
   constructor() {
@@ -118,6 +120,8 @@ export function catalogImportRoute(importer: CatalogImportService, auth: AuthSer
           ErrorCode.BAD_REQUEST,
           'Send the items as uncompressed NDJSON, one JSON object per line, with `Content-Type: application/x-ndjson`.',
         );
+      const declared = Number(req.get('content-length') ?? 0);
+      if (declared > ImportLimits.maxUploadBytes) return refuse(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, tooLarge);
       const log = logger.child({ keyId: viewer.keyId });
       const dir = await mkdtemp(path.join(tmpdir(), 'gavel-import-'));
       try {
@@ -125,14 +129,12 @@ export function catalogImportRoute(importer: CatalogImportService, auth: AuthSer
         try {
           await pipeline(req, byteLimit(ImportLimits.maxUploadBytes), createWriteStream(upload));
         } catch (error) {
-          if (error instanceof UploadTooLargeError)
-            return refuse(
-              res,
-              413,
-              ErrorCode.PAYLOAD_TOO_LARGE,
-              `The upload exceeds ${ImportLimits.maxUploadBytes} bytes; split the file and send the parts one after another.`,
-            );
-          if (!req.complete) return log.warn('catalog import not started: the client closed the connection mid-upload');
+          if (error instanceof UploadTooLargeError) return refuse(res, 413, ErrorCode.PAYLOAD_TOO_LARGE, tooLarge);
+          // The client went away mid-upload; anything else (a full disk, say) is this server's failure.
+          const code = (error as { code?: unknown }).code;
+          if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE')
+            return log.warn('catalog import not started: the client closed the connection mid-upload');
+          res.set('connection', 'close');
           throw error;
         }
         res.status(200).type('application/x-ndjson');

@@ -137,16 +137,17 @@ export class CatalogImportService {
   ): Promise<ImportSummary> {
     const counts = { lines: 0, created: 0, existing: 0, invalid: 0 };
     const answer = async (results: readonly ImportLineResult[]) => {
+      // Counted before they are reported: they are stored whether or not the client reads on.
+      for (const status of Object.values(ImportLineStatus)) {
+        const count = results.filter((result) => result.status === status).length;
+        if (count > 0) this.observer?.lines(status, count);
+      }
       for (const result of results) {
         counts.lines++;
         if (result.status === ImportLineStatus.CREATED) counts.created++;
         else if (result.status === ImportLineStatus.EXISTING) counts.existing++;
         else counts.invalid++;
         await report(result);
-      }
-      for (const status of Object.values(ImportLineStatus)) {
-        const count = results.filter((result) => result.status === status).length;
-        if (count > 0) this.observer?.lines(status, count);
       }
     };
     // Items stored without their suggestion counts (those of an import of several batches), recounted at the end.
@@ -158,8 +159,8 @@ export class CatalogImportService {
       try {
         results = await this.write(batch, counted);
       } catch (error) {
-        // Some of the batch may be stored: recount to be sure.
-        if (!counted) uncounted++;
+        // Some of the batch may be stored, counted or not (counting may be what failed): recount to be sure.
+        uncounted++;
         throw error;
       }
       if (!counted) uncounted += results.filter((result) => result.status === ImportLineStatus.CREATED).length;

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ImportedItemDocument, SearchItemsDocument, SuggestDocument } from '../generated/graphql';
@@ -316,6 +317,31 @@ describe('POST /catalog/import', () => {
     // A form post (what a page on another site could send without a preflight) is not an upload.
     const form = await upload(body, adminKey, 'application/x-www-form-urlencoded');
     expect([form.status, form.errors?.[0]?.extensions.code]).toEqual([415, 'BAD_REQUEST']);
+    // An upload that declares more than 256 MiB is refused before a byte of it is read.
+    const declared = await new Promise<{ status?: number; code?: string }>((resolve, reject) => {
+      const request = httpRequest(new URL('/catalog/import', app.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-ndjson',
+          'content-length': String(300 * 1024 * 1024),
+          authorization: `Bearer ${adminKey}`,
+        },
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => {
+          resolve({
+            status: response.statusCode,
+            code: (JSON.parse(text) as ImportAnswer).errors?.[0]?.extensions.code,
+          });
+          request.destroy();
+        });
+      });
+      request.on('error', reject);
+      request.write(`${JSON.stringify(item('too-much'))}\n`);
+    });
+    expect(declared).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
     const again = await upload(body);
     expect(again.results.map((result) => result.status)).toEqual(['CREATED']);
   });
