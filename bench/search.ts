@@ -18,12 +18,12 @@ import {
   searchFilter,
   type ItemSearch,
   type PageQuery,
-  type SortKey,
 } from '../src/catalog/search.repository';
 import { SearchItemsDocument, SearchTotalsDocument } from '../test/generated/graphql';
 import {
   benchCatalog,
   commandCounter,
+  firstPageCases,
   ms,
   printHeader,
   printTable,
@@ -44,13 +44,6 @@ const BATCH = 5_000;
 /** One search page through the API (its data: the end cursor for the next page). */
 const graphql = (url: string, query: string, variables: Record<string, unknown>) =>
   graphqlRequest<{ auctionItems: { pageInfo: { endCursor: string | null } } }>(url, query, variables);
-
-const orders: Array<[string, Exclude<SortKey, 'relevance'>]> = [
-  ['CREATED_AT', 'createdAt'],
-  ['PRICE', 'priceAmount'],
-  ['ENDS_AT', 'endsAt'],
-  ['POPULARITY', 'popularity'],
-];
 
 async function main(): Promise<void> {
   // No popularity refresh during the run: without tracked impressions it would reset the catalog's.
@@ -127,44 +120,32 @@ async function main(): Promise<void> {
       `\nFirst page (${PAGE_SIZE} items + 1 to know whether more follow) of each order, DESC; baseline: one unbounded find:\n`,
     );
     const firstPages = [];
-    for (const [field, key] of orders) {
-      for (const [filterName, statuses] of [
-        ['status ACTIVE', [AuctionStatus.ACTIVE]],
-        ['none', undefined],
-      ] as const) {
-        const search: ItemSearch = { words: [], statuses };
-        const page: PageQuery = { search, order: { key, direction: -1 }, limit: PAGE_SIZE + 1 };
-        const variables = {
-          filter: statuses ? { status: statuses } : undefined,
-          orderBy: { field, direction: 'DESC' },
-          first: PAGE_SIZE,
-        };
-        const queries = await findsOnItems(() => repository.findPage(page));
-        const [api, database, baseline] = await timeInTurn(
-          [
-            () => graphql(url, query, variables),
-            () => repository.findPage(page),
-            () =>
-              model
-                .find(searchFilter(search))
-                .sort({ [key]: -1, _id: -1 })
-                .limit(PAGE_SIZE + 1)
-                .lean()
-                .exec(),
-          ],
-          RUNS,
-        );
-        firstPages.push({
-          order: field,
-          filter: filterName,
-          'API (median)': ms(api!.median),
-          'database (median)': ms(database!.median),
-          'database p95': ms(database!.p95),
-          'baseline (median)': ms(baseline!.median),
-          'baseline/database': (baseline!.median / database!.median).toFixed(1),
-          queries,
-        });
-      }
+    for (const { order, filter, page, variables } of firstPageCases(PAGE_SIZE)) {
+      const queries = await findsOnItems(() => repository.findPage(page));
+      const [api, database, baseline] = await timeInTurn(
+        [
+          () => graphql(url, query, variables),
+          () => repository.findPage(page),
+          () =>
+            model
+              .find(searchFilter(page.search))
+              .sort({ [page.order.key]: -1, _id: -1 })
+              .limit(PAGE_SIZE + 1)
+              .lean()
+              .exec(),
+        ],
+        RUNS,
+      );
+      firstPages.push({
+        order,
+        filter,
+        'API (median)': ms(api!.median),
+        'database (median)': ms(database!.median),
+        'database p95': ms(database!.p95),
+        'baseline (median)': ms(baseline!.median),
+        'baseline/database': (baseline!.median / database!.median).toFixed(1),
+        queries,
+      });
     }
     printTable(firstPages);
 

@@ -11,9 +11,10 @@ import { promisify } from 'node:util';
 import { print } from 'graphql';
 import mongoose, { Types, type Connection, type mongo } from 'mongoose';
 import { startApp, type GavelApp } from '../src/app';
-import { auctionItemModel } from '../src/catalog/auctionItem.model';
+import { auctionItemModel, AuctionStatus } from '../src/catalog/auctionItem.model';
 import { createAuctionItemRepository, type NewAuctionItem } from '../src/catalog/auctionItem.repository';
 import { generateDemoCatalog, seededRandom } from '../src/catalog/demoCatalog';
+import type { PageQuery, SortKey } from '../src/catalog/search.repository';
 import { loadConfig, type GavelConfig, type MongoEngineChoice } from '../src/config';
 import { startEngine, type RunningEngine } from '../src/db/engine';
 import { DAY_MS } from '../src/shared/clock';
@@ -468,6 +469,45 @@ export function benchCatalog(count: number): NewAuctionItem[] {
     ...item,
     popularity: index % 5 === 0 ? Math.floor(1_000 / (1 + ((index / 5) % 997))) : 0,
   }));
+}
+
+/** A first page bench:search and bench:search-api measure, as the repository's query and as the API's variables. */
+export interface FirstPageCase {
+  /** The order's GraphQL name (`CREATED_AT`, ...). */
+  readonly order: string;
+  /** `status ACTIVE` (the web app's view) or `none`. */
+  readonly filter: string;
+  /** The repository's query: page size + 1, to know whether more follow. */
+  readonly page: PageQuery;
+  /** The web app's search document's variables for the same page. */
+  readonly variables: Record<string, unknown>;
+}
+
+/** Every stored order, DESC, with the web app's `status: ACTIVE` filter and with none. */
+export function firstPageCases(pageSize: number): FirstPageCase[] {
+  const orders: Array<[string, Exclude<SortKey, 'relevance'>]> = [
+    ['CREATED_AT', 'createdAt'],
+    ['PRICE', 'priceAmount'],
+    ['ENDS_AT', 'endsAt'],
+    ['POPULARITY', 'popularity'],
+  ];
+  return orders.flatMap(([order, key]) =>
+    (
+      [
+        ['status ACTIVE', [AuctionStatus.ACTIVE]],
+        ['none', undefined],
+      ] as const
+    ).map(([filter, statuses]) => ({
+      order,
+      filter,
+      page: { search: { words: [], statuses }, order: { key, direction: -1 as const }, limit: pageSize + 1 },
+      variables: {
+        filter: statuses ? { status: statuses } : undefined,
+        orderBy: { field: order, direction: 'DESC' },
+        first: pageSize,
+      },
+    })),
+  );
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type UserAnalytics,
 } from './analytics.types';
 import { resolveTimeRange, type EffectiveTimeRange, type TimeRangeInput, type TimeRangeLimits } from './timeRange';
+import { popularityScore } from './popularity';
 
 /** Policy knobs of analytics. */
 export interface AnalyticsPolicy extends TimeRangeLimits {
@@ -221,18 +222,20 @@ export class AnalyticsService implements LiveFiguresSource {
   }
 
   /**
-   * Recomputes every item's popularity (impressions over the trailing window) from the rollups
-   * and stores it on the items, where search can sort by it with an index. Returns the number of
-   * items with a non-zero score.
+   * Recomputes every item's popularity (impressions over the trailing window, as a
+   * {@link popularityScore}) from the rollups and stores what changed on the items, where search
+   * sorts by it with an index. Returns the number of items with a non-zero score and how many
+   * items it wrote and zeroed.
    */
-  async refreshPopularity(): Promise<number> {
+  async refreshPopularity(): Promise<{ ranked: number; written: number; zeroed: number }> {
     const to = this.clock.now().getTime();
-    const scores = await this.analytics.impressionsPerItem({
+    const impressions = await this.analytics.impressionsPerItem({
       from: new Date(to - this.policy.popularityWindowMs),
       to: new Date(to + 1),
     });
-    await this.items.setPopularity(scores);
-    return scores.size;
+    const scores = new Map<string, number>();
+    for (const [id, count] of impressions) if (popularityScore(count) > 0) scores.set(id, popularityScore(count));
+    return { ranked: scores.size, ...(await this.items.setPopularity(scores)) };
   }
 
   /**

@@ -53,10 +53,12 @@ export interface AuctionItemRepository {
     changes: AuctionItemChanges,
   ): Promise<AuctionItemRecord | null>;
   /**
-   * Stores each item's popularity score; items missing from `scores` that had one drop to 0.
-   * Two round trips whatever the number of items (one bulk write, one update).
+   * Stores each item's popularity score; items missing from `scores` that had one drop to 0. Reads
+   * the stored scores first and writes only the items whose score changed (in bulk writes of
+   * 1,000), so its writes are proportional to what changed, not to the catalog or the ranked items.
+   * Returns how many items it wrote and zeroed.
    */
-  setPopularity(scores: ReadonlyMap<string, number>): Promise<void>;
+  setPopularity(scores: ReadonlyMap<string, number>): Promise<{ written: number; zeroed: number }>;
   /** Whether the collection holds no item at all. */
   isEmpty(): Promise<boolean>;
   /** Creates the collection's indexes (idempotent; never drops indexes it does not know). */
@@ -75,6 +77,9 @@ export interface AuctionItemRepositoryOptions {
   /** The process's suggestion counters (default: this repository's own). */
   readonly suggestions?: SuggestionRepository;
 }
+
+/** Items per popularity bulk write (a bounded command on every engine). */
+const POPULARITY_CHUNK = 1_000;
 
 /** Binds the catalog repository to a connection. */
 export function createAuctionItemRepository(
@@ -169,11 +174,23 @@ export function createAuctionItemRepository(
       return updated;
     },
     setPopularity: async (scores) => {
-      const ids = [...scores.keys()].map((id) => new Types.ObjectId(id));
-      if (ids.length > 0) {
+      // What is stored now (the ranked items only, read from the popularity index): only the items
+      // whose score differs are written, and only those that dropped out are zeroed.
+      const stored = new Map(
+        (
+          await model
+            .find({ popularity: { $gt: 0 } }, { _id: 1, popularity: 1 })
+            .lean<Array<{ _id: Types.ObjectId; popularity: number }>>()
+            .exec()
+        ).map((item) => [item._id.toHexString(), item.popularity]),
+      );
+      const changed = [...scores].filter(([id, popularity]) => (stored.get(id) ?? 0) !== popularity);
+      const dropped = [...stored.keys()].filter((id) => !scores.has(id));
+      for (let start = 0; start < changed.length; start += POPULARITY_CHUNK) {
         await model.bulkWrite(
-          [...scores].map(([id, popularity]) => ({
+          changed.slice(start, start + POPULARITY_CHUNK).map(([id, popularity]) => ({
             updateOne: {
+              // Another instance's refresh may have written it meanwhile: then nothing to do.
               filter: { _id: new Types.ObjectId(id), popularity: { $ne: popularity } },
               update: { $set: { popularity } },
             },
@@ -181,7 +198,11 @@ export function createAuctionItemRepository(
           { ordered: false },
         );
       }
-      await model.updateMany({ popularity: { $gt: 0 }, _id: { $nin: ids } }, { $set: { popularity: 0 } }).exec();
+      for (let start = 0; start < dropped.length; start += POPULARITY_CHUNK) {
+        const ids = dropped.slice(start, start + POPULARITY_CHUNK).map((id) => new Types.ObjectId(id));
+        await model.updateMany({ _id: { $in: ids }, popularity: { $gt: 0 } }, { $set: { popularity: 0 } }).exec();
+      }
+      return { written: changed.length, zeroed: dropped.length };
     },
     isEmpty: async () => (await model.findOne({}, { _id: 1 }).lean().exec()) === null,
     ensureIndexes: async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import type { CursorCodec } from '../graphql/cursor';
+import type { CursorCodec, CursorMinter } from '../graphql/cursor';
 import { SortDirection, type PageInfo } from '../graphql/relay';
 import { badUserInput } from '../shared/errors';
 import { AuctionStatus } from './auctionItem.model';
@@ -254,11 +254,20 @@ export class SearchService {
       const more = rows.length > limit;
       const pageRows = rows.slice(0, limit);
       if (backward) pageRows.reverse();
-      const edges = pageRows.map((row) => ({
-        cursor: this.encodeCursor(row, orderTag, fingerprint),
-        node: toAuctionItem(row.record),
-        matchedTerms: matchedTermsOf(row.record, search),
-      }));
+      // A cursor is made when a client selects it (it is most of what a page costs the API beyond
+      // its query), under the page's one key.
+      const minter = this.cursors.minter();
+      const cursorOf = (row: RankedItem) => this.encodeCursor(minter, row, orderTag, fingerprint);
+      const edges = pageRows.map((row) => {
+        let cursor: string | undefined;
+        return {
+          get cursor(): string {
+            return (cursor ??= cursorOf(row));
+          },
+          node: toAuctionItem(row.record),
+          matchedTerms: matchedTermsOf(row.record, search),
+        };
+      });
       const first = edges[0];
       const typo =
         first && position === undefined && first.matchedTerms.some((term, i) => !term.startsWith(search.words[i]!));
@@ -286,8 +295,12 @@ export class SearchService {
           // Per the Relay spec, the side we came from only reports that a cursor was given.
           hasNextPage: backward ? position !== undefined : more,
           hasPreviousPage: backward ? more : position !== undefined,
-          startCursor: edges[0]?.cursor ?? null,
-          endCursor: edges.at(-1)?.cursor ?? null,
+          get startCursor() {
+            return edges[0]?.cursor ?? null;
+          },
+          get endCursor() {
+            return edges.at(-1)?.cursor ?? null;
+          },
         },
       };
     };
@@ -345,12 +358,12 @@ export class SearchService {
     return createHash('sha256').update(JSON.stringify(search)).digest('base64url').slice(0, 16);
   }
 
-  private encodeCursor(row: RankedItem, orderTag: string, fingerprint: string): string {
+  private encodeCursor(minter: CursorMinter, row: RankedItem, orderTag: string, fingerprint: string): string {
     const payload: CursorPayload =
       row.sortValue instanceof Date
         ? { o: orderTag, s: fingerprint, v: row.sortValue.getTime(), t: 1, i: row.record._id.toHexString() }
         : { o: orderTag, s: fingerprint, v: row.sortValue, i: row.record._id.toHexString() };
-    return this.cursors.encode(payload);
+    return minter.encode(payload);
   }
 
   private decodeCursor(cursor: string, field: string, orderTag: string, fingerprint: string, order: ItemOrder): Keyset {

@@ -20,7 +20,7 @@ registerEnumType(AuctionItemOrderField, {
     PRICE: { description: 'Current price in minor units (combine with filter.currency to compare like with like).' },
     POPULARITY: {
       description:
-        'Impressions over the last POPULARITY_WINDOW_HOURS, refreshed every POPULARITY_REFRESH_MS from the rollups.',
+        'Impressions over the last POPULARITY_WINDOW_HOURS, refreshed every POPULARITY_REFRESH_MS from the rollups: exact below 100, then to two significant digits (items within a step tie, ordered by id).',
     },
     RELEVANCE: {
       description: 'Best matches of `query` first (title matches above description and tags); needs `query`.',

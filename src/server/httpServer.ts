@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
@@ -123,6 +124,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const { metrics, recorder } = options.observability;
   const app = express();
   app.disable('x-powered-by');
+  // No ETags: GraphQL answers POSTs, which no cache revalidates, and hashing every answer cost time.
+  app.set('etag', false);
   // Behind a load balancer the client address is in X-Forwarded-For; trust it only when told to.
   app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
@@ -446,6 +449,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         },
       },
       operationTracePlugin(),
+      // Gavel sets no cache hints; Apollo's default cache-control plugin would still wrap every
+      // field resolver to compute them (a tenth of a search page's cost in the API).
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       {
         async serverWillStart() {
@@ -587,6 +593,8 @@ function urlHost(host: string): string {
 function metricsApp(scrape: ReturnType<typeof metricsEndpoint>): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETags: GraphQL answers POSTs, which no cache revalidates, and hashing every answer cost time.
+  app.set('etag', false);
   app.use((_req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     next();

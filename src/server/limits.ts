@@ -303,6 +303,56 @@ export interface RequestPolicy {
   tokenLimitError(source: string | undefined): GraphQLError | undefined;
 }
 
+/** What one walk of an operation found: its cost and the points of its largest time series. */
+interface Walked {
+  readonly cost: number;
+  readonly largestSeries: number;
+}
+
+/**
+ * The cost walks of the last second, per parsed document and variables: Apollo hands every request
+ * of one query text the same parsed document, so a page requested again with the same variables is
+ * not walked again (the walk was a tenth of what a search page cost the API). Kept one second,
+ * because a range that ends "now" costs more as time passes; at most {@link MAX_WALKS_PER_DOCUMENT}
+ * variable sets per document, and none over {@link MAX_WALK_KEY_CHARS} characters, so varied
+ * variables cost what they cost before and hold no memory.
+ */
+class RecentWalks {
+  private readonly byDocument = new WeakMap<DocumentNode, Map<string, Walked & { readonly second: number }>>();
+
+  /** The walk of the same document and variables in this second, if any. */
+  walked(request: CostRequest): Walked | undefined {
+    const key = RecentWalks.key(request);
+    const hit = key === undefined ? undefined : this.byDocument.get(request.document)?.get(key);
+    return hit?.second === RecentWalks.second() ? hit : undefined;
+  }
+
+  /** Remembers `walked` for the rest of this second; returns it. */
+  remember(request: CostRequest, walked: Walked): Walked {
+    const key = RecentWalks.key(request);
+    if (key === undefined) return walked;
+    let walks = this.byDocument.get(request.document);
+    if (!walks) this.byDocument.set(request.document, (walks = new Map()));
+    if (walks.size >= MAX_WALKS_PER_DOCUMENT) walks.clear();
+    walks.set(key, { ...walked, second: RecentWalks.second() });
+    return walked;
+  }
+
+  private static key({ operationName, variables }: CostRequest): string | undefined {
+    const key = `${operationName ?? ''}\n${JSON.stringify(variables ?? {})}`;
+    return key.length <= MAX_WALK_KEY_CHARS ? key : undefined;
+  }
+
+  private static second(): number {
+    return Math.floor(Date.now() / 1_000);
+  }
+}
+
+/** Variable sets remembered per document by {@link RecentWalks}. */
+const MAX_WALKS_PER_DOCUMENT = 64;
+/** Longer operation name + variables are walked every time (see {@link RecentWalks}). */
+const MAX_WALK_KEY_CHARS = 2_048;
+
 /**
  * Builds the request policy from validated limits.
  *
@@ -354,7 +404,7 @@ export function createRequestPolicy(
     ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
   ];
   /** Walks the operation once: its cost and the points of its largest time series. */
-  const walkCost = ({ document, variables, operationName }: CostRequest): { cost: number; largestSeries: number } => {
+  const walkCost = ({ document, variables, operationName }: CostRequest): Walked => {
     const walk: CostWalk = {
       pendingEdges: 0,
       pendingPointsPerHour: 0,
@@ -372,6 +422,30 @@ export function createRequestPolicy(
     });
     return { cost, largestSeries: walk.largestSeries };
   };
+  /**
+   * Prices `request` (undefined when its variables do not coerce: execution refuses them with a
+   * precise message and code before any resolver runs; the cost walk would only fail on them).
+   */
+  const walkVariables = (request: CostRequest, limit: number, role: Role | null): Walked | undefined => {
+    const operation = getOperationAST(request.document, request.operationName ?? undefined);
+    if (!operation) return undefined;
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, {
+      maxErrors: 1,
+    });
+    if (coerced.errors) return undefined;
+    try {
+      return recentWalks.remember(request, walkCost(request));
+    } catch {
+      // The walk stops past MAX_COST_NODES field evaluations (fragments re-spread to blow up the
+      // analysis itself): far beyond any legitimate operation, so refuse without a figure.
+      throw limitError(
+        `The query is too complex to price (more than ${MAX_COST_NODES} fields once fragments are expanded), over the maximum of ${limit} points (${maxCostVariable(role)}).`,
+        ErrorCode.QUERY_TOO_COMPLEX,
+        { cost: null, maxCost: limit },
+      );
+    }
+  };
+  const recentWalks = new RecentWalks();
   const maxCost = (role: Role | null): number => (role === null ? limits.maxCost : limits.maxCostByRole[role]);
   /** The variable a caller's cost limit comes from, for the error message. */
   const maxCostVariable = (role: Role | null): string =>
@@ -398,27 +472,9 @@ export function createRequestPolicy(
     cost: (request) => walkCost(request).cost,
     maxCost,
     assertCost(request, role) {
-      // Variables that do not coerce are left to execution, which refuses them with a precise
-      // message and code before any resolver runs; the cost walk below would only fail on them.
-      const operation = getOperationAST(request.document, request.operationName ?? undefined);
-      if (!operation) return undefined;
-      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, {
-        maxErrors: 1,
-      });
-      if (coerced.errors) return undefined;
       const limit = maxCost(role);
-      let walked: { cost: number; largestSeries: number };
-      try {
-        walked = walkCost(request);
-      } catch {
-        // The walk stops past MAX_COST_NODES field evaluations (fragments re-spread to blow up the
-        // analysis itself): far beyond any legitimate operation, so refuse without a figure.
-        throw limitError(
-          `The query is too complex to price (more than ${MAX_COST_NODES} fields once fragments are expanded), over the maximum of ${limit} points (${maxCostVariable(role)}).`,
-          ErrorCode.QUERY_TOO_COMPLEX,
-          { cost: null, maxCost: limit },
-        );
-      }
+      const walked = recentWalks.walked(request) ?? walkVariables(request, limit, role);
+      if (walked === undefined) return undefined;
       if (walked.cost > limit) {
         throw limitError(
           `The query costs ${walked.cost} points, more than the maximum of ${limit}: request fewer items, shorter analytics ranges or coarser granularity, or split it (${maxCostVariable(role)}).`,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -76,6 +76,64 @@ describe('CursorCodec', () => {
     expect(new CursorCodec(OLD_SECRET).open(after)).toBeUndefined();
     // Once the previous secret is dropped, its cursors are refused.
     expect(new CursorCodec(NEW_SECRET).open(before)).toBeUndefined();
+  });
+});
+
+describe('CursorMinter: the cursors of one page', () => {
+  const codec = new CursorCodec(NEW_SECRET);
+  const payloads = Array.from({ length: 21 }, (_, index) => ({
+    o: 'createdAt:-1',
+    s: 'AAAAAAAAAAAAAAAA',
+    v: 1_772_366_400_000 - index,
+    t: 1,
+    i: `65f1c0ffee01234567${String(index).padStart(6, '0')}`,
+  }));
+
+  it('share one key, each under an IV of its own: every cursor decodes alone, and none is another', () => {
+    const minter = codec.minter();
+    const cursors = payloads.map((payload) => minter.encode(payload));
+    expect(new Set(cursors).size).toBe(cursors.length);
+    cursors.forEach((cursor, index) => expect(codec.open(cursor)).toEqual(payloads[index]));
+    // The same salt (one key derived per page), a different number under it.
+    const bytes = cursors.map((cursor) => Buffer.from(cursor, 'base64url'));
+    expect(new Set(bytes.map((b) => b.subarray(1, 17).toString('hex'))).size).toBe(1);
+    expect(bytes.map((b) => b.readUInt16BE(17))).toEqual(payloads.map((_, index) => index));
+    // A cursor given another's number (or any other edit) fails authentication.
+    const renumbered = Buffer.from(bytes[3]!);
+    renumbered.writeUInt16BE(4, 17);
+    expect(codec.open(renumbered.toString('base64url'))).toBeUndefined();
+    for (let index = 0; index < bytes[5]!.length; index++)
+      expect(codec.open(flipped(cursors[5]!, index))).toBeUndefined();
+  });
+
+  it('draws a fresh key before its IVs would repeat', () => {
+    const minter = codec.minter();
+    const salt = (cursor: string) => Buffer.from(cursor, 'base64url').subarray(1, 17).toString('hex');
+    const first = minter.encode(payloads[0]);
+    let last = first;
+    for (let index = 1; index < 2 ** 16; index++) last = minter.encode(payloads[0]);
+    expect(salt(last)).toBe(salt(first));
+    const next = minter.encode(payloads[1]);
+    expect(salt(next)).not.toBe(salt(first));
+    expect(Buffer.from(next, 'base64url').readUInt16BE(17)).toBe(0);
+    expect(codec.open(next)).toEqual(payloads[1]);
+  });
+
+  it('still decodes a cursor of the earlier format (one key per cursor), made before an upgrade', () => {
+    // Version 1, built here from its documented layout: version ‖ salt ‖ ciphertext ‖ tag, key
+    // HKDF-SHA256(secret, salt, "gavel pagination cursor v1"), zero IV, the version byte as AAD.
+    const salt = randomBytes(16);
+    const key = Buffer.from(hkdfSync('sha256', Buffer.from(NEW_SECRET), salt, 'gavel pagination cursor v1', 32));
+    const plaintext = Buffer.alloc(128, ' ');
+    Buffer.from(JSON.stringify(payloads[0])).copy(plaintext);
+    const cipher = createCipheriv('aes-256-gcm', key, Buffer.alloc(12), { authTagLength: 16 });
+    cipher.setAAD(Buffer.from([1]));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const cursor = Buffer.concat([Buffer.from([1]), salt, ciphertext, cipher.getAuthTag()]).toString('base64url');
+    expect(codec.open(cursor)).toEqual(payloads[0]);
+    for (let index = 0; index < 1 + 16 + 128 + 16; index += 7)
+      expect(codec.open(flipped(cursor, index))).toBeUndefined();
+    expect(new CursorCodec(OLD_SECRET).open(cursor)).toBeUndefined();
   });
 });
 

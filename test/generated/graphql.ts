@@ -30,7 +30,7 @@ export type AuctionItemOrder = {
 export type AuctionItemOrderField =
   | 'CREATED_AT'
   | 'ENDS_AT'
-  /** Impressions over the last POPULARITY_WINDOW_HOURS, refreshed every POPULARITY_REFRESH_MS from the rollups. */
+  /** Impressions over the last POPULARITY_WINDOW_HOURS, refreshed every POPULARITY_REFRESH_MS from the rollups: exact below 100, then to two significant digits (items within a step tie, ordered by id). */
   | 'POPULARITY'
   /** Current price in minor units (combine with filter.currency to compare like with like). */
   | 'PRICE'

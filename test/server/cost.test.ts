@@ -108,6 +108,24 @@ describe('cost model', () => {
     );
   });
 
+  it('prices each set of variables of one document, however often the same document is sent', () => {
+    // Apollo hands every request of one query text the same parsed document; the policy remembers
+    // recent walks by document and variables, never one set's price for another.
+    const document = parse(
+      'query ($n: Int) { auctionItems(first: $n) { edges { node { id analytics(range: { last: "P7D" }) { timeSeries(granularity: HOUR) { bucketStart } } } } } }',
+    );
+    const refused = expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COMPLEX' }) });
+    for (let round = 0; round < 2; round++) {
+      expect(policy.assertCost({ document, variables: { n: 5 } }, null)).toBeLessThan(5_000);
+      expect(() => policy.assertCost({ document, variables: { n: 100 } }, null)).toThrow(refused);
+      expect(policy.assertCost({ document, variables: { n: 100 } }, 'ADMIN')).toBeGreaterThan(5_000);
+      expect(() => policy.assertCost({ document, variables: { n: 100 } }, null)).toThrow(refused);
+    }
+    // Variables that do not coerce are left to execution, also the second time.
+    expect(policy.assertCost({ document, variables: { n: 'many' } }, null)).toBeUndefined();
+    expect(policy.assertCost({ document, variables: { n: 'many' } }, null)).toBeUndefined();
+  });
+
   it('caps each timeSeries at ANALYTICS_MAX_POINTS (range hours for HOUR, days for DAY), whatever the role', () => {
     const series = (granularity: string, alias = '') =>
       `${alias}timeSeries(granularity: ${granularity}) { bucketStart }`;
