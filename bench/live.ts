@@ -6,11 +6,15 @@
  * subscribed to 3 of 100 items, while impressions are tracked through the API: the delay from a
  * mutation's acknowledgement to the delivery of the figures it produced (p50/p95/p99, and the same
  * minus the coalescing interval), messages per second, server CPU, and server memory per
- * connection. A refusal any load client meets stops the run naming the cap (`./loadGenerator`).
+ * connection. BENCH_INSTANCES=N (default 1) runs N server processes on the same database, sharing
+ * events through a redis-server the bench starts (`REDIS_URL`): connections and tracking are spread
+ * over them round-robin, CPU and memory are summed. A refusal any load client meets stops the run
+ * naming the cap (`./loadGenerator`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { startRedis } from '../test/support/redisServer';
 import { openSubscriber, type Subscriber } from './loadGenerator';
 import {
   cpuMsOf,
@@ -19,6 +23,7 @@ import {
   printProfile,
   printTable,
   sendTrackingBatch,
+  spawnBenchServer,
   spawnCatalogServer,
   startBenchEngine,
   summarize,
@@ -27,6 +32,8 @@ import {
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
 const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2);
+/** Gavel server processes sharing the database, fanning events out through a redis-server of the bench's. */
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const INTERVAL_MS = Number(process.env.LIVE_INTERVAL_MS ?? 1_000);
 const ITEMS = 100;
@@ -74,7 +81,9 @@ type Delivery = [item: number, impressions: number, at: number];
 
 /** Messages from the bench to a subscriber process. */
 type ToSubscribers =
-  { kind: 'open'; url: string; itemIds: string[]; from: number; to: number } | { kind: 'measure' } | { kind: 'stop' };
+  | { kind: 'open'; urls: string[]; itemIds: string[]; from: number; to: number }
+  | { kind: 'measure' }
+  | { kind: 'stop' };
 /** Messages from a subscriber process to the bench. */
 type FromSubscribers =
   { kind: 'ready' } | { kind: 'deliveries'; deliveries: Delivery[] } | { kind: 'refused'; message: string };
@@ -107,7 +116,7 @@ async function subscriberProcess(): Promise<void> {
   };
   process.on('message', (message: ToSubscribers) => {
     if (message.kind === 'open') {
-      const { url, itemIds, from, to } = message;
+      const { urls, itemIds, from, to } = message;
       const indexOf = new Map(itemIds.map((id, index) => [id, index]));
       const open = async (index: number) => {
         const query = `subscription { itemAnalyticsUpdated(itemIds: ${JSON.stringify(watchedBy(index, itemIds))}) { itemId impressions } }`;
@@ -116,7 +125,8 @@ async function subscriberProcess(): Promise<void> {
             .itemAnalyticsUpdated;
           if (measuring) pending.push([indexOf.get(update.itemId)!, update.impressions, Date.now()]);
         };
-        const subscriber = await openSubscriber(url, [{ query, onData }]);
+        // Connection `index` goes to instance `index % urls.length`, as a load balancer would spread them.
+        const subscriber = await openSubscriber(urls[index % urls.length]!, [{ query, onData }]);
         subscriber.refused.catch(refused);
         subscribers.push(subscriber);
       };
@@ -142,7 +152,7 @@ async function subscriberProcess(): Promise<void> {
  * Forks the subscriber processes; `open(from, to)` opens connections `from`..`to`, spread over
  * them, and resolves once all are subscribed. `refusal` rejects when a process reports one.
  */
-function startSubscribers(url: string, itemIds: string[], onDeliveries: (deliveries: Delivery[]) => void) {
+function startSubscribers(urls: string[], itemIds: string[], onDeliveries: (deliveries: Delivery[]) => void) {
   let failed: (error: Error) => void = () => undefined;
   const refusal = new Promise<never>((_resolve, reject) => (failed = reject));
   refusal.catch(() => undefined);
@@ -173,7 +183,7 @@ function startSubscribers(url: string, itemIds: string[], onDeliveries: (deliver
             const end = Math.min(to, start + per);
             if (start >= end) return resolve();
             waiting.set(child, resolve);
-            child.send({ kind: 'open', url, itemIds, from: start, to: end } satisfies ToSubscribers);
+            child.send({ kind: 'open', urls, itemIds, from: start, to: end } satisfies ToSubscribers);
           }),
       );
       await Promise.race([Promise.all(ready), refusal]);
@@ -197,22 +207,41 @@ function startSubscribers(url: string, itemIds: string[], onDeliveries: (deliver
 }
 
 async function main(): Promise<void> {
-  const live = await startLiveServer('bench_live', { LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '5' });
-  const { engine, itemIds, server, url, collectGarbage } = live;
-  const pid = server.child.pid!;
+  // Several instances share the database and fan events out through one redis-server.
+  const redis = INSTANCES > 1 ? await startRedis() : undefined;
+  const env = { LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: '5', ...(redis ? { REDIS_URL: redis.url } : {}) };
+  const live = await startLiveServer('bench_live', env);
+  const { engine, itemIds } = live;
+  const instances: Array<Pick<typeof live, 'url' | 'collectGarbage' | 'server' | 'stop'>> = [live];
   let subscribers: Awaited<ReturnType<typeof startSubscribers>> | undefined;
   try {
+    for (let instance = 1; instance < INSTANCES; instance++)
+      instances.push(
+        await spawnBenchServer(engine.uri, live.connection.name, { LIVE_INTERVAL_MS: String(INTERVAL_MS), ...env }),
+      );
+    const urls = instances.map((instance) => instance.url);
+    const pids = instances.map((instance) => instance.server.child.pid!);
+    /** The servers' memory after a full garbage collection in each, summed. */
+    const collectGarbage = async () => {
+      const usages = await Promise.all(instances.map((instance) => instance.collectGarbage()));
+      return {
+        heapUsed: usages.reduce((sum, usage) => sum + usage.heapUsed, 0),
+        external: usages.reduce((sum, usage) => sum + usage.external, 0),
+        rss: usages.reduce((sum, usage) => sum + usage.rss, 0),
+      };
+    };
+    const serversCpu = () => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
     // Memory per connection as the growth from half the connections to all of them, each read after
     // a full garbage collection: the server's start-up memory does not count against the connections.
     const deliveries: Delivery[] = [];
-    subscribers = startSubscribers(url, itemIds, (batch) => deliveries.push(...batch));
+    subscribers = startSubscribers(urls, itemIds, (batch) => deliveries.push(...batch));
     const half = Math.floor(SUBSCRIBERS / 2);
     await subscribers.open(0, half);
     const atHalf = await collectGarbage();
     await subscribers.open(half, SUBSCRIBERS);
     const connected = await collectGarbage();
     /** Live memory: the V8 heap in use plus what Node holds outside it (buffers, sockets' native parts). */
-    const live = (usage: NodeJS.MemoryUsage) => usage.heapUsed + usage.external;
+    const liveMemory = (usage: { heapUsed: number; external: number }) => usage.heapUsed + usage.external;
 
     // Load: batches of 20 impressions on random items, from 4 concurrent clients. Each item's
     // acknowledged counts, in order: a delivery saying N impressions is late by its arrival minus
@@ -224,10 +253,11 @@ async function main(): Promise<void> {
     const deadline = Date.now() + SECONDS * 1_000;
     let session = 0;
     let events = 0;
+    let batches = 0;
     const load = async () => {
       while (Date.now() < deadline) {
         const batch = randomImpressions(itemIds, 20, () => `bench-${session++}`);
-        const result = await sendTrackingBatch(url, 'impressions', batch);
+        const result = await sendTrackingBatch(urls[batches++ % urls.length]!, 'impressions', batch);
         if (result.error) throw new Error(`tracking failed: ${result.error}`);
         const at = Date.now();
         events += batch.length;
@@ -238,9 +268,9 @@ async function main(): Promise<void> {
       }
     };
     const started = Date.now();
-    const cpuBefore = cpuMsOf(pid);
+    const cpuBefore = serversCpu();
     await Promise.race([Promise.all([load(), load(), load(), load()]), subscribers.refusal]);
-    const cpuUsed = cpuMsOf(pid) - cpuBefore;
+    const cpuUsed = serversCpu() - cpuBefore;
     await Promise.race([new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 2)), subscribers.refusal]); // the last round
     const elapsed = (Date.now() - started) / 1000;
     await subscribers.stop();
@@ -254,7 +284,7 @@ async function main(): Promise<void> {
     const timing = summarize(delays);
     const beyond = (value: number) => ms(Math.max(0, value - INTERVAL_MS));
     console.log(
-      `\n# bench:live — ${SUBSCRIBERS} subscribers (${CLIENT_PROCESSES} processes) × 3 items of ${ITEMS}, ${SECONDS} s of tracking, interval ${INTERVAL_MS} ms`,
+      `\n# bench:live — ${SUBSCRIBERS} subscribers (${CLIENT_PROCESSES} processes) × 3 items of ${ITEMS}, ${SECONDS} s of tracking, interval ${INTERVAL_MS} ms, ${INSTANCES} instance${INSTANCES > 1 ? 's (Redis fan-out)' : ''}`,
     );
     console.log(`engine: ${engine.description}; load average ${loadAverage()}\n`);
     printTable([
@@ -269,24 +299,28 @@ async function main(): Promise<void> {
         value: `${beyond(timing.median)} / ${beyond(timing.p95)} / ${beyond(timing.p99)}`,
       },
       {
-        measure: 'server CPU while tracking',
+        measure: 'server CPU while tracking (all instances)',
         value: `${((100 * cpuUsed) / (SECONDS * 1_000)).toFixed(0)} % of a core`,
       },
       {
         measure: `server heap + external at ${half} → ${SUBSCRIBERS} connections`,
-        value: `${(live(atHalf) / 2 ** 20).toFixed(1)} MiB → ${(live(connected) / 2 ** 20).toFixed(1)} MiB`,
+        value: `${(liveMemory(atHalf) / 2 ** 20).toFixed(1)} MiB → ${(liveMemory(connected) / 2 ** 20).toFixed(1)} MiB`,
       },
       {
         measure: 'memory per connection (heap + external; RSS)',
-        value: `${((live(connected) - live(atHalf)) / (SUBSCRIBERS - half) / 1024).toFixed(1)} KiB; ${((connected.rss - atHalf.rss) / (SUBSCRIBERS - half) / 1024).toFixed(1)} KiB`,
+        value: `${((liveMemory(connected) - liveMemory(atHalf)) / (SUBSCRIBERS - half) / 1024).toFixed(1)} KiB; ${((connected.rss - atHalf.rss) / (SUBSCRIBERS - half) / 1024).toFixed(1)} KiB`,
       },
     ]);
   } finally {
     await subscribers?.stop();
+    const pids = instances.map((instance) => instance.server.child.pid!);
+    // The other instances first: the first one's stop drops the database they use.
+    for (const instance of instances.slice(1)) await instance.stop();
     await live.stop();
+    await redis?.stop();
     const profiles = process.env.BENCH_PROFILE;
     if (profiles)
-      for (const file of readdirSync(profiles).filter((name) => name.includes(`.${pid}.`)))
+      for (const file of readdirSync(profiles).filter((name) => pids.some((pid) => name.includes(`.${pid}.`))))
         printProfile(path.join(profiles, file));
   }
 }

@@ -7,7 +7,7 @@ import { badUserInput } from '../shared/errors';
  */
 const FORMAT_VERSION = 2;
 const FORMAT_VERSION_SINGLE = 1;
-/** Random salt per cursor: its key is derived from the secret and this salt. */
+/** Random salt, per page of cursors (version 1: per cursor): the key is derived from the secret and it. */
 const SALT_BYTES = 16;
 /** Version 2: the cursor's number under its key (big-endian), the last bytes of its GCM IV. */
 const INDEX_BYTES = 2;

@@ -429,15 +429,18 @@ export function createRequestPolicy(
   const walkVariables = (request: CostRequest, limit: number, role: Role | null): Walked | undefined => {
     const operation = getOperationAST(request.document, request.operationName ?? undefined);
     if (!operation) return undefined;
-    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, {
-      maxErrors: 1,
-    });
-    if (coerced.errors) return undefined;
     try {
       return recentWalks.remember(request, walkCost(request));
     } catch {
-      // The walk stops past MAX_COST_NODES field evaluations (fragments re-spread to blow up the
-      // analysis itself): far beyond any legitimate operation, so refuse without a figure.
+      // The walk coerces the variables itself (a tracking batch's hundred events are the costliest
+      // part of pricing it): only when it fails are they checked apart, to tell bad variables from
+      // an operation too large to price.
+      const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {}, {
+        maxErrors: 1,
+      });
+      if (coerced.errors) return undefined;
+      // Otherwise the walk stopped past MAX_COST_NODES field evaluations (fragments re-spread to
+      // blow up the analysis itself): far beyond any legitimate operation, so refuse without a figure.
       throw limitError(
         `The query is too complex to price (more than ${MAX_COST_NODES} fields once fragments are expanded), over the maximum of ${limit} points (${maxCostVariable(role)}).`,
         ErrorCode.QUERY_TOO_COMPLEX,
