@@ -35,7 +35,7 @@ export interface AuctionItemRecord {
   searchTerms: string[];
   /** Derived from the title by `searchTermsOf`; title matches rank higher. */
   titleTerms: string[];
-  /** Impressions over the recent popularity window, refreshed periodically from the rollups. */
+  /** Impressions over the recent popularity window as a `popularityScore` (two significant digits from 100), refreshed from the rollups. */
   popularity?: number;
   createdAt: Date;
   updatedAt: Date;

@@ -56,7 +56,8 @@ export interface AuctionItemRepository {
    * Stores each item's popularity score; items missing from `scores` that had one drop to 0. Reads
    * the stored scores first and writes only the items whose score changed (in bulk writes of
    * 1,000), so its writes are proportional to what changed, not to the catalog or the ranked items.
-   * Returns how many items it wrote and zeroed.
+   * Returns how many items it changed and zeroed (those another instance had already written, or
+   * that are gone, are not counted).
    */
   setPopularity(scores: ReadonlyMap<string, number>): Promise<{ written: number; zeroed: number }>;
   /** Whether the collection holds no item at all. */
@@ -186,8 +187,10 @@ export function createAuctionItemRepository(
       );
       const changed = [...scores].filter(([id, popularity]) => (stored.get(id) ?? 0) !== popularity);
       const dropped = [...stored.keys()].filter((id) => !scores.has(id));
+      let written = 0;
+      let zeroed = 0;
       for (let start = 0; start < changed.length; start += POPULARITY_CHUNK) {
-        await model.bulkWrite(
+        const result = await model.bulkWrite(
           changed.slice(start, start + POPULARITY_CHUNK).map(([id, popularity]) => ({
             updateOne: {
               // Another instance's refresh may have written it meanwhile: then nothing to do.
@@ -197,12 +200,15 @@ export function createAuctionItemRepository(
           })),
           { ordered: false },
         );
+        written += result.modifiedCount;
       }
       for (let start = 0; start < dropped.length; start += POPULARITY_CHUNK) {
         const ids = dropped.slice(start, start + POPULARITY_CHUNK).map((id) => new Types.ObjectId(id));
-        await model.updateMany({ _id: { $in: ids }, popularity: { $gt: 0 } }, { $set: { popularity: 0 } }).exec();
+        zeroed += (
+          await model.updateMany({ _id: { $in: ids }, popularity: { $gt: 0 } }, { $set: { popularity: 0 } }).exec()
+        ).modifiedCount;
       }
-      return { written: changed.length, zeroed: dropped.length };
+      return { written, zeroed };
     },
     isEmpty: async () => (await model.findOne({}, { _id: 1 }).lean().exec()) === null,
     ensureIndexes: async () => {

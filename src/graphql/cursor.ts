@@ -25,8 +25,14 @@ const MAX_CURSOR_LENGTH = 512;
 /** GCM IV length; a version-1 cursor's IV is all zeros (its key is its own). */
 const IV_BYTES = 12;
 const ZERO_IV = Buffer.alloc(IV_BYTES);
-/** HKDF context: a key derived for cursors is never the key of anything else made from the secret. */
-const KEY_INFO = 'gavel pagination cursor v1';
+/**
+ * HKDF context per format: a key derived for cursors is never the key of anything else made from
+ * the secret, nor a version-1 cursor's key (whose IV was all zeros) for the same salt.
+ */
+const KEY_INFO = {
+  [FORMAT_VERSION]: 'gavel pagination cursor v2',
+  [FORMAT_VERSION_SINGLE]: 'gavel pagination cursor v1',
+};
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
@@ -104,7 +110,9 @@ export class CursorCodec {
     const tag = bytes.subarray(bytes.length - TAG_BYTES);
     for (const secret of this.secrets) {
       try {
-        const decipher = createDecipheriv('aes-256-gcm', keyOf(secret, salt), iv, { authTagLength: TAG_BYTES });
+        const decipher = createDecipheriv('aes-256-gcm', keyOf(secret, salt, version), iv, {
+          authTagLength: TAG_BYTES,
+        });
         decipher.setAAD(header);
         decipher.setAuthTag(tag);
         const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
@@ -133,7 +141,7 @@ export class CursorMinter {
   encode(payload: unknown): string {
     if (this.key === undefined || this.index === CURSORS_PER_KEY) {
       this.salt = randomBytes(SALT_BYTES);
-      this.key = keyOf(this.secret, this.salt);
+      this.key = keyOf(this.secret, this.salt, FORMAT_VERSION);
       this.index = 0;
     }
     const json = Buffer.from(JSON.stringify(payload), 'utf8');
@@ -158,7 +166,7 @@ function ivOf(index: number): Buffer {
   return iv;
 }
 
-/** The AES-256 key of one salt. */
-function keyOf(secret: Buffer, salt: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, salt, KEY_INFO, 32));
+/** The AES-256 key of one salt, for cursors of `version`. */
+function keyOf(secret: Buffer, salt: Buffer, version: typeof FORMAT_VERSION | typeof FORMAT_VERSION_SINGLE): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, salt, KEY_INFO[version], 32));
 }

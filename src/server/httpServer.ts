@@ -124,7 +124,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
   const { metrics, recorder } = options.observability;
   const app = express();
   app.disable('x-powered-by');
-  // No ETags: GraphQL answers POSTs, which no cache revalidates, and hashing every answer cost time.
+  // No ETags: GraphQL answers are never cached (no-store), and hashing every answer cost time.
   app.set('etag', false);
   // Behind a load balancer the client address is in X-Forwarded-For; trust it only when told to.
   app.set('trust proxy', config.trustProxy);
@@ -441,6 +441,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
             // The database was unavailable (SERVICE_UNAVAILABLE, retryable): 503, so that a load
             // balancer, or a client that reads only the status, retries too.
             async willSendResponse({ response }) {
+              // No answer is for a shared cache (a CDN in front would otherwise keep GET answers,
+              // which depend on the caller's key and session): Apollo's cache-control plugin said so
+              // before it was turned off below.
+              response.http.headers.set('cache-control', 'no-store');
               const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
               if (errors?.some((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE))
                 response.http.status = 503;
@@ -449,8 +453,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
         },
       },
       operationTracePlugin(),
-      // Gavel sets no cache hints; Apollo's default cache-control plugin would still wrap every
-      // field resolver to compute them (a tenth of a search page's cost in the API).
+      // Gavel sets no cache hints (every answer is `no-store`, above); Apollo's default cache-control
+      // plugin would still wrap every field resolver to compute them (a tenth of a search page's cost).
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       {
@@ -593,8 +597,6 @@ function urlHost(host: string): string {
 function metricsApp(scrape: ReturnType<typeof metricsEndpoint>): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  // No ETags: GraphQL answers POSTs, which no cache revalidates, and hashing every answer cost time.
-  app.set('etag', false);
   app.use((_req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     next();

@@ -310,46 +310,47 @@ interface Walked {
 }
 
 /**
- * The cost walks of the last second, per parsed document and variables: Apollo hands every request
- * of one query text the same parsed document, so a page requested again with the same variables is
- * not walked again (the walk was a tenth of what a search page cost the API). Kept one second,
- * because a range that ends "now" costs more as time passes; at most {@link MAX_WALKS_PER_DOCUMENT}
- * variable sets per document, and none over {@link MAX_WALK_KEY_CHARS} characters, so varied
- * variables cost what they cost before and hold no memory.
+ * The cost walks of the current second, per parsed document and variables: Apollo hands every
+ * request of one query text the same parsed document, so a page requested again with the same
+ * variables is not walked again (the walk was a tenth of what a search page cost the API). Only
+ * the current second is kept (a range that ends "now" costs more as time passes): the walks of a
+ * past second are dropped at once, and at most {@link MAX_RECENT_WALKS} walks of at most
+ * {@link MAX_WALK_KEY_CHARS} characters of variables are held, so a client varying its documents
+ * or variables holds at most a few MiB for a second and is walked as before.
  */
 class RecentWalks {
-  private readonly byDocument = new WeakMap<DocumentNode, Map<string, Walked & { readonly second: number }>>();
+  private second = -1;
+  private byDocument = new Map<DocumentNode, Map<string, Walked>>();
+  private size = 0;
 
-  /** The walk of the same document and variables in this second, if any. */
-  walked(request: CostRequest): Walked | undefined {
-    const key = RecentWalks.key(request);
-    const hit = key === undefined ? undefined : this.byDocument.get(request.document)?.get(key);
-    return hit?.second === RecentWalks.second() ? hit : undefined;
-  }
-
-  /** Remembers `walked` for the rest of this second; returns it. */
-  remember(request: CostRequest, walked: Walked): Walked {
-    const key = RecentWalks.key(request);
-    if (key === undefined) return walked;
-    let walks = this.byDocument.get(request.document);
-    if (!walks) this.byDocument.set(request.document, (walks = new Map()));
-    if (walks.size >= MAX_WALKS_PER_DOCUMENT) walks.clear();
-    walks.set(key, { ...walked, second: RecentWalks.second() });
+  /**
+   * The walk of the same document and variables in this second, or `walk()`'s, remembered for the
+   * rest of the second when there is room.
+   */
+  walk(request: CostRequest, walk: () => Walked | undefined): Walked | undefined {
+    const now = Math.floor(Date.now() / 1_000);
+    if (now !== this.second) {
+      this.second = now;
+      this.byDocument = new Map();
+      this.size = 0;
+    }
+    const key = `${request.operationName ?? ''}\n${JSON.stringify(request.variables ?? {})}`;
+    const cacheable = key.length <= MAX_WALK_KEY_CHARS;
+    const hit = cacheable ? this.byDocument.get(request.document)?.get(key) : undefined;
+    if (hit) return hit;
+    const walked = walk();
+    if (walked && cacheable && this.size < MAX_RECENT_WALKS) {
+      let walks = this.byDocument.get(request.document);
+      if (!walks) this.byDocument.set(request.document, (walks = new Map()));
+      walks.set(key, walked);
+      this.size++;
+    }
     return walked;
-  }
-
-  private static key({ operationName, variables }: CostRequest): string | undefined {
-    const key = `${operationName ?? ''}\n${JSON.stringify(variables ?? {})}`;
-    return key.length <= MAX_WALK_KEY_CHARS ? key : undefined;
-  }
-
-  private static second(): number {
-    return Math.floor(Date.now() / 1_000);
   }
 }
 
-/** Variable sets remembered per document by {@link RecentWalks}. */
-const MAX_WALKS_PER_DOCUMENT = 64;
+/** Walks held by {@link RecentWalks} within one second. */
+const MAX_RECENT_WALKS = 1_000;
 /** Longer operation name + variables are walked every time (see {@link RecentWalks}). */
 const MAX_WALK_KEY_CHARS = 2_048;
 
@@ -430,7 +431,7 @@ export function createRequestPolicy(
     const operation = getOperationAST(request.document, request.operationName ?? undefined);
     if (!operation) return undefined;
     try {
-      return recentWalks.remember(request, walkCost(request));
+      return walkCost(request);
     } catch {
       // The walk coerces the variables itself (a tracking batch's hundred events are the costliest
       // part of pricing it): only when it fails are they checked apart, to tell bad variables from
@@ -476,7 +477,7 @@ export function createRequestPolicy(
     maxCost,
     assertCost(request, role) {
       const limit = maxCost(role);
-      const walked = recentWalks.walked(request) ?? walkVariables(request, limit, role);
+      const walked = recentWalks.walk(request, () => walkVariables(request, limit, role));
       if (walked === undefined) return undefined;
       if (walked.cost > limit) {
         throw limitError(

@@ -117,9 +117,35 @@ describe('setPopularity', () => {
   it('zeroes and writes in bounded commands when thousands of scores change at once', async () => {
     const many = await insertDemoItems(app, 2_500, 7); // every item's id: these and the first 30
     const scores = new Map(many.map((id, index) => [id, 1 + (index % 90)]));
-    expect(await repository.setPopularity(scores)).toEqual({ written: many.length, zeroed: 0 });
+    /**
+     * While `work` runs: the item updates each update command carried, and the ids each zeroing
+     * update named (the driver may split a bulk write further; it never splits an `$in`).
+     */
+    const updates = async (work: () => Promise<unknown>) => {
+      const perCommand: number[] = [];
+      const zeroingIds: number[] = [];
+      const client = app.database.connection.getClient();
+      const listener = (event: mongo.CommandStartedEvent) => {
+        if (event.commandName !== 'update') return;
+        const statements = event.command.updates as Array<{ q: { _id?: { $in?: unknown[] } } }>;
+        perCommand.push(statements.length);
+        for (const statement of statements) if (statement.q._id?.$in) zeroingIds.push(statement.q._id.$in.length);
+      };
+      client.on('commandStarted', listener);
+      try {
+        return { result: await work(), perCommand, zeroingIds };
+      } finally {
+        client.off('commandStarted', listener);
+      }
+    };
+    const first = await updates(() => repository.setPopularity(scores));
+    expect(first.result).toEqual({ written: many.length, zeroed: 0 });
+    expect(Math.max(...first.perCommand)).toBeLessThanOrEqual(1_000);
+    expect(first.perCommand.reduce((sum, size) => sum + size, 0)).toBe(many.length);
     expect(await stored()).toEqual(scores);
-    expect(await repository.setPopularity(new Map([[many[0]!, 5]]))).toEqual({ written: 1, zeroed: many.length - 1 });
+    const second = await updates(() => repository.setPopularity(new Map([[many[0]!, 5]])));
+    expect(second.result).toEqual({ written: 1, zeroed: many.length - 1 });
+    expect(second.zeroingIds).toEqual([1_000, 1_000, many.length - 1 - 2_000]);
     expect(await stored()).toEqual(new Map([[many[0]!, 5]]));
     await repository.setPopularity(new Map());
   });

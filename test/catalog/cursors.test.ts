@@ -1,4 +1,4 @@
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -106,6 +106,31 @@ describe('CursorMinter: the cursors of one page', () => {
       expect(codec.open(flipped(cursors[5]!, index))).toBeUndefined();
   });
 
+  it('encrypts each cursor under its own IV: the same payload twice is two different cursors, as documented', () => {
+    const minter = codec.minter();
+    const [first, second] = [minter.encode(payloads[0]), minter.encode(payloads[0])];
+    const body = (cursor: string) => Buffer.from(cursor, 'base64url').subarray(19).toString('hex');
+    expect(body(second)).not.toBe(body(first));
+    // Built here from the documented layout: key HKDF-SHA256(secret, salt, "gavel pagination cursor v2"),
+    // IV = 10 zero bytes ‖ the 2-byte index, the header (version ‖ salt ‖ index) as AAD.
+    const bytes = Buffer.from(second, 'base64url');
+    const header = bytes.subarray(0, 19);
+    const key = Buffer.from(
+      hkdfSync('sha256', Buffer.from(NEW_SECRET), header.subarray(1, 17), 'gavel pagination cursor v2', 32),
+    );
+    const iv = Buffer.alloc(12);
+    iv.writeUInt16BE(1, 10);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+    decipher.setAAD(header);
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    const plaintext = Buffer.concat([decipher.update(bytes.subarray(19, bytes.length - 16)), decipher.final()]);
+    expect(JSON.parse(plaintext.toString('utf8'))).toEqual(payloads[0]);
+    // Relabelled as the other version (same bytes after the first), it is refused.
+    const relabelled = Buffer.from(bytes);
+    relabelled[0] = 1;
+    expect(codec.open(relabelled.toString('base64url'))).toBeUndefined();
+  });
+
   it('draws a fresh key before its IVs would repeat', () => {
     const minter = codec.minter();
     const salt = (cursor: string) => Buffer.from(cursor, 'base64url').subarray(1, 17).toString('hex');
@@ -134,6 +159,9 @@ describe('CursorMinter: the cursors of one page', () => {
     for (let index = 0; index < 1 + 16 + 128 + 16; index += 7)
       expect(codec.open(flipped(cursor, index))).toBeUndefined();
     expect(new CursorCodec(OLD_SECRET).open(cursor)).toBeUndefined();
+    const relabelled = Buffer.from(cursor, 'base64url');
+    relabelled[0] = 2;
+    expect(codec.open(relabelled.toString('base64url'))).toBeUndefined();
   });
 });
 

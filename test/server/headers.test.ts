@@ -49,6 +49,22 @@ function upgradeHeaders(server: TestApp): Promise<IncomingHttpHeaders> {
   });
 }
 
+describe('Cache-Control: no-store', () => {
+  it('is on every /graphql answer, GET included: no shared cache may keep one', async () => {
+    const answers = [
+      await post(app, JSON.stringify({ query: '{ __typename }' })),
+      await fetch(`${app.url}?query=${encodeURIComponent('{ __typename }')}`, {
+        headers: { 'apollo-require-preflight': 'true' },
+      }),
+      await post(app, JSON.stringify({ query: '{ nope }' })),
+    ];
+    for (const answer of answers) {
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      expect(answer.headers.get('etag')).toBeNull();
+    }
+  });
+});
+
 describe('X-Content-Type-Options: nosniff', () => {
   it('is on every /graphql answer: data, GET, parse errors, bad JSON, too large', async () => {
     const answers = [
