@@ -334,18 +334,72 @@ class RecentWalks {
       this.byDocument = new Map();
       this.size = 0;
     }
-    const key = `${request.operationName ?? ''}\n${JSON.stringify(request.variables ?? {})}`;
-    const cacheable = key.length <= MAX_WALK_KEY_CHARS;
+    const variables = boundedJson(request.variables ?? {}, MAX_WALK_KEY_CHARS);
+    const key = variables === undefined ? undefined : `${request.operationName ?? ''}\n${variables}`;
+    const cacheable = key !== undefined;
     const hit = cacheable ? this.byDocument.get(request.document)?.get(key) : undefined;
     if (hit) return hit;
     const walked = walk();
-    if (walked && cacheable && this.size < MAX_RECENT_WALKS) {
+    if (walked && key !== undefined && this.size < MAX_RECENT_WALKS) {
       let walks = this.byDocument.get(request.document);
       if (!walks) this.byDocument.set(request.document, (walks = new Map()));
       walks.set(key, walked);
       this.size++;
     }
     return walked;
+  }
+}
+
+/** Thrown by {@link boundedJson} to stop as soon as its bound is passed. */
+const OVER_BOUND = Symbol('over bound');
+
+/**
+ * The JSON of `value` (parsed JSON: variables) when it takes at most `max` characters and 32
+ * levels, else undefined — found without ever serializing more than that: a client's variables
+ * may be megabytes, or nested deeper than `JSON.stringify` can recurse.
+ */
+function boundedJson(value: unknown, max: number): string | undefined {
+  const parts: string[] = [];
+  let length = 0;
+  const write = (text: string) => {
+    length += text.length;
+    if (length > max) throw OVER_BOUND;
+    parts.push(text);
+  };
+  const visit = (item: unknown, depth: number): void => {
+    if (depth > 32) throw OVER_BOUND;
+    if (typeof item === 'string') {
+      if (item.length > max) throw OVER_BOUND;
+      write(JSON.stringify(item));
+    } else if (item === null || typeof item !== 'object') {
+      write(String(JSON.stringify(item) ?? null));
+    } else if (Array.isArray(item)) {
+      write('[');
+      for (let index = 0; index < item.length; index++) {
+        if (index > 0) write(',');
+        visit(item[index], depth + 1);
+      }
+      write(']');
+    } else {
+      write('{');
+      let first = true;
+      for (const field in item) {
+        if (!Object.hasOwn(item, field)) continue;
+        if (!first) write(',');
+        first = false;
+        write(JSON.stringify(field));
+        write(':');
+        visit((item as Record<string, unknown>)[field], depth + 1);
+      }
+      write('}');
+    }
+  };
+  try {
+    visit(value, 0);
+    return parts.join('');
+  } catch (error) {
+    if (error === OVER_BOUND) return undefined;
+    throw error;
   }
 }
 

@@ -121,6 +121,11 @@ describe('cost model', () => {
       expect(policy.assertCost({ document, variables: { n: 100 } }, 'ADMIN')).toBeGreaterThan(5_000);
       expect(() => policy.assertCost({ document, variables: { n: 100 } }, null)).toThrow(refused);
     }
+    // Variables deeper than JSON.stringify recurses, or megabytes of them, are priced as ever (not remembered).
+    let deep: unknown = 1;
+    for (let level = 0; level < 100_000; level++) deep = [deep];
+    for (const extra of [deep, 'x'.repeat(5_000_000), Array.from({ length: 200_000 }, (_, i) => i)])
+      expect(policy.assertCost({ document, variables: { n: 5, extra } }, null)).toBeLessThan(5_000);
     // Variables that do not coerce are left to execution, also the second time.
     expect(policy.assertCost({ document, variables: { n: 'many' } }, null)).toBeUndefined();
     expect(policy.assertCost({ document, variables: { n: 'many' } }, null)).toBeUndefined();
