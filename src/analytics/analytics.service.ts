@@ -234,7 +234,10 @@ export class AnalyticsService implements LiveFiguresSource {
       to: new Date(to + 1),
     });
     const scores = new Map<string, number>();
-    for (const [id, count] of impressions) if (popularityScore(count) > 0) scores.set(id, popularityScore(count));
+    for (const [id, count] of impressions) {
+      const score = popularityScore(count);
+      if (score > 0) scores.set(id, score);
+    }
     return { ranked: scores.size, ...(await this.items.setPopularity(scores)) };
   }
 
