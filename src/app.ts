@@ -5,6 +5,7 @@ import { createAuctionItemRepository } from './catalog/auctionItem.repository';
 import { createInProcessBus, createRedisBus } from './live/eventBus';
 import { LiveService } from './live/live.service';
 import { scheduleMaintenance } from './tracking/maintenance';
+import { SketchMove } from './tracking/sketchMove';
 import { createTrackingRepository } from './tracking/tracking.repository';
 import { AuditAggregator } from './tracking/auditAggregator';
 import { connectRateLimitRedis, RateLimiter } from './tracking/rateLimiter';
@@ -159,8 +160,15 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       onSuggestionsError: (err) =>
         logger.error({ err }, 'search suggestions: counters missed an item write; run `gavel suggestions repair`'),
     });
-    const analyticsRepository = createAnalyticsRepository(database.connection);
     const trackingRepository = createTrackingRepository(database.connection);
+    const sketchMove = new SketchMove(
+      database.connection,
+      trackingRepository,
+      logger.child({ component: 'sketch-move' }),
+    );
+    const analyticsRepository = createAnalyticsRepository(database.connection, {
+      legacySketches: () => sketchMove.pending(),
+    });
     const pseudonyms = new Pseudonymizer(config.retention.privacySecret);
     const retention = new RetentionService(
       createRetentionRepository(database.connection),
@@ -198,6 +206,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     logger.debug({ ttlChanges }, 'retention TTL indexes');
     // Every unique rule must hold across shards: refuse an index a sharded engine would enforce per shard.
     await verifyUniqueIndexes(db);
+    // A database of an older Gavel: its rollup rows may carry unique sketches (see sketchMove.ts).
+    sketchMove.start();
+    cleanup.push({ name: 'sketch move', release: () => sketchMove.stop() });
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);

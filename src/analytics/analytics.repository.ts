@@ -1,11 +1,13 @@
 import { ensureSchemaIndexes } from '../db/indexes';
-import type { Connection, PipelineStage, Types } from 'mongoose';
+import { mongo, type Connection, type PipelineStage, type Types } from 'mongoose';
 import { DAY_MS, HOUR_MS, startOfDay } from '../shared/clock';
 import type { EffectiveTimeRange } from './timeRange';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
-import { itemDayModel, type ItemDayRecord } from './rollups.model';
+import { itemDayModel, itemDaySketchModel } from './rollups.model';
 import { forEachHourCounter, mergeRawSketch, readItemDay, type RawItemDay } from './itemDayBson';
-import { SKETCH_REGISTERS, estimateDistinct } from './uniqueSketch';
+import { SKETCH_REGISTERS, estimateDistinct, mergeEncodedSketch } from './uniqueSketch';
+
+const { BSON } = mongo;
 
 /** Counters of one (item, source) over a range. */
 export interface SourceCounters {
@@ -131,33 +133,49 @@ function hourlyRows(
   ];
 }
 
+/** What the analytics repository needs to know beyond its connection. */
+export interface AnalyticsRepositoryOptions {
+  /**
+   * Whether rollup rows may still carry unique sketches of an older Gavel (see `sketchMove.ts`):
+   * unique figures then read them too. Never, when not given.
+   */
+  readonly legacySketches?: () => boolean;
+}
+
 /** Binds the analytics repository to a connection. */
-export function createAnalyticsRepository(connection: Connection): AnalyticsRepository {
+export function createAnalyticsRepository(
+  connection: Connection,
+  { legacySketches = () => false }: AnalyticsRepositoryOptions = {},
+): AnalyticsRepository {
   const itemDays = itemDayModel(connection);
+  const sketches = itemDaySketchModel(connection);
   const events = trackingEventModel(connection);
 
   // Per-item reads go through the driver and take the documents as BSON bytes (`raw`): see
   // `itemDayBson.ts` for why.
-  const itemDayDocuments = connection.collection<ItemDayRecord>(itemDays.collection.collectionName);
+  const itemDayDocuments = connection.collection(itemDays.collection.collectionName);
+  const sketchDocuments = connection.collection(sketches.collection.collectionName);
 
   /**
-   * Visits the day documents of these items touching [from, to), with only the fields asked for,
-   * as the cursor delivers them (a busy day's sketches are tens of KiB: never all in memory at
-   * once). Ids go in chunks so that no command nears the 16 MiB limit, whatever the range.
+   * Visits the documents of `collection` (item-days or their sketches) of these items touching
+   * [from, to), with only the fields asked for, as BSON bytes as the cursor delivers them (a busy
+   * range's sketches are MiBs: never all in memory at once). Ids go in chunks so that no command
+   * nears the 16 MiB limit, whatever the range.
    */
-  const forEachDayDocument = async (
+  const forEachDocument = async (
+    collection: mongo.Collection,
     itemIds: readonly Types.ObjectId[],
     from: Date,
     to: Date,
-    fields: ReadonlyArray<'hours' | 'sessions' | 'users' | 'sessionSketch' | 'userSketch'>,
-    visit: (document: RawItemDay) => void,
+    fields: readonly string[],
+    visit: (bytes: Uint8Array) => void,
   ): Promise<void> => {
     const projection = Object.fromEntries(['itemId', 'day', ...fields].map((field) => [field, 1]));
     const days = { $gte: startOfDay(from), $lt: to };
     const daysInRange = Math.max(1, Math.ceil((to.getTime() - days.$gte.getTime()) / DAY_MS));
     for (let offset = 0; offset < itemIds.length; offset += ITEM_CHUNK) {
       const chunk = itemIds.slice(offset, offset + ITEM_CHUNK);
-      const cursor = itemDayDocuments.find(
+      const cursor = collection.find(
         // By item (the shard key: a sharded engine asks only the shards holding them) and day range,
         // on `{ itemId, day }`. Listing every item-day `_id` instead cost a sharded engine 3.5× as
         // much (bench:sharding): each shard matched the whole id list.
@@ -167,9 +185,18 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
         { projection, batchSize: chunk.length * daysInRange, raw: true },
       );
       // With `raw`, the driver yields each document's bytes; its typings still name the schema.
-      for await (const bytes of cursor) visit(readItemDay(bytes as unknown as Uint8Array));
+      for await (const bytes of cursor) visit(bytes as unknown as Uint8Array);
     }
   };
+
+  /** {@link forEachDocument} of the rollup rows, read by `readItemDay`. */
+  const forEachDayDocument = (
+    itemIds: readonly Types.ObjectId[],
+    from: Date,
+    to: Date,
+    fields: ReadonlyArray<'hours' | 'sessions' | 'users' | 'sessionSketch' | 'userSketch'>,
+    visit: (document: RawItemDay) => void,
+  ) => forEachDocument(itemDayDocuments, itemIds, from, to, fields, (bytes) => visit(readItemDay(bytes)));
 
   /**
    * Sums the counters of these items' hours in the range into rows: `keyOf` names the row a
@@ -219,16 +246,36 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
       ),
     uniques: async (itemIds, fromDay, toDay) => {
       const merged = new Map<string, { sessions: Uint8Array; users: Uint8Array }>();
-      const sketchFields = ['sessionSketch', 'userSketch', 'sessions', 'users'] as const;
-      await forEachDayDocument(itemIds, fromDay, toDay, sketchFields, (document) => {
-        let registers = merged.get(document.itemId);
+      const registersOf = (itemId: string) => {
+        let registers = merged.get(itemId);
         if (!registers) {
           registers = { sessions: new Uint8Array(SKETCH_REGISTERS), users: new Uint8Array(SKETCH_REGISTERS) };
-          merged.set(document.itemId, registers);
+          merged.set(itemId, registers);
         }
-        mergeRawSketch(registers.sessions, document, 'sessions');
-        mergeRawSketch(registers.users, document, 'users');
-      });
+        return registers;
+      };
+      const reads = [
+        forEachDocument(sketchDocuments, itemIds, fromDay, toDay, ['sessions', 'users'], (bytes) => {
+          const document = BSON.deserialize(bytes, { promoteBuffers: true }) as {
+            itemId: mongo.ObjectId;
+            sessions?: Uint8Array;
+            users?: Uint8Array;
+          };
+          const registers = registersOf(document.itemId.toHexString());
+          if (document.sessions) mergeEncodedSketch(registers.sessions, document.sessions);
+          if (document.users) mergeEncodedSketch(registers.users, document.users);
+        }),
+      ];
+      // Alongside, not after: the same round trip.
+      if (legacySketches())
+        reads.push(
+          forEachDayDocument(itemIds, fromDay, toDay, ['sessionSketch', 'userSketch', 'sessions', 'users'], (row) => {
+            const registers = registersOf(row.itemId);
+            mergeRawSketch(registers.sessions, row, 'sessions');
+            mergeRawSketch(registers.users, row, 'users');
+          }),
+        );
+      await Promise.all(reads);
       return new Map(
         [...merged].map(([itemId, { sessions, users }]) => [
           itemId,
@@ -312,6 +359,8 @@ export function createAnalyticsRepository(connection: Connection): AnalyticsRepo
         itemsClicked: of(EventType.CLICK)?.items.length ?? 0,
       };
     },
-    ensureIndexes: () => ensureSchemaIndexes(itemDays),
+    ensureIndexes: async () => {
+      await Promise.all([ensureSchemaIndexes(itemDays), ensureSchemaIndexes(sketches)]);
+    },
   };
 }

@@ -10,16 +10,18 @@ export interface ShardedCollection {
 }
 
 /**
- * Gavel's shard plan (docs/scaling.md explains each choice with measurements). The two collections
+ * Gavel's shard plan (docs/scaling.md explains each choice with measurements). The collections
  * that grow with traffic are sharded on the item: every write of the tracking path (the event
- * insert with its unique dedup key, the click claim, the counted-key check, the rollup upsert) and
- * every per-item analytics read names one item, so each touches the one shard holding it.
+ * insert with its unique dedup key, the click claim, the counted-key check, the rollup and sketch
+ * upserts) and every per-item analytics read names one item, so each touches the one shard
+ * holding it.
  * Everything else stays unsharded: the catalog (search sorts and pages over all of it), keys,
  * the rollup journal, audit aggregates, leases and erasure records are small or read whole.
  */
 export const SHARD_PLAN: readonly ShardedCollection[] = Object.freeze([
   { collection: 'tracking_events', key: Object.freeze({ itemId: 'hashed' as const }) },
   { collection: 'item_days', key: Object.freeze({ itemId: 'hashed' as const }) },
+  { collection: 'item_day_sketches', key: Object.freeze({ itemId: 'hashed' as const }) },
 ]);
 
 /** Why Gavel will not start on this database as it is; the message says what to change. */

@@ -1,5 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 import type { Connection, Types } from 'mongoose';
+import { ITEM_DAY_SKETCHES } from '../analytics/rollups.model';
 import { ensureTtlIndex } from '../db/indexes';
 import { DUPLICATE_KEY } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
@@ -13,7 +14,7 @@ export enum RetentionDataType {
   AUDIT_EVENTS = 'AUDIT_EVENTS',
   /** Aggregated counts of refused events per address and minute: `tracking_audit_aggregates`. */
   AUDIT_AGGREGATES = 'AUDIT_AGGREGATES',
-  /** Item-day rollups and their unique-visitor sketches: `item_days`. */
+  /** Item-day rollups and their unique-visitor sketches: `item_days`, `item_day_sketches`. */
   ROLLUPS = 'ROLLUPS',
   /** Rollup journal entries never closed (recovered ones are deleted at once): `rollup_journal`. */
   ROLLUP_JOURNAL = 'ROLLUP_JOURNAL',
@@ -38,6 +39,8 @@ interface TypeSpec {
   /** The date field compared with the cutoff (indexed; TTL where the type has one). */
   readonly field: string;
   readonly filter: Record<string, unknown>;
+  /** Collections whose documents share the `_id` of this type's and expire with them. */
+  readonly companions?: readonly string[];
 }
 
 const SPECS: Record<RetentionDataType, TypeSpec> = {
@@ -52,7 +55,12 @@ const SPECS: Record<RetentionDataType, TypeSpec> = {
     filter: { outcome: { $in: Object.values(TrackingOutcome).filter((o) => o !== TrackingOutcome.ACCEPTED) } },
   },
   [RetentionDataType.AUDIT_AGGREGATES]: { collection: 'tracking_audit_aggregates', field: 'minute', filter: {} },
-  [RetentionDataType.ROLLUPS]: { collection: 'item_days', field: 'day', filter: {} },
+  [RetentionDataType.ROLLUPS]: {
+    collection: 'item_days',
+    field: 'day',
+    filter: {},
+    companions: [ITEM_DAY_SKETCHES],
+  },
   [RetentionDataType.ROLLUP_JOURNAL]: { collection: 'rollup_journal', field: 'lastHourBucket', filter: {} },
   [RetentionDataType.SEARCH_EVENTS]: { collection: 'search_events', field: 'at', filter: {} },
   [RetentionDataType.SEARCH_ROLLUPS]: { collection: 'search_days', field: 'day', filter: {} },
@@ -204,6 +212,8 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         const chunk = ids.slice(start, start + DELETE_CHUNK) as never[];
         deleted += (await retryTransientConflicts(() => collection(type).deleteMany({ _id: { $in: chunk } })))
           .deletedCount;
+        for (const companion of SPECS[type].companions ?? [])
+          await retryTransientConflicts(() => connection.collection(companion).deleteMany({ _id: { $in: chunk } }));
       }
       return deleted;
     },
@@ -264,7 +274,12 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         ensureTtlIndex(collection(RetentionDataType.ROLLUPS), 'day', ttl.rollups),
         ensureTtlIndex(collection(RetentionDataType.ROLLUP_JOURNAL), 'lastHourBucket', ttl.journal),
       ]);
-      return { auditAggregates, rollups, journal };
+      // Also for sketches whose rollup row is gone (a late write of a purged day recreates one).
+      // After the rollups' index, not beside it: mongo-java-server loses one of two indexes of the
+      // same name built at once in one database (the rollups' `day_1` being modified, this one
+      // created), and then fails to drop the database.
+      const rollupSketches = await ensureTtlIndex(connection.collection(ITEM_DAY_SKETCHES), 'day', ttl.rollups);
+      return { auditAggregates, rollups, rollupSketches, journal };
     },
   };
 }

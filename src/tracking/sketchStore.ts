@@ -1,15 +1,14 @@
 import { LRUCache } from 'lru-cache';
 import { Types, type mongo, type Connection } from 'mongoose';
-import { itemDayId, itemDayModel, type ItemDayRecord } from '../analytics/rollups.model';
+import { itemDayId, itemDaySketchModel, type ItemDaySketchRecord } from '../analytics/rollups.model';
 import {
   SKETCH_REGISTERS,
   encodeSketch,
   mergeEncodedSketch,
   mergeEntries,
-  mergeSketch,
   raiseSketch,
 } from '../analytics/uniqueSketch';
-import { bulkWriteRetryingConflicts } from '../db/bulkWrites';
+import { DUPLICATE_KEY, bulkWriteRetryingConflicts } from '../db/bulkWrites';
 
 /** What some counted events add to one item-day's unique sketches: register → rank, as `addToSketch` builds them. */
 export interface ItemDaySketches {
@@ -24,8 +23,7 @@ export interface ItemDaySketches {
 export interface SketchStore {
   /**
    * Merges the registers into the stored sketches of their item-days (the larger rank per
-   * register wins) and resolves once every one is stored. An item-day whose document does not
-   * exist (yet, or any more) is skipped: the counters' write creates it.
+   * register wins), creating those not stored yet, and resolves once every one is stored.
    */
   merge(sketches: readonly ItemDaySketches[]): Promise<void>;
 }
@@ -41,51 +39,60 @@ const MAX_ROUNDS = 10;
 interface KnownSketch {
   readonly sessions: Uint8Array;
   readonly users: Uint8Array;
-  /** The `sketchWrite` token the document holds with these registers (none: never written encoded). */
+  /** The `write` token the document holds with these registers (none: no document yet). */
   readonly token: Types.ObjectId | null;
 }
 
-/** The item-day fields the merge reads. */
-type StoredSketches = Pick<ItemDayRecord, '_id' | 'sessions' | 'users' | 'sketchWrite'> & {
-  sessionSketch?: mongo.Binary;
-  userSketch?: mongo.Binary;
-};
+/** The sketch document's fields the merge reads, as the driver returns them. */
+type StoredSketches = Pick<ItemDaySketchRecord, '_id' | 'write'> & { sessions?: mongo.Binary; users?: mongo.Binary };
+
+/** Dense registers of an encoded sketch (all zero when there is none). */
+export function denseRegisters(encoded: mongo.Binary | undefined): Uint8Array {
+  const registers = new Uint8Array(SKETCH_REGISTERS);
+  if (encoded) mergeEncodedSketch(registers, encoded.value());
+  return registers;
+}
 
 /**
- * Binds the sketch writes to a connection.
+ * Binds the sketch writes to a connection (`item_day_sketches`, see {@link ItemDaySketchRecord}).
  *
  * A sketch is written whole (`encodeSketch`: 4 KiB at most) with a compare-and-set: the update
- * names the `sketchWrite` token the registers were read with and sets a new one, so a write based
- * on a stale read (another instance, or a recovery, wrote meanwhile) matches nothing; reading the
- * tokens back tells which writes landed, and the others are read, merged and sent again. The
- * registers last written are remembered per item-day, so a busy day is neither read before each
- * write nor written when no register rose — which, once a sketch has seen a few thousand
- * sessions, is most of the time.
+ * names the `write` token the registers were read with and sets a new one, so a write based on a
+ * stale read (another instance, or a recovery, wrote meanwhile) matches nothing; reading the
+ * tokens back tells which writes landed, and the others are read, merged and sent again. An
+ * item-day not stored yet is inserted by an upsert that a concurrent first write turns into a
+ * duplicate key, settled the same way. The registers last written are remembered per item-day, so
+ * a busy day is neither read before each write nor written when no register rose — which, once a
+ * sketch has seen a few thousand sessions, is most of the time.
  */
 export function createSketchStore(connection: Connection): SketchStore {
-  const itemDays = itemDayModel(connection);
-  const documents = connection.collection<ItemDayRecord>(itemDays.collection.collectionName);
+  const model = itemDaySketchModel(connection);
+  const documents = connection.collection<ItemDaySketchRecord>(model.collection.collectionName);
   const known = new LRUCache<string, KnownSketch>({ max: REMEMBERED_SKETCHES });
 
-  /** The stored registers of these item-days (those whose document exists). */
+  /** The stored registers of these item-days (none for those not stored yet). */
   const read = async (wanted: ReadonlyArray<{ _id: string; itemId: Types.ObjectId }>) => {
     const stored = await documents
       .find(
         // With the item: the shard key, so a sharded engine asks only the shards holding them.
         { _id: { $in: wanted.map(({ _id }) => _id) }, itemId: { $in: [...new Set(wanted.map((w) => w.itemId))] } },
-        { projection: { sessionSketch: 1, userSketch: 1, sessions: 1, users: 1, sketchWrite: 1 } },
+        { projection: { sessions: 1, users: 1, write: 1 } },
       )
       .toArray();
-    return new Map(
-      (stored as unknown as StoredSketches[]).map((document) => {
-        const sessions = mergeSketch(new Uint8Array(SKETCH_REGISTERS), document.sessions);
-        const users = mergeSketch(new Uint8Array(SKETCH_REGISTERS), document.users);
-        if (document.sessionSketch) mergeEncodedSketch(sessions, document.sessionSketch.value());
-        if (document.userSketch) mergeEncodedSketch(users, document.userSketch.value());
-        // Registers still stored as fields (older documents) are merged into the encoded sketch too.
-        return [document._id, { sessions, users, token: document.sketchWrite ?? null }];
-      }),
+    const found = new Map(
+      (stored as unknown as StoredSketches[]).map((document): [string, KnownSketch] => [
+        document._id,
+        { sessions: denseRegisters(document.sessions), users: denseRegisters(document.users), token: document.write },
+      ]),
     );
+    for (const { _id } of wanted)
+      if (!found.has(_id))
+        found.set(_id, {
+          sessions: new Uint8Array(SKETCH_REGISTERS),
+          users: new Uint8Array(SKETCH_REGISTERS),
+          token: null,
+        });
+    return found;
   };
 
   return {
@@ -121,11 +128,9 @@ export function createSketchStore(connection: Connection): SketchStore {
       const unknown = round.filter(({ _id }) => !known.has(_id));
       const fresh = unknown.length > 0 ? await read(unknown) : new Map<string, KnownSketch>();
       const writes: Array<{ sketch: (typeof round)[number]; written: KnownSketch & { token: Types.ObjectId } }> = [];
-      const operations: mongo.AnyBulkWriteOperation<ItemDayRecord>[] = [];
+      const operations: mongo.AnyBulkWriteOperation<ItemDaySketchRecord>[] = [];
       for (const sketch of round) {
-        const stored = fresh.get(sketch._id);
-        const current = known.get(sketch._id) ?? stored;
-        if (!current) continue; // no document: nothing to merge into
+        const current = known.get(sketch._id) ?? fresh.get(sketch._id)!;
         const sessions = Uint8Array.from(current.sessions);
         const users = Uint8Array.from(current.users);
         const sessionsRose = mergeEntries(sessions, sketch.sessions);
@@ -138,38 +143,34 @@ export function createSketchStore(connection: Connection): SketchStore {
         writes.push({ sketch, written: { sessions, users, token } });
         operations.push({
           updateOne: {
-            filter: {
-              _id: sketch._id,
-              itemId: sketch.itemId,
-              sketchWrite: current.token ?? { $exists: false },
-            },
+            filter: { _id: sketch._id, itemId: sketch.itemId, write: current.token ?? { $exists: false } },
             update: {
-              $set: {
-                sessionSketch: encodeSketch(sessions),
-                userSketch: encodeSketch(users),
-                sketchWrite: token,
-              },
-              // Registers stored as fields stay: an instance of an older version may still be
-              // adding to them during a rolling upgrade, and reads merge both forms.
+              $set: { sessions: encodeSketch(sessions), users: encodeSketch(users), write: token },
+              $setOnInsert: { day: sketch.day },
             },
+            // Only a first write inserts: one based on a stale token must match nothing, not
+            // insert a second document (the unique `_id` would refuse it anyway).
+            upsert: current.token === null,
           },
         });
       }
       if (operations.length === 0) return;
-      let landed: Array<Pick<ItemDayRecord, '_id' | 'sketchWrite'>>;
+      let landed: Array<Pick<ItemDaySketchRecord, '_id' | 'write'>>;
       try {
         // A repeated write matches nothing (its token is already replaced): repeating is harmless.
         const failed = await bulkWriteRetryingConflicts(documents, operations, { unknownOutcome: 'repeat' });
-        if (failed.length > 0) throw new Error(`${failed.length} sketch writes failed (codes ${failed[0]!.code})`);
+        // A duplicate key: another writer stored the item-day's first sketch meanwhile (read back below).
+        const errors = failed.filter(({ code }) => code !== DUPLICATE_KEY);
+        if (errors.length > 0) throw new Error(`${errors.length} sketch writes failed (codes ${errors[0]!.code})`);
         // Which writes landed: the document holds the write's token. The others were based on
-        // registers another writer had changed (or the document is gone): read and merge again.
+        // registers another writer had changed: read, merge and write again.
         landed = await documents
           .find(
             {
               _id: { $in: writes.map(({ sketch }) => sketch._id) },
               itemId: { $in: [...new Set(writes.map(({ sketch }) => sketch.itemId))] },
             },
-            { projection: { sketchWrite: 1 } },
+            { projection: { write: 1 } },
           )
           .toArray();
       } catch (error) {
@@ -178,14 +179,14 @@ export function createSketchStore(connection: Connection): SketchStore {
         for (const { sketch } of writes) known.delete(sketch._id);
         throw error;
       }
-      const tokens = new Map(landed.map((document) => [document._id, document.sketchWrite?.toHexString()]));
+      const tokens = new Map(landed.map((document) => [document._id, document.write.toHexString()]));
       round = [];
       for (const { sketch, written } of writes) {
         // Remembered only once confirmed stored.
         if (tokens.get(sketch._id) === written.token.toHexString()) known.set(sketch._id, written);
         else {
           known.delete(sketch._id);
-          if (tokens.has(sketch._id)) round.push(sketch);
+          round.push(sketch);
         }
       }
     }

@@ -134,8 +134,8 @@ async function commandsDuring<T>(work: () => Promise<T>): Promise<{ result: T; c
   const client = app.database.connection.getClient();
   const commands: string[] = [];
   const listener = (event: mongo.CommandStartedEvent) => {
-    // Not the unique-sketch writes of the tracking in the window (their reads name `sketchWrite`).
-    if ((event.command.projection as Record<string, unknown> | undefined)?.sketchWrite) return;
+    // Not the unique-sketch writes of the tracking in the window (their reads name `write`).
+    if ((event.command.projection as Record<string, unknown> | undefined)?.write) return;
     commands.push(`${event.commandName} ${String(event.command[event.commandName])}`);
   };
   client.on('commandStarted', listener);

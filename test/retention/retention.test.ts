@@ -45,7 +45,14 @@ beforeAll(async () => {
 afterAll(() => app.stop());
 beforeEach(async () => {
   clock.set(NOW);
-  for (const name of ['tracking_events', 'tracking_audit_aggregates', 'item_days', 'rollup_journal', 'erasure_records'])
+  for (const name of [
+    'tracking_events',
+    'tracking_audit_aggregates',
+    'item_days',
+    'item_day_sketches',
+    'rollup_journal',
+    'erasure_records',
+  ])
     await app.database.connection.collection(name).deleteMany({});
 });
 
@@ -104,6 +111,16 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
         day,
         category: 'c',
         hours: { 1: { SEARCH: { impressions: 1 } } },
+      })),
+    );
+    // Their unique sketches, kept apart under the same `_id`, go with them.
+    await collection('item_day_sketches').insertMany(
+      [expiredDay, keptDay].map((day) => ({
+        _id: itemDayId(items[0]!, day) as never,
+        itemId: new Types.ObjectId(items[0]),
+        day,
+        sessions: new Uint8Array([1, 2, 3]),
+        write: new Types.ObjectId(),
       })),
     );
     await collection('rollup_journal').insertMany([
@@ -170,6 +187,7 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     expect((await collection('item_days').find().toArray()).map((doc) => (doc.day as Date).getTime())).toEqual([
       keptDay.getTime(),
     ]);
+    expect(await collection('item_day_sketches').distinct('_id')).toEqual([itemDayId(items[0]!, keptDay)]);
     expect(await collection('rollup_journal').countDocuments()).toBe(1);
 
     const again = await purge();
@@ -278,6 +296,7 @@ describe('TTL indexes', () => {
 
   it('are created at startup and follow a changed setting on restart, without a crash', async () => {
     expect(await ttlOf('item_days', 'day_1')).toBe(761 * 86_400);
+    expect(await ttlOf('item_day_sketches', 'day_1')).toBe(761 * 86_400);
     expect(await ttlOf('tracking_audit_aggregates', 'minute_1')).toBe(30 * 86_400);
     expect(await ttlOf('rollup_journal', 'lastHourBucket_1')).toBe(7 * 86_400);
     // Raw events have none: they are archived before deletion.
@@ -290,6 +309,7 @@ describe('TTL indexes', () => {
     });
     try {
       expect(await ttlOf('item_days', 'day_1')).toBe(401 * 86_400);
+      expect(await ttlOf('item_day_sketches', 'day_1')).toBe(401 * 86_400);
       expect(await ttlOf('tracking_audit_aggregates', 'minute_1')).toBe(10 * 86_400);
       expect(await ttlOf('rollup_journal', 'lastHourBucket_1')).toBe(7 * 86_400);
     } finally {
@@ -318,8 +338,9 @@ describe('TTL indexes', () => {
       ).toBe(7 * 86_400);
       expect((await indexes('tracking_events')).map((index) => index.name)).not.toContain('receivedAt_1');
     } finally {
-      await upgraded.database.connection.dropDatabase();
+      // Stopped first: its background work (the sketch move) must not race the drop.
       await upgraded.stop();
+      await old.dropDatabase();
     }
   });
 });

@@ -1,13 +1,7 @@
 import 'reflect-metadata';
 import mongoose, { Types, type mongo } from 'mongoose';
 import { itemDayId } from '../../src/analytics/rollups.model';
-import {
-  SKETCH_REGISTERS,
-  addToSketch,
-  estimateDistinct,
-  mergeEncodedSketch,
-  mergeSketches,
-} from '../../src/analytics/uniqueSketch';
+import { SKETCH_REGISTERS, addToSketch, mergeEncodedSketch } from '../../src/analytics/uniqueSketch';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { seededRandom } from '../../src/catalog/demoCatalog';
 import { ManualClock } from '../../src/shared/clock';
@@ -20,12 +14,7 @@ import {
 } from '../../src/tracking/tracking.repository';
 import { EventType, TrackingOutcome } from '../../src/tracking/trackingEvent.model';
 import { itemDayIncrements, TrackingWriter } from '../../src/tracking/trackingWriter';
-import {
-  ItemAnalyticsDocument,
-  TrackClicksDocument,
-  TrackImpressionsDocument,
-  type TrafficSource,
-} from '../generated/graphql';
+import { TrackClicksDocument, TrackImpressionsDocument, type TrafficSource } from '../generated/graphql';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
 import { rollupsWritten, storedCounters } from '../support/rollups';
 import { execute, startTestApp, type TestApp } from '../support/testApp';
@@ -109,11 +98,11 @@ function decoded(stored: mongo.Binary | undefined): Record<string, number> {
 
 /** The stored sketch registers per (item, day). */
 async function storedSketches(): Promise<Sketches> {
-  const rows = await app.database.connection.collection('item_days').find().toArray();
+  const rows = await app.database.connection.collection('item_day_sketches').find().toArray();
   return Object.fromEntries(
     rows.map((row) => [
       row._id as unknown as string,
-      { sessions: decoded(row.sessionSketch as mongo.Binary), users: decoded(row.userSketch as mongo.Binary) },
+      { sessions: decoded(row.sessions as mongo.Binary), users: decoded(row.users as mongo.Binary) },
     ]),
   );
 }
@@ -403,46 +392,5 @@ describe('unique sketches', () => {
     } finally {
       await connection.close();
     }
-  });
-
-  it('keep registers stored as fields (older documents, or an older instance during an upgrade) and merge them in', async () => {
-    const day = new Date('2026-04-12T00:00:00.000Z');
-    const itemId = new Types.ObjectId(items[11]);
-    const older = Array.from({ length: 30 }, (_, n) => `older-${n}`);
-    const newer = Array.from({ length: 30 }, (_, n) => `newer-${n}`);
-    await app.database.connection.collection('item_days').insertOne({
-      _id: itemDayId(itemId, day) as unknown as Types.ObjectId,
-      itemId,
-      day,
-      category: '',
-      hours: { '9': { HOME: { impressions: 30 } } },
-      sessions: Object.fromEntries(addToSketch(new Map(), older)),
-      users: Object.fromEntries(addToSketch(new Map(), ['older-user'])),
-    });
-    const analytics = async () => {
-      const range = { from: day.toISOString(), to: new Date(day.getTime() + 24 * HOUR).toISOString() };
-      return (await execute(app, ItemAnalyticsDocument, { id: items[11]!, range })).data!.auctionItem!.analytics;
-    };
-    const estimate = (values: string[]) =>
-      estimateDistinct(mergeSketches([Object.fromEntries(addToSketch(new Map(), values))]));
-    // Read as they are...
-    expect(await analytics()).toMatchObject({ uniqueSessions: estimate(older), uniqueUsers: 1 });
-    // ...merged into the encoded sketch by the next write, and left in place: an older instance
-    // may still `$max` a register into them, as this one does after the write.
-    await repository.mergeSketches([{ itemId, day, sessions: addToSketch(new Map(), newer), users: new Map() }]);
-    const stored = await app.database.connection.collection('item_days').findOne({ itemId, day });
-    expect(decoded(stored!.sessionSketch as mongo.Binary)).toEqual(
-      Object.fromEntries(addToSketch(new Map(), [...older, ...newer])),
-    );
-    const byOlderInstance = addToSketch(new Map(), ['older-instance-session']);
-    await app.database.connection.collection('item_days').updateOne(
-      // With the item: the shard key, which a sharded engine needs to route an update.
-      { _id: itemDayId(itemId, day) as unknown as Types.ObjectId, itemId },
-      { $max: Object.fromEntries([...byOlderInstance].map(([register, rank]) => [`sessions.${register}`, rank])) },
-    );
-    // This instance remembers what it wrote and writes again without reading: nothing is lost.
-    await repository.mergeSketches([{ itemId, day, sessions: addToSketch(new Map(), ['newest']), users: new Map() }]);
-    const all = [...older, ...newer, 'older-instance-session', 'newest'];
-    expect(await analytics()).toMatchObject({ uniqueSessions: estimate(all), uniqueUsers: 1 });
   });
 });

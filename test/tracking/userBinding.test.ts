@@ -110,7 +110,7 @@ describe('user-bound sessions (TRACKING_REQUIRE_SIGNED_SESSIONS=true)', () => {
     expect(await uniqueUsers(items[1]!)).toMatchObject({ impressions: FORGED, uniqueUsers: 1 });
     // The rollup recovery rebuilds the same figure from the stored events.
     const itemId = new Types.ObjectId(items[1]);
-    await app.database.connection.collection('item_days').updateMany({ itemId }, { $unset: { userSketch: '' } });
+    await app.database.connection.collection('item_day_sketches').updateMany({ itemId }, { $unset: { users: '' } });
     expect(await uniqueUsers(items[1]!)).toMatchObject({ uniqueUsers: 0 });
     const repository = createTrackingRepository(app.database.connection);
     // Counters use the receive time: all of them are in this hour.
