@@ -76,6 +76,7 @@ describe('MONGODB_SHARDING', () => {
       expect(Object.fromEntries(keys)).toEqual({
         tracking_events: { itemId: 'hashed' },
         item_days: { itemId: 'hashed' },
+        item_day_sketches: { itemId: 'hashed' },
       });
       // Every unique index of a sharded collection begins with the shard key.
       expect(await uniqueIndexKeys(app)).toEqual([{ itemId: 1, dedupKey: 1 }]);
@@ -93,7 +94,7 @@ describe('MONGODB_SHARDING', () => {
     const again = await startSharded('auto', databaseName);
     try {
       const keys = await shardKeysOf(databaseOf(again));
-      expect(keys.size).toBe(hello.msg === 'isdbgrid' ? 2 : 0);
+      expect(keys.size).toBe(hello.msg === 'isdbgrid' ? 3 : 0);
     } finally {
       await again.stop();
     }
@@ -125,6 +126,7 @@ describe('MONGODB_SHARDING', () => {
       expect(Object.fromEntries(await shardKeysOf(databaseOf(after)))).toEqual({
         tracking_events: { itemId: 'hashed' },
         item_days: { itemId: 'hashed' },
+        item_day_sketches: { itemId: 'hashed' },
       });
       expect(await Promise.all(items.map((id) => impressionsOf(after, id)))).toEqual(counted);
       expect(await uniqueIndexKeys(after)).toEqual([{ itemId: 1, dedupKey: 1 }]);
