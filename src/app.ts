@@ -5,7 +5,7 @@ import { createAuctionItemRepository } from './catalog/auctionItem.repository';
 import { createInProcessBus, createRedisBus } from './live/eventBus';
 import { LiveService } from './live/live.service';
 import { scheduleMaintenance } from './tracking/maintenance';
-import { SketchMove } from './tracking/sketchMove';
+import { LegacySketches } from './tracking/legacySketches';
 import { createTrackingRepository } from './tracking/tracking.repository';
 import { AuditAggregator } from './tracking/auditAggregator';
 import { connectRateLimitRedis, RateLimiter } from './tracking/rateLimiter';
@@ -161,13 +161,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         logger.error({ err }, 'search suggestions: counters missed an item write; run `gavel suggestions repair`'),
     });
     const trackingRepository = createTrackingRepository(database.connection);
-    const sketchMove = new SketchMove(
-      database.connection,
-      trackingRepository,
-      logger.child({ component: 'sketch-move' }),
-    );
+    const legacySketches = new LegacySketches(database.connection, trackingRepository);
     const analyticsRepository = createAnalyticsRepository(database.connection, {
-      legacySketches: () => sketchMove.pending(),
+      legacySketches: () => legacySketches.remaining(),
     });
     const pseudonyms = new Pseudonymizer(config.retention.privacySecret);
     const retention = new RetentionService(
@@ -206,9 +202,21 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     logger.debug({ ttlChanges }, 'retention TTL indexes');
     // Every unique rule must hold across shards: refuse an index a sharded engine would enforce per shard.
     await verifyUniqueIndexes(db);
-    // A database of an older Gavel: its rollup rows may carry unique sketches (see sketchMove.ts).
-    sketchMove.start();
-    cleanup.push({ name: 'sketch move', release: () => sketchMove.stop() });
+    // A database of an older Gavel: its rollup rows may carry unique sketches (see legacySketches.ts).
+    if (await legacySketches.check()) {
+      logger.warn(
+        'unique sketches of an older version remain in the rollup rows (item_days), and unique figures read them there ' +
+          'too: run `gavel rollups move-sketches` once every instance runs this version',
+      );
+      // Every instance stops reading the rows within a minute of the move.
+      const recheck = setInterval(() => {
+        legacySketches.check().then(
+          (remain) => remain || clearInterval(recheck),
+          (err: unknown) => logger.warn({ err }, 'could not read whether the unique sketches were moved'),
+        );
+      }, 60_000).unref();
+      cleanup.push({ name: 'sketch move check', release: async () => clearInterval(recheck) });
+    }
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
       logger.info(`seeded ${config.demoItemCount} demo auction items`);

@@ -136,8 +136,8 @@ function hourlyRows(
 /** What the analytics repository needs to know beyond its connection. */
 export interface AnalyticsRepositoryOptions {
   /**
-   * Whether rollup rows may still carry unique sketches of an older Gavel (see `sketchMove.ts`):
-   * unique figures then read them too. Never, when not given.
+   * Whether rollup rows may still carry unique sketches of an older Gavel (`LegacySketches` in
+   * `legacySketches.ts`): unique figures then read them too. Never, when not given.
    */
   readonly legacySketches?: () => boolean;
 }
@@ -254,28 +254,30 @@ export function createAnalyticsRepository(
         }
         return registers;
       };
-      const reads = [
-        forEachDocument(sketchDocuments, itemIds, fromDay, toDay, ['sessions', 'users'], (bytes) => {
-          const document = BSON.deserialize(bytes, { promoteBuffers: true }) as {
-            itemId: mongo.ObjectId;
-            sessions?: Uint8Array;
-            users?: Uint8Array;
-          };
-          const registers = registersOf(document.itemId.toHexString());
-          if (document.sessions) mergeEncodedSketch(registers.sessions, document.sessions);
-          if (document.users) mergeEncodedSketch(registers.users, document.users);
-        }),
-      ];
-      // Alongside, not after: the same round trip.
+      // Rows of an older Gavel first: the move merges a row's sketch into its document before
+      // taking it off the row, so read in this order a moving sketch is found in one or the other.
       if (legacySketches())
-        reads.push(
-          forEachDayDocument(itemIds, fromDay, toDay, ['sessionSketch', 'userSketch', 'sessions', 'users'], (row) => {
+        await forEachDayDocument(
+          itemIds,
+          fromDay,
+          toDay,
+          ['sessionSketch', 'userSketch', 'sessions', 'users'],
+          (row) => {
             const registers = registersOf(row.itemId);
             mergeRawSketch(registers.sessions, row, 'sessions');
             mergeRawSketch(registers.users, row, 'users');
-          }),
+          },
         );
-      await Promise.all(reads);
+      await forEachDocument(sketchDocuments, itemIds, fromDay, toDay, ['sessions', 'users'], (bytes) => {
+        const document = BSON.deserialize(bytes, { promoteBuffers: true }) as {
+          itemId: mongo.ObjectId;
+          sessions?: Uint8Array;
+          users?: Uint8Array;
+        };
+        const registers = registersOf(document.itemId.toHexString());
+        if (document.sessions) mergeEncodedSketch(registers.sessions, document.sessions);
+        if (document.users) mergeEncodedSketch(registers.users, document.users);
+      });
       return new Map(
         [...merged].map(([itemId, { sessions, users }]) => [
           itemId,

@@ -32,7 +32,7 @@ export interface ItemDayRecord {
   hours?: Record<string, Record<string, HourSourceCounters>>;
   /**
    * The day's unique sketches as Gavel stored them beside the counters before they moved to
-   * `item_day_sketches` ({@link ItemDaySketchRecord}): moved from here at start (`sketchMove.ts`)
+   * `item_day_sketches` ({@link ItemDaySketchRecord}): moved from here at start (`legacySketches.ts`)
    * and read until then.
    */
   sessionSketch?: Uint8Array;

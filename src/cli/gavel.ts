@@ -3,7 +3,7 @@
  *
  *   gavel [serve]          start the server (configured by environment variables)
  *   gavel keys create|revoke|list …   manage API keys (see `gavel keys` for usage)
- *   gavel rollups check|repair …      compare hourly counters with their events (see `gavel rollups`)
+ *   gavel rollups check|repair|move-sketches …  rollup counters against their events; moving old sketches
  *   gavel suggestions check|repair    compare search suggestion counters with the open lots
  *   gavel import FILE                 import auction items from an NDJSON file (see `gavel import`)
  */
@@ -19,7 +19,7 @@ import { main as importItems } from '../catalog/importCli';
 import type { CliOutput } from './cliDatabase';
 
 const USAGE =
-  'Usage: gavel [serve] | gavel keys create|revoke|list … | gavel rollups check|repair … | gavel suggestions check|repair | gavel import FILE';
+  'Usage: gavel [serve] | gavel keys create|revoke|list … | gavel rollups check|repair|move-sketches … | gavel suggestions check|repair | gavel import FILE';
 
 /** The tools besides the server: each connects as the server would and returns an exit code. */
 const TOOLS: Record<string, (argv: readonly string[], env: NodeJS.ProcessEnv, io: CliOutput) => Promise<number>> = {

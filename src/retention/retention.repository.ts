@@ -274,7 +274,6 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         ensureTtlIndex(collection(RetentionDataType.ROLLUPS), 'day', ttl.rollups),
         ensureTtlIndex(collection(RetentionDataType.ROLLUP_JOURNAL), 'lastHourBucket', ttl.journal),
       ]);
-      // Also for sketches whose rollup row is gone (a late write of a purged day recreates one).
       // After the rollups' index, not beside it: mongo-java-server loses one of two indexes of the
       // same name built at once in one database (the rollups' `day_1` being modified, this one
       // created), and then fails to drop the database.

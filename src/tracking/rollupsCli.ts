@@ -4,23 +4,28 @@ import { createAuctionItemRepository } from '../catalog/auctionItem.repository';
 import { withConfiguredDatabase, type CliOutput } from '../cli/cliDatabase';
 import type { GavelConfig } from '../config';
 import { DAY_MS, HOUR_MS, systemClock, type Clock } from '../shared/clock';
+import { LegacySketches } from './legacySketches';
 import { checkableHours, checkRollups } from './rollupCheck';
 import { createTrackingRepository } from './tracking.repository';
 
 const USAGE = `Usage (\`npm run rollups -- …\` in a checkout, \`gavel rollups …\` in the container image):
   rollups check  [--item ITEM_ID]… [--from TIME] [--to TIME]
   rollups repair [--item ITEM_ID]… [--from TIME] [--to TIME] [--lower]
+  rollups move-sketches
 Compares the hourly counters in item_days with recounts of the stored counted events (every item with
 counts in the range unless --item is given), printing one line per differing counter:
   item  hour  source  counter  stored  counted
 check exits 1 when a counter differs. repair rebuilds those hours from their events, keeping a counter
 above its recount (erasure deletes events, not counters) unless --lower. TIME is an ISO 8601 date or
 time; only hours still within RETENTION_DAYS and closed for TRACKING_ROLLUP_RECOVERY_GRACE_MS can be
-recounted, and the range is clamped to them.`;
+recounted, and the range is clamped to them.
+move-sketches moves the unique-visitor sketches an older version kept in the item_days rows into
+item_day_sketches; run it once every instance runs this version (exits 1 while an older one still
+writes them).`;
 
 /** A `rollups` command as given on the command line. */
 export interface RollupsCommand {
-  readonly command: 'check' | 'repair';
+  readonly command: 'check' | 'repair' | 'move-sketches';
   readonly itemIds?: Types.ObjectId[];
   readonly from?: Date;
   readonly to?: Date;
@@ -47,8 +52,12 @@ export function parseRollupsCommand(argv: readonly string[], io: CliOutput): Rol
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  if ((command !== 'check' && command !== 'repair') || rest.length > 0) {
+  if ((command !== 'check' && command !== 'repair' && command !== 'move-sketches') || rest.length > 0) {
     io.err(USAGE);
+    return 2;
+  }
+  if (command === 'move-sketches' && Object.keys(values).length > 0) {
+    io.err(`move-sketches takes no options.\n${USAGE}`);
     return 2;
   }
   if (values.lower && command !== 'repair') {
@@ -89,6 +98,7 @@ export async function runRollupsCommand(
   { command, itemIds, lower, ...times }: RollupsCommand,
   io: CliOutput,
 ): Promise<number> {
+  if (command === 'move-sketches') return moveSketches(connection, io);
   const checkable = checkableHours(clock.now(), config.retentionDays * DAY_MS, config.tracking.rollupRecoveryGraceMs);
   // Whole hours only: a rollup counts an hour as a whole.
   const from = new Date(
@@ -129,6 +139,28 @@ export async function runRollupsCommand(
       (command === 'repair' ? ` Rebuilt ${report.repairedBuckets} hours from their events.` : ''),
   );
   return command === 'check' && report.differences.length > 0 ? 1 : 0;
+}
+
+/** `rollups move-sketches`: see {@link LegacySketches.move}. */
+async function moveSketches(connection: Connection, io: CliOutput): Promise<number> {
+  const legacy = new LegacySketches(connection, createTrackingRepository(connection));
+  if (!(await legacy.check())) {
+    io.err('No rollup row carries unique sketches: nothing to move.');
+    return 0;
+  }
+  const { moved, done } = await legacy.move();
+  if (done) {
+    io.err(
+      `Moved the unique sketches of ${moved} item-days into item_day_sketches. ` +
+        'Running instances stop reading the rollup rows for them within a minute.',
+    );
+    return 0;
+  }
+  io.err(
+    `Moved the unique sketches of ${moved} item-days, but rollup rows keep gaining sketches: an instance of an older ` +
+      'version is still running. Run this again once every instance runs this version.',
+  );
+  return 1;
 }
 
 /** `npm run rollups` / `gavel rollups`: connects as the server would, runs the command, disconnects. */

@@ -179,7 +179,7 @@ export function createSketchStore(connection: Connection): SketchStore {
         for (const { sketch } of writes) known.delete(sketch._id);
         throw error;
       }
-      const tokens = new Map(landed.map((document) => [document._id, document.write.toHexString()]));
+      const tokens = new Map(landed.map((document) => [document._id, document.write?.toHexString()]));
       round = [];
       for (const { sketch, written } of writes) {
         // Remembered only once confirmed stored.

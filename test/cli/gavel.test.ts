@@ -40,7 +40,7 @@ describe('the gavel command', () => {
     const result = await runGavel(['serv']);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
-      'gavel: unknown command "serv"\nUsage: gavel [serve] | gavel keys create|revoke|list … | gavel rollups check|repair … | gavel suggestions check|repair | gavel import FILE\n',
+      'gavel: unknown command "serv"\nUsage: gavel [serve] | gavel keys create|revoke|list … | gavel rollups check|repair|move-sketches … | gavel suggestions check|repair | gavel import FILE\n',
     );
   });
 
