@@ -157,7 +157,8 @@ describe('unique sketches of an older Gavel, stored in the rollup rows', () => {
         await tracking.mergeSketches(sketches);
         late++;
         await rows().updateOne(
-          { _id: itemDayId(third!, DAY) },
+          // With the item: the shard key, which a sharded engine needs to route an update.
+          { _id: itemDayId(third!, DAY), itemId: new Types.ObjectId(third) },
           {
             $set: {
               sessionSketch: new mongo.Binary(encodeSketch(denseOf([...sessionsOf('c-enc', 10), `c-late-${late}`]))),
