@@ -6,6 +6,7 @@ import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trac
 import { itemDayModel, itemDaySketchModel } from './rollups.model';
 import { forEachHourCounter, mergeRawSketch, readItemDay, type RawItemDay } from './itemDayBson';
 import { SKETCH_REGISTERS, estimateDistinct, mergeEncodedSketch } from './uniqueSketch';
+import { chunks } from '../shared/chunks';
 
 const { BSON } = mongo;
 
@@ -173,8 +174,7 @@ export function createAnalyticsRepository(
     const projection = Object.fromEntries(['itemId', 'day', ...fields].map((field) => [field, 1]));
     const days = { $gte: startOfDay(from), $lt: to };
     const daysInRange = Math.max(1, Math.ceil((to.getTime() - days.$gte.getTime()) / DAY_MS));
-    for (let offset = 0; offset < itemIds.length; offset += ITEM_CHUNK) {
-      const chunk = itemIds.slice(offset, offset + ITEM_CHUNK);
+    for (const chunk of chunks(itemIds, ITEM_CHUNK)) {
       const cursor = collection.find(
         // By item (the shard key: a sharded engine asks only the shards holding them) and day range,
         // on `{ itemId, day }`. Listing every item-day `_id` instead cost a sharded engine 3.5× as

@@ -4,6 +4,7 @@ import { insertManyExceptDuplicates } from '../db/bulkWrites';
 import { auctionItemModel, type AuctionItemRecord, type AuctionStatus } from './auctionItem.model';
 import { createTypoDictionary, type TypoDictionary } from './typoDictionary';
 import { createSuggestionRepository, type ItemChange, type SuggestionRepository } from './suggestion.repository';
+import { chunks } from '../shared/chunks';
 
 /** Fields written when an item is created (the id is assigned by the repository). */
 export type NewAuctionItem = Omit<AuctionItemRecord, '_id'>;
@@ -189,9 +190,9 @@ export function createAuctionItemRepository(
       const dropped = [...stored.keys()].filter((id) => !scores.has(id));
       let written = 0;
       let zeroed = 0;
-      for (let start = 0; start < changed.length; start += POPULARITY_CHUNK) {
+      for (const chunk of chunks(changed, POPULARITY_CHUNK)) {
         const result = await model.bulkWrite(
-          changed.slice(start, start + POPULARITY_CHUNK).map(([id, popularity]) => ({
+          chunk.map(([id, popularity]) => ({
             updateOne: {
               // Another instance's refresh may have written it meanwhile: then nothing to do.
               filter: { _id: new Types.ObjectId(id), popularity: { $ne: popularity } },
@@ -202,8 +203,8 @@ export function createAuctionItemRepository(
         );
         written += result.modifiedCount;
       }
-      for (let start = 0; start < dropped.length; start += POPULARITY_CHUNK) {
-        const ids = dropped.slice(start, start + POPULARITY_CHUNK).map((id) => new Types.ObjectId(id));
+      for (const chunk of chunks(dropped, POPULARITY_CHUNK)) {
+        const ids = chunk.map((id) => new Types.ObjectId(id));
         zeroed += (
           await model.updateMany({ _id: { $in: ids }, popularity: { $gt: 0 } }, { $set: { popularity: 0 } }).exec()
         ).modifiedCount;

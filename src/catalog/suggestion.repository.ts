@@ -12,6 +12,7 @@ import {
   suggestionCounterModel,
   type SuggestionCounterRecord,
 } from './suggestion.model';
+import { chunks } from '../shared/chunks';
 
 /** The fields of an item its suggestion counters depend on. */
 export type CountedItem = Pick<
@@ -329,8 +330,7 @@ export function createSuggestionRepository(connection: Connection): SuggestionRe
           if (!seen.has(id)) missing.push({ _id: id, kind, scope, term, ...after, prefixes: prefixesOf(term) });
           else deltas.set(id, { kind, scope, term, open: after.open - before.open, shown: after.shown - before.shown });
         }
-        for (let start = 0; start < missing.length; start += BATCH) {
-          const batch = missing.slice(start, start + BATCH);
+        for (const batch of chunks(missing, BATCH)) {
           for (const index of await insertManyExceptDuplicates(counterDocuments, batch)) {
             const { _id, kind, scope, term, open, shown } = batch[index]!;
             deltas.set(_id, { kind, scope, term, open, shown });

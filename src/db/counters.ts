@@ -1,5 +1,6 @@
 import type { mongo } from 'mongoose';
 import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from './bulkWrites';
+import { chunks } from '../shared/chunks';
 
 /** Counters per bulk write. */
 const BATCH = 1_000;
@@ -24,8 +25,7 @@ export async function incrementCounters<TSchema extends { _id: string }>(
   collection: mongo.Collection<TSchema>,
   increments: ReadonlyArray<CounterIncrement<TSchema>>,
 ): Promise<void> {
-  for (let start = 0; start < increments.length; start += BATCH) {
-    const batch = increments.slice(start, start + BATCH);
+  for (const batch of chunks(increments, BATCH)) {
     const failed = await bulkWriteRetryingConflicts(
       collection,
       batch.map(({ created }) => ({ insertOne: { document: created as mongo.OptionalId<TSchema> } })),

@@ -2,6 +2,7 @@ import type { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import { HOUR_MS, startOfHour } from '../shared/clock';
 import type { HourCounters, TrackingRepository } from './tracking.repository';
+import { chunks } from '../shared/chunks';
 
 /** Items whose hours are compared per round trip pair (one aggregation of events, one rollup read). */
 const ITEMS_PER_ROUND = 200;
@@ -61,8 +62,7 @@ export async function checkRollups(
   const itemIds = options.itemIds ?? (from < to ? await tracking.itemsWithCounts(from, to) : []);
   const differences: RollupDifference[] = [];
   let repairedBuckets = 0;
-  for (let start = 0; start < itemIds.length && from < to; start += ITEMS_PER_ROUND) {
-    const batch = itemIds.slice(start, start + ITEMS_PER_ROUND);
+  for (const batch of from < to ? chunks(itemIds, ITEMS_PER_ROUND) : []) {
     const [counted, stored] = await Promise.all([
       tracking.countedHours(batch, from, to),
       tracking.storedHours(batch, from, to),

@@ -9,6 +9,7 @@ import {
   raiseSketch,
 } from '../analytics/uniqueSketch';
 import { DUPLICATE_KEY, bulkWriteRetryingConflicts } from '../db/bulkWrites';
+import { chunks } from '../shared/chunks';
 
 /** What some counted events add to one item-day's unique sketches: register → rank, as `addToSketch` builds them. */
 export interface ItemDaySketches {
@@ -115,7 +116,7 @@ export function createSketchStore(connection: Connection): SketchStore {
       }
       const ordered = [...byId.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
       // In chunks: each item-day read is decoded into 8 KiB of registers while it is merged.
-      for (let start = 0; start < ordered.length; start += CHUNK) await mergeChunk(ordered.slice(start, start + CHUNK));
+      for (const chunk of chunks(ordered, CHUNK)) await mergeChunk(chunk);
     },
   };
 
