@@ -209,13 +209,25 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
           'too: run `gavel rollups move-sketches` once every instance runs this version',
       );
       // Every instance stops reading the rows within a minute of the move.
+      let checking: Promise<void> | undefined;
       const recheck = setInterval(() => {
-        legacySketches.check().then(
-          (remain) => remain || clearInterval(recheck),
-          (err: unknown) => logger.warn({ err }, 'could not read whether the unique sketches were moved'),
-        );
+        checking ??= legacySketches
+          .check()
+          .then(
+            (remain) => {
+              if (!remain) clearInterval(recheck);
+            },
+            (err: unknown) => logger.warn({ err }, 'could not read whether the unique sketches were moved'),
+          )
+          .finally(() => (checking = undefined));
       }, 60_000).unref();
-      cleanup.push({ name: 'sketch move check', release: async () => clearInterval(recheck) });
+      cleanup.push({
+        name: 'sketch move check',
+        release: async () => {
+          clearInterval(recheck);
+          await checking;
+        },
+      });
     }
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));

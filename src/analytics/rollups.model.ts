@@ -32,8 +32,8 @@ export interface ItemDayRecord {
   hours?: Record<string, Record<string, HourSourceCounters>>;
   /**
    * The day's unique sketches as Gavel stored them beside the counters before they moved to
-   * `item_day_sketches` ({@link ItemDaySketchRecord}): moved from here at start (`legacySketches.ts`)
-   * and read until then.
+   * `item_day_sketches` ({@link ItemDaySketchRecord}): read until `gavel rollups move-sketches`
+   * moves them (`legacySketches.ts`).
    */
   sessionSketch?: Uint8Array;
   /** The users' sketch as stored beside the counters before, likewise. */

@@ -273,7 +273,8 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
         ensureTtlIndex(collection(RetentionDataType.ROLLUPS), 'day', ttl.rollups),
         ensureTtlIndex(collection(RetentionDataType.ROLLUP_JOURNAL), 'lastHourBucket', ttl.journal),
       ]);
-      // After the rollups' index, not beside it: mongo-java-server loses one of two indexes of the
+      // The sketches' own TTL index: they expire with their rollups even where the purge is not
+      // what removes them (an operator who deleted rows by hand). After the rollups' index, not beside it: mongo-java-server loses one of two indexes of the
       // same name built at once in one database (the rollups' `day_1` being modified, this one
       // created), and then fails to drop the database.
       const rollupSketches = await ensureTtlIndex(connection.collection(ITEM_DAY_SKETCHES), 'day', ttl.rollups);

@@ -1,6 +1,7 @@
 import type { Connection, mongo, Types } from 'mongoose';
 import { itemDayModel, type ItemDayRecord } from '../analytics/rollups.model';
 import { mergeSketch, SKETCH_REGISTERS, type StoredSketch } from '../analytics/uniqueSketch';
+import { DUPLICATE_KEY } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
 import { denseRegisters, type ItemDaySketches } from './sketchStore';
 import type { TrackingRepository } from './tracking.repository';
@@ -62,8 +63,12 @@ export class LegacySketches {
   }
 
   /**
-   * Reads whether the move is done (two single-document reads). A database with no rollup row has
-   * nothing to move: recorded at once, so that a new installation never reads the rows for sketches.
+   * Reads whether rows may still carry sketches (at most two single-document reads). A database
+   * with no rollup row has nothing to move: recorded at once, so that a new installation never
+   * reads the rows for sketches (`move` still scans them when asked: a row an older version writes
+   * later is not lost).
+   *
+   * @returns whether rows may still carry sketches (also {@link remaining} from now on)
    */
   async check(): Promise<boolean> {
     if (await this.migrations().findOne({ _id: MOVED })) this.remain = false;
@@ -141,8 +146,16 @@ export class LegacySketches {
     }
   }
 
-  private record() {
-    return this.migrations().updateOne({ _id: MOVED }, { $set: { at: new Date() } }, { upsert: true });
+  /** Records the move as done; two instances recording it at once is no error. */
+  private async record(): Promise<void> {
+    try {
+      await retryTransientConflicts(() =>
+        this.migrations().updateOne({ _id: MOVED }, { $set: { at: new Date() } }, { upsert: true }),
+      );
+    } catch (error) {
+      // Two upserts of one missing `_id` at once: the other one inserted it.
+      if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
+    }
   }
 
   private migrations() {

@@ -143,12 +143,12 @@ export async function runRollupsCommand(
 
 /** `rollups move-sketches`: see {@link LegacySketches.move}. */
 async function moveSketches(connection: Connection, io: CliOutput): Promise<number> {
-  const legacy = new LegacySketches(connection, createTrackingRepository(connection));
-  if (!(await legacy.check())) {
+  // Always a scan, whatever was recorded: a row an older version wrote after the record is moved too.
+  const { moved, done } = await new LegacySketches(connection, createTrackingRepository(connection)).move();
+  if (done && moved === 0) {
     io.err('No rollup row carries unique sketches: nothing to move.');
     return 0;
   }
-  const { moved, done } = await legacy.move();
   if (done) {
     io.err(
       `Moved the unique sketches of ${moved} item-days into item_day_sketches. ` +

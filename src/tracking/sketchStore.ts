@@ -180,6 +180,7 @@ export function createSketchStore(connection: Connection): SketchStore {
         for (const { sketch } of writes) known.delete(sketch._id);
         throw error;
       }
+      // `?.`: a document written by hand without a token is then rewritten, not a crash.
       const tokens = new Map(landed.map((document) => [document._id, document.write?.toHexString()]));
       round = [];
       for (const { sketch, written } of writes) {

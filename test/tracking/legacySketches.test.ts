@@ -89,7 +89,6 @@ describe('unique sketches of an older Gavel, stored in the rollup rows', () => {
     expect(await movedRecorded()).toBe(true);
     const legacy = new LegacySketches(app.database.connection, createTrackingRepository(app.database.connection));
     expect(await legacy.check()).toBe(false);
-    expect(legacy.remaining()).toBe(false);
   });
 
   it('are read beside the sketch documents while they remain, and not once moved', async () => {
@@ -111,8 +110,9 @@ describe('unique sketches of an older Gavel, stored in the rollup rows', () => {
     const repository = createAnalyticsRepository(app.database.connection, { legacySketches: () => legacy.remaining() });
     const read = async () => (await repository.uniques([new Types.ObjectId(item)], DAY, NEXT_DAY)).get(item!)?.sessions;
     const all = [...sessionsOf('a-old', 20), ...sessionsOf('a-enc', 30), ...sessionsOf('a-new', 25)];
+    // (The rows' registers make a difference to the estimate.)
+    expect(estimate(all)).not.toBe(estimate(sessionsOf('a-new', 25)));
     expect(await read()).toBe(estimate(all));
-    expect(await read()).not.toBe(estimate(sessionsOf('a-new', 25)));
     // Moved by the command an operator runs once every instance runs this version.
     const [, second] = items;
     await insertLegacyRow(second!, { encoded: sessionsOf('b-enc', 40), users: ['b-user-1', 'b-user-2'] });
@@ -143,6 +143,13 @@ describe('unique sketches of an older Gavel, stored in the rollup rows', () => {
     const again = await moveSketches();
     expect(again.stderr).toContain('nothing to move');
     expect(again.code).toBe(0);
+    // A row an older version writes after the move was recorded is still moved when asked.
+    await rows().deleteOne({ _id: itemDayId(second!, DAY) });
+    await insertLegacyRow(second!, { encoded: ['b-late'] });
+    const late = await moveSketches();
+    expect(late.stderr).toContain('Moved the unique sketches of 1 item-days');
+    expect(await legacyFieldsOf(second!)).toEqual([]);
+    expect(await uniqueSessions(second!)).toBe(estimate([...sessionsOf('b-enc', 40), 'b-late']));
   }, 60_000);
 
   it('are not recorded as moved while an older instance keeps writing them, and no register is lost', async () => {
