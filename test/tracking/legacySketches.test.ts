@@ -144,7 +144,7 @@ describe('unique sketches of an older Gavel, stored in the rollup rows', () => {
     expect(again.stderr).toContain('nothing to move');
     expect(again.code).toBe(0);
     // A row an older version writes after the move was recorded is still moved when asked.
-    await rows().deleteOne({ _id: itemDayId(second!, DAY) });
+    await rows().deleteOne({ _id: itemDayId(second!, DAY), itemId: new Types.ObjectId(second) });
     await insertLegacyRow(second!, { encoded: ['b-late'] });
     const late = await moveSketches();
     expect(late.stderr).toContain('Moved the unique sketches of 1 item-days');
