@@ -32,7 +32,7 @@ export async function ensureSchemaIndexes<T>(model: Model<T>, extra: mongo.Index
 export type TtlIndexChange = 'unchanged' | 'created' | 'modified' | 'recreated';
 
 /**
- * Makes `collection` hold the single-field index `{ [field]: 1 }` named `<field>_1`, with
+ * Makes `collection` hold the single-field index `{ [field]: 1 }` named `name` (`<field>_1` by default), with
  * `expireAfterSeconds` when `ttlSeconds` is a number (the engine deletes expired documents
  * itself) and without when it is undefined (another mechanism, e.g. the purge job that archives
  * first, must delete them). A changed TTL is applied with `collMod`, which keeps the index; an
@@ -45,8 +45,8 @@ export async function ensureTtlIndex(
   collection: mongo.Collection<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
   field: string,
   ttlSeconds: number | undefined,
+  name = `${field}_1`,
 ): Promise<TtlIndexChange> {
-  const name = `${field}_1`;
   const existing = (
     await collection
       .listIndexes()

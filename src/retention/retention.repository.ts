@@ -268,16 +268,18 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
       await connection.collection('erasure_records').insertOne({ ...record });
     },
     ensureTtlIndexes: async (ttl) => {
-      const [auditAggregates, rollups, journal] = await Promise.all([
+      // All at once: on an existing collection DocumentDB builds an index concurrently, which waits
+      // for every transaction in flight on the server; one after the other, each would wait again.
+      const [auditAggregates, rollups, rollupSketches, journal] = await Promise.all([
         ensureTtlIndex(collection(RetentionDataType.AUDIT_AGGREGATES), 'minute', ttl.auditAggregates),
         ensureTtlIndex(collection(RetentionDataType.ROLLUPS), 'day', ttl.rollups),
+        // The sketches' own TTL index: they expire with their rollups even where the purge is not
+        // what removes them (an operator who deleted rows by hand). Named apart from the rollups'
+        // `day_1`: mongo-java-server loses one of two indexes of one name built at once in one
+        // database (the rollups' being recreated, this one created) and then cannot drop the database.
+        ensureTtlIndex(connection.collection(ITEM_DAY_SKETCHES), 'day', ttl.rollups, 'sketch_day'),
         ensureTtlIndex(collection(RetentionDataType.ROLLUP_JOURNAL), 'lastHourBucket', ttl.journal),
       ]);
-      // The sketches' own TTL index: they expire with their rollups even where the purge is not
-      // what removes them (an operator who deleted rows by hand). After the rollups' index, not beside it: mongo-java-server loses one of two indexes of the
-      // same name built at once in one database (the rollups' `day_1` being modified, this one
-      // created), and then fails to drop the database.
-      const rollupSketches = await ensureTtlIndex(connection.collection(ITEM_DAY_SKETCHES), 'day', ttl.rollups);
       return { auditAggregates, rollups, rollupSketches, journal };
     },
   };

@@ -296,7 +296,7 @@ describe('TTL indexes', () => {
 
   it('are created at startup and follow a changed setting on restart, without a crash', async () => {
     expect(await ttlOf('item_days', 'day_1')).toBe(761 * 86_400);
-    expect(await ttlOf('item_day_sketches', 'day_1')).toBe(761 * 86_400);
+    expect(await ttlOf('item_day_sketches', 'sketch_day')).toBe(761 * 86_400);
     expect(await ttlOf('tracking_audit_aggregates', 'minute_1')).toBe(30 * 86_400);
     expect(await ttlOf('rollup_journal', 'lastHourBucket_1')).toBe(7 * 86_400);
     // Raw events have none: they are archived before deletion.
@@ -309,7 +309,7 @@ describe('TTL indexes', () => {
     });
     try {
       expect(await ttlOf('item_days', 'day_1')).toBe(401 * 86_400);
-      expect(await ttlOf('item_day_sketches', 'day_1')).toBe(401 * 86_400);
+      expect(await ttlOf('item_day_sketches', 'sketch_day')).toBe(401 * 86_400);
       expect(await ttlOf('tracking_audit_aggregates', 'minute_1')).toBe(10 * 86_400);
       expect(await ttlOf('rollup_journal', 'lastHourBucket_1')).toBe(7 * 86_400);
     } finally {
