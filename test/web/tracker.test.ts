@@ -378,8 +378,14 @@ describe('delivery', () => {
     const RETRY_AFTER_MS = 2_500;
     let refusedAt = 0;
     let retriedAt = 0;
+    // This test's card only: other cards still in view send impressions of their own meanwhile.
+    const target = (await page.locator('#items li >> nth=28').getAttribute('data-gavel-item'))!;
     await page.route('**/graphql', async (route) => {
-      if (!/trackImpressions/.test(route.request().postData() ?? '')) return route.continue();
+      const body = route.request().postData() ?? '';
+      const events = /trackImpressions/.test(body)
+        ? ((JSON.parse(body) as { variables: { i?: Event[] } }).variables.i ?? [])
+        : [];
+      if (!events.some((event) => event.itemId === target)) return route.continue();
       if (refusedAt === 0) {
         refusedAt = Date.now();
         return route.fulfill({
@@ -395,6 +401,7 @@ describe('delivery', () => {
       return route.continue();
     });
     const itemId = await showCard(28);
+    expect(itemId).toBe(target);
     await pause(1_300);
     await flush();
     expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
