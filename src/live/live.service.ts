@@ -287,7 +287,9 @@ export class LiveService {
           if (!group.itemIds.has(itemId)) continue;
           const { impressions, clicks } = counters.get(itemId) ?? { impressions: 0, clicks: 0 };
           const signature = `${rangeKey(group.range)}:${impressions}:${clicks}`;
-          if (!initial && subscription.lastQueued.get(itemId) === signature) continue;
+          // Also on a first message: a round that ran while it was being read may have sent these
+          // very figures already (a subscriber would see them twice).
+          if (subscription.lastQueued.get(itemId) === signature) continue;
           subscription.lastQueued.set(itemId, signature);
           subscription.stream.put(itemId, {
             itemId,
