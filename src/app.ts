@@ -209,25 +209,15 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
           'too: run `gavel rollups move-sketches` once every instance runs this version',
       );
       // Every instance stops reading the rows within a minute of the move.
-      let checking: Promise<void> | undefined;
-      const recheck = setInterval(() => {
-        checking ??= legacySketches
-          .check()
-          .then(
-            (remain) => {
-              if (!remain) clearInterval(recheck);
-            },
-            (err: unknown) => logger.warn({ err }, 'could not read whether the unique sketches were moved'),
-          )
-          .finally(() => (checking = undefined));
-      }, 60_000).unref();
-      cleanup.push({
-        name: 'sketch move check',
-        release: async () => {
-          clearInterval(recheck);
-          await checking;
+      const stopChecks = runPeriodically(
+        'sketch move check',
+        60_000,
+        async () => {
+          if (legacySketches.remaining()) await legacySketches.check();
         },
-      });
+        logger,
+      );
+      cleanup.push({ name: 'sketch move check', release: stopChecks });
     }
     if (config.seedDemo && (await auctionItems.isEmpty())) {
       await auctionItems.insertMany(generateDemoCatalog(config.demoItemCount, clock.now()));
