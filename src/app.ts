@@ -13,6 +13,8 @@ import { SessionSigner } from './tracking/sessions';
 import { TrackingService } from './tracking/tracking.service';
 import { TrackingOutcomesService } from './tracking/outcomes';
 import { TrackingWriter } from './tracking/trackingWriter';
+import { createConversionsRepository } from './conversions/conversions.repository';
+import { ConversionsService } from './conversions/conversions.service';
 import { FileArchiveSink } from './retention/archive';
 import { createRetentionRepository } from './retention/retention.repository';
 import { RetentionService, type RetentionMetrics } from './retention/retention.service';
@@ -188,7 +190,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const sharding = await applyShardPlan(db, config.mongodbSharding, logger.child({ component: 'sharding' }));
     // In parallel: an engine may take seconds per collection (see ensureSchemaIndexes).
     const searchesRepository = createSearchesRepository(database.connection);
+    const conversionsRepository = createConversionsRepository(database.connection);
     await Promise.all([
+      conversionsRepository.ensureIndexes(),
       auctionItems.ensureIndexes(),
       analyticsRepository.ensureIndexes(),
       searchesRepository.ensureIndexes(),
@@ -452,6 +456,19 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       suggestions,
       analytics,
       tracking,
+      conversions: new ConversionsService(
+        conversionsRepository,
+        auctionItems,
+        clock,
+        {
+          maxBatch: config.tracking.maxBatch,
+          maxClockSkewMs: config.tracking.maxClockSkewMs,
+          maxDelayMs: config.conversions.maxDelayDays * DAY_MS,
+          attributionWindowMs: config.conversions.attributionWindowDays * DAY_MS,
+        },
+        pseudonyms,
+        { tracked: (kind, outcomes) => metrics.recordTracked(kind, outcomes) },
+      ),
       live,
       auth: createAuthService(config, database.connection, clock),
       outcomes: new TrackingOutcomesService(trackingRepository),

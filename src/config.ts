@@ -224,6 +224,13 @@ export interface GavelConfig {
     /** `MAINTENANCE_INTERVAL_MS`: rollup recovery and retention purge period. */
     readonly maintenanceIntervalMs: number;
   };
+  /** Conversions reported by the marketplace backend (`CONVERSION_*`). */
+  readonly conversions: {
+    /** `CONVERSION_ATTRIBUTION_WINDOW_DAYS`: how far before a conversion its touches are looked for. */
+    readonly attributionWindowDays: number;
+    /** `CONVERSION_MAX_DELAY_DAYS`: a conversion that happened longer ago is INVALID. */
+    readonly maxDelayDays: number;
+  };
   /** Live subscriptions (`LIVE_*`, `REDIS_URL`, `WS_KEEPALIVE_MS`). */
   readonly live: {
     /** `REDIS_URL`: fan-out between instances; unset = in-process (single instance). */
@@ -251,7 +258,7 @@ export interface GavelConfig {
      * `GRAPHQL_MAX_COST_<ROLE>`: most cost points per operation of a caller with a key of that role;
      * never below `maxCost` unless set explicitly.
      */
-    readonly maxCostByRole: Readonly<Record<'ADMIN' | 'ANALYST' | 'SELLER', number>>;
+    readonly maxCostByRole: Readonly<Record<'ADMIN' | 'ANALYST' | 'SELLER' | 'INGEST', number>>;
     /** `GRAPHQL_MAX_DEPTH`: deepest field nesting. */
     readonly maxDepth: number;
     /** `GRAPHQL_MAX_ALIASES`: most aliased fields per operation. */
@@ -661,6 +668,12 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       implicitQueueSize: integer(env, 'TRACKING_IMPLICIT_QUEUE_SIZE', 10_000, 0, 10_000_000),
       maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     }),
+    conversions: Object.freeze({
+      // PostHog's default conversion window; a lot's own end closes it earlier.
+      attributionWindowDays: integer(env, 'CONVERSION_ATTRIBUTION_WINDOW_DAYS', 14, 1, 365),
+      // A backend replaying its queue after an outage of a few days still reports in time.
+      maxDelayDays: integer(env, 'CONVERSION_MAX_DELAY_DAYS', 7, 1, 365),
+    }),
     retention: Object.freeze({
       auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 30, 1, 3650),
       // 25 months: year-over-year analytics keep working once raw events are gone.
@@ -697,6 +710,8 @@ export function loadConfig(env: Env = process.env): GavelConfig {
         ADMIN: integer(env, 'GRAPHQL_MAX_COST_ADMIN', Math.max(maxCost, 25_000), 1, 100_000_000),
         ANALYST: integer(env, 'GRAPHQL_MAX_COST_ANALYST', Math.max(maxCost, 25_000), 1, 100_000_000),
         SELLER: integer(env, 'GRAPHQL_MAX_COST_SELLER', Math.max(maxCost, 10_000), 1, 100_000_000),
+        // A full conversion batch (TRACKING_MAX_BATCH, 500) costs 1,500.
+        INGEST: integer(env, 'GRAPHQL_MAX_COST_INGEST', maxCost, 1, 100_000_000),
       }),
       maxDepth: integer(env, 'GRAPHQL_MAX_DEPTH', 10, 1, 1_000),
       maxAliases: integer(env, 'GRAPHQL_MAX_ALIASES', 15, 0, 10_000),

@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       totalCountCost: 100,
       facetsCost: 200,
       analyticsPointCost: 1,
-      maxCostByRole: { ADMIN: 25_000, ANALYST: 25_000, SELLER: 10_000 },
+      maxCostByRole: { ADMIN: 25_000, ANALYST: 25_000, SELLER: 10_000, INGEST: 5_000 },
       analyticsMaxPoints: 1_000,
     });
     expect(config.ws).toEqual({ maxConnectionsPerAddress: 100, maxMessagesPerSecond: 50 });

@@ -8,13 +8,15 @@ export const Role = {
   ANALYST: 'ANALYST',
   /** Analytics of the items of one seller (`sellerId` on the key) only. */
   SELLER: 'SELLER',
+  /** The marketplace's backend: reports conversions (`trackConversions`) and reads nothing. */
+  INGEST: 'INGEST',
 } as const;
 
 /** One of {@link Role}. */
 export type Role = (typeof Role)[keyof typeof Role];
 
 /** Every role, for validation (CLI, stored documents). */
-export const ROLES: readonly Role[] = Object.freeze([Role.ADMIN, Role.ANALYST, Role.SELLER]);
+export const ROLES: readonly Role[] = Object.freeze([Role.ADMIN, Role.ANALYST, Role.SELLER, Role.INGEST]);
 
 /** Bytes of SHA-256: every stored and computed digest has this length, so comparisons never leak one. */
 export const DIGEST_BYTES = 32;

@@ -5,7 +5,7 @@ import { ROLES, type Role } from './apiKey';
 import { createAuthService, type AuthService } from './auth.service';
 
 const USAGE = `Usage (\`npm run keys -- …\` in a checkout, \`gavel keys …\` in the container image):
-  keys create --role ADMIN|ANALYST|SELLER [--seller SELLER_ID] [--label TEXT]
+  keys create --role ADMIN|ANALYST|SELLER|INGEST [--seller SELLER_ID] [--label TEXT]
   keys revoke KEY_ID
   keys list
 Reaches the database the server would use (MONGODB_URI, MONGODB_DB, GAVEL_MONGO_ENGINE, GAVEL_DATA_DIR);

@@ -1,3 +1,4 @@
+import type { ConversionsService } from '../conversions/conversions.service';
 import type { CatalogImportService } from '../catalog/catalogImport.service';
 import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
@@ -22,6 +23,7 @@ export interface GavelServices {
   readonly searches: SearchAnalyticsService;
   readonly analytics: AnalyticsService;
   readonly tracking: TrackingService;
+  readonly conversions: ConversionsService;
   readonly live: LiveService;
   readonly auth: AuthService;
   readonly outcomes: TrackingOutcomesService;

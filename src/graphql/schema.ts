@@ -13,6 +13,7 @@ import { SearchResolver } from '../catalog/search.resolver';
 import { SuggestionResolver } from '../catalog/suggestion.resolver';
 import { SearchAnalyticsResolver } from '../searches/searchAnalytics.resolver';
 import { LiveResolver } from '../live/live.resolver';
+import { ConversionsResolver } from '../conversions/conversions.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
 import { TrackingOutcomesResolver } from '../tracking/outcomes.resolver';
 import { RetentionResolver } from '../retention/retention.resolver';
@@ -28,6 +29,7 @@ const resolvers = [
   AnalyticsQueryResolver,
   TrackingResolver,
   TrackingOutcomesResolver,
+  ConversionsResolver,
   RetentionResolver,
   LiveResolver,
 ] as const;

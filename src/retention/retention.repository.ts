@@ -1,6 +1,7 @@
 import { registerEnumType } from 'type-graphql';
 import type { Connection, Types } from 'mongoose';
 import { ITEM_DAY_SKETCHES } from '../analytics/rollups.model';
+import { CONVERSION_EVENTS } from '../conversions/conversionEvent.model';
 import { ensureTtlIndex } from '../db/indexes';
 import { DUPLICATE_KEY } from '../db/bulkWrites';
 import { retryTransientConflicts } from '../db/transientConflicts';
@@ -13,6 +14,8 @@ export enum RetentionDataType {
   COUNTED_EVENTS = 'COUNTED_EVENTS',
   /** Raw audit rows (rejected, rate-limited, invalid, flagged events): `tracking_events`. */
   AUDIT_EVENTS = 'AUDIT_EVENTS',
+  /** Conversions (views, watches, bids, purchases) the marketplace backend reported: `conversion_events`. */
+  CONVERSIONS = 'CONVERSIONS',
   /** Aggregated counts of refused events per address and minute: `tracking_audit_aggregates`. */
   AUDIT_AGGREGATES = 'AUDIT_AGGREGATES',
   /** Item-day rollups and their unique-visitor sketches: `item_days`, `item_day_sketches`. */
@@ -32,7 +35,11 @@ registerEnumType(RetentionDataType, {
 });
 
 /** The raw-event types: the ones archived before deletion and reached by erasure. */
-export const RAW_EVENT_TYPES = [RetentionDataType.COUNTED_EVENTS, RetentionDataType.AUDIT_EVENTS] as const;
+export const RAW_EVENT_TYPES = [
+  RetentionDataType.COUNTED_EVENTS,
+  RetentionDataType.AUDIT_EVENTS,
+  RetentionDataType.CONVERSIONS,
+] as const;
 
 /** Where one type lives and which of its documents a cutoff expires. */
 interface TypeSpec {
@@ -55,6 +62,7 @@ const SPECS: Record<RetentionDataType, TypeSpec> = {
     field: 'receivedAt',
     filter: { outcome: { $in: Object.values(TrackingOutcome).filter((o) => o !== TrackingOutcome.ACCEPTED) } },
   },
+  [RetentionDataType.CONVERSIONS]: { collection: CONVERSION_EVENTS, field: 'occurredAt', filter: {} },
   [RetentionDataType.AUDIT_AGGREGATES]: { collection: 'tracking_audit_aggregates', field: 'minute', filter: {} },
   [RetentionDataType.ROLLUPS]: {
     collection: 'item_days',
@@ -124,7 +132,7 @@ export interface RetentionRepository {
   dateField(type: RetentionDataType): string;
   /** Deletes these documents of `type` (ids from {@link expiredBatch}). Returns the number deleted. */
   deleteExpired(type: RetentionDataType, ids: ReadonlyArray<StoredDocument['_id']>): Promise<number>;
-  /** The session ids of the raw events (counted and audit) that carry one of `userIds` (stored forms of one user id). */
+  /** The session ids of the raw events (counted, audit, conversions) that carry one of `userIds` (stored forms of one user id). */
   sessionsOfUser(userIds: readonly string[]): Promise<string[]>;
   /** Deletes the subject's raw events of one raw type, at most 1,000 per command; returns the number deleted. */
   eraseEvents(
@@ -180,6 +188,7 @@ export interface ErasureRecord {
   readonly countedEvents: number;
   readonly auditEvents: number;
   readonly searchEvents: number;
+  readonly conversions: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }
@@ -217,12 +226,19 @@ export function createRetentionRepository(connection: Connection): RetentionRepo
       return deleted;
     },
     sessionsOfUser: async (userIds) => {
-      // Both raw types live in one collection. A cursor rather than `distinct`, whose one-document
-      // answer stops at 16 MB (some 300,000 session ids).
-      const rows = await collection(RAW_EVENT_TYPES[0])
-        .aggregate<{ _id: unknown }>([{ $match: { userId: { $in: [...userIds] } } }, { $group: { _id: '$sessionId' } }])
-        .toArray();
-      return rows.map((row) => row._id).filter((id): id is string => typeof id === 'string');
+      // Counted and audit events live in one collection, conversions in another. A cursor rather
+      // than `distinct`, whose one-document answer stops at 16 MB (some 300,000 session ids).
+      const sessions = new Set<string>();
+      for (const type of [RetentionDataType.COUNTED_EVENTS, RetentionDataType.CONVERSIONS] as const) {
+        const rows = await collection(type)
+          .aggregate<{ _id: unknown }>([
+            { $match: { userId: { $in: [...userIds] } } },
+            { $group: { _id: '$sessionId' } },
+          ])
+          .toArray();
+        for (const row of rows) if (typeof row._id === 'string') sessions.add(row._id);
+      }
+      return [...sessions];
     },
     eraseEvents: async (type, subject) => {
       // In bounded batches (read ids, delete them), so that no single command removes an unbounded

@@ -53,6 +53,7 @@ export interface ErasureReport {
   readonly countedEvents: number;
   readonly auditEvents: number;
   readonly searchEvents: number;
+  readonly conversions: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }
@@ -115,6 +116,8 @@ export class RetentionService {
     return {
       [RetentionDataType.COUNTED_EVENTS]: before(this.policy.countedEventsDays),
       [RetentionDataType.AUDIT_EVENTS]: before(this.policy.auditDays),
+      // Conversions carry session and user ids like the events they are attributed to.
+      [RetentionDataType.CONVERSIONS]: before(this.policy.countedEventsDays),
       [RetentionDataType.AUDIT_AGGREGATES]: before(this.policy.auditDays),
       // A day's rollup goes once the whole day is older than the retention.
       [RetentionDataType.ROLLUPS]: before(this.policy.rollupDays + 1),
@@ -150,7 +153,7 @@ export class RetentionService {
   }
 
   /**
-   * Removes the subject's raw events (counted and audit) from the database and from the archives
+   * Removes the subject's raw events (counted, audit, conversions) and searches from the database and from the archives
    * (for a user id, also every event of the sessions the user was seen in, anonymous ones too), and
    * writes an erasure record: who asked, when, what was removed, the subject only as a keyed
    * pseudonym. Rollup counters stay (they hold no personal data); see docs/privacy.md "Erasure"
@@ -171,6 +174,7 @@ export class RetentionService {
     let countedEvents = 0;
     let auditEvents = 0;
     let searchEvents = 0;
+    let conversions = 0;
     let target: ErasureSubject = { userIds: new Set(), sessionIds: new Set(forms) };
     try {
       if (kind === 'userId') {
@@ -181,11 +185,11 @@ export class RetentionService {
           for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, forms)) sessions.add(session);
         target = { userIds: new Set(forms), sessionIds: sessions };
       }
-      [countedEvents, auditEvents, searchEvents] = (await Promise.all(
+      [countedEvents, auditEvents, conversions, searchEvents] = (await Promise.all(
         [...RAW_EVENT_TYPES, RetentionDataType.SEARCH_EVENTS as const].map((type) =>
           this.repository.eraseEvents(type, target),
         ),
-      )) as [number, number, number];
+      )) as [number, number, number, number];
       if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
     } finally {
       // A purge of this process may hold the same lease; it keeps it.
@@ -196,6 +200,7 @@ export class RetentionService {
       countedEvents,
       auditEvents,
       searchEvents,
+      conversions,
       archivedEvents: archived.documents,
       archiveFiles: archived.files,
     };

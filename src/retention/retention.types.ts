@@ -54,6 +54,9 @@ export class ErasureReport {
   @Field(() => Int, { description: "Recorded searches of the subject's sessions deleted." })
   searchEvents!: number;
 
+  @Field(() => Int, { description: "Conversions (views, watches, bids, purchases) of the subject's sessions deleted." })
+  conversions!: number;
+
   @Field(() => Int, { description: 'Events removed from archives (rewritten without them).' })
   archivedEvents!: number;
 

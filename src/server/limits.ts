@@ -189,6 +189,9 @@ function pricedFields(
     'Mutation.trackImpressions': ({ args }) =>
       (Array.isArray(args.events) ? args.events.length : 1) * COST.trackedEvent,
     'Mutation.trackClicks': ({ args }) => (Array.isArray(args.events) ? args.events.length : 1) * COST.trackedEvent,
+    // Each conversion reads its touches (two indexed reads) besides its insert.
+    'Mutation.trackConversions': ({ args }) =>
+      (Array.isArray(args.events) ? args.events.length : 1) * 3 * COST.trackedEvent,
   };
 }
 
@@ -224,10 +227,11 @@ export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze
   'Mutation.startSession':
     'signs one token, no database read; rate limited per address (TRACKING_NEW_SESSIONS_PER_MINUTE)',
   'TrackingResult.events': 'one entry per event sent, already priced on trackImpressions/trackClicks',
+  'ConversionResult.events': 'one entry per conversion sent, already priced on trackConversions',
   'Mutation.purgeExpiredData':
     'ADMIN only; one purge at a time across instances (the retention lease), in bounded batches',
   'Mutation.eraseSubject': "ADMIN only; deletes one subject's raw events, under the retention lease",
-  'PurgeReport.types': 'one entry per retention data type (7)',
+  'PurgeReport.types': 'one entry per retention data type (9)',
   'SearchAnalytics.topQueries': 'up to `first` queries, priced on Query.searchAnalytics',
   'SearchAnalytics.zeroResultQueries': 'up to `first` queries, priced on Query.searchAnalytics',
   'SearchAnalytics.noClickQueries': 'up to `first` queries, priced on Query.searchAnalytics',

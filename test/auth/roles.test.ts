@@ -12,9 +12,9 @@ import { errorCodes, postRaw, startTestApp, type TestApp } from '../support/test
  * every caller (anonymous, ADMIN, ANALYST, SELLER on its own item, SELLER on another seller's
  * item), over HTTP and over graphql-ws, asserting the exact code (`null`: allowed, no error).
  */
-type Caller = 'anonymous' | 'ADMIN' | 'ANALYST' | 'SELLER own' | 'SELLER other';
+type Caller = 'anonymous' | 'ADMIN' | 'ANALYST' | 'SELLER own' | 'SELLER other' | 'INGEST';
 type Expected = null | 'UNAUTHENTICATED' | 'FORBIDDEN';
-const CALLERS: readonly Caller[] = ['anonymous', 'ADMIN', 'ANALYST', 'SELLER own', 'SELLER other'];
+const CALLERS: readonly Caller[] = ['anonymous', 'ADMIN', 'ANALYST', 'SELLER own', 'SELLER other', 'INGEST'];
 
 const PUBLIC: Record<Caller, Expected> = {
   anonymous: null,
@@ -22,6 +22,7 @@ const PUBLIC: Record<Caller, Expected> = {
   ANALYST: null,
   'SELLER own': null,
   'SELLER other': null,
+  INGEST: null,
 };
 const ADMIN_ONLY: Record<Caller, Expected> = {
   anonymous: 'UNAUTHENTICATED',
@@ -29,7 +30,10 @@ const ADMIN_ONLY: Record<Caller, Expected> = {
   ANALYST: 'FORBIDDEN',
   'SELLER own': 'FORBIDDEN',
   'SELLER other': 'FORBIDDEN',
+  INGEST: 'FORBIDDEN',
 };
+/** The marketplace backend's conversions: an INGEST key writes them and reads nothing. */
+const INGEST_ONLY: Record<Caller, Expected> = { ...ADMIN_ONLY, INGEST: null };
 const ANALYTICS_ALL: Record<Caller, Expected> = { ...ADMIN_ONLY, ANALYST: null };
 const ITEM_ANALYTICS: Record<Caller, Expected> = { ...ANALYTICS_ALL, 'SELLER own': null };
 /** Rankings: every item for ADMIN and ANALYST, a SELLER's own items for a SELLER (see the ranking test below). */
@@ -118,6 +122,12 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
     expected: ADMIN_ONLY,
   },
   {
+    name: 'mutation trackConversions',
+    doc: (item) =>
+      `mutation { trackConversions(events: [{ eventId: "roles-${Math.random().toString(36).slice(2)}", kind: WATCH, itemId: "${item}", sessionId: "s-roles" }]) { accepted } }`,
+    expected: INGEST_ONLY,
+  },
+  {
     name: 'mutation startSession',
     doc: () => 'mutation { startSession { sessionId expiresAt } }',
     expected: PUBLIC,
@@ -168,11 +178,16 @@ const SUBSCRIPTIONS: ReadonlyArray<{
 
 let app: TestApp;
 const ids = { own: '', other: '' };
-const keys: Record<'ADMIN' | 'ANALYST' | 'SELLER', string> = { ADMIN: '', ANALYST: '', SELLER: '' };
+const keys: Record<'ADMIN' | 'ANALYST' | 'SELLER' | 'INGEST', string> = {
+  ADMIN: '',
+  ANALYST: '',
+  SELLER: '',
+  INGEST: '',
+};
 
 function callerKey(caller: Caller): string | undefined {
   if (caller === 'anonymous') return undefined;
-  return keys[caller.startsWith('SELLER') ? 'SELLER' : (caller as 'ADMIN' | 'ANALYST')];
+  return keys[caller.startsWith('SELLER') ? 'SELLER' : (caller as 'ADMIN' | 'ANALYST' | 'INGEST')];
 }
 const callerItem = (caller: Caller) => (caller === 'SELLER other' ? ids.other : ids.own);
 
@@ -195,6 +210,7 @@ beforeAll(async () => {
   keys.ADMIN = (await app.services.auth.createKey({ role: 'ADMIN', label: 'matrix' })).key;
   keys.ANALYST = (await app.services.auth.createKey({ role: 'ANALYST' })).key;
   keys.SELLER = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-own' })).key;
+  keys.INGEST = (await app.services.auth.createKey({ role: 'INGEST' })).key;
 });
 afterAll(() => app.stop());
 

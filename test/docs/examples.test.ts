@@ -383,6 +383,7 @@ describe('the examples run', () => {
       ADMIN: (await production.services.auth.createKey({ role: 'ADMIN', label: 'docs' })).key,
       ANALYST: (await production.services.auth.createKey({ role: 'ANALYST' })).key,
       SELLER: (await production.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-42' })).key,
+      INGEST: (await production.services.auth.createKey({ role: 'INGEST', label: 'docs backend' })).key,
     };
     expect(await runDocument(API, production, keys)).toBeGreaterThan(5);
   }, 240_000);

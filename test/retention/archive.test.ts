@@ -203,6 +203,7 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
       countedEvents: 2,
       auditEvents: 0,
       searchEvents: 0,
+      conversions: 0,
       archivedEvents: aliceArchived,
       archiveFiles: 3,
     });

@@ -193,6 +193,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       countedEvents: 1,
       auditEvents: 2,
       searchEvents: 0,
+      conversions: 0,
       archivedEvents: 2,
       archiveFiles: 2,
     });
@@ -201,6 +202,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       countedEvents: 0,
       auditEvents: 1,
       searchEvents: 0,
+      conversions: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });
@@ -210,6 +212,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       countedEvents: 0,
       auditEvents: 1,
       searchEvents: 0,
+      conversions: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });

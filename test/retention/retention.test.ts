@@ -156,9 +156,23 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
         top: [{ query: 'q', filterKey: '', value: 1 }],
       })),
     );
+    // Conversions: raw events too, kept as long as the counted ones, by when they happened.
+    await collection('conversion_events').insertMany(
+      [at(90, -1), at(90)].map((when, index) => ({
+        itemId: new Types.ObjectId(items[0]),
+        eventId: `retention-${index}`,
+        kind: 'WATCH',
+        sessionId: 's-retention',
+        occurredAt: when,
+        receivedAt: when,
+        sellerId: 'seller',
+        category: 'c',
+      })),
+    );
     const expected = {
       COUNTED_EVENTS: 1,
       AUDIT_EVENTS: 2,
+      CONVERSIONS: 1,
       AUDIT_AGGREGATES: 1,
       ROLLUPS: 1,
       ROLLUP_JOURNAL: 1,
@@ -189,6 +203,7 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     ]);
     expect(await collection('item_day_sketches').distinct('_id')).toEqual([itemDayId(items[0]!, keptDay)]);
     expect(await collection('rollup_journal').countDocuments()).toBe(1);
+    expect(await collection('conversion_events').distinct('eventId')).toEqual(['retention-1']);
 
     const again = await purge();
     expect(Object.values(again).map((entry) => entry.count)).toEqual(Object.values(expected).map(() => 0));
@@ -404,6 +419,7 @@ describe('privacy', () => {
       countedEvents: 2,
       auditEvents: 2,
       searchEvents: 0,
+      conversions: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });
@@ -417,6 +433,7 @@ describe('privacy', () => {
       countedEvents: 1,
       auditEvents: 1,
       searchEvents: 0,
+      conversions: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });

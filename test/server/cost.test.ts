@@ -94,12 +94,12 @@ describe('cost model', () => {
   });
 
   it('takes the limit from the role: GRAPHQL_MAX_COST anonymous, GRAPHQL_MAX_COST_<ROLE> with a key', () => {
-    expect(config.limits.maxCostByRole).toEqual({ ADMIN: 25_000, ANALYST: 25_000, SELLER: 10_000 });
+    expect(config.limits.maxCostByRole).toEqual({ ADMIN: 25_000, ANALYST: 25_000, SELLER: 10_000, INGEST: 5_000 });
     expect(policy.maxCost(null)).toBe(5_000);
     expect(policy.maxCost('SELLER')).toBe(10_000);
     // Raising the public limit raises the role defaults with it; an explicit role limit wins.
     const raised = loadConfig({ GRAPHQL_MAX_COST: '40000', GRAPHQL_MAX_COST_ANALYST: '3000' }).limits.maxCostByRole;
-    expect(raised).toEqual({ ADMIN: 40_000, ANALYST: 3_000, SELLER: 40_000 });
+    expect(raised).toEqual({ ADMIN: 40_000, ANALYST: 3_000, SELLER: 40_000, INGEST: 40_000 });
     expect(() => loadConfig({ GRAPHQL_MAX_COST_SELLER: '0' })).toThrow(/GRAPHQL_MAX_COST_SELLER/);
     const document = parse(page(50, 'timeSeries(granularity: HOUR) { bucketStart }')); // about 8,800
     expect(() => policy.assertCost({ document }, 'ANALYST')).not.toThrow();
