@@ -15,6 +15,9 @@ import { TrackingOutcomesService } from './tracking/outcomes';
 import { TrackingWriter } from './tracking/trackingWriter';
 import { createConversionsRepository } from './conversions/conversions.repository';
 import { ConversionsService } from './conversions/conversions.service';
+import { FunnelBuilder } from './funnels/funnelBuilder';
+import { createFunnelsRepository } from './funnels/funnels.repository';
+import { FunnelsService } from './funnels/funnels.service';
 import { FileArchiveSink } from './retention/archive';
 import { createRetentionRepository } from './retention/retention.repository';
 import { RetentionService, type RetentionMetrics } from './retention/retention.service';
@@ -191,8 +194,10 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     // In parallel: an engine may take seconds per collection (see ensureSchemaIndexes).
     const searchesRepository = createSearchesRepository(database.connection);
     const conversionsRepository = createConversionsRepository(database.connection);
+    const funnelsRepository = createFunnelsRepository(database.connection);
     await Promise.all([
       conversionsRepository.ensureIndexes(),
+      funnelsRepository.ensureIndexes(),
       auctionItems.ensureIndexes(),
       analyticsRepository.ensureIndexes(),
       searchesRepository.ensureIndexes(),
@@ -429,6 +434,36 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       );
       cleanup.push({ name: 'past query suggestions', release: stopPastQueries });
     }
+    const funnelBuilder = new FunnelBuilder(
+      funnelsRepository,
+      auctionItems,
+      clock,
+      {
+        windowMs: config.conversions.attributionWindowDays * DAY_MS,
+        settleMs: config.funnels.settleMs,
+        firstBuildMs: config.retentionDays * DAY_MS,
+        pageSize: 5_000,
+        instanceId: config.instanceId,
+      },
+      logger.child({ component: 'funnels' }),
+    );
+    if (periodicJobs) {
+      const stopFunnels = runPeriodically(
+        'funnel build',
+        config.funnels.refreshMs,
+        async () => {
+          await funnelBuilder.catchUp();
+        },
+        logger,
+      );
+      cleanup.push({
+        name: 'funnel build',
+        release: async () => {
+          await stopFunnels();
+          await funnelBuilder.stop();
+        },
+      });
+    }
     const schema = await buildGavelSchema();
     const catalog = new CatalogService(auctionItems, clock);
     const services: GavelServices = {
@@ -469,6 +504,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         pseudonyms,
         { tracked: (kind, outcomes) => metrics.recordTracked(kind, outcomes) },
       ),
+      funnels: new FunnelsService(funnelsRepository, funnelBuilder),
       live,
       auth: createAuthService(config, database.connection, clock),
       outcomes: new TrackingOutcomesService(trackingRepository),

@@ -231,6 +231,13 @@ export interface GavelConfig {
     /** `CONVERSION_MAX_DELAY_DAYS`: a conversion that happened longer ago is INVALID. */
     readonly maxDelayDays: number;
   };
+  /** Funnels (`FUNNEL_*`). */
+  readonly funnels: {
+    /** `FUNNEL_REFRESH_MS`: how often the funnels take in new events. */
+    readonly refreshMs: number;
+    /** `FUNNEL_SETTLE_MS`: events received this recently wait for the next round (they may still be being stored). */
+    readonly settleMs: number;
+  };
   /** Live subscriptions (`LIVE_*`, `REDIS_URL`, `WS_KEEPALIVE_MS`). */
   readonly live: {
     /** `REDIS_URL`: fan-out between instances; unset = in-process (single instance). */
@@ -673,6 +680,11 @@ export function loadConfig(env: Env = process.env): GavelConfig {
       attributionWindowDays: integer(env, 'CONVERSION_ATTRIBUTION_WINDOW_DAYS', 14, 1, 365),
       // A backend replaying its queue after an outage of a few days still reports in time.
       maxDelayDays: integer(env, 'CONVERSION_MAX_DELAY_DAYS', 7, 1, 365),
+    }),
+    funnels: Object.freeze({
+      refreshMs: integer(env, 'FUNNEL_REFRESH_MS', 10_000, 1_000, 3_600_000),
+      // A tracked event is stored within TRACKING_WRITE_TIMEOUT_MS (10 s) of when it is stamped.
+      settleMs: integer(env, 'FUNNEL_SETTLE_MS', 15_000, 0, 3_600_000),
     }),
     retention: Object.freeze({
       auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 30, 1, 3650),

@@ -23,6 +23,7 @@ export const SHARD_PLAN: readonly ShardedCollection[] = Object.freeze([
   { collection: 'item_days', key: Object.freeze({ itemId: 'hashed' as const }) },
   { collection: 'item_day_sketches', key: Object.freeze({ itemId: 'hashed' as const }) },
   { collection: 'conversion_events', key: Object.freeze({ itemId: 'hashed' as const }) },
+  { collection: 'funnel_journeys', key: Object.freeze({ itemId: 'hashed' as const }) },
 ]);
 
 /** Why Gavel will not start on this database as it is; the message says what to change. */

@@ -1,4 +1,5 @@
 import type { ConversionsService } from '../conversions/conversions.service';
+import type { FunnelLoaders, FunnelsService } from '../funnels/funnels.service';
 import type { CatalogImportService } from '../catalog/catalogImport.service';
 import type { CatalogService } from '../catalog/auctionItem.service';
 import type { SearchService } from '../catalog/search.service';
@@ -24,6 +25,7 @@ export interface GavelServices {
   readonly analytics: AnalyticsService;
   readonly tracking: TrackingService;
   readonly conversions: ConversionsService;
+  readonly funnels: FunnelsService;
   readonly live: LiveService;
   readonly auth: AuthService;
   readonly outcomes: TrackingOutcomesService;
@@ -52,6 +54,7 @@ export interface ClientInfo {
 /** DataLoaders of one request: batching and caching live exactly as long as the request. */
 export interface RequestLoaders {
   readonly analytics: AnalyticsLoaders;
+  readonly funnels: FunnelLoaders;
 }
 
 /** Per-operation GraphQL context: shared services plus this request's state. */

@@ -14,6 +14,7 @@ import { SuggestionResolver } from '../catalog/suggestion.resolver';
 import { SearchAnalyticsResolver } from '../searches/searchAnalytics.resolver';
 import { LiveResolver } from '../live/live.resolver';
 import { ConversionsResolver } from '../conversions/conversions.resolver';
+import { FunnelResolver, ItemFunnelResolver } from '../funnels/funnels.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
 import { TrackingOutcomesResolver } from '../tracking/outcomes.resolver';
 import { RetentionResolver } from '../retention/retention.resolver';
@@ -30,6 +31,8 @@ const resolvers = [
   TrackingResolver,
   TrackingOutcomesResolver,
   ConversionsResolver,
+  FunnelResolver,
+  ItemFunnelResolver,
   RetentionResolver,
   LiveResolver,
 ] as const;

@@ -16,6 +16,10 @@ export enum RetentionDataType {
   AUDIT_EVENTS = 'AUDIT_EVENTS',
   /** Conversions (views, watches, bids, purchases) the marketplace backend reported: `conversion_events`. */
   CONVERSIONS = 'CONVERSIONS',
+  /** Each session's journey on each lot, the funnels' source (session ids included): `funnel_journeys`. */
+  FUNNEL_JOURNEYS = 'FUNNEL_JOURNEYS',
+  /** The funnels' day rows (counts of journeys, no session): `funnel_days`. */
+  FUNNEL_ROLLUPS = 'FUNNEL_ROLLUPS',
   /** Aggregated counts of refused events per address and minute: `tracking_audit_aggregates`. */
   AUDIT_AGGREGATES = 'AUDIT_AGGREGATES',
   /** Item-day rollups and their unique-visitor sketches: `item_days`, `item_day_sketches`. */
@@ -63,6 +67,8 @@ const SPECS: Record<RetentionDataType, TypeSpec> = {
     filter: { outcome: { $in: Object.values(TrackingOutcome).filter((o) => o !== TrackingOutcome.ACCEPTED) } },
   },
   [RetentionDataType.CONVERSIONS]: { collection: CONVERSION_EVENTS, field: 'occurredAt', filter: {} },
+  [RetentionDataType.FUNNEL_JOURNEYS]: { collection: 'funnel_journeys', field: 'day', filter: {} },
+  [RetentionDataType.FUNNEL_ROLLUPS]: { collection: 'funnel_days', field: 'day', filter: {} },
   [RetentionDataType.AUDIT_AGGREGATES]: { collection: 'tracking_audit_aggregates', field: 'minute', filter: {} },
   [RetentionDataType.ROLLUPS]: {
     collection: 'item_days',
@@ -136,7 +142,7 @@ export interface RetentionRepository {
   sessionsOfUser(userIds: readonly string[]): Promise<string[]>;
   /** Deletes the subject's raw events of one raw type, at most 1,000 per command; returns the number deleted. */
   eraseEvents(
-    type: (typeof RAW_EVENT_TYPES)[number] | RetentionDataType.SEARCH_EVENTS,
+    type: (typeof RAW_EVENT_TYPES)[number] | RetentionDataType.SEARCH_EVENTS | RetentionDataType.FUNNEL_JOURNEYS,
     subject: ErasureSubject,
   ): Promise<number>;
   /**
@@ -189,6 +195,7 @@ export interface ErasureRecord {
   readonly auditEvents: number;
   readonly searchEvents: number;
   readonly conversions: number;
+  readonly funnelJourneys: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }

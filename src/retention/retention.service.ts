@@ -54,6 +54,7 @@ export interface ErasureReport {
   readonly auditEvents: number;
   readonly searchEvents: number;
   readonly conversions: number;
+  readonly funnelJourneys: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }
@@ -118,6 +119,9 @@ export class RetentionService {
       [RetentionDataType.AUDIT_EVENTS]: before(this.policy.auditDays),
       // Conversions carry session and user ids like the events they are attributed to.
       [RetentionDataType.CONVERSIONS]: before(this.policy.countedEventsDays),
+      // Journeys name their session, as the raw events do; the funnels' day rows are counts, kept as the rollups.
+      [RetentionDataType.FUNNEL_JOURNEYS]: before(this.policy.countedEventsDays + 1),
+      [RetentionDataType.FUNNEL_ROLLUPS]: before(this.policy.rollupDays + 1),
       [RetentionDataType.AUDIT_AGGREGATES]: before(this.policy.auditDays),
       // A day's rollup goes once the whole day is older than the retention.
       [RetentionDataType.ROLLUPS]: before(this.policy.rollupDays + 1),
@@ -175,6 +179,7 @@ export class RetentionService {
     let auditEvents = 0;
     let searchEvents = 0;
     let conversions = 0;
+    let funnelJourneys = 0;
     let target: ErasureSubject = { userIds: new Set(), sessionIds: new Set(forms) };
     try {
       if (kind === 'userId') {
@@ -185,11 +190,11 @@ export class RetentionService {
           for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, forms)) sessions.add(session);
         target = { userIds: new Set(forms), sessionIds: sessions };
       }
-      [countedEvents, auditEvents, conversions, searchEvents] = (await Promise.all(
-        [...RAW_EVENT_TYPES, RetentionDataType.SEARCH_EVENTS as const].map((type) =>
-          this.repository.eraseEvents(type, target),
+      [countedEvents, auditEvents, conversions, searchEvents, funnelJourneys] = (await Promise.all(
+        [...RAW_EVENT_TYPES, RetentionDataType.SEARCH_EVENTS as const, RetentionDataType.FUNNEL_JOURNEYS as const].map(
+          (type) => this.repository.eraseEvents(type, target),
         ),
-      )) as [number, number, number, number];
+      )) as [number, number, number, number, number];
       if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
     } finally {
       // A purge of this process may hold the same lease; it keeps it.
@@ -201,6 +206,7 @@ export class RetentionService {
       auditEvents,
       searchEvents,
       conversions,
+      funnelJourneys,
       archivedEvents: archived.documents,
       archiveFiles: archived.files,
     };

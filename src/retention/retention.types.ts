@@ -57,6 +57,12 @@ export class ErasureReport {
   @Field(() => Int, { description: "Conversions (views, watches, bids, purchases) of the subject's sessions deleted." })
   conversions!: number;
 
+  @Field(() => Int, {
+    description:
+      "Funnel journeys of the subject's sessions deleted (the funnels' day counts stay, like the item counters).",
+  })
+  funnelJourneys!: number;
+
   @Field(() => Int, { description: 'Events removed from archives (rewritten without them).' })
   archivedEvents!: number;
 

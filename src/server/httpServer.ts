@@ -240,7 +240,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
       ...first,
       logger,
       trace: undefined,
-      loaders: { analytics: services.analytics.createLoaders() },
+      loaders: { analytics: services.analytics.createLoaders(), funnels: services.funnels.createLoaders() },
     }),
     // A key revoked since the subscription started receives nothing more (within the key cache
     // TTL): its connection is closed with 4403, as a reconnection with it would be.
@@ -384,7 +384,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           services,
           logger: trace ? logger.child({ reqId: trace.requestId }) : logger,
           viewer,
-          loaders: { analytics: services.analytics.createLoaders() },
+          loaders: { analytics: services.analytics.createLoaders(), funnels: services.funnels.createLoaders() },
           client,
           trace,
         };
@@ -507,7 +507,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Gavel
           logger: trace ? logger.child({ reqId: trace.requestId }) : logger,
           client,
           viewer,
-          loaders: { analytics: services.analytics.createLoaders() },
+          loaders: { analytics: services.analytics.createLoaders(), funnels: services.funnels.createLoaders() },
           trace,
         };
       },

@@ -189,6 +189,10 @@ function pricedFields(
     'Mutation.trackImpressions': ({ args }) =>
       (Array.isArray(args.events) ? args.events.length : 1) * COST.trackedEvent,
     'Mutation.trackClicks': ({ args }) => (Array.isArray(args.events) ? args.events.length : 1) * COST.trackedEvent,
+    // One read of the day rows of the range (category or seller scope), whatever the steps.
+    'Query.funnel': ({ childComplexity }) => COST.aggregation + childComplexity,
+    // Batched per page by the request's loader, like the other item figures.
+    'ItemAnalytics.funnel': ({ childComplexity }) => COST.object + childComplexity,
     // Each conversion reads its touches (two indexed reads) besides its insert.
     'Mutation.trackConversions': ({ args }) =>
       (Array.isArray(args.events) ? args.events.length : 1) * 3 * COST.trackedEvent,
@@ -228,10 +232,13 @@ export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze
     'signs one token, no database read; rate limited per address (TRACKING_NEW_SESSIONS_PER_MINUTE)',
   'TrackingResult.events': 'one entry per event sent, already priced on trackImpressions/trackClicks',
   'ConversionResult.events': 'one entry per conversion sent, already priced on trackConversions',
+  'Funnel.steps': 'one entry per step asked for (2 to 6)',
+  'Funnel.breakdown': 'one entry per source (7) or category (a few dozen), from the rows already read',
+  'FunnelGroup.steps': 'one entry per step asked for (2 to 6)',
   'Mutation.purgeExpiredData':
     'ADMIN only; one purge at a time across instances (the retention lease), in bounded batches',
   'Mutation.eraseSubject': "ADMIN only; deletes one subject's raw events, under the retention lease",
-  'PurgeReport.types': 'one entry per retention data type (9)',
+  'PurgeReport.types': 'one entry per retention data type (11)',
   'SearchAnalytics.topQueries': 'up to `first` queries, priced on Query.searchAnalytics',
   'SearchAnalytics.zeroResultQueries': 'up to `first` queries, priced on Query.searchAnalytics',
   'SearchAnalytics.noClickQueries': 'up to `first` queries, priced on Query.searchAnalytics',

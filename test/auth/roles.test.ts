@@ -49,6 +49,7 @@ const itemAnalyticsFields = [
   'uniqueUsers',
   'bySource { source impressions clicks ctr }',
   'timeSeries(granularity: DAY) { bucketStart impressions clicks }',
+  'funnel(steps: [IMPRESSION, CLICK, BID]) { steps { step journeys } }',
 ];
 const event = (item: string) => `{ itemId: "${item}", sessionId: "s-roles", source: SEARCH, position: 0 }`;
 const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
@@ -83,6 +84,12 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
   {
     name: 'query popularItems',
     doc: () => `{ popularItems(first: 5) { item { id } impressions clicks ctr } }`,
+    expected: RANKINGS,
+  },
+  {
+    // A SELLER's funnel counts its own lots only (see test/funnels).
+    name: 'query funnel',
+    doc: () => '{ funnel(breakdown: SOURCE) { steps { step journeys } breakdown { key } } }',
     expected: RANKINGS,
   },
   {

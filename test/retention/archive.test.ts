@@ -204,6 +204,7 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
       auditEvents: 0,
       searchEvents: 0,
       conversions: 0,
+      funnelJourneys: 0,
       archivedEvents: aliceArchived,
       archiveFiles: 3,
     });

@@ -194,6 +194,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       auditEvents: 2,
       searchEvents: 0,
       conversions: 0,
+      funnelJourneys: 0,
       archivedEvents: 2,
       archiveFiles: 2,
     });
@@ -203,6 +204,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       auditEvents: 1,
       searchEvents: 0,
       conversions: 0,
+      funnelJourneys: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });
@@ -213,6 +215,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       auditEvents: 1,
       searchEvents: 0,
       conversions: 0,
+      funnelJourneys: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });

@@ -169,10 +169,38 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
         category: 'c',
       })),
     );
+    // Funnel journeys name their session: kept a day longer than the raw events, whole days; their
+    // day rows hold counts only, kept as the rollups.
+    await collection('funnel_journeys').insertMany(
+      [dayOf(at(91, -1)), new Date(dayOf(at(91, -1)).getTime() + DAY)].map((day, index) => ({
+        _id: `journey-${index}` as never,
+        itemId: new Types.ObjectId(items[0]),
+        sessionId: 's-retention',
+        sellerId: 'seller',
+        category: 'c',
+        endsAt: new Date(NOW),
+        steps: { IMPRESSION: day.getTime() },
+        touches: {},
+        day,
+      })),
+    );
+    await collection('funnel_days').insertMany(
+      [expiredDay, keptDay].map((day) => ({
+        _id: `item:${items[0]}:${day.toISOString().slice(0, 10)}` as never,
+        scope: 'item',
+        day,
+        itemId: new Types.ObjectId(items[0]),
+        category: 'c',
+        sellerId: 'seller',
+        entries: [],
+      })),
+    );
     const expected = {
       COUNTED_EVENTS: 1,
       AUDIT_EVENTS: 2,
       CONVERSIONS: 1,
+      FUNNEL_JOURNEYS: 1,
+      FUNNEL_ROLLUPS: 1,
       AUDIT_AGGREGATES: 1,
       ROLLUPS: 1,
       ROLLUP_JOURNAL: 1,
@@ -204,6 +232,8 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     expect(await collection('item_day_sketches').distinct('_id')).toEqual([itemDayId(items[0]!, keptDay)]);
     expect(await collection('rollup_journal').countDocuments()).toBe(1);
     expect(await collection('conversion_events').distinct('eventId')).toEqual(['retention-1']);
+    expect(await collection('funnel_journeys').distinct('_id')).toEqual(['journey-1']);
+    expect(await collection('funnel_days').countDocuments()).toBe(1);
 
     const again = await purge();
     expect(Object.values(again).map((entry) => entry.count)).toEqual(Object.values(expected).map(() => 0));
@@ -420,6 +450,7 @@ describe('privacy', () => {
       auditEvents: 2,
       searchEvents: 0,
       conversions: 0,
+      funnelJourneys: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });
@@ -434,6 +465,7 @@ describe('privacy', () => {
       auditEvents: 1,
       searchEvents: 0,
       conversions: 0,
+      funnelJourneys: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });

@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
+import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
+import { startOfDay, type Clock } from '../shared/clock';
+import type { Logger } from '../shared/logger';
+import { FunnelScope, type FunnelDayRecord, type FunnelEntry, type JourneyRecord } from './funnel.model';
+import { countedSteps, pairDurations, signatureOf, type StepTimes } from './journeys';
+import {
+  mergeEntries,
+  rowId,
+  type FunnelsRepository,
+  type JourneyEvent,
+  type JourneyUpdate,
+} from './funnels.repository';
+
+/** How the builder runs. */
+export interface FunnelBuilderPolicy {
+  /** Steps count within this long after a journey's first step (`CONVERSION_ATTRIBUTION_WINDOW_DAYS`). */
+  readonly windowMs: number;
+  /**
+   * Events received this recently are left for the next round (`FUNNEL_SETTLE_MS`): a tracked
+   * event is stamped when received and stored within `TRACKING_WRITE_TIMEOUT_MS`, so one received
+   * earlier than the checkpoint could still be on its way.
+   */
+  readonly settleMs: number;
+  /** How far back a first build reads (the raw events' retention, `RETENTION_DAYS`). */
+  readonly firstBuildMs: number;
+  /** Events of each kind read per page. */
+  readonly pageSize: number;
+  /** `GAVEL_INSTANCE_ID`, for the lease's holder name. */
+  readonly instanceId: string;
+}
+
+/** How long the lease lasts without a renewal (every page renews it). */
+const LEASE_MS = 60_000;
+
+/**
+ * Builds the funnels' journeys and day rows from the counted tracking events and the conversions,
+ * in rounds, behind the traffic (`FUNNEL_SETTLE_MS`), one instance at a time (a lease in
+ * `funnel_builder`, with the checkpoint). Every write is idempotent — journeys take `$min`s, rows
+ * are recomputed whole — so a round that stopped half-way, a lapsed lease or a rebuild from an
+ * earlier checkpoint never counts anything twice.
+ */
+export class FunnelBuilder {
+  private readonly holder: string;
+  private running?: Promise<number>;
+
+  constructor(
+    private readonly repository: FunnelsRepository,
+    private readonly catalog: Pick<AuctionItemRepository, 'findByIds'>,
+    private readonly clock: Clock,
+    private readonly policy: FunnelBuilderPolicy,
+    private readonly logger: Logger,
+  ) {
+    this.holder = `${policy.instanceId}/${randomBytes(6).toString('hex')}`;
+  }
+
+  /**
+   * One round: every event received up to `FUNNEL_SETTLE_MS` ago goes into the journeys and rows.
+   * Returns how many events it read (0 when another instance holds the lease). Concurrent calls
+   * share one round.
+   */
+  catchUp(): Promise<number> {
+    this.running ??= this.round().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** Gives the lease back (at shutdown), after a round in progress. */
+  async stop(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    await this.repository.releaseLease(this.holder);
+  }
+
+  private async round(): Promise<number> {
+    const now = this.clock.now();
+    const state = await this.repository.takeLease(this.holder, now, new Date(now.getTime() + LEASE_MS));
+    if (!state) return 0;
+    const upTo = new Date(now.getTime() - this.policy.settleMs);
+    let from = state.checkpoint ?? new Date(now.getTime() - this.policy.firstBuildMs);
+    let read = 0;
+    while (from.getTime() <= upTo.getTime()) {
+      const page = await this.repository.eventsReceived(from, upTo, this.policy.pageSize);
+      await this.apply(page.events);
+      read += page.events.length;
+      // Events received at the cut are read again on the next page (idempotent); a page of one
+      // instant only moves on past it.
+      const next =
+        page.cut === null
+          ? upTo.getTime() + 1
+          : Math.max(page.cut, from.getTime() + (page.cut === from.getTime() ? 1 : 0));
+      from = new Date(next);
+      await this.repository.saveCheckpoint(this.holder, from);
+      const renewed = this.clock.now();
+      if (!(await this.repository.takeLease(this.holder, renewed, new Date(renewed.getTime() + LEASE_MS)))) break;
+      if (page.cut === null) break;
+    }
+    if (read > 0) this.logger.debug({ events: read, through: upTo }, 'funnels built');
+    return read;
+  }
+
+  /** Puts events into their journeys, then recounts the rows of every lot-day, category-day and seller-day they touched. */
+  private async apply(events: readonly JourneyEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const lots = new Map(
+      (
+        await this.catalog.findByIds(
+          [...new Set(events.map((event) => event.itemId.toHexString()))].map((id) => new Types.ObjectId(id)),
+        )
+      ).map((lot) => [lot._id.toHexString(), lot]),
+    );
+    const updates = new Map<string, JourneyUpdate & { steps: StepTimes; touches: Record<string, number> }>();
+    for (const event of events) {
+      const lot = lots.get(event.itemId.toHexString());
+      if (!lot) continue;
+      const id = `${event.itemId.toHexString()}:${event.sessionId}`;
+      let update = updates.get(id);
+      if (!update)
+        updates.set(
+          id,
+          (update = {
+            id,
+            itemId: lot._id,
+            sessionId: event.sessionId,
+            lot: { sellerId: lot.sellerId, category: lot.category, endsAt: lot.endsAt },
+            steps: {},
+            touches: {},
+          }),
+        );
+      update.steps[event.step] = Math.min(update.steps[event.step] ?? Infinity, event.at);
+      if (event.source) update.touches[event.source] = Math.min(update.touches[event.source] ?? Infinity, event.at);
+    }
+    const journeys = await this.repository.updateJourneys([...updates.values()]);
+    // Each journey counts under the day of its first step; a late event may move it earlier.
+    const itemDays = new Map<string, { itemId: Types.ObjectId; day: Date }>();
+    const moved: Array<{ id: string; itemId: Types.ObjectId; day: Date }> = [];
+    for (const journey of journeys) {
+      const day = startOfDay(new Date(Math.min(...Object.values(journey.steps as Record<string, number>))));
+      if (journey.day?.getTime() !== day.getTime()) {
+        moved.push({ id: journey._id, itemId: journey.itemId, day });
+        if (journey.day)
+          itemDays.set(`${journey.itemId.toHexString()}|${journey.day.getTime()}`, {
+            itemId: journey.itemId,
+            day: journey.day,
+          });
+      }
+      itemDays.set(`${journey.itemId.toHexString()}|${day.getTime()}`, { itemId: journey.itemId, day });
+    }
+    await this.repository.setJourneyDays(moved);
+    const itemRows: FunnelDayRecord[] = [];
+    for (const { itemId, day } of itemDays.values()) {
+      const lot = lots.get(itemId.toHexString())!;
+      itemRows.push({
+        _id: rowId(FunnelScope.ITEM, itemId.toHexString(), day),
+        scope: FunnelScope.ITEM,
+        day,
+        itemId,
+        category: lot.category,
+        sellerId: lot.sellerId,
+        entries: this.entriesOf(await this.repository.journeysOf(itemId, day)),
+      });
+    }
+    await this.repository.writeRows(itemRows);
+    // Then the category and seller rows those lots count in, each recounted from its lots' rows.
+    const groupRows: FunnelDayRecord[] = [];
+    const seen = new Set<string>();
+    for (const row of itemRows) {
+      const categoryId = rowId(FunnelScope.CATEGORY, row.category, row.day);
+      if (!seen.has(categoryId)) {
+        seen.add(categoryId);
+        const rows = await this.repository.itemRowsOf(row.category, row.day);
+        groupRows.push(groupRow(categoryId, FunnelScope.CATEGORY, row.day, row.category, null, rows));
+      }
+      const sellerId = rowId(FunnelScope.SELLER, `${row.sellerId}:${row.category}`, row.day);
+      if (!seen.has(sellerId)) {
+        seen.add(sellerId);
+        const rows = await this.repository.itemRowsOf(row.category, row.day, row.sellerId!);
+        groupRows.push(groupRow(sellerId, FunnelScope.SELLER, row.day, row.category, row.sellerId, rows));
+      }
+    }
+    await this.repository.writeRows(groupRows);
+  }
+
+  /** The entries of one lot-day's journeys: counted per first-touch source and signature. */
+  private entriesOf(journeys: readonly JourneyRecord[]): FunnelEntry[] {
+    const entries = new Map<string, FunnelEntry>();
+    for (const journey of journeys) {
+      const steps = countedSteps(journey.steps, { endsAt: journey.endsAt.getTime() }, this.policy.windowMs);
+      if (steps.length === 0) continue;
+      const source = firstTouchSource(journey.touches);
+      const signature = signatureOf(steps);
+      const key = `${source}|${signature}`;
+      let entry = entries.get(key);
+      if (!entry) entries.set(key, (entry = { source, signature, count: 0, durations: {} }));
+      entry.count++;
+      for (const [pair, bucket] of pairDurations(steps)) {
+        const histogram = (entry.durations[pair] ??= {});
+        histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+      }
+    }
+    return [...entries.values()];
+  }
+}
+
+/** The source whose touch came first (ties: the first in name order); `NONE` without a touch. */
+function firstTouchSource(touches: Record<string, number> | undefined): string {
+  const sorted = Object.entries(touches ?? {}).sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
+  return sorted[0]?.[0] ?? 'NONE';
+}
+
+function groupRow(
+  id: string,
+  scope: FunnelScope,
+  day: Date,
+  category: string,
+  sellerId: string | null,
+  rows: readonly FunnelDayRecord[],
+): FunnelDayRecord {
+  return {
+    _id: id,
+    scope,
+    day,
+    itemId: null,
+    category,
+    sellerId,
+    entries: mergeEntries(rows.map((row) => row.entries)),
+  };
+}

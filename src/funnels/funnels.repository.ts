@@ -1,0 +1,279 @@
+import type { Connection, Types, mongo } from 'mongoose';
+import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from '../db/bulkWrites';
+import { ensureSchemaIndexes } from '../db/indexes';
+import { chunks } from '../shared/chunks';
+import { conversionEventModel } from '../conversions/conversionEvent.model';
+import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
+import {
+  FunnelScope,
+  funnelDayModel,
+  journeyModel,
+  type FunnelDayRecord,
+  type FunnelEntry,
+  type JourneyRecord,
+} from './funnel.model';
+import { addHistogram, FunnelStep } from './journeys';
+
+/** A step of one journey, read from the counted tracking events or the conversions. */
+export interface JourneyEvent {
+  readonly itemId: Types.ObjectId;
+  readonly sessionId: string;
+  readonly step: FunnelStep;
+  /** When it happened: receive time of a tracked event, `occurredAt` of a conversion. */
+  readonly at: number;
+  /** The traffic source of a tracked event. */
+  readonly source?: string;
+  /** When it was received (the builder's checkpoint moves by it). */
+  readonly receivedAt: number;
+}
+
+/** One journey's `$min` update: step times and touch times. */
+export interface JourneyUpdate {
+  readonly id: string;
+  readonly itemId: Types.ObjectId;
+  readonly sessionId: string;
+  readonly lot: { readonly sellerId: string; readonly category: string; readonly endsAt: Date };
+  readonly steps: Partial<Record<FunnelStep, number>>;
+  readonly touches: Record<string, number>;
+}
+
+/** The builder's lease and checkpoint (`funnel_builder`, one document). */
+export interface BuilderState {
+  readonly holder: string | null;
+  readonly until: Date | null;
+  /** Every event received before this is in the journeys. */
+  readonly checkpoint: Date | null;
+}
+
+/** Rows of one scope over a range of days (`from` inclusive, `to` exclusive). */
+export interface FunnelRowQuery {
+  readonly scope: FunnelScope;
+  readonly from: Date;
+  readonly to: Date;
+  readonly itemIds?: readonly Types.ObjectId[];
+  readonly category?: string;
+  readonly sellerId?: string;
+}
+
+/** Storage of journeys, their day rows, and the builder's lease. */
+export interface FunnelsRepository {
+  /**
+   * The counted impressions and clicks and the conversions received in `[from, to]`, at most
+   * `limit` of each kind, oldest first, and whether either kind had more.
+   */
+  eventsReceived(from: Date, to: Date, limit: number): Promise<{ events: JourneyEvent[]; cut: number | null }>;
+  /** Applies `$min` updates (creating journeys); returns the journeys as they are now. */
+  updateJourneys(updates: readonly JourneyUpdate[]): Promise<JourneyRecord[]>;
+  /** Sets the day each journey is counted under. */
+  setJourneyDays(days: ReadonlyArray<{ id: string; itemId: Types.ObjectId; day: Date }>): Promise<void>;
+  /** The journeys of one lot that began on one day. */
+  journeysOf(itemId: Types.ObjectId, day: Date): Promise<JourneyRecord[]>;
+  /** Replaces (or, with no entries, deletes) these rows. */
+  writeRows(rows: readonly FunnelDayRecord[]): Promise<void>;
+  /** The rows of one scope over a range of days; one command. */
+  rows(query: FunnelRowQuery): Promise<FunnelDayRecord[]>;
+  /** Item rows of one category on one day (and of one seller, when given). */
+  itemRowsOf(category: string, day: Date, sellerId?: string): Promise<FunnelDayRecord[]>;
+  /** Takes or renews the builder's lease; returns the state when taken, null when another holder has it. */
+  takeLease(holder: string, now: Date, until: Date): Promise<BuilderState | null>;
+  /** Moves the checkpoint (as the lease's holder). */
+  saveCheckpoint(holder: string, checkpoint: Date): Promise<void>;
+  /** Gives the lease back. */
+  releaseLease(holder: string): Promise<void>;
+  /** Moves the checkpoint back (a rebuild from `from`), whoever holds the lease. */
+  rewind(from: Date): Promise<void>;
+  ensureIndexes(): Promise<void>;
+}
+
+const STEP_OF_KIND: Record<string, FunnelStep> = {
+  ITEM_VIEW: FunnelStep.ITEM_VIEW,
+  WATCH: FunnelStep.WATCH,
+  BID: FunnelStep.BID,
+  PURCHASE: FunnelStep.PURCHASE,
+};
+
+/** Ids per read of journeys by id. */
+const READ_CHUNK = 1_000;
+
+/** Binds funnel storage to a connection. */
+export function createFunnelsRepository(connection: Connection): FunnelsRepository {
+  const journeys = journeyModel(connection);
+  const days = funnelDayModel(connection);
+  const journeyDocs = connection.collection<JourneyRecord>(journeys.collection.collectionName);
+  const dayDocs = connection.collection<FunnelDayRecord>(days.collection.collectionName);
+  const tracked = trackingEventModel(connection).collection;
+  const conversions = conversionEventModel(connection).collection;
+  const builder = connection.collection<{ _id: string } & BuilderState>('funnel_builder');
+  return {
+    eventsReceived: async (from, to, limit) => {
+      const window = { $gte: from, $lte: to };
+      const [touches, converted] = await Promise.all([
+        tracked
+          .find(
+            {
+              outcome: TrackingOutcome.ACCEPTED,
+              receivedAt: window,
+              type: { $in: [EventType.IMPRESSION, EventType.CLICK] },
+            },
+            {
+              sort: { receivedAt: 1 },
+              limit,
+              projection: { itemId: 1, sessionId: 1, type: 1, source: 1, receivedAt: 1 },
+            },
+          )
+          .toArray(),
+        conversions
+          .find(
+            { receivedAt: window },
+            {
+              sort: { receivedAt: 1 },
+              limit,
+              projection: { itemId: 1, sessionId: 1, kind: 1, occurredAt: 1, receivedAt: 1 },
+            },
+          )
+          .toArray(),
+      ]);
+      const events: JourneyEvent[] = [
+        ...touches.map((event) => ({
+          itemId: event.itemId as Types.ObjectId,
+          sessionId: event.sessionId as string,
+          step: event.type === EventType.CLICK ? FunnelStep.CLICK : FunnelStep.IMPRESSION,
+          at: (event.receivedAt as Date).getTime(),
+          source: event.source as string,
+          receivedAt: (event.receivedAt as Date).getTime(),
+        })),
+        ...converted.map((event) => ({
+          itemId: event.itemId as Types.ObjectId,
+          sessionId: event.sessionId as string,
+          step: STEP_OF_KIND[event.kind as string]!,
+          at: (event.occurredAt as Date).getTime(),
+          receivedAt: (event.receivedAt as Date).getTime(),
+        })),
+      ];
+      // Where a kind was cut off, nothing after its last is read: the next page starts there.
+      const lasts = [touches, converted]
+        .filter((list) => list.length === limit)
+        .map((list) => (list.at(-1)!.receivedAt as Date).getTime());
+      const cut = lasts.length > 0 ? Math.min(...lasts) : null;
+      return { events: cut === null ? events : events.filter((event) => event.receivedAt <= cut), cut };
+    },
+    updateJourneys: async (updates) => {
+      if (updates.length === 0) return [];
+      const operations = updates.map((update) => ({
+        updateOne: {
+          filter: { _id: update.id, itemId: update.itemId },
+          update: {
+            $min: {
+              ...Object.fromEntries(Object.entries(update.steps).map(([step, at]) => [`steps.${step}`, at])),
+              ...Object.fromEntries(Object.entries(update.touches).map(([source, at]) => [`touches.${source}`, at])),
+            },
+            $setOnInsert: {
+              sessionId: update.sessionId,
+              sellerId: update.lot.sellerId,
+              category: update.lot.category,
+              endsAt: update.lot.endsAt,
+            },
+          },
+          upsert: true,
+        },
+      })) as mongo.AnyBulkWriteOperation<JourneyRecord>[];
+      // `$min` and `$setOnInsert` are idempotent: a command whose outcome is unknown is sent again.
+      const failed = await bulkWriteRetryingConflicts(journeyDocs, operations, { unknownOutcome: 'repeat' });
+      if (failed.some((failure) => failure.code !== DUPLICATE_KEY)) throw new Error('journey updates failed');
+      // Two builders (a lease that lapsed) created one journey at once: the loser's update now finds it.
+      if (failed.length > 0)
+        await bulkWriteRetryingConflicts(
+          journeyDocs,
+          failed.map((failure) => operations[failure.index]!),
+          { unknownOutcome: 'repeat' },
+        );
+      const found: JourneyRecord[] = [];
+      for (const chunk of chunks(updates, READ_CHUNK))
+        found.push(...(await journeyDocs.find({ _id: { $in: chunk.map((update) => update.id) } }).toArray()));
+      return found;
+    },
+    setJourneyDays: async (changes) => {
+      if (changes.length === 0) return;
+      await bulkWriteRetryingConflicts(
+        journeyDocs,
+        changes.map(({ id, itemId, day }) => ({
+          updateOne: { filter: { _id: id, itemId }, update: { $set: { day } } },
+        })) as mongo.AnyBulkWriteOperation<JourneyRecord>[],
+        { unknownOutcome: 'repeat' },
+      );
+    },
+    journeysOf: (itemId, day) => journeyDocs.find({ itemId, day }).toArray(),
+    writeRows: async (rows) => {
+      if (rows.length === 0) return;
+      await bulkWriteRetryingConflicts(
+        dayDocs,
+        rows.map((row) =>
+          row.entries.length === 0
+            ? { deleteOne: { filter: { _id: row._id } } }
+            : { replaceOne: { filter: { _id: row._id }, replacement: row, upsert: true } },
+        ) as mongo.AnyBulkWriteOperation<FunnelDayRecord>[],
+        { unknownOutcome: 'repeat' },
+      );
+    },
+    rows: ({ scope, from, to, itemIds, category, sellerId }) =>
+      dayDocs
+        .find({
+          scope,
+          day: { $gte: from, $lt: to },
+          ...(itemIds ? { itemId: { $in: [...itemIds] } } : {}),
+          ...(category !== undefined ? { category } : {}),
+          ...(sellerId !== undefined ? { sellerId } : {}),
+        })
+        .toArray(),
+    itemRowsOf: (category, day, sellerId) =>
+      dayDocs
+        .find({ scope: FunnelScope.ITEM, category, day, ...(sellerId !== undefined ? { sellerId } : {}) })
+        .toArray(),
+    takeLease: async (holder, now, until) => {
+      try {
+        const taken = await builder.findOneAndUpdate(
+          { _id: 'builder', $or: [{ until: { $lt: now } }, { holder }, { holder: null }] },
+          { $set: { holder, until } },
+          { upsert: true, returnDocument: 'after' },
+        );
+        return taken ? { holder, until, checkpoint: taken.checkpoint ?? null } : null;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
+        return null;
+      }
+    },
+    saveCheckpoint: async (holder, checkpoint) => {
+      await builder.updateOne({ _id: 'builder', holder }, { $set: { checkpoint } });
+    },
+    releaseLease: async (holder) => {
+      await builder.updateOne({ _id: 'builder', holder }, { $set: { holder: null, until: null } });
+    },
+    rewind: async (from) => {
+      await builder.updateOne({ _id: 'builder' }, { $min: { checkpoint: from } }, { upsert: true });
+    },
+    ensureIndexes: async () => {
+      await Promise.all([ensureSchemaIndexes(journeys), ensureSchemaIndexes(days)]);
+    },
+  };
+}
+
+/** The row entries of a set of journeys, and the id of a row. */
+export function rowId(scope: FunnelScope, key: string, day: Date): string {
+  return `${scope}:${key}:${day.toISOString().slice(0, 10)}`;
+}
+
+/** Entries merged by (source, signature): counts and histograms added. */
+export function mergeEntries(lists: ReadonlyArray<readonly FunnelEntry[]>): FunnelEntry[] {
+  const merged = new Map<string, FunnelEntry>();
+  for (const list of lists)
+    for (const entry of list) {
+      const key = `${entry.source}|${entry.signature}`;
+      let into = merged.get(key);
+      if (!into)
+        merged.set(key, (into = { source: entry.source, signature: entry.signature, count: 0, durations: {} }));
+      into.count += entry.count;
+      for (const [pair, histogram] of Object.entries(entry.durations))
+        addHistogram((into.durations[pair] ??= {}), histogram);
+    }
+  return [...merged.values()];
+}

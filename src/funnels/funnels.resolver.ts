@@ -1,0 +1,48 @@
+import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Role } from '../auth/apiKey';
+import type { ItemRangeKey } from '../analytics/analytics.service';
+import { ItemAnalytics } from '../analytics/analytics.types';
+import { TimeRangeInput } from '../analytics/timeRange';
+import type { GavelContext } from '../graphql/context';
+import { FunnelStep } from './journeys';
+import { Funnel, FunnelBreakdown, FunnelFilter } from './funnels.types';
+
+const STEPS_DESCRIPTION =
+  'The steps, 2 to 6 in the funnel order (default: all six), e.g. [IMPRESSION, CLICK, BID, PURCHASE].';
+
+/** The marketplace's funnels (ANALYST; SELLER: its own lots). */
+@Resolver()
+export class FunnelResolver {
+  @Authorized(Role.ANALYST, Role.SELLER)
+  @Query(() => Funnel, {
+    description:
+      'Journeys through ordered steps over the whole UTC days of a range (default: the last 7 days), for the marketplace, one category or one seller, optionally broken down. Needs an ADMIN or ANALYST key, or a SELLER key (its own lots). Built every FUNNEL_REFRESH_MS from events received FUNNEL_SETTLE_MS ago or earlier.',
+  })
+  funnel(
+    @Ctx() { services, viewer }: GavelContext,
+    @Arg('range', () => TimeRangeInput, { nullable: true }) range?: TimeRangeInput | null,
+    @Arg('steps', () => [FunnelStep], { nullable: true, description: STEPS_DESCRIPTION }) steps?: FunnelStep[] | null,
+    @Arg('breakdown', () => FunnelBreakdown, { nullable: true }) breakdown?: FunnelBreakdown | null,
+    @Arg('filter', () => FunnelFilter, { nullable: true }) filter?: FunnelFilter | null,
+  ): Promise<Funnel> {
+    return services.funnels.funnel(viewer, services.analytics.resolveRange(range), steps, breakdown, filter);
+  }
+}
+
+/** `AuctionItem.analytics.funnel`: one lot's funnel, every lot of a page read at once. */
+@Resolver(() => ItemAnalytics)
+export class ItemFunnelResolver {
+  @FieldResolver(() => Funnel, { description: "This lot's funnel over the analytics range's whole UTC days." })
+  funnel(
+    @Root() key: ItemRangeKey,
+    @Ctx() { services, loaders }: GavelContext,
+    @Arg('steps', () => [FunnelStep], { nullable: true, description: STEPS_DESCRIPTION }) steps?: FunnelStep[] | null,
+    @Arg('breakdown', () => FunnelBreakdown, {
+      nullable: true,
+      description: 'SOURCE only: a lot has one category.',
+    })
+    breakdown?: FunnelBreakdown | null,
+  ): Promise<Funnel> {
+    return services.funnels.itemFunnel(loaders.funnels, key, steps, breakdown);
+  }
+}

@@ -1,0 +1,198 @@
+import DataLoader from 'dataloader';
+import { Types } from 'mongoose';
+import { Role } from '../auth/apiKey';
+import { forbidden, type Viewer } from '../auth/viewer';
+import type { ItemRangeKey } from '../analytics/analytics.service';
+import type { EffectiveTimeRange } from '../analytics/timeRange';
+import { DAY_MS, startOfDay } from '../shared/clock';
+import { badUserInput } from '../shared/errors';
+import type { FunnelBuilder } from './funnelBuilder';
+import { FunnelScope, type FunnelDayRecord } from './funnel.model';
+import type { FunnelsRepository } from './funnels.repository';
+import { depthReached, FunnelStep, histogramMedianMs, pairKey, addHistogram, type Histogram } from './journeys';
+import { FunnelBreakdown, type Funnel, type FunnelFilter, type FunnelStepFigures } from './funnels.types';
+
+/** The steps of a funnel when none are given: all of them. */
+export const ALL_STEPS: readonly FunnelStep[] = Object.freeze(Object.values(FunnelStep));
+
+/** Per-request loaders: the funnel rows of every lot of a page in one read per range. */
+export interface FunnelLoaders {
+  readonly itemRows: DataLoader<ItemRangeKey, FunnelDayRecord[], string>;
+}
+
+/**
+ * Funnels read from the day rows the builder keeps (one read per funnel, whatever the range, the
+ * steps or the breakdown), and the builder itself.
+ */
+export class FunnelsService {
+  constructor(
+    private readonly repository: FunnelsRepository,
+    private readonly builder: FunnelBuilder,
+  ) {}
+
+  /** Builds what was received up to `FUNNEL_SETTLE_MS` ago now (the periodic job calls it too). */
+  catchUp(): Promise<number> {
+    return this.builder.catchUp();
+  }
+
+  /**
+   * The marketplace's funnel, or one category's or seller's. A SELLER key reads its own lots only.
+   *
+   * @throws BAD_USER_INPUT for steps out of order or repeated; FORBIDDEN for a SELLER naming another seller
+   */
+  async funnel(
+    viewer: Viewer,
+    range: EffectiveTimeRange,
+    steps: readonly FunnelStep[] | null | undefined,
+    breakdown: FunnelBreakdown | null | undefined,
+    filter: FunnelFilter | null | undefined,
+  ): Promise<Funnel> {
+    const ordered = validSteps(steps);
+    let sellerId = filter?.sellerId ?? undefined;
+    if (viewer.role === Role.SELLER) {
+      if (sellerId !== undefined && sellerId !== viewer.sellerId)
+        throw forbidden("A SELLER key reads the funnels of its own seller's lots only.");
+      sellerId = viewer.sellerId;
+    }
+    const days = wholeDays(range);
+    const rows = await this.repository.rows({
+      scope: sellerId !== undefined ? FunnelScope.SELLER : FunnelScope.CATEGORY,
+      ...days,
+      ...(filter?.category != null ? { category: filter.category } : {}),
+      ...(sellerId !== undefined ? { sellerId } : {}),
+    });
+    return evaluate(rows, ordered, breakdown ?? null, days);
+  }
+
+  /** One lot's funnel, from the rows the request's loader read for every lot of the page at once. */
+  async itemFunnel(
+    loaders: FunnelLoaders,
+    key: ItemRangeKey,
+    steps: readonly FunnelStep[] | null | undefined,
+    breakdown: FunnelBreakdown | null | undefined,
+  ): Promise<Funnel> {
+    const ordered = validSteps(steps);
+    if (breakdown === FunnelBreakdown.CATEGORY)
+      throw badUserInput(
+        'breakdown',
+        'A lot has one category: break its funnel down by SOURCE, or leave breakdown out.',
+      );
+    return evaluate(await loaders.itemRows.load(key), ordered, breakdown ?? null, wholeDays(key.range));
+  }
+
+  /** Loaders for one request. */
+  createLoaders(): FunnelLoaders {
+    return {
+      itemRows: new DataLoader(
+        async (keys) => {
+          const byRange = new Map<string, { days: { from: Date; to: Date }; itemIds: Set<string> }>();
+          for (const key of keys) {
+            const days = wholeDays(key.range);
+            const id = `${days.from.getTime()}|${days.to.getTime()}`;
+            const group = byRange.get(id) ?? { days, itemIds: new Set<string>() };
+            group.itemIds.add(key.itemId);
+            byRange.set(id, group);
+          }
+          const rows = new Map<string, FunnelDayRecord[]>();
+          for (const [id, { days, itemIds }] of byRange)
+            for (const row of await this.repository.rows({
+              scope: FunnelScope.ITEM,
+              ...days,
+              itemIds: [...itemIds]
+                .filter((itemId) => Types.ObjectId.isValid(itemId))
+                .map((itemId) => new Types.ObjectId(itemId)),
+            })) {
+              const key = `${row.itemId!.toHexString()}|${id}`;
+              rows.set(key, [...(rows.get(key) ?? []), row]);
+            }
+          return keys.map((key) => {
+            const days = wholeDays(key.range);
+            return rows.get(`${key.itemId}|${days.from.getTime()}|${days.to.getTime()}`) ?? [];
+          });
+        },
+        { cacheKeyFn: (key) => `${key.itemId}|${key.range.from.getTime()}|${key.range.to.getTime()}` },
+      ),
+    };
+  }
+}
+
+/** The steps asked for: 2 to 6, each once, in the funnel's order. */
+function validSteps(steps: readonly FunnelStep[] | null | undefined): readonly FunnelStep[] {
+  if (steps == null) return ALL_STEPS;
+  const positions = steps.map((step) => ALL_STEPS.indexOf(step));
+  if (steps.length < 2 || positions.some((position, index) => index > 0 && position <= positions[index - 1]!))
+    throw badUserInput(
+      'steps',
+      `steps must be 2 to 6 different steps in the funnel's order (${ALL_STEPS.join(' → ')}), e.g. [IMPRESSION, BID, PURCHASE].`,
+    );
+  return steps;
+}
+
+/** The whole UTC days a range touches: journeys are counted by the day they began. */
+function wholeDays(range: EffectiveTimeRange): { from: Date; to: Date } {
+  return { from: startOfDay(range.from), to: new Date(Math.ceil(range.to.getTime() / DAY_MS) * DAY_MS) };
+}
+
+/** Step counts and the durations into each step, added up. */
+interface Tally {
+  readonly journeys: number[];
+  readonly durations: Histogram[];
+}
+
+/** A funnel from day rows: every entry reaches a depth of the funnel, fixed by its signature. */
+export function evaluate(
+  rows: readonly FunnelDayRecord[],
+  steps: readonly FunnelStep[],
+  breakdown: FunnelBreakdown | null,
+  days: { from: Date; to: Date },
+): Funnel {
+  const total: Tally = { journeys: steps.map(() => 0), durations: steps.map(() => ({})) };
+  const groups = new Map<string, Tally>();
+  for (const row of rows)
+    for (const entry of row.entries) {
+      const depth = depthReached(entry.signature, steps);
+      if (depth === 0) continue;
+      const key =
+        breakdown === FunnelBreakdown.SOURCE
+          ? entry.source
+          : breakdown === FunnelBreakdown.CATEGORY
+            ? row.category
+            : null;
+      let group: Tally | undefined;
+      if (key !== null) {
+        group = groups.get(key);
+        if (!group) groups.set(key, (group = { journeys: steps.map(() => 0), durations: steps.map(() => ({})) }));
+      }
+      for (let index = 0; index < depth; index++) {
+        total.journeys[index] = total.journeys[index]! + entry.count;
+        if (group) group.journeys[index] = group.journeys[index]! + entry.count;
+        if (index === 0) continue;
+        // Reached in order, so stored in this order (ties keep the funnel's order).
+        const histogram = entry.durations[pairKey(steps[index - 1]!, steps[index]!)];
+        if (!histogram) continue;
+        addHistogram(total.durations[index]!, histogram);
+        if (group) addHistogram(group.durations[index]!, histogram);
+      }
+    }
+  return {
+    range: days,
+    steps: figures(steps, total),
+    breakdown: [...groups.entries()]
+      .sort((a, b) => b[1].journeys[0]! - a[1].journeys[0]! || a[0].localeCompare(b[0]))
+      .map(([key, tally]) => ({ key, steps: figures(steps, tally) })),
+  };
+}
+
+function figures(steps: readonly FunnelStep[], tally: Tally): FunnelStepFigures[] {
+  const ratio = (value: number, of: number | undefined) => (of ? value / of : null);
+  return steps.map((step, index) => {
+    const median = index === 0 ? null : histogramMedianMs(tally.durations[index]);
+    return {
+      step,
+      journeys: tally.journeys[index]!,
+      conversionFromPrevious: index === 0 ? null : ratio(tally.journeys[index]!, tally.journeys[index - 1]),
+      conversionFromFirst: ratio(tally.journeys[index]!, tally.journeys[0]),
+      medianSecondsFromPrevious: median === null ? null : Math.round(median) / 1000,
+    };
+  });
+}

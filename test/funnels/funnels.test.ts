@@ -1,0 +1,355 @@
+import { Types } from 'mongoose';
+import { createFunnelsRepository } from '../../src/funnels/funnels.repository';
+import { ManualClock } from '../../src/shared/clock';
+import {
+  EraseSubjectDocument,
+  TrackClicksDocument,
+  TrackConversionsDocument,
+  TrackImpressionsDocument,
+} from '../generated/graphql';
+import { BROWSER } from '../support/catalogFixtures';
+import { errorCodes, execute, postRaw, startTestApp, type TestApp } from '../support/testApp';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const WINDOW = 14 * DAY;
+const STEPS = ['IMPRESSION', 'CLICK', 'ITEM_VIEW', 'WATCH', 'BID', 'PURCHASE'] as const;
+type Step = (typeof STEPS)[number];
+const SOURCES = ['SEARCH', 'HOME', 'RECOMMENDATION'] as const;
+
+const START = new Date('2026-03-01T20:00:00.000Z');
+const clock = new ManualClock(START.toISOString());
+let app: TestApp;
+const keys = { ANALYST: '', INGEST: '', SELLER: '' };
+/** Lot id → what the recount needs of it. */
+const lots = new Map<string, { category: string; sellerId: string; endsAt: number }>();
+const lotIds: string[] = [];
+const sessions: string[] = [];
+
+/** A pseudo-random generator with a seed, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+async function createLot(category: string, sellerId: string, endsInMs: number) {
+  const lot = await app.services.catalog.createItem({
+    title: `Funnel lot of ${sellerId}`,
+    category,
+    sellerId,
+    startingPrice: { amount: 1_000, currency: 'EUR' },
+    startsAt: new Date(clock.now().getTime() - HOUR),
+    endsAt: new Date(clock.now().getTime() + endsInMs),
+  } as never);
+  lots.set(lot.id, { category, sellerId, endsAt: clock.now().getTime() + endsInMs });
+  lotIds.push(lot.id);
+}
+
+/** One step of a session on a lot, reported as the web app (tracking) or the backend (conversions) would. */
+async function report(step: Step, sessionId: string, itemId: string, source: string, eventId: string) {
+  if (step === 'IMPRESSION' || step === 'CLICK') {
+    const events = [{ itemId, sessionId, source: source as never, position: 1 }];
+    if (step === 'IMPRESSION') await execute(app, TrackImpressionsDocument, { events }, BROWSER);
+    else await execute(app, TrackClicksDocument, { events }, BROWSER);
+    return;
+  }
+  const amount = step === 'BID' || step === 'PURCHASE' ? { amount: 5_000, currency: 'EUR' } : null;
+  const response = await execute(
+    app,
+    TrackConversionsDocument,
+    { events: [{ eventId, kind: step, itemId, sessionId, amount }] },
+    { authorization: `Bearer ${keys.INGEST}` },
+  );
+  expect(response.errors).toBeUndefined();
+}
+
+beforeAll(async () => {
+  app = await startTestApp({
+    clock,
+    env: {
+      GAVEL_SEED_DEMO: 'false',
+      AUTH_MODE: 'keys',
+      FUNNEL_SETTLE_MS: '1000',
+      TRACKING_SESSION_EVENTS_PER_MINUTE: '100000',
+      TRACKING_IP_EVENTS_PER_MINUTE: '1000000',
+    },
+    periodicJobs: false,
+  });
+  keys.ANALYST = (await app.services.auth.createKey({ role: 'ANALYST' })).key;
+  keys.INGEST = (await app.services.auth.createKey({ role: 'INGEST' })).key;
+  keys.SELLER = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-1' })).key;
+  await createLot('watches', 'seller-1', 10 * HOUR);
+  await createLot('watches', 'seller-2', 30 * DAY);
+  await createLot('cameras', 'seller-1', 30 * DAY);
+  // Sessions wander: each visits some lots and does some steps, in the natural order mostly, not
+  // always; a click without an impression is flagged, a bid after a lot ended refused, and lot 0
+  // ends part-way, so every rule shows in the counts.
+  const next = random(2026);
+  let eventCounter = 0;
+  for (let index = 0; index < 36; index++) {
+    const sessionId = `funnel-s${index}`;
+    sessions.push(sessionId);
+    for (const itemId of lotIds) {
+      if (next() < 0.35) continue;
+      const steps = STEPS.filter(() => next() < 0.65);
+      if (next() < 0.2) steps.reverse();
+      for (const step of steps) {
+        clock.advance(Math.floor(next() * 25 * MINUTE) + 31_000);
+        await report(step, sessionId, itemId, SOURCES[Math.floor(next() * SOURCES.length)]!, `e${++eventCounter}`);
+      }
+    }
+  }
+  clock.advance(2_000);
+  await app.services.funnels.catchUp();
+}, 240_000);
+afterAll(() => app.stop());
+
+interface Recounted {
+  journeys: number[];
+  medians: Array<number | null>;
+}
+
+/**
+ * The funnel recounted from the stored raw events, written out plainly: each (session, lot) pair's
+ * first time per step, the lot's and the window's rules, the steps in order.
+ */
+async function recount(
+  funnel: readonly Step[],
+  options: { by?: 'source' | 'category'; lots?: (lot: { category: string; sellerId: string }) => boolean } = {},
+): Promise<Map<string, Recounted>> {
+  const db = app.database.connection;
+  const touches = await db.collection('tracking_events').find({ outcome: 'ACCEPTED' }).toArray();
+  const conversions = await db.collection('conversion_events').find().toArray();
+  const journeys = new Map<string, { itemId: string; first: Map<string, number>; sources: Map<string, number> }>();
+  const journeyOf = (itemId: string, sessionId: string) => {
+    const key = `${itemId}|${sessionId}`;
+    let journey = journeys.get(key);
+    if (!journey) journeys.set(key, (journey = { itemId, first: new Map(), sources: new Map() }));
+    return journey;
+  };
+  const seen = (journey: { first: Map<string, number> }, step: string, at: number) =>
+    journey.first.set(step, Math.min(journey.first.get(step) ?? Infinity, at));
+  for (const event of touches) {
+    const journey = journeyOf(String(event.itemId), event.sessionId as string);
+    const at = (event.receivedAt as Date).getTime();
+    seen(journey, event.type as string, at);
+    journey.sources.set(event.source as string, Math.min(journey.sources.get(event.source as string) ?? Infinity, at));
+  }
+  for (const event of conversions)
+    seen(
+      journeyOf(String(event.itemId), event.sessionId as string),
+      event.kind as string,
+      (event.occurredAt as Date).getTime(),
+    );
+
+  const groups = new Map<string, { journeys: number[]; durations: number[][] }>();
+  for (const journey of journeys.values()) {
+    const lot = lots.get(journey.itemId)!;
+    if (options.lots && !options.lots(lot)) continue;
+    const counted = new Map([...journey.first].filter(([step, at]) => step === 'PURCHASE' || at < lot.endsAt));
+    if (counted.size === 0) continue;
+    const start = Math.min(...counted.values());
+    for (const [step, at] of counted) if (at > start + WINDOW) counted.delete(step);
+    const firstSource = [...journey.sources].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? 'NONE';
+    const key = options.by === 'source' ? firstSource : options.by === 'category' ? lot.category : 'all';
+    // Each step in order, no earlier than the one before; a journey without the first is not in the funnel.
+    const reached: number[] = [];
+    for (const step of funnel) {
+      const at = counted.get(step);
+      if (at === undefined || at < (reached.at(-1) ?? -Infinity)) break;
+      reached.push(at);
+    }
+    if (reached.length === 0) continue;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { journeys: funnel.map(() => 0), durations: funnel.map(() => []) }));
+    reached.forEach((at, index) => {
+      group.journeys[index]!++;
+      if (index > 0) group.durations[index]!.push(at - reached[index - 1]!);
+    });
+  }
+  const median = (values: number[]) => {
+    if (values.length === 0) return null;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.ceil(sorted.length / 2) - 1]!;
+  };
+  return new Map(
+    [...groups].map(([key, group]) => [key, { journeys: group.journeys, medians: group.durations.map(median) }]),
+  );
+}
+
+interface StepFigures {
+  step: string;
+  journeys: number;
+  conversionFromPrevious: number | null;
+  medianSecondsFromPrevious: number | null;
+}
+
+/** Compares a funnel's steps with the recount: exact counts, medians within 10 % or a second. */
+function expectMatches(steps: StepFigures[], expected: Recounted | undefined, funnel: readonly Step[]) {
+  expect(steps.map((step) => step.step)).toEqual(funnel);
+  expect(steps.map((step) => step.journeys)).toEqual(expected?.journeys ?? funnel.map(() => 0));
+  steps.forEach((step, index) => {
+    const exact = expected?.medians[index] ?? null;
+    if (exact === null) expect(step.medianSecondsFromPrevious).toBeNull();
+    else
+      expect(Math.abs(step.medianSecondsFromPrevious! * 1000 - exact)).toBeLessThanOrEqual(
+        Math.max(exact * 0.1, 1_000),
+      );
+  });
+}
+
+const range = () => `{ from: "${START.toISOString()}", to: "${new Date(clock.now().getTime() + HOUR).toISOString()}" }`;
+const STEP_FIELDS = 'step journeys conversionFromPrevious conversionFromFirst medianSecondsFromPrevious';
+
+async function funnelQuery(args: string, role: keyof typeof keys = 'ANALYST') {
+  return postRaw<{ funnel: { steps: StepFigures[]; breakdown: Array<{ key: string; steps: StepFigures[] }> } }>(
+    app,
+    {
+      query: `{ funnel(range: ${range()}${args}) { steps { ${STEP_FIELDS} } breakdown { key steps { ${STEP_FIELDS} } } } }`,
+    },
+    { authorization: `Bearer ${keys[role]}` },
+  );
+}
+
+describe('funnel', () => {
+  it('counts the marketplace funnel of all six steps, by first-touch source, exactly as a recount of the raw events', async () => {
+    const response = await funnelQuery(', breakdown: SOURCE');
+    expect(response.errors).toBeUndefined();
+    const { steps, breakdown } = response.data!.funnel;
+    const all = await recount(STEPS);
+    expect(all.get('all')!.journeys[0]).toBeGreaterThan(20);
+    expect(all.get('all')!.journeys[3]).toBeGreaterThan(0);
+    expectMatches(steps, all.get('all'), STEPS);
+    const bySource = await recount(STEPS, { by: 'source' });
+    expect(breakdown.map((group) => group.key).sort()).toEqual([...bySource.keys()].sort());
+    for (const group of breakdown) expectMatches(group.steps, bySource.get(group.key), STEPS);
+    // Conversion rates follow from the counts.
+    expect(steps[1]!.conversionFromPrevious).toBeCloseTo(steps[1]!.journeys / steps[0]!.journeys, 10);
+  });
+
+  it('counts any ordered subset of steps, by category and for one category', async () => {
+    const funnel = ['IMPRESSION', 'BID', 'PURCHASE'] as const;
+    const response = await funnelQuery(', steps: [IMPRESSION, BID, PURCHASE], breakdown: CATEGORY');
+    expect(response.errors).toBeUndefined();
+    const byCategory = await recount(funnel, { by: 'category' });
+    expectMatches(response.data!.funnel.steps, (await recount(funnel)).get('all'), funnel);
+    for (const group of response.data!.funnel.breakdown) expectMatches(group.steps, byCategory.get(group.key), funnel);
+    const cameras = await funnelQuery(', steps: [IMPRESSION, BID, PURCHASE], filter: { category: "cameras" }');
+    expectMatches(
+      cameras.data!.funnel.steps,
+      (await recount(funnel, { lots: (lot) => lot.category === 'cameras' })).get('all'),
+      funnel,
+    );
+  });
+
+  it("gives a SELLER key its own lots' funnel only, and refuses another seller's", async () => {
+    const own = await funnelQuery('', 'SELLER');
+    expect(own.errors).toBeUndefined();
+    expectMatches(
+      own.data!.funnel.steps,
+      (await recount(STEPS, { lots: (lot) => lot.sellerId === 'seller-1' })).get('all'),
+      STEPS,
+    );
+    const other = await funnelQuery(', filter: { sellerId: "seller-2" }', 'SELLER');
+    expect(errorCodes(other)).toEqual(['FORBIDDEN']);
+    // An analyst may ask for any seller's.
+    const analyst = await funnelQuery(', filter: { sellerId: "seller-2" }');
+    expectMatches(
+      analyst.data!.funnel.steps,
+      (await recount(STEPS, { lots: (lot) => lot.sellerId === 'seller-2' })).get('all'),
+      STEPS,
+    );
+  });
+
+  it("is nested on each lot's analytics, every lot of a page read at once", async () => {
+    const funnel = ['IMPRESSION', 'CLICK', 'BID'] as const;
+    const response = await postRaw<{
+      auctionItems: { edges: Array<{ node: { id: string; analytics: { funnel: { steps: StepFigures[] } } } }> };
+    }>(
+      app,
+      {
+        query: `{ auctionItems(first: 10) { edges { node { id analytics(range: ${range()}) { funnel(steps: [IMPRESSION, CLICK, BID]) { steps { ${STEP_FIELDS} } } } } } } }`,
+      },
+      { authorization: `Bearer ${keys.ANALYST}` },
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data!.auctionItems.edges).toHaveLength(3);
+    for (const { node } of response.data!.auctionItems.edges)
+      expectMatches(
+        node.analytics.funnel.steps,
+        (await recount(funnel, { lots: (lot) => lot === lots.get(node.id) })).get('all'),
+        funnel,
+      );
+  });
+
+  it('refuses steps out of order, repeated or fewer than two, and a category breakdown of one lot, saying what to send', async () => {
+    for (const steps of ['[CLICK, IMPRESSION]', '[BID, BID]', '[BID]', '[]']) {
+      const response = await funnelQuery(`, steps: ${steps}`);
+      expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(response.errors![0]!.message).toMatch(/2 to 6 different steps in the funnel's order/);
+    }
+    const item = await postRaw(
+      app,
+      { query: `{ auctionItem(id: "${lotIds[1]}") { analytics { funnel(breakdown: CATEGORY) { steps { step } } } } }` },
+      { authorization: `Bearer ${keys.ANALYST}` },
+    );
+    expect(errorCodes(item)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('counts nothing twice: rebuilding from the start gives the same funnel', async () => {
+    const before = (await funnelQuery(', breakdown: SOURCE')).data!.funnel;
+    await createFunnelsRepository(app.database.connection).rewind(new Date(START.getTime() - DAY));
+    await app.services.funnels.catchUp();
+    expect((await funnelQuery(', breakdown: SOURCE')).data!.funnel).toEqual(before);
+  });
+
+  it("takes in what arrives later, a late conversion included, and erasure removes a session's journeys", async () => {
+    // A view of lot 1 reported late, timed before the session's first touch of it: the journey now begins with it.
+    const sessionId = sessions[0]!;
+    clock.advance(HOUR);
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [{ itemId: lotIds[1]!, sessionId, source: 'HOME' }] },
+      BROWSER,
+    );
+    await execute(
+      app,
+      TrackConversionsDocument,
+      {
+        events: [
+          {
+            eventId: 'late-view',
+            kind: 'ITEM_VIEW',
+            itemId: lotIds[1]!,
+            sessionId,
+            occurredAt: new Date(START.getTime() + MINUTE).toISOString(),
+          },
+        ],
+      },
+      { authorization: `Bearer ${keys.INGEST}` },
+    );
+    clock.advance(2_000);
+    await app.services.funnels.catchUp();
+    const funnel = ['ITEM_VIEW', 'WATCH'] as const;
+    const response = await funnelQuery(', steps: [ITEM_VIEW, WATCH]');
+    expectMatches(response.data!.funnel.steps, (await recount(funnel)).get('all'), funnel);
+
+    const journeys = app.database.connection.collection('funnel_journeys');
+    const of = await journeys.countDocuments({ sessionId });
+    expect(of).toBeGreaterThan(0);
+    const erased = await execute(
+      app,
+      EraseSubjectDocument,
+      { sessionId },
+      { authorization: `Bearer ${(await app.services.auth.createKey({ role: 'ADMIN' })).key}` },
+    );
+    expect(erased.data!.eraseSubject.funnelJourneys).toBe(of);
+    expect(await journeys.countDocuments({ sessionId })).toBe(0);
+    expect(await journeys.countDocuments({ itemId: new Types.ObjectId(lotIds[1]) })).toBeGreaterThan(0);
+  });
+});
