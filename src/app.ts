@@ -447,6 +447,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       },
       logger.child({ component: 'funnels' }),
     );
+    metrics.observe({ funnelLagSeconds: () => funnelBuilder.lagSeconds() });
     if (periodicJobs) {
       const stopFunnels = runPeriodically(
         'funnel build',
@@ -455,6 +456,8 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
           await funnelBuilder.catchUp();
         },
         logger,
+        // Nothing is due at start: events wait FUNNEL_SETTLE_MS anyway.
+        false,
       );
       cleanup.push({
         name: 'funnel build',

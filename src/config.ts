@@ -683,8 +683,9 @@ export function loadConfig(env: Env = process.env): GavelConfig {
     }),
     funnels: Object.freeze({
       refreshMs: integer(env, 'FUNNEL_REFRESH_MS', 10_000, 1_000, 3_600_000),
-      // A tracked event is stored within TRACKING_WRITE_TIMEOUT_MS (10 s) of when it is stamped.
-      settleMs: integer(env, 'FUNNEL_SETTLE_MS', 15_000, 0, 3_600_000),
+      // As long as the rollup recovery waits for a late write (TRACKING_ROLLUP_RECOVERY_GRACE_MS):
+      // an event is stamped before it is stored, and a slow write may land minutes later.
+      settleMs: integer(env, 'FUNNEL_SETTLE_MS', 300_000, 0, 3_600_000),
     }),
     retention: Object.freeze({
       auditDays: integer(env, 'RETENTION_AUDIT_DAYS', 30, 1, 3650),

@@ -60,7 +60,7 @@ export interface ConversionEventRecord {
   /** When it happened (the backend's clock; defaults to the receive time). What lot rules and windows use. */
   occurredAt: Date;
   receivedAt: Date;
-  /** The lot's seller and category when the conversion was stored: funnels break down by them without a join. */
+  /** The lot's seller and category when the conversion was stored (for audits and exports; funnels read the lot's current ones). */
   sellerId: string;
   category: string;
   /** The earliest counted touch of the window; absent when none was found. */
@@ -102,11 +102,14 @@ const conversionEventSchema = new Schema<ConversionEventRecord>(
 
 // Idempotency: the shard key first, as a unique index on a collection sharded on the item must
 // begin (and without which the distributed DocumentDB enforces it per shard only).
-conversionEventSchema.index({ itemId: 1, eventId: 1 }, { unique: true });
-// Retention reads by date; erasure by user and by session.
-conversionEventSchema.index({ occurredAt: 1 });
-conversionEventSchema.index({ userId: 1 }, { sparse: true });
-conversionEventSchema.index({ sessionId: 1 });
+conversionEventSchema.index({ itemId: 1, eventId: 1 }, { unique: true, name: 'conversion_item_event' });
+// Retention reads by date; the funnel builder by receive time; erasure by user and by session.
+// Named apart from other collections' indexes of the same keys: mongo-java-server loses one of two
+// indexes of one name built at once in one database (see retention.repository.ts).
+conversionEventSchema.index({ occurredAt: 1 }, { name: 'conversion_occurred' });
+conversionEventSchema.index({ receivedAt: 1 }, { name: 'conversion_received' });
+conversionEventSchema.index({ userId: 1 }, { sparse: true, name: 'conversion_user' });
+conversionEventSchema.index({ sessionId: 1 }, { name: 'conversion_session' });
 
 /** The collection of stored conversions. */
 export const CONVERSION_EVENTS = 'conversion_events';

@@ -12,7 +12,7 @@ import {
   type ConversionEventRecord,
   type ConversionTouch,
 } from './conversionEvent.model';
-import type { ConversionsRepository, FoundTouches } from './conversions.repository';
+import type { ConversionsRepository, FoundTouches, TouchWindow } from './conversions.repository';
 import type { AttributedTouch, ConversionInput, ConversionResult, TrackedConversion } from './conversions.types';
 import type { TrafficSource } from '../analytics/analytics.types';
 import type { EventType } from '../tracking/trackingEvent.model';
@@ -135,7 +135,8 @@ export class ConversionsService {
     const lot = lots.get(input.itemId.toLowerCase());
     if (!lot) return refuse('no auction item has this itemId');
     const at = input.occurredAt ?? now;
-    const ended = at.getTime() >= lot.endsAt.getTime();
+    // A lot the marketplace ended early (status ENDED) takes nothing more either.
+    const ended = at.getTime() >= lot.endsAt.getTime() || lot.status === AuctionStatus.ENDED;
     // A lot the marketplace opened early (status ACTIVE before startsAt) takes bids.
     const open = at.getTime() >= lot.startsAt.getTime() || lot.status === AuctionStatus.ACTIVE;
     if (input.amount && input.amount.currency !== lot.currency)
@@ -144,15 +145,14 @@ export class ConversionsService {
       case ConversionKind.BID:
         if (lot.status === AuctionStatus.CANCELLED) return refuse('the lot was cancelled');
         if (!open) return refuse(`the lot opens at ${lot.startsAt.toISOString()}: a bid before is not one`);
-        if (ended) return refuse(`the lot ended at ${lot.endsAt.toISOString()}: a bid after it ended is not one`);
+        if (ended) return refuse(`${endedAt(lot, at)}: a bid after it ended is not one`);
         break;
       case ConversionKind.PURCHASE:
         if (lot.status === AuctionStatus.CANCELLED) return refuse('the lot was cancelled');
         if (!open) return refuse(`the lot opens at ${lot.startsAt.toISOString()}: it cannot be bought before`);
         break;
       default:
-        if (ended)
-          return refuse(`the lot ended at ${lot.endsAt.toISOString()}: a ${input.kind} after it ended is not counted`);
+        if (ended) return refuse(`${endedAt(lot, at)}: a ${input.kind} after it ended is not counted`);
     }
     candidate.record = {
       _id: new Types.ObjectId(),
@@ -178,28 +178,23 @@ export class ConversionsService {
     lots: ReadonlyMap<string, AuctionItemRecord>,
   ): Promise<void> {
     // One read per distinct window: a batch often reports several steps of one session on one lot.
-    const windows = new Map<string, { record: ConversionEventRecord; records: ConversionEventRecord[] }>();
+    const windows = new Map<string, { window: TouchWindow; records: ConversionEventRecord[] }>();
     for (const { record } of candidates) {
       const lot = lots.get(record!.itemId.toHexString())!;
-      const to = Math.min(record!.occurredAt.getTime(), lot.endsAt.getTime());
-      const key = `${record!.sessionId}|${record!.itemId.toHexString()}|${to}`;
+      const window: TouchWindow = {
+        sessionId: record!.sessionId,
+        itemId: record!.itemId,
+        from: new Date(record!.occurredAt.getTime() - this.policy.attributionWindowMs),
+        // Up to the conversion, and before the lot ended (its last millisecond is the one before endsAt).
+        to: new Date(Math.min(record!.occurredAt.getTime(), lot.endsAt.getTime() - 1)),
+      };
+      const key = `${window.sessionId}|${window.itemId.toHexString()}|${window.from.getTime()}|${window.to.getTime()}`;
       const entry = windows.get(key);
       if (entry) entry.records.push(record!);
-      else windows.set(key, { record: record!, records: [record!] });
+      else windows.set(key, { window, records: [record!] });
     }
     for (const group of chunks([...windows.values()], TOUCH_READS_AT_ONCE)) {
-      const found: FoundTouches[] = await Promise.all(
-        group.map(({ record }) => {
-          const lot = lots.get(record.itemId.toHexString())!;
-          const to = Math.min(record.occurredAt.getTime(), lot.endsAt.getTime());
-          return this.repository.touches({
-            sessionId: record.sessionId,
-            itemId: record.itemId,
-            from: new Date(record.occurredAt.getTime() - this.policy.attributionWindowMs),
-            to: new Date(to),
-          });
-        }),
-      );
+      const found: FoundTouches[] = await Promise.all(group.map(({ window }) => this.repository.touches(window)));
       group.forEach(({ records }, position) => {
         const { first, last } = found[position]!;
         for (const record of records) {
@@ -230,6 +225,13 @@ export class ConversionsService {
       }
     }
   }
+}
+
+/** How a refusal names the lot's end. */
+function endedAt(lot: AuctionItemRecord, at: Date): string {
+  return at.getTime() < lot.endsAt.getTime()
+    ? 'the lot was ended early (status ENDED)'
+    : `the lot ended at ${lot.endsAt.toISOString()}`;
 }
 
 /** Whether a retry carries what was stored (kind, session, user and amount): the client's time may differ. */

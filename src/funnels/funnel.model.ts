@@ -11,10 +11,6 @@ export interface JourneyRecord {
   _id: string;
   itemId: Types.ObjectId;
   sessionId: string;
-  sellerId: string;
-  category: string;
-  /** The lot's end, when the journey began (the counting rules close with it). */
-  endsAt: Date;
   steps: StepTimes;
   /** Source → first time a counted impression or click from it reached the journey. */
   touches: Record<string, number>;
@@ -64,9 +60,6 @@ const journeySchema = new Schema<JourneyRecord>(
     _id: { type: String, required: true },
     itemId: { type: Schema.Types.ObjectId, required: true },
     sessionId: { type: String, required: true },
-    sellerId: { type: String, required: true },
-    category: { type: String, required: true },
-    endsAt: { type: Date, required: true },
     steps: { type: Schema.Types.Mixed, default: {} },
     touches: { type: Schema.Types.Mixed, default: {} },
     day: Date,
@@ -74,8 +67,11 @@ const journeySchema = new Schema<JourneyRecord>(
   { collection: 'funnel_journeys', versionKey: false, minimize: false },
 );
 // A lot's day is recounted from its journeys; erasure finds a session's.
-journeySchema.index({ itemId: 1, day: 1 });
-journeySchema.index({ sessionId: 1 });
+// Named apart from other collections' indexes of the same keys (see conversionEvent.model.ts).
+journeySchema.index({ itemId: 1, day: 1 }, { name: 'journey_item_day' });
+journeySchema.index({ sessionId: 1 }, { name: 'journey_session' });
+// The retention purge reads by day.
+journeySchema.index({ day: 1 }, { name: 'journey_day' });
 
 const funnelDaySchema = new Schema<FunnelDayRecord>(
   {
@@ -90,9 +86,10 @@ const funnelDaySchema = new Schema<FunnelDayRecord>(
   { collection: 'funnel_days', versionKey: false, minimize: false },
 );
 // Each funnel reads one scope over a range of days; a category row is recounted from its lots' rows.
-funnelDaySchema.index({ scope: 1, itemId: 1, day: 1 });
-funnelDaySchema.index({ scope: 1, category: 1, day: 1 });
-funnelDaySchema.index({ scope: 1, sellerId: 1, day: 1 });
+funnelDaySchema.index({ scope: 1, itemId: 1, day: 1 }, { name: 'funnel_item_day' });
+funnelDaySchema.index({ scope: 1, category: 1, day: 1 }, { name: 'funnel_category_day' });
+funnelDaySchema.index({ scope: 1, sellerId: 1, day: 1 }, { name: 'funnel_seller_day' });
+funnelDaySchema.index({ day: 1 }, { name: 'funnel_day' });
 
 /** The journeys model bound to a connection. */
 export function journeyModel(connection: Connection): Model<JourneyRecord> {

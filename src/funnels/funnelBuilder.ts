@@ -18,9 +18,10 @@ export interface FunnelBuilderPolicy {
   /** Steps count within this long after a journey's first step (`CONVERSION_ATTRIBUTION_WINDOW_DAYS`). */
   readonly windowMs: number;
   /**
-   * Events received this recently are left for the next round (`FUNNEL_SETTLE_MS`): a tracked
-   * event is stamped when received and stored within `TRACKING_WRITE_TIMEOUT_MS`, so one received
-   * earlier than the checkpoint could still be on its way.
+   * Events received this recently are left for the next round (`FUNNEL_SETTLE_MS`, by default
+   * `TRACKING_ROLLUP_RECOVERY_GRACE_MS`): an event is stamped when received and stored after, and a
+   * write may land well after its mutation timed out; the rollup recovery waits as long for the
+   * same reason. An event stored later than this behind its stamp is missed by the funnels.
    */
   readonly settleMs: number;
   /** How far back a first build reads (the raw events' retention, `RETENTION_DAYS`). */
@@ -44,6 +45,7 @@ const LEASE_MS = 60_000;
 export class FunnelBuilder {
   private readonly holder: string;
   private running?: Promise<number>;
+  private checkpoint?: Date;
 
   constructor(
     private readonly repository: FunnelsRepository,
@@ -65,6 +67,11 @@ export class FunnelBuilder {
     return this.running;
   }
 
+  /** Seconds between now and the checkpoint this instance's last round reached; 0 before one. */
+  lagSeconds(): number {
+    return this.checkpoint ? Math.max(0, (this.clock.now().getTime() - this.checkpoint.getTime()) / 1000) : 0;
+  }
+
   /** Gives the lease back (at shutdown), after a round in progress. */
   async stop(): Promise<void> {
     await this.running?.catch(() => undefined);
@@ -79,34 +86,43 @@ export class FunnelBuilder {
     let from = state.checkpoint ?? new Date(now.getTime() - this.policy.firstBuildMs);
     let read = 0;
     while (from.getTime() <= upTo.getTime()) {
-      const page = await this.repository.eventsReceived(from, upTo, this.policy.pageSize);
-      await this.apply(page.events);
+      let page = await this.repository.eventsReceived(from, upTo, this.policy.pageSize);
+      // A full page of one instant (many batches stamped in one millisecond): that instant whole,
+      // so that nothing of it is left behind when the next page starts after it.
+      const instant = page.cut === from.getTime();
+      if (instant) page = await this.repository.eventsReceived(from, from, 0);
+      if (!(await this.apply(page.events))) return read;
       read += page.events.length;
-      // Events received at the cut are read again on the next page (idempotent); a page of one
-      // instant only moves on past it.
-      const next =
-        page.cut === null
-          ? upTo.getTime() + 1
-          : Math.max(page.cut, from.getTime() + (page.cut === from.getTime() ? 1 : 0));
-      from = new Date(next);
+      // The next page starts at the cut: events received at that instant are read again (idempotent).
+      const last = page.cut === null && !instant;
+      from = new Date(instant ? from.getTime() + 1 : last ? upTo.getTime() + 1 : page.cut!);
       await this.repository.saveCheckpoint(this.holder, from);
-      const renewed = this.clock.now();
-      if (!(await this.repository.takeLease(this.holder, renewed, new Date(renewed.getTime() + LEASE_MS)))) break;
-      if (page.cut === null) break;
+      this.checkpoint = from;
+      if (last) break;
     }
     if (read > 0) this.logger.debug({ events: read, through: upTo }, 'funnels built');
     return read;
   }
 
-  /** Puts events into their journeys, then recounts the rows of every lot-day, category-day and seller-day they touched. */
-  private async apply(events: readonly JourneyEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  /** Renews the lease; false when another instance took it (this round then writes nothing more). */
+  private async stillHeld(): Promise<boolean> {
+    const now = this.clock.now();
+    return (await this.repository.takeLease(this.holder, now, new Date(now.getTime() + LEASE_MS))) !== null;
+  }
+
+  /**
+   * Puts events into their journeys, then recounts the rows of every lot-day, category-day and
+   * seller-day they touched. False when the lease was lost before the rows were written: the holder
+   * that took it recounts them.
+   */
+  private async apply(events: readonly JourneyEvent[]): Promise<boolean> {
+    if (events.length === 0) return true;
+    const ids = [...new Set(events.map((event) => event.itemId.toHexString()))];
     const lots = new Map(
-      (
-        await this.catalog.findByIds(
-          [...new Set(events.map((event) => event.itemId.toHexString()))].map((id) => new Types.ObjectId(id)),
-        )
-      ).map((lot) => [lot._id.toHexString(), lot]),
+      (await this.catalog.findByIds(ids.map((id) => new Types.ObjectId(id)))).map((lot) => [
+        lot._id.toHexString(),
+        lot,
+      ]),
     );
     const updates = new Map<string, JourneyUpdate & { steps: StepTimes; touches: Record<string, number> }>();
     for (const event of events) {
@@ -115,17 +131,7 @@ export class FunnelBuilder {
       const id = `${event.itemId.toHexString()}:${event.sessionId}`;
       let update = updates.get(id);
       if (!update)
-        updates.set(
-          id,
-          (update = {
-            id,
-            itemId: lot._id,
-            sessionId: event.sessionId,
-            lot: { sellerId: lot.sellerId, category: lot.category, endsAt: lot.endsAt },
-            steps: {},
-            touches: {},
-          }),
-        );
+        updates.set(id, (update = { id, itemId: lot._id, sessionId: event.sessionId, steps: {}, touches: {} }));
       update.steps[event.step] = Math.min(update.steps[event.step] ?? Infinity, event.at);
       if (event.source) update.touches[event.source] = Math.min(update.touches[event.source] ?? Infinity, event.at);
     }
@@ -156,35 +162,61 @@ export class FunnelBuilder {
         itemId,
         category: lot.category,
         sellerId: lot.sellerId,
-        entries: this.entriesOf(await this.repository.journeysOf(itemId, day)),
+        entries: this.entriesOf(await this.repository.journeysOf(itemId, day), lot.endsAt.getTime()),
       });
     }
+    // A lot moved to another category or seller since its rows were written: the rows it counted
+    // in before are recounted too.
+    const before = new Map(
+      (await this.repository.rowsById(itemRows.map((row) => row._id))).map((row) => [row._id, row]),
+    );
+    if (!(await this.stillHeld())) return false;
     await this.repository.writeRows(itemRows);
-    // Then the category and seller rows those lots count in, each recounted from its lots' rows.
-    const groupRows: FunnelDayRecord[] = [];
-    const seen = new Set<string>();
+    const groups = new Map<string, { scope: FunnelScope; day: Date; category: string; sellerId: string | null }>();
+    const group = (day: Date, category: string, sellerId: string) => {
+      groups.set(rowId(FunnelScope.CATEGORY, category, day), {
+        scope: FunnelScope.CATEGORY,
+        day,
+        category,
+        sellerId: null,
+      });
+      groups.set(rowId(FunnelScope.SELLER, `${sellerId}:${category}`, day), {
+        scope: FunnelScope.SELLER,
+        day,
+        category,
+        sellerId,
+      });
+    };
     for (const row of itemRows) {
-      const categoryId = rowId(FunnelScope.CATEGORY, row.category, row.day);
-      if (!seen.has(categoryId)) {
-        seen.add(categoryId);
-        const rows = await this.repository.itemRowsOf(row.category, row.day);
-        groupRows.push(groupRow(categoryId, FunnelScope.CATEGORY, row.day, row.category, null, rows));
-      }
-      const sellerId = rowId(FunnelScope.SELLER, `${row.sellerId}:${row.category}`, row.day);
-      if (!seen.has(sellerId)) {
-        seen.add(sellerId);
-        const rows = await this.repository.itemRowsOf(row.category, row.day, row.sellerId!);
-        groupRows.push(groupRow(sellerId, FunnelScope.SELLER, row.day, row.category, row.sellerId, rows));
-      }
+      group(row.day, row.category, row.sellerId!);
+      const previous = before.get(row._id);
+      if (previous && (previous.category !== row.category || previous.sellerId !== row.sellerId))
+        group(previous.day, previous.category, previous.sellerId!);
     }
+    const groupRows: FunnelDayRecord[] = [];
+    for (const [id, { scope, day, category, sellerId }] of groups) {
+      const rows = await this.repository.itemRowsOf(category, day, sellerId ?? undefined);
+      groupRows.push({
+        _id: id,
+        scope,
+        day,
+        itemId: null,
+        category,
+        sellerId,
+        entries: mergeEntries(rows.map((row) => row.entries)),
+      });
+    }
+    if (!(await this.stillHeld())) return false;
     await this.repository.writeRows(groupRows);
+    return true;
   }
 
   /** The entries of one lot-day's journeys: counted per first-touch source and signature. */
-  private entriesOf(journeys: readonly JourneyRecord[]): FunnelEntry[] {
+  private entriesOf(journeys: readonly JourneyRecord[], endsAt: number): FunnelEntry[] {
     const entries = new Map<string, FunnelEntry>();
     for (const journey of journeys) {
-      const steps = countedSteps(journey.steps, { endsAt: journey.endsAt.getTime() }, this.policy.windowMs);
+      // The lot's end as it is now: an auction extended takes the steps of its extra time.
+      const steps = countedSteps(journey.steps, { endsAt }, this.policy.windowMs);
       if (steps.length === 0) continue;
       const source = firstTouchSource(journey.touches);
       const signature = signatureOf(steps);

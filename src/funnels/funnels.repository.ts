@@ -1,4 +1,4 @@
-import type { Connection, Types, mongo } from 'mongoose';
+import { Types, type Connection, type mongo } from 'mongoose';
 import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from '../db/bulkWrites';
 import { ensureSchemaIndexes } from '../db/indexes';
 import { chunks } from '../shared/chunks';
@@ -32,7 +32,6 @@ export interface JourneyUpdate {
   readonly id: string;
   readonly itemId: Types.ObjectId;
   readonly sessionId: string;
-  readonly lot: { readonly sellerId: string; readonly category: string; readonly endsAt: Date };
   readonly steps: Partial<Record<FunnelStep, number>>;
   readonly touches: Record<string, number>;
 }
@@ -59,7 +58,8 @@ export interface FunnelRowQuery {
 export interface FunnelsRepository {
   /**
    * The counted impressions and clicks and the conversions received in `[from, to]`, at most
-   * `limit` of each kind, oldest first, and whether either kind had more.
+   * `limit` of each kind (0: all), oldest first; `cut` is the last instant read of a kind that had
+   * more (only events up to it are returned), null when both were read to `to`.
    */
   eventsReceived(from: Date, to: Date, limit: number): Promise<{ events: JourneyEvent[]; cut: number | null }>;
   /** Applies `$min` updates (creating journeys); returns the journeys as they are now. */
@@ -72,6 +72,8 @@ export interface FunnelsRepository {
   writeRows(rows: readonly FunnelDayRecord[]): Promise<void>;
   /** The rows of one scope over a range of days; one command. */
   rows(query: FunnelRowQuery): Promise<FunnelDayRecord[]>;
+  /** The rows with these ids (those that exist). */
+  rowsById(ids: readonly string[]): Promise<FunnelDayRecord[]>;
   /** Item rows of one category on one day (and of one seller, when given). */
   itemRowsOf(category: string, day: Date, sellerId?: string): Promise<FunnelDayRecord[]>;
   /** Takes or renews the builder's lease; returns the state when taken, null when another holder has it. */
@@ -152,7 +154,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
       ];
       // Where a kind was cut off, nothing after its last is read: the next page starts there.
       const lasts = [touches, converted]
-        .filter((list) => list.length === limit)
+        .filter((list) => limit > 0 && list.length === limit)
         .map((list) => (list.at(-1)!.receivedAt as Date).getTime());
       const cut = lasts.length > 0 ? Math.min(...lasts) : null;
       return { events: cut === null ? events : events.filter((event) => event.receivedAt <= cut), cut };
@@ -167,12 +169,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
               ...Object.fromEntries(Object.entries(update.steps).map(([step, at]) => [`steps.${step}`, at])),
               ...Object.fromEntries(Object.entries(update.touches).map(([source, at]) => [`touches.${source}`, at])),
             },
-            $setOnInsert: {
-              sessionId: update.sessionId,
-              sellerId: update.lot.sellerId,
-              category: update.lot.category,
-              endsAt: update.lot.endsAt,
-            },
+            $setOnInsert: { sessionId: update.sessionId },
           },
           upsert: true,
         },
@@ -225,6 +222,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
           ...(sellerId !== undefined ? { sellerId } : {}),
         })
         .toArray(),
+    rowsById: async (ids) => (ids.length === 0 ? [] : dayDocs.find({ _id: { $in: [...ids] } }).toArray()),
     itemRowsOf: (category, day, sellerId) =>
       dayDocs
         .find({ scope: FunnelScope.ITEM, category, day, ...(sellerId !== undefined ? { sellerId } : {}) })
@@ -257,7 +255,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
   };
 }
 
-/** The row entries of a set of journeys, and the id of a row. */
+/** A row's id: its scope, what it counts (a lot, a category, `seller:category`) and its day. */
 export function rowId(scope: FunnelScope, key: string, day: Date): string {
   return `${scope}:${key}:${day.toISOString().slice(0, 10)}`;
 }

@@ -50,7 +50,8 @@ export class FunnelsService {
     const ordered = validSteps(steps);
     let sellerId = filter?.sellerId ?? undefined;
     if (viewer.role === Role.SELLER) {
-      if (sellerId !== undefined && sellerId !== viewer.sellerId)
+      // A SELLER key without a seller (none is made so) must not fall through to the marketplace.
+      if (!viewer.sellerId || (sellerId !== undefined && sellerId !== viewer.sellerId))
         throw forbidden("A SELLER key reads the funnels of its own seller's lots only.");
       sellerId = viewer.sellerId;
     }

@@ -27,6 +27,8 @@ export interface MetricSources {
   wsConnections?(): number;
   /** Distinct subscriptions running, each shared by its identical subscribers (src/live/multiplexer.ts). */
   liveStreams?(): number;
+  /** Seconds since the funnels' checkpoint on this instance's last round (how far behind they are). */
+  funnelLagSeconds?(): number;
 }
 
 /** One finished GraphQL operation, as the metrics see it. */
@@ -178,7 +180,7 @@ export class GavelMetrics {
     });
     this.trackedEvents = new Counter({
       name: 'gavel_tracking_events_total',
-      help: 'Tracked events (explicit and implicit) by type and outcome.',
+      help: 'Tracked events by type and outcome: impressions (explicit and implicit) and clicks, and conversions by kind (ITEM_VIEW, WATCH, BID, PURCHASE).',
       labelNames: ['type', 'outcome'],
       registers,
     });
@@ -236,6 +238,14 @@ export class GavelMetrics {
       name: 'gavel_rollup_recovery_buckets_total',
       help: 'Rollup (item, hour) buckets rebuilt from stored events by the recovery.',
       registers,
+    });
+    new Gauge({
+      name: 'gavel_funnel_lag_seconds',
+      help: 'How far behind the funnels are: seconds since the checkpoint of the last funnel build round this instance ran (FUNNEL_SETTLE_MS plus up to FUNNEL_REFRESH_MS when healthy; 0 before its first).',
+      registers,
+      collect() {
+        this.set(sources().funnelLagSeconds?.() ?? 0);
+      },
     });
     new Gauge({
       name: 'gavel_live_connections',

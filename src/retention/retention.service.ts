@@ -192,7 +192,14 @@ export class RetentionService {
       }
       [countedEvents, auditEvents, conversions, searchEvents, funnelJourneys] = (await Promise.all(
         [...RAW_EVENT_TYPES, RetentionDataType.SEARCH_EVENTS as const, RetentionDataType.FUNNEL_JOURNEYS as const].map(
-          (type) => this.repository.eraseEvents(type, target),
+          // Journeys carry no user id: the user's sessions find them.
+          (type) =>
+            this.repository.eraseEvents(
+              type,
+              type === RetentionDataType.FUNNEL_JOURNEYS
+                ? { userIds: new Set(), sessionIds: target.sessionIds }
+                : target,
+            ),
         ),
       )) as [number, number, number, number, number];
       if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);

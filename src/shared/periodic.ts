@@ -1,15 +1,16 @@
 import type { Logger } from './logger';
 
 /**
- * Runs `task` now and then every `intervalMs` in the background, never two runs at once; a
- * failing run is logged and retried at the next tick. Returns a function that stops the schedule
- * and waits for a run in progress.
+ * Runs `task` now (unless `startNow` is false) and then every `intervalMs` in the background, never
+ * two runs at once; a failing run is logged and retried at the next tick. Returns a function that
+ * stops the schedule and waits for a run in progress.
  */
 export function runPeriodically(
   name: string,
   intervalMs: number,
   task: () => Promise<void>,
   logger: Logger,
+  startNow = true,
 ): () => Promise<void> {
   let running: Promise<void> | undefined;
   const run = () => {
@@ -17,7 +18,7 @@ export function runPeriodically(
       .catch((error: unknown) => logger.warn({ err: error, task: name }, `${name} failed; retrying next round`))
       .finally(() => (running = undefined));
   };
-  run();
+  if (startNow) run();
   const timer = setInterval(run, intervalMs);
   timer.unref();
   return async () => {

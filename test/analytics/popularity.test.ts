@@ -126,7 +126,7 @@ describe('setPopularity', () => {
       const zeroingIds: number[] = [];
       const client = app.database.connection.getClient();
       const listener = (event: mongo.CommandStartedEvent) => {
-        if (event.commandName !== 'update') return;
+        if (event.commandName !== 'update' || event.command.update !== 'auction_items') return;
         const statements = event.command.updates as Array<{ q: { _id?: { $in?: unknown[] } } }>;
         perCommand.push(statements.length);
         for (const statement of statements) if (statement.q._id?.$in) zeroingIds.push(statement.q._id.$in.length);

@@ -1,6 +1,9 @@
 import { Types } from 'mongoose';
+import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
+import { FunnelBuilder } from '../../src/funnels/funnelBuilder';
 import { createFunnelsRepository } from '../../src/funnels/funnels.repository';
 import { ManualClock } from '../../src/shared/clock';
+import { createLogger } from '../../src/shared/logger';
 import {
   EraseSubjectDocument,
   TrackClicksDocument,
@@ -202,7 +205,9 @@ function expectMatches(steps: StepFigures[], expected: Recounted | undefined, fu
   });
 }
 
-const range = () => `{ from: "${START.toISOString()}", to: "${new Date(clock.now().getTime() + HOUR).toISOString()}" }`;
+// From two days before the first event: a late conversion may move a journey's day earlier.
+const range = () =>
+  `{ from: "${new Date(START.getTime() - 2 * DAY).toISOString()}", to: "${new Date(clock.now().getTime() + HOUR).toISOString()}" }`;
 const STEP_FIELDS = 'step journeys conversionFromPrevious conversionFromFirst medianSecondsFromPrevious';
 
 async function funnelQuery(args: string, role: keyof typeof keys = 'ANALYST') {
@@ -300,16 +305,67 @@ describe('funnel', () => {
     expect(errorCodes(item)).toEqual(['BAD_USER_INPUT']);
   });
 
-  it('counts nothing twice: rebuilding from the start gives the same funnel', async () => {
+  it('counts nothing twice: rebuilt from nothing in pages of 7 by two competing builders, the funnel is the same', async () => {
     const before = (await funnelQuery(', breakdown: SOURCE')).data!.funnel;
-    await createFunnelsRepository(app.database.connection).rewind(new Date(START.getTime() - DAY));
-    await app.services.funnels.catchUp();
+    // The app's builder holds the lease for a minute after its round.
+    clock.advance(61_000);
+    const db = app.database.connection;
+    await db.collection('funnel_journeys').deleteMany({});
+    await db.collection('funnel_days').deleteMany({});
+    await createFunnelsRepository(db).rewind(new Date(START.getTime() - DAY));
+    // Tiny pages: the cut between pages, events of one instant across a cut, the checkpoint moved page by page.
+    const builder = (instanceId: string) =>
+      new FunnelBuilder(
+        createFunnelsRepository(db),
+        createAuctionItemRepository(db),
+        clock,
+        { windowMs: WINDOW, settleMs: 1_000, firstBuildMs: 90 * DAY, pageSize: 7, instanceId },
+        createLogger('silent'),
+      );
+    const [a, b] = [builder('a'), builder('b')];
+    const read = await Promise.all([a.catchUp(), b.catchUp()]);
+    // One of them holds the lease and reads everything; the other reads nothing.
+    expect(read.filter((count) => count > 0)).toHaveLength(1);
+    expect(Math.max(...read)).toBeGreaterThan(200);
+    await Promise.all([a.stop(), b.stop()]);
     expect((await funnelQuery(', breakdown: SOURCE')).data!.funnel).toEqual(before);
   });
 
+  it('reads every event of one instant, however many, before it moves past it', async () => {
+    // 30 impressions stamped in one millisecond (one batch), with pages of 7.
+    const db = app.database.connection;
+    clock.advance(HOUR);
+    const events = Array.from({ length: 30 }, (_, index) => ({
+      itemId: lotIds[2]!,
+      sessionId: `instant-${index}`,
+      source: 'EXTERNAL' as const,
+    }));
+    expect((await execute(app, TrackImpressionsDocument, { events }, BROWSER)).data?.trackImpressions.accepted).toBe(
+      30,
+    );
+    clock.advance(2_000);
+    const builder = new FunnelBuilder(
+      createFunnelsRepository(db),
+      createAuctionItemRepository(db),
+      clock,
+      { windowMs: WINDOW, settleMs: 1_000, firstBuildMs: 90 * DAY, pageSize: 7, instanceId: 'instant' },
+      createLogger('silent'),
+    );
+    expect(await builder.catchUp()).toBeGreaterThanOrEqual(30);
+    await builder.stop();
+    const external = (await funnelQuery(', steps: [IMPRESSION, CLICK], breakdown: SOURCE')).data!.funnel.breakdown.find(
+      (group) => group.key === 'EXTERNAL',
+    );
+    expect(external?.steps[0]!.journeys).toBe(30);
+    expect((await recount(['IMPRESSION', 'CLICK'], { by: 'source' })).get('EXTERNAL')!.journeys[0]).toBe(30);
+  });
+
   it("takes in what arrives later, a late conversion included, and erasure removes a session's journeys", async () => {
-    // A view of lot 1 reported late, timed before the session's first touch of it: the journey now begins with it.
+    // A view of lot 1 reported late, timed the day before the session's first touch of it: the
+    // journey now begins with it, a day earlier, and leaves its former day's rows.
     const sessionId = sessions[0]!;
+    const journeys = app.database.connection.collection('funnel_journeys');
+    const before = await journeys.findOne({ _id: `${lotIds[1]}:${sessionId}` as never });
     clock.advance(HOUR);
     await execute(
       app,
@@ -317,29 +373,33 @@ describe('funnel', () => {
       { events: [{ itemId: lotIds[1]!, sessionId, source: 'HOME' }] },
       BROWSER,
     );
-    await execute(
+    const late = new Date(START.getTime() - DAY + MINUTE);
+    const reported = await execute(
       app,
       TrackConversionsDocument,
       {
         events: [
-          {
-            eventId: 'late-view',
-            kind: 'ITEM_VIEW',
-            itemId: lotIds[1]!,
-            sessionId,
-            occurredAt: new Date(START.getTime() + MINUTE).toISOString(),
-          },
+          { eventId: 'late-view', kind: 'ITEM_VIEW', itemId: lotIds[1]!, sessionId, occurredAt: late.toISOString() },
         ],
       },
       { authorization: `Bearer ${keys.INGEST}` },
     );
+    expect(reported.data!.trackConversions.accepted).toBe(1);
     clock.advance(2_000);
     await app.services.funnels.catchUp();
     const funnel = ['ITEM_VIEW', 'WATCH'] as const;
     const response = await funnelQuery(', steps: [ITEM_VIEW, WATCH]');
     expectMatches(response.data!.funnel.steps, (await recount(funnel)).get('all'), funnel);
+    const after = await journeys.findOne({ _id: `${lotIds[1]}:${sessionId}` as never });
+    expect((after!.day as Date).toISOString()).toBe('2026-02-28T00:00:00.000Z');
+    if (before) expect((before.day as Date).getTime()).toBeGreaterThan((after!.day as Date).getTime());
+    // The rows of the day it left no longer count it: every day's rows add up to the recount.
+    expectMatches(
+      (await funnelQuery(', steps: [IMPRESSION, CLICK, ITEM_VIEW]')).data!.funnel.steps,
+      (await recount(['IMPRESSION', 'CLICK', 'ITEM_VIEW'])).get('all'),
+      ['IMPRESSION', 'CLICK', 'ITEM_VIEW'],
+    );
 
-    const journeys = app.database.connection.collection('funnel_journeys');
     const of = await journeys.countDocuments({ sessionId });
     expect(of).toBeGreaterThan(0);
     const erased = await execute(

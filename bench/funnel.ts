@@ -1,0 +1,288 @@
+/**
+ * `npm run bench:funnel` — the funnels' benchmark. A catalog of 1,000 lots; BENCH_EVENTS (default
+ * 1,000,000) counted impressions and clicks and about a tenth as many conversions (views, watches,
+ * bids, purchases) over 30 days, from sessions that each visit a few lots, written straight into
+ * `tracking_events` and `conversion_events`. Then:
+ *
+ * 1. the funnel builder takes them in (one round, timed: events per second);
+ * 2. a 5-step marketplace funnel with a source breakdown through the API (median of BENCH_RUNS,
+ *    database commands per funnel) against the same funnel aggregated from the raw events in the
+ *    same run (the design without journeys: group every event of the range by session and lot);
+ * 3. conversions through `trackConversions` against impressions through `trackImpressions`, in turn,
+ *    batches of 100 from 4 clients: events per second of each and their ratio.
+ */
+import { Types } from 'mongoose';
+import { startApp } from '../src/app';
+import { auctionItemModel } from '../src/catalog/auctionItem.model';
+import { conversionEventModel } from '../src/conversions/conversionEvent.model';
+import { EventType, TrackingOutcome, trackingEventModel } from '../src/tracking/trackingEvent.model';
+import {
+  benchAppConfig,
+  benchCatalog,
+  BROWSER_USER_AGENT,
+  commandCounter,
+  graphqlRequest,
+  loadAverage,
+  loadCatalogInBulk,
+  ms,
+  printHeader,
+  printTable,
+  startBenchEngine,
+  time,
+} from './support';
+
+const LOTS = 1_000;
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const DAYS = 30;
+const DAY_MS = 86_400_000;
+const SOURCES = ['SEARCH', 'HOME', 'RECOMMENDATION', 'ITEM_PAGE', 'EXTERNAL', 'OTHER'] as const;
+const FUNNEL = ['IMPRESSION', 'CLICK', 'ITEM_VIEW', 'BID', 'PURCHASE'] as const;
+const INGEST_BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? 40);
+
+/** A pseudo-random generator with a seed: every engine gets the same events. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+async function main(): Promise<void> {
+  const engine = await startBenchEngine();
+  const app = await startApp(benchAppConfig(engine.uri, { FUNNEL_SETTLE_MS: '0' }), {
+    monitorCommands: true,
+    periodicJobs: false,
+  });
+  const connection = app.database.connection;
+  try {
+    printHeader(`bench:funnel — ${EVENTS.toLocaleString('en')} events over ${DAYS} days, ${LOTS} lots`, engine);
+    await loadCatalogInBulk(connection, benchCatalog(LOTS));
+    // Every lot open through the month: the speed of the funnel is measured here, its rules in test/funnels.
+    await auctionItemModel(connection).updateMany({}, { $set: { endsAt: new Date(Date.now() + 60 * DAY_MS) } });
+    const lots = await auctionItemModel(connection)
+      .find({}, { _id: 1, category: 1, sellerId: 1, endsAt: 1, currency: 1 })
+      .lean();
+    const loaded = await load(connection, lots);
+    console.log(
+      `loaded ${loaded.events} tracked events and ${loaded.conversions} conversions in ${loaded.seconds.toFixed(1)} s`,
+    );
+
+    const buildStart = Date.now();
+    const built = await app.services.funnels.catchUp();
+    const buildSeconds = (Date.now() - buildStart) / 1000;
+    console.log(
+      `\nbuild: ${built} events in ${buildSeconds.toFixed(1)} s = ${Math.round(built / buildSeconds)} events/s`,
+    );
+
+    const query = `{ funnel(range: { last: "P${DAYS}D" }, steps: [${FUNNEL.join(', ')}], breakdown: SOURCE) { steps { step journeys conversionFromPrevious medianSecondsFromPrevious } breakdown { key steps { step journeys } } } }`;
+    type Answer = { funnel: { steps: Array<{ step: string; journeys: number }> } };
+    const api = () => graphqlRequest<Answer>(app.url, query);
+    const counted = await commandCounter(app).measure(api);
+    const apiTiming = await time(api, RUNS);
+    const baselineStart = Date.now();
+    const raw = await rawFunnel(connection);
+    const baselineMs = Date.now() - baselineStart;
+    const figures = counted.result.funnel.steps.map((step) => step.journeys);
+    console.log('');
+    printTable([
+      {
+        design: 'journeys → day rows (API)',
+        median: ms(apiTiming.median),
+        p95: ms(apiTiming.p95),
+        'round trips': counted.commands.length,
+        steps: figures.join(' → '),
+      },
+      {
+        design: 'raw events, grouped by session and lot',
+        median: ms(baselineMs),
+        p95: '(1 run)',
+        'round trips': 2,
+        steps: raw.join(' → '),
+      },
+    ]);
+    console.log(
+      `\nratio: the API funnel is ${(baselineMs / apiTiming.median).toFixed(0)}× faster than aggregating the raw events; counts ${JSON.stringify(figures) === JSON.stringify(raw) ? 'equal' : 'DIFFER'}`,
+    );
+    if (JSON.stringify(figures) !== JSON.stringify(raw)) process.exitCode = 1;
+
+    const ingest = await ingestInTurn(app.url, lots);
+    console.log('');
+    printTable([
+      { path: 'trackImpressions', 'events/s': Math.round(ingest.impressions) },
+      { path: 'trackConversions', 'events/s': Math.round(ingest.conversions) },
+    ]);
+    console.log(
+      `\nconversions ingest = ${((100 * ingest.conversions) / ingest.impressions).toFixed(0)} % of the impressions path`,
+    );
+    console.log(`load average: ${loadAverage()}`);
+  } finally {
+    await connection.dropDatabase().catch(() => undefined);
+    await app.stop();
+    await engine.stop();
+  }
+}
+
+type Lot = { _id: Types.ObjectId; category: string; sellerId: string; endsAt: Date; currency: string };
+
+/**
+ * Sessions that each visit 1 to 5 lots: 1 to 4 impressions a visit (a minute apart), a click on
+ * about a fifth, then a view on half of those, a watch, a bid and a purchase ever more rarely.
+ */
+async function load(
+  connection: typeof import('mongoose').connection,
+  lots: readonly Lot[],
+): Promise<{ events: number; conversions: number; seconds: number }> {
+  const started = Date.now();
+  const next = seeded(23);
+  const tracked = trackingEventModel(connection).collection;
+  const converted = conversionEventModel(connection).collection;
+  const from = Date.now() - DAYS * DAY_MS;
+  let events = 0;
+  let conversions = 0;
+  let sessions = 0;
+  let eventBatch: Record<string, unknown>[] = [];
+  let conversionBatch: Record<string, unknown>[] = [];
+  const flush = async (force = false) => {
+    if (eventBatch.length >= 10_000 || (force && eventBatch.length > 0)) {
+      await tracked.insertMany(eventBatch as never[], { ordered: false });
+      eventBatch = [];
+    }
+    if (conversionBatch.length >= 10_000 || (force && conversionBatch.length > 0)) {
+      await converted.insertMany(conversionBatch as never[], { ordered: false });
+      conversionBatch = [];
+    }
+  };
+  while (events < EVENTS) {
+    const sessionId = `bench-session-${++sessions}`;
+    let at = from + Math.floor(next() * (DAYS * DAY_MS - DAY_MS));
+    for (let visit = 1 + Math.floor(next() * 5); visit > 0 && events < EVENTS; visit--) {
+      const lot = lots[Math.floor(Math.pow(next(), 2) * lots.length)]!;
+      const source = SOURCES[Math.floor(next() * SOURCES.length)]!;
+      const event = (type: EventType) => {
+        const id = new Types.ObjectId();
+        eventBatch.push({
+          _id: id,
+          type,
+          itemId: lot._id,
+          sessionId,
+          source,
+          position: 0,
+          receivedAt: new Date(at),
+          ip: 'bench',
+          outcome: TrackingOutcome.ACCEPTED,
+          dedupKey: `~${id.toHexString()}`,
+        });
+        events++;
+      };
+      for (let shown = 1 + Math.floor(next() * 4); shown > 0; shown--) {
+        event(EventType.IMPRESSION);
+        at += 60_000;
+      }
+      if (next() > 0.2) continue;
+      event(EventType.CLICK);
+      const conversion = (kind: string, amount?: number) => {
+        at += Math.floor(next() * 3_600_000);
+        conversionBatch.push({
+          itemId: lot._id,
+          eventId: `bench-${++conversions}`,
+          kind,
+          sessionId,
+          ...(amount ? { amount, currency: lot.currency } : {}),
+          occurredAt: new Date(at),
+          receivedAt: new Date(at),
+          sellerId: lot.sellerId,
+          category: lot.category,
+        });
+      };
+      if (next() < 0.5) conversion('ITEM_VIEW');
+      if (next() < 0.3) conversion('WATCH');
+      if (next() < 0.25) conversion('BID', 10_000);
+      if (next() < 0.06) conversion('PURCHASE', 12_000);
+    }
+    await flush();
+  }
+  await flush(true);
+  return { events, conversions, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * The same funnel from the raw events: every counted touch and conversion of the range grouped by
+ * (lot, session) into first times per step (two aggregations), the journeys counted here.
+ */
+async function rawFunnel(connection: typeof import('mongoose').connection): Promise<number[]> {
+  const since = new Date(Math.floor((Date.now() - DAYS * DAY_MS) / DAY_MS) * DAY_MS);
+  const firstTimes = (collection: string, match: object, step: string, at: string) =>
+    connection
+      .collection(collection)
+      .aggregate<{ _id: { i: unknown; s: string; k: string }; at: Date }>(
+        [{ $match: match }, { $group: { _id: { i: '$itemId', s: '$sessionId', k: step }, at: { $min: at } } }],
+        { allowDiskUse: true },
+      )
+      .toArray();
+  const [touches, conversions] = await Promise.all([
+    firstTimes('tracking_events', { outcome: 'ACCEPTED', receivedAt: { $gte: since } }, '$type', '$receivedAt'),
+    firstTimes('conversion_events', { occurredAt: { $gte: since } }, '$kind', '$occurredAt'),
+  ]);
+  const journeys = new Map<string, Map<string, number>>();
+  for (const row of [...touches, ...conversions]) {
+    const key = `${String(row._id.i)}|${row._id.s}`;
+    let steps = journeys.get(key);
+    if (!steps) journeys.set(key, (steps = new Map()));
+    steps.set(row._id.k, row.at.getTime());
+  }
+  const counts = FUNNEL.map(() => 0);
+  for (const steps of journeys.values()) {
+    let previous = -Infinity;
+    for (let index = 0; index < FUNNEL.length; index++) {
+      const at = steps.get(FUNNEL[index]!);
+      if (at === undefined || at < previous) break;
+      counts[index]!++;
+      previous = at;
+    }
+  }
+  return counts;
+}
+
+/** Impressions and conversions in batches of 100 from 4 clients, taking turns; events per second of each. */
+async function ingestInTurn(url: string, lots: readonly Lot[]): Promise<{ impressions: number; conversions: number }> {
+  const seconds = { impressions: 0, conversions: 0 };
+  const sent = { impressions: 0, conversions: 0 };
+  let counter = 0;
+  const batch = (kind: 'impressions' | 'conversions') =>
+    Array.from({ length: 100 }, () => {
+      const lot = lots[++counter % lots.length]!;
+      const sessionId = `ingest-${counter}`;
+      return kind === 'impressions'
+        ? { itemId: lot._id.toHexString(), sessionId, source: 'SEARCH', position: 0 }
+        : { eventId: `ingest-${counter}`, kind: 'WATCH', itemId: lot._id.toHexString(), sessionId };
+    });
+  const mutations = {
+    impressions: 'mutation ($events: [ImpressionInput!]!) { trackImpressions(events: $events) { accepted } }',
+    conversions: 'mutation ($events: [ConversionInput!]!) { trackConversions(events: $events) { accepted } }',
+  };
+  for (let round = 0; round < INGEST_BATCHES; round++)
+    for (const kind of ['impressions', 'conversions'] as const) {
+      const batches = Array.from({ length: 4 }, () => batch(kind));
+      const start = process.hrtime.bigint();
+      const answers = await Promise.all(
+        batches.map((events) =>
+          graphqlRequest<Record<string, { accepted: number }>>(
+            url,
+            mutations[kind],
+            { events },
+            { 'user-agent': BROWSER_USER_AGENT },
+          ),
+        ),
+      );
+      seconds[kind] += Number(process.hrtime.bigint() - start) / 1e9;
+      sent[kind] += answers.reduce((sum, answer) => sum + Object.values(answer)[0]!.accepted, 0);
+    }
+  return { impressions: sent.impressions / seconds.impressions, conversions: sent.conversions / seconds.conversions };
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
