@@ -238,22 +238,3 @@ function firstTouchSource(touches: Record<string, number> | undefined): string {
   const sorted = Object.entries(touches ?? {}).sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
   return sorted[0]?.[0] ?? 'NONE';
 }
-
-function groupRow(
-  id: string,
-  scope: FunnelScope,
-  day: Date,
-  category: string,
-  sellerId: string | null,
-  rows: readonly FunnelDayRecord[],
-): FunnelDayRecord {
-  return {
-    _id: id,
-    scope,
-    day,
-    itemId: null,
-    category,
-    sellerId,
-    entries: mergeEntries(rows.map((row) => row.entries)),
-  };
-}

@@ -186,7 +186,19 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
         );
       const found: JourneyRecord[] = [];
       for (const chunk of chunks(updates, READ_CHUNK))
-        found.push(...(await journeyDocs.find({ _id: { $in: chunk.map((update) => update.id) } }).toArray()));
+        found.push(
+          ...(await journeyDocs
+            .find({
+              _id: { $in: chunk.map((update) => update.id) },
+              // The lots too, so that a sharded engine asks only their shards.
+              itemId: {
+                $in: [...new Set(chunk.map((update) => update.itemId.toHexString()))].map(
+                  (id) => new Types.ObjectId(id),
+                ),
+              },
+            })
+            .toArray()),
+        );
       return found;
     },
     setJourneyDays: async (changes) => {
