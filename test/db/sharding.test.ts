@@ -77,6 +77,8 @@ describe('MONGODB_SHARDING', () => {
         tracking_events: { itemId: 'hashed' },
         item_days: { itemId: 'hashed' },
         item_day_sketches: { itemId: 'hashed' },
+        conversion_events: { itemId: 'hashed' },
+        funnel_journeys: { itemId: 'hashed' },
       });
       // Every unique index of a sharded collection begins with the shard key.
       expect(await uniqueIndexKeys(app)).toEqual([{ itemId: 1, dedupKey: 1 }]);
@@ -94,7 +96,7 @@ describe('MONGODB_SHARDING', () => {
     const again = await startSharded('auto', databaseName);
     try {
       const keys = await shardKeysOf(databaseOf(again));
-      expect(keys.size).toBe(hello.msg === 'isdbgrid' ? 3 : 0);
+      expect(keys.size).toBe(hello.msg === 'isdbgrid' ? 5 : 0);
     } finally {
       await again.stop();
     }
@@ -127,6 +129,8 @@ describe('MONGODB_SHARDING', () => {
         tracking_events: { itemId: 'hashed' },
         item_days: { itemId: 'hashed' },
         item_day_sketches: { itemId: 'hashed' },
+        conversion_events: { itemId: 'hashed' },
+        funnel_journeys: { itemId: 'hashed' },
       });
       expect(await Promise.all(items.map((id) => impressionsOf(after, id)))).toEqual(counted);
       expect(await uniqueIndexKeys(after)).toEqual([{ itemId: 1, dedupKey: 1 }]);
