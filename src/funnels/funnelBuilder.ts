@@ -152,19 +152,30 @@ export class FunnelBuilder {
       itemDays.set(`${journey.itemId.toHexString()}|${day.getTime()}`, { itemId: journey.itemId, day });
     }
     await this.repository.setJourneyDays(moved);
-    const itemRows: FunnelDayRecord[] = [];
-    for (const { itemId, day } of itemDays.values()) {
+    // Every touched lot-day recounted whole from its journeys, read in a few commands.
+    const dayKey = (itemId: Types.ObjectId, day: Date) => `${itemId.toHexString()}|${day.getTime()}`;
+    const byLotDay = new Map<string, JourneyRecord[]>();
+    const touched = [...itemDays.values()];
+    const found = await this.repository.journeysOf(
+      [...new Map(touched.map(({ itemId }) => [itemId.toHexString(), itemId])).values()],
+      [...new Map(touched.map(({ day }) => [day.getTime(), day])).values()],
+    );
+    for (const journey of found) {
+      const key = dayKey(journey.itemId, journey.day!);
+      if (itemDays.has(key)) byLotDay.set(key, [...(byLotDay.get(key) ?? []), journey]);
+    }
+    const itemRows: FunnelDayRecord[] = touched.map(({ itemId, day }) => {
       const lot = lots.get(itemId.toHexString())!;
-      itemRows.push({
+      return {
         _id: rowId(FunnelScope.ITEM, itemId.toHexString(), day),
         scope: FunnelScope.ITEM,
         day,
         itemId,
         category: lot.category,
         sellerId: lot.sellerId,
-        entries: this.entriesOf(await this.repository.journeysOf(itemId, day), lot.endsAt.getTime()),
-      });
-    }
+        entries: this.entriesOf(byLotDay.get(dayKey(itemId, day)) ?? [], lot.endsAt.getTime()),
+      };
+    });
     // A lot moved to another category or seller since its rows were written: the rows it counted
     // in before are recounted too.
     const before = new Map(
@@ -193,10 +204,22 @@ export class FunnelBuilder {
       if (previous && (previous.category !== row.category || previous.sellerId !== row.sellerId))
         group(previous.day, previous.category, previous.sellerId!);
     }
-    const groupRows: FunnelDayRecord[] = [];
-    for (const [id, { scope, day, category, sellerId }] of groups) {
-      const rows = await this.repository.itemRowsOf(category, day, sellerId ?? undefined);
-      groupRows.push({
+    // Each category-day and seller-day recounted whole from its lots' rows, read in one command.
+    const wanted = [...groups.values()];
+    const lotRows = await this.repository.itemRowsOf(
+      [...new Set(wanted.map(({ category }) => category))],
+      [...new Map(wanted.map(({ day }) => [day.getTime(), day])).values()],
+    );
+    const rowsOfCategoryDay = new Map<string, FunnelDayRecord[]>();
+    for (const row of lotRows) {
+      const key = `${row.category}|${row.day.getTime()}`;
+      rowsOfCategoryDay.set(key, [...(rowsOfCategoryDay.get(key) ?? []), row]);
+    }
+    const groupRows: FunnelDayRecord[] = [...groups].map(([id, { scope, day, category, sellerId }]) => {
+      const rows = (rowsOfCategoryDay.get(`${category}|${day.getTime()}`) ?? []).filter(
+        (row) => sellerId === null || row.sellerId === sellerId,
+      );
+      return {
         _id: id,
         scope,
         day,
@@ -204,8 +227,8 @@ export class FunnelBuilder {
         category,
         sellerId,
         entries: mergeEntries(rows.map((row) => row.entries)),
-      });
-    }
+      };
+    });
     if (!(await this.stillHeld())) return false;
     await this.repository.writeRows(groupRows);
     return true;

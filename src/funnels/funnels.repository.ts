@@ -66,16 +66,19 @@ export interface FunnelsRepository {
   updateJourneys(updates: readonly JourneyUpdate[]): Promise<JourneyRecord[]>;
   /** Sets the day each journey is counted under. */
   setJourneyDays(days: ReadonlyArray<{ id: string; itemId: Types.ObjectId; day: Date }>): Promise<void>;
-  /** The journeys of one lot that began on one day. */
-  journeysOf(itemId: Types.ObjectId, day: Date): Promise<JourneyRecord[]>;
+  /**
+   * The journeys of these lots that began on these days (every lot × day pair: the caller keeps
+   * the pairs it wants), in commands of at most 1,000 lots.
+   */
+  journeysOf(itemIds: readonly Types.ObjectId[], days: readonly Date[]): Promise<JourneyRecord[]>;
   /** Replaces (or, with no entries, deletes) these rows. */
   writeRows(rows: readonly FunnelDayRecord[]): Promise<void>;
   /** The rows of one scope over a range of days; one command. */
   rows(query: FunnelRowQuery): Promise<FunnelDayRecord[]>;
   /** The rows with these ids (those that exist). */
   rowsById(ids: readonly string[]): Promise<FunnelDayRecord[]>;
-  /** Item rows of one category on one day (and of one seller, when given). */
-  itemRowsOf(category: string, day: Date, sellerId?: string): Promise<FunnelDayRecord[]>;
+  /** Item rows of these categories on these days (every pair: the caller keeps the ones it wants); one command. */
+  itemRowsOf(categories: readonly string[], days: readonly Date[]): Promise<FunnelDayRecord[]>;
   /** Takes or renews the builder's lease; returns the state when taken, null when another holder has it. */
   takeLease(holder: string, now: Date, until: Date): Promise<BuilderState | null>;
   /** Moves the checkpoint (as the lease's holder). */
@@ -211,7 +214,12 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
         { unknownOutcome: 'repeat' },
       );
     },
-    journeysOf: (itemId, day) => journeyDocs.find({ itemId, day }).toArray(),
+    journeysOf: async (itemIds, days) => {
+      const found: JourneyRecord[] = [];
+      for (const chunk of chunks(itemIds, READ_CHUNK))
+        found.push(...(await journeyDocs.find({ itemId: { $in: [...chunk] }, day: { $in: [...days] } }).toArray()));
+      return found;
+    },
     writeRows: async (rows) => {
       if (rows.length === 0) return;
       await bulkWriteRetryingConflicts(
@@ -235,10 +243,8 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
         })
         .toArray(),
     rowsById: async (ids) => (ids.length === 0 ? [] : dayDocs.find({ _id: { $in: [...ids] } }).toArray()),
-    itemRowsOf: (category, day, sellerId) =>
-      dayDocs
-        .find({ scope: FunnelScope.ITEM, category, day, ...(sellerId !== undefined ? { sellerId } : {}) })
-        .toArray(),
+    itemRowsOf: (categories, days) =>
+      dayDocs.find({ scope: FunnelScope.ITEM, category: { $in: [...categories] }, day: { $in: [...days] } }).toArray(),
     takeLease: async (holder, now, until) => {
       try {
         const taken = await builder.findOneAndUpdate(
