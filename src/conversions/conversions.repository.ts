@@ -4,20 +4,10 @@ import { ensureSchemaIndexes } from '../db/indexes';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
 import { conversionEventModel, type ConversionEventRecord, type ConversionTouch } from './conversionEvent.model';
 
-/** The counted touches of one session on one item between two instants: the earliest and the latest. */
-export interface TouchWindow {
+/** A counted impression or click, as attribution reads it. */
+export interface StoredTouch extends ConversionTouch {
   readonly sessionId: string;
   readonly itemId: Types.ObjectId;
-  /** Inclusive. */
-  readonly from: Date;
-  /** Inclusive. */
-  readonly to: Date;
-}
-
-/** What attribution found in one window (either may be missing; both are the same touch when only one exists). */
-export interface FoundTouches {
-  readonly first?: ConversionTouch;
-  readonly last?: ConversionTouch;
 }
 
 /** Storage of conversions, and the read of tracked touches that attributes them. */
@@ -30,11 +20,18 @@ export interface ConversionsRepository {
   /** The stored conversions with these `{ itemId, eventId }` keys (to tell a retry from a reuse of an id). */
   findByKeys(keys: ReadonlyArray<{ itemId: Types.ObjectId; eventId: string }>): Promise<ConversionEventRecord[]>;
   /**
-   * The earliest and latest counted impression or click of `window.sessionId` on `window.itemId`
-   * received in the window: two reads of the tracking events' `{ sessionId, itemId, type,
-   * receivedAt }` index, each naming the item (one shard when the events are sharded).
+   * The counted impressions and clicks of these sessions on these items received in `[from, to]`
+   * (every session × item pair: the caller keeps the pairs it wants): one read of the tracking
+   * events' `{ sessionId, itemId, type, receivedAt }` index, naming the items (their shards only
+   * when the events are sharded). A session's touches of one lot are few: one impression per
+   * cooldown window at most.
    */
-  touches(window: TouchWindow): Promise<FoundTouches>;
+  touches(
+    sessionIds: readonly string[],
+    itemIds: readonly Types.ObjectId[],
+    from: Date,
+    to: Date,
+  ): Promise<StoredTouch[]>;
   /** Builds the collection's indexes (idempotent). */
   ensureIndexes(): Promise<void>;
 }
@@ -43,30 +40,6 @@ export interface ConversionsRepository {
 export function createConversionsRepository(connection: Connection): ConversionsRepository {
   const conversions = conversionEventModel(connection);
   const events = trackingEventModel(connection);
-  const findTouch = async (window: TouchWindow, order: 1 | -1): Promise<ConversionTouch | undefined> => {
-    const found = await events.collection.findOne(
-      {
-        sessionId: window.sessionId,
-        itemId: window.itemId,
-        type: { $in: [EventType.IMPRESSION, EventType.CLICK] },
-        receivedAt: { $gte: window.from, $lte: window.to },
-        outcome: TrackingOutcome.ACCEPTED,
-      },
-      {
-        sort: { receivedAt: order },
-        projection: { _id: 1, type: 1, source: 1, position: 1, searchId: 1, receivedAt: 1 },
-      },
-    );
-    if (!found) return undefined;
-    return {
-      eventId: found._id as Types.ObjectId,
-      type: found.type as string,
-      source: found.source as string,
-      ...(typeof found.position === 'number' ? { position: found.position } : {}),
-      ...(found.searchId ? { searchId: found.searchId as Types.ObjectId } : {}),
-      at: found.receivedAt as Date,
-    };
-  };
   return {
     insert: (records) => insertManyExceptDuplicates(conversions.collection, records as ConversionEventRecord[]),
     findByKeys: async (keys) => {
@@ -75,9 +48,40 @@ export function createConversionsRepository(connection: Connection): Conversions
         .find({ $or: keys.map(({ itemId, eventId }) => ({ itemId, eventId })) })
         .toArray() as Promise<ConversionEventRecord[]>;
     },
-    touches: async (window) => {
-      const [first, last] = await Promise.all([findTouch(window, 1), findTouch(window, -1)]);
-      return { first, last };
+    touches: async (sessionIds, itemIds, from, to) => {
+      const found = await events.collection
+        .find(
+          {
+            sessionId: { $in: [...sessionIds] },
+            itemId: { $in: [...itemIds] },
+            type: { $in: [EventType.IMPRESSION, EventType.CLICK] },
+            receivedAt: { $gte: from, $lte: to },
+            outcome: TrackingOutcome.ACCEPTED,
+          },
+          {
+            projection: {
+              _id: 1,
+              sessionId: 1,
+              itemId: 1,
+              type: 1,
+              source: 1,
+              position: 1,
+              searchId: 1,
+              receivedAt: 1,
+            },
+          },
+        )
+        .toArray();
+      return found.map((touch) => ({
+        sessionId: touch.sessionId as string,
+        itemId: touch.itemId as Types.ObjectId,
+        eventId: touch._id as Types.ObjectId,
+        type: touch.type as string,
+        source: touch.source as string,
+        ...(typeof touch.position === 'number' ? { position: touch.position } : {}),
+        ...(touch.searchId ? { searchId: touch.searchId as Types.ObjectId } : {}),
+        at: touch.receivedAt as Date,
+      }));
     },
     ensureIndexes: () => ensureSchemaIndexes(conversions),
   };

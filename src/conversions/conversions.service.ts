@@ -1,8 +1,8 @@
 import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import { AuctionStatus, type AuctionItemRecord } from '../catalog/auctionItem.model';
-import { chunks } from '../shared/chunks';
 import type { Clock } from '../shared/clock';
+import { chunks } from '../shared/chunks';
 import { badUserInput } from '../shared/errors';
 import { CLIENT_ID_PATTERN, type Pseudonymizer } from '../shared/privacy';
 import {
@@ -12,7 +12,7 @@ import {
   type ConversionEventRecord,
   type ConversionTouch,
 } from './conversionEvent.model';
-import type { ConversionsRepository, FoundTouches, TouchWindow } from './conversions.repository';
+import type { ConversionsRepository, StoredTouch } from './conversions.repository';
 import type { AttributedTouch, ConversionInput, ConversionResult, TrackedConversion } from './conversions.types';
 import type { TrafficSource } from '../analytics/analytics.types';
 import type { EventType } from '../tracking/trackingEvent.model';
@@ -34,8 +34,8 @@ export interface ConversionObserver {
   tracked?(kind: ConversionKind, outcomes: readonly ConversionOutcome[]): void;
 }
 
-/** Windows whose touches are read at once (two indexed reads each). */
-const TOUCH_READS_AT_ONCE = 16;
+/** Conversions whose touches one read fetches. */
+const TOUCH_READ_CONVERSIONS = 50;
 
 /** One reported conversion on its way through the checks. */
 interface Candidate {
@@ -177,31 +177,42 @@ export class ConversionsService {
     candidates: readonly Candidate[],
     lots: ReadonlyMap<string, AuctionItemRecord>,
   ): Promise<void> {
-    // One read per distinct window: a batch often reports several steps of one session on one lot.
-    const windows = new Map<string, { window: TouchWindow; records: ConversionEventRecord[] }>();
-    for (const { record } of candidates) {
+    if (candidates.length === 0) return;
+    const windows = candidates.map(({ record }) => {
       const lot = lots.get(record!.itemId.toHexString())!;
-      const window: TouchWindow = {
-        sessionId: record!.sessionId,
-        itemId: record!.itemId,
-        from: new Date(record!.occurredAt.getTime() - this.policy.attributionWindowMs),
+      return {
+        record: record!,
+        from: record!.occurredAt.getTime() - this.policy.attributionWindowMs,
         // Up to the conversion, and before the lot ended (its last millisecond is the one before endsAt).
-        to: new Date(Math.min(record!.occurredAt.getTime(), lot.endsAt.getTime() - 1)),
+        to: Math.min(record!.occurredAt.getTime(), lot.endsAt.getTime() - 1),
       };
-      const key = `${window.sessionId}|${window.itemId.toHexString()}|${window.from.getTime()}|${window.to.getTime()}`;
-      const entry = windows.get(key);
-      if (entry) entry.records.push(record!);
-      else windows.set(key, { window, records: [record!] });
+    });
+    // One read per 50 conversions: every touch of their sessions on their lots in the widest
+    // window. Bounded so that the session × lot product a read covers stays small.
+    const touches: StoredTouch[] = [];
+    for (const group of chunks(windows, TOUCH_READ_CONVERSIONS))
+      touches.push(
+        ...(await this.repository.touches(
+          [...new Set(group.map(({ record }) => record.sessionId))],
+          [...new Map(group.map(({ record }) => [record.itemId.toHexString(), record.itemId])).values()],
+          new Date(Math.min(...group.map(({ from }) => from))),
+          new Date(Math.max(...group.map(({ to }) => to))),
+        )),
+      );
+    const byPair = new Map<string, StoredTouch[]>();
+    for (const touch of touches) {
+      const key = `${touch.sessionId}|${touch.itemId.toHexString()}`;
+      byPair.set(key, [...(byPair.get(key) ?? []), touch]);
     }
-    for (const group of chunks([...windows.values()], TOUCH_READS_AT_ONCE)) {
-      const found: FoundTouches[] = await Promise.all(group.map(({ window }) => this.repository.touches(window)));
-      group.forEach(({ records }, position) => {
-        const { first, last } = found[position]!;
-        for (const record of records) {
-          if (first) record.firstTouch = first;
-          if (last) record.lastTouch = last;
-        }
-      });
+    for (const { record, from, to } of windows) {
+      const inWindow = (byPair.get(`${record.sessionId}|${record.itemId.toHexString()}`) ?? [])
+        .filter((touch) => touch.at.getTime() >= from && touch.at.getTime() <= to)
+        .sort(
+          (a, b) => a.at.getTime() - b.at.getTime() || a.eventId.toHexString().localeCompare(b.eventId.toHexString()),
+        );
+      if (inWindow.length === 0) continue;
+      record.firstTouch = stored(inWindow[0]!);
+      record.lastTouch = stored(inWindow.at(-1)!);
     }
   }
 
@@ -225,6 +236,18 @@ export class ConversionsService {
       }
     }
   }
+}
+
+/** A touch as the conversion keeps it (without the session and item it shares). */
+function stored({ eventId, type, source, position, searchId, at }: StoredTouch): ConversionTouch {
+  return {
+    eventId,
+    type,
+    source,
+    ...(position !== undefined ? { position } : {}),
+    ...(searchId ? { searchId } : {}),
+    at,
+  };
 }
 
 /** How a refusal names the lot's end. */
