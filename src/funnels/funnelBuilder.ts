@@ -34,6 +34,9 @@ export interface FunnelBuilderPolicy {
 
 /** How long the lease lasts without a renewal (every page renews it). */
 const LEASE_MS = 60_000;
+/** Bounds of the span of receive times one page asks for. */
+const MIN_SLICE_MS = 1_000;
+const MAX_SLICE_MS = 7 * 86_400_000;
 
 /**
  * Builds the funnels' journeys and day rows from the counted tracking events and the conversions,
@@ -46,6 +49,8 @@ export class FunnelBuilder {
   private readonly holder: string;
   private running?: Promise<number>;
   private checkpoint?: Date;
+  /** The span of receive times one page asks for; adapts to the traffic (see `round`). */
+  private sliceMs = 10 * 60_000;
 
   constructor(
     private readonly repository: FunnelsRepository,
@@ -86,19 +91,23 @@ export class FunnelBuilder {
     let from = state.checkpoint ?? new Date(now.getTime() - this.policy.firstBuildMs);
     let read = 0;
     while (from.getTime() <= upTo.getTime()) {
-      let page = await this.repository.eventsReceived(from, upTo, this.policy.pageSize);
+      // A slice of time at a time: an engine may sort every event of the range it is asked for
+      // before it applies the page's limit (DocumentDB does), so the range is kept near a page.
+      const to = new Date(Math.min(upTo.getTime(), from.getTime() + this.sliceMs));
+      let page = await this.repository.eventsReceived(from, to, this.policy.pageSize);
       // A full page of one instant (many batches stamped in one millisecond): that instant whole,
       // so that nothing of it is left behind when the next page starts after it.
       const instant = page.cut === from.getTime();
       if (instant) page = await this.repository.eventsReceived(from, from, 0);
       if (!(await this.apply(page.events))) return read;
       read += page.events.length;
-      // The next page starts at the cut: events received at that instant are read again (idempotent).
-      const last = page.cut === null && !instant;
-      from = new Date(instant ? from.getTime() + 1 : last ? upTo.getTime() + 1 : page.cut!);
+      // The next page starts at the cut (events received at that instant are read again:
+      // idempotent), or after the slice when it was read whole.
+      if (page.cut !== null && !instant) this.sliceMs = Math.max(MIN_SLICE_MS, Math.floor(this.sliceMs / 2));
+      else if (page.events.length < this.policy.pageSize / 2) this.sliceMs = Math.min(MAX_SLICE_MS, this.sliceMs * 2);
+      from = new Date(instant ? from.getTime() + 1 : page.cut === null ? to.getTime() + 1 : page.cut);
       await this.repository.saveCheckpoint(this.holder, from);
       this.checkpoint = from;
-      if (last) break;
     }
     if (read > 0) this.logger.debug({ events: read, through: upTo }, 'funnels built');
     return read;
