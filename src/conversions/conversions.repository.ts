@@ -20,15 +20,13 @@ export interface ConversionsRepository {
   /** The stored conversions with these `{ itemId, eventId }` keys (to tell a retry from a reuse of an id). */
   findByKeys(keys: ReadonlyArray<{ itemId: Types.ObjectId; eventId: string }>): Promise<ConversionEventRecord[]>;
   /**
-   * The counted impressions and clicks of these sessions on these items received in `[from, to]`
-   * (every session × item pair: the caller keeps the pairs it wants): one read of the tracking
-   * events' `{ sessionId, itemId, type, receivedAt }` index, naming the items (their shards only
-   * when the events are sharded). A session's touches of one lot are few: one impression per
-   * cooldown window at most.
+   * The counted impressions and clicks of these (session, item) pairs received in `[from, to]`:
+   * one read, a clause per pair on the tracking events' `{ sessionId, itemId, type, receivedAt }`
+   * index, each naming its item (its shard only when the events are sharded). A session's touches
+   * of one lot are few: one impression per cooldown window at most.
    */
   touches(
-    sessionIds: readonly string[],
-    itemIds: readonly Types.ObjectId[],
+    pairs: ReadonlyArray<{ sessionId: string; itemId: Types.ObjectId }>,
     from: Date,
     to: Date,
   ): Promise<StoredTouch[]>;
@@ -48,12 +46,14 @@ export function createConversionsRepository(connection: Connection): Conversions
         .find({ $or: keys.map(({ itemId, eventId }) => ({ itemId, eventId })) })
         .toArray() as Promise<ConversionEventRecord[]>;
     },
-    touches: async (sessionIds, itemIds, from, to) => {
+    touches: async (pairs, from, to) => {
+      if (pairs.length === 0) return [];
       const found = await events.collection
         .find(
           {
-            sessionId: { $in: [...sessionIds] },
-            itemId: { $in: [...itemIds] },
+            // A clause per pair: `$in` on both fields made DocumentDB seek every session × item
+            // combination (191 ms for 100 conversions, against 9 ms this way).
+            $or: pairs.map(({ sessionId, itemId }) => ({ sessionId, itemId })),
             type: { $in: [EventType.IMPRESSION, EventType.CLICK] },
             receivedAt: { $gte: from, $lte: to },
             outcome: TrackingOutcome.ACCEPTED,

@@ -172,10 +172,9 @@ export class ConversionsService {
   }
 
   /**
-   * The counted touches of the candidates' sessions on their lots in the attribution window before
+   * The counted touches of the candidates' (session, lot) pairs in the attribution window before
    * each (up to the conversion; the lot's end is applied once the lot is read): one read per 50
-   * conversions, every touch of their sessions on their lots in the widest window, bounded so
-   * that the session × lot product a read covers stays small.
+   * conversions, in the widest window of the 50.
    */
   private async touchesOf(candidates: readonly Candidate[], now: Date): Promise<Map<string, StoredTouch[]>> {
     const windows = candidates.map(({ input }) => {
@@ -189,9 +188,11 @@ export class ConversionsService {
     });
     const byPair = new Map<string, StoredTouch[]>();
     for (const group of chunks(windows, TOUCH_READ_CONVERSIONS)) {
+      const pairs = new Map(
+        group.map(({ sessionId, itemId }) => [`${sessionId}|${itemId.toHexString()}`, { sessionId, itemId }]),
+      );
       const touches = await this.repository.touches(
-        [...new Set(group.map(({ sessionId }) => sessionId))],
-        [...new Map(group.map(({ itemId }) => [itemId.toHexString(), itemId])).values()],
+        [...pairs.values()],
         new Date(Math.min(...group.map(({ from }) => from))),
         new Date(Math.max(...group.map(({ to }) => to))),
       );
