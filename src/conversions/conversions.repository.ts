@@ -20,16 +20,12 @@ export interface ConversionsRepository {
   /** The stored conversions with these `{ itemId, eventId }` keys (to tell a retry from a reuse of an id). */
   findByKeys(keys: ReadonlyArray<{ itemId: Types.ObjectId; eventId: string }>): Promise<ConversionEventRecord[]>;
   /**
-   * The counted impressions and clicks of these (session, item) pairs received in `[from, to]`:
-   * one read, a clause per pair on the tracking events' `{ sessionId, itemId, type, receivedAt }`
-   * index, each naming its item (its shard only when the events are sharded). A session's touches
-   * of one lot are few: one impression per cooldown window at most.
+   * The counted impressions and clicks of one session on one item received in `[from, to]`: one
+   * read of the tracking events' `{ sessionId, itemId, type, receivedAt }` index, naming the item
+   * (its shard only when the events are sharded). A session's touches of one lot are few: one
+   * impression per cooldown window at most.
    */
-  touches(
-    pairs: ReadonlyArray<{ sessionId: string; itemId: Types.ObjectId }>,
-    from: Date,
-    to: Date,
-  ): Promise<StoredTouch[]>;
+  touches(sessionId: string, itemId: Types.ObjectId, from: Date, to: Date): Promise<StoredTouch[]>;
   /** Builds the collection's indexes (idempotent). */
   ensureIndexes(): Promise<void>;
 }
@@ -46,14 +42,14 @@ export function createConversionsRepository(connection: Connection): Conversions
         .find({ $or: keys.map(({ itemId, eventId }) => ({ itemId, eventId })) })
         .toArray() as Promise<ConversionEventRecord[]>;
     },
-    touches: async (pairs, from, to) => {
-      if (pairs.length === 0) return [];
+    touches: async (sessionId, itemId, from, to) => {
+      // One read per pair. Several pairs in one `$or` (each clause a prefix of the index) took
+      // DocumentDB 2.4 s for 100 pairs among 100,000 events, against 85 ms for 100 reads 16 at a time.
       const found = await events.collection
         .find(
           {
-            // A clause per pair: `$in` on both fields made DocumentDB seek every session × item
-            // combination (191 ms for 100 conversions, against 9 ms this way).
-            $or: pairs.map(({ sessionId, itemId }) => ({ sessionId, itemId })),
+            sessionId,
+            itemId,
             type: { $in: [EventType.IMPRESSION, EventType.CLICK] },
             receivedAt: { $gte: from, $lte: to },
             outcome: TrackingOutcome.ACCEPTED,

@@ -34,8 +34,8 @@ export interface ConversionObserver {
   tracked?(kind: ConversionKind, outcomes: readonly ConversionOutcome[]): void;
 }
 
-/** Conversions whose touches one read fetches. */
-const TOUCH_READ_CONVERSIONS = 50;
+/** Touch reads in flight at once for one batch. */
+const TOUCH_READS_AT_ONCE = 16;
 
 /** One reported conversion on its way through the checks. */
 interface Candidate {
@@ -173,8 +173,7 @@ export class ConversionsService {
 
   /**
    * The counted touches of the candidates' (session, lot) pairs in the attribution window before
-   * each (up to the conversion; the lot's end is applied once the lot is read): one read per 50
-   * conversions, in the widest window of the 50.
+   * each (up to the conversion; the lot's end is applied once the lot is read).
    */
   private async touchesOf(candidates: readonly Candidate[], now: Date): Promise<Map<string, StoredTouch[]>> {
     const windows = candidates.map(({ input }) => {
@@ -186,20 +185,25 @@ export class ConversionsService {
         to: at,
       };
     });
-    const byPair = new Map<string, StoredTouch[]>();
-    for (const group of chunks(windows, TOUCH_READ_CONVERSIONS)) {
-      const pairs = new Map(
-        group.map(({ sessionId, itemId }) => [`${sessionId}|${itemId.toHexString()}`, { sessionId, itemId }]),
-      );
-      const touches = await this.repository.touches(
-        [...pairs.values()],
-        new Date(Math.min(...group.map(({ from }) => from))),
-        new Date(Math.max(...group.map(({ to }) => to))),
-      );
-      for (const touch of touches) {
-        const key = `${touch.sessionId}|${touch.itemId.toHexString()}`;
-        byPair.set(key, [...(byPair.get(key) ?? []), touch]);
+    // One read per (session, lot) pair in the widest of its windows, 16 at a time.
+    const pairs = new Map<string, { sessionId: string; itemId: Types.ObjectId; from: number; to: number }>();
+    for (const window of windows) {
+      const key = `${window.sessionId}|${window.itemId.toHexString()}`;
+      const pair = pairs.get(key);
+      if (!pair) pairs.set(key, { ...window });
+      else {
+        pair.from = Math.min(pair.from, window.from);
+        pair.to = Math.max(pair.to, window.to);
       }
+    }
+    const byPair = new Map<string, StoredTouch[]>();
+    for (const group of chunks([...pairs], TOUCH_READS_AT_ONCE)) {
+      const found = await Promise.all(
+        group.map(([, { sessionId, itemId, from, to }]) =>
+          this.repository.touches(sessionId, itemId, new Date(from), new Date(to)),
+        ),
+      );
+      group.forEach(([key], index) => byPair.set(key, found[index]!));
     }
     return byPair;
   }
