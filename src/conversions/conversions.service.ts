@@ -137,8 +137,9 @@ export class ConversionsService {
     const lot = lots.get(input.itemId.toLowerCase());
     if (!lot) return refuse('no auction item has this itemId');
     const at = input.occurredAt ?? now;
-    // A lot the marketplace ended early (status ENDED) takes nothing more either.
-    const ended = at.getTime() >= lot.endsAt.getTime() || lot.status === AuctionStatus.ENDED;
+    // By `endsAt` alone: a lot marked ENDED after it finished still takes the late report of a
+    // bid placed before (a lot ended early has its `endsAt` moved by the marketplace).
+    const ended = at.getTime() >= lot.endsAt.getTime();
     // A lot the marketplace opened early (status ACTIVE before startsAt) takes bids.
     const open = at.getTime() >= lot.startsAt.getTime() || lot.status === AuctionStatus.ACTIVE;
     if (input.amount && input.amount.currency !== lot.currency)
@@ -147,14 +148,15 @@ export class ConversionsService {
       case ConversionKind.BID:
         if (lot.status === AuctionStatus.CANCELLED) return refuse('the lot was cancelled');
         if (!open) return refuse(`the lot opens at ${lot.startsAt.toISOString()}: a bid before is not one`);
-        if (ended) return refuse(`${endedAt(lot, at)}: a bid after it ended is not one`);
+        if (ended) return refuse(`the lot ended at ${lot.endsAt.toISOString()}: a bid after it ended is not one`);
         break;
       case ConversionKind.PURCHASE:
         if (lot.status === AuctionStatus.CANCELLED) return refuse('the lot was cancelled');
         if (!open) return refuse(`the lot opens at ${lot.startsAt.toISOString()}: it cannot be bought before`);
         break;
       default:
-        if (ended) return refuse(`${endedAt(lot, at)}: a ${input.kind} after it ended is not counted`);
+        if (ended)
+          return refuse(`the lot ended at ${lot.endsAt.toISOString()}: a ${input.kind} after it ended is not counted`);
     }
     candidate.record = {
       _id: new Types.ObjectId(),
@@ -265,13 +267,6 @@ function stored({ eventId, type, source, position, searchId, at }: StoredTouch):
     ...(searchId ? { searchId } : {}),
     at,
   };
-}
-
-/** How a refusal names the lot's end. */
-function endedAt(lot: AuctionItemRecord, at: Date): string {
-  return at.getTime() < lot.endsAt.getTime()
-    ? 'the lot was ended early (status ENDED)'
-    : `the lot ended at ${lot.endsAt.toISOString()}`;
 }
 
 /** Whether a retry carries what was stored (kind, session, user and amount): the client's time may differ. */

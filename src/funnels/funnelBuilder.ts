@@ -72,7 +72,7 @@ export class FunnelBuilder {
     return this.running;
   }
 
-  /** Seconds between now and the checkpoint this instance's last round reached; 0 before one. */
+  /** Seconds between now and the builders' checkpoint as this instance last saw it; 0 before it has. */
   lagSeconds(): number {
     return this.checkpoint ? Math.max(0, (this.clock.now().getTime() - this.checkpoint.getTime()) / 1000) : 0;
   }
@@ -86,7 +86,11 @@ export class FunnelBuilder {
   private async round(): Promise<number> {
     const now = this.clock.now();
     const state = await this.repository.takeLease(this.holder, now, new Date(now.getTime() + LEASE_MS));
-    if (!state) return 0;
+    if (!state) {
+      // Another instance builds: the lag this one reports is that builder's.
+      this.checkpoint = (await this.repository.readCheckpoint()) ?? undefined;
+      return 0;
+    }
     const upTo = new Date(now.getTime() - this.policy.settleMs);
     let from = state.checkpoint ?? new Date(now.getTime() - this.policy.firstBuildMs);
     let read = 0;
@@ -104,10 +108,12 @@ export class FunnelBuilder {
       // The next page starts at the cut (events received at that instant are read again:
       // idempotent), or after the slice when it was read whole.
       if (page.cut !== null && !instant) this.sliceMs = Math.max(MIN_SLICE_MS, Math.floor(this.sliceMs / 2));
-      else if (page.events.length < this.policy.pageSize / 2) this.sliceMs = Math.min(MAX_SLICE_MS, this.sliceMs * 2);
+      // Grown only when the slice, not the settle time, ended the read: in steady traffic every
+      // round's read is short, and a slice grown there would be a week when a backlog comes.
+      else if (page.events.length < this.policy.pageSize / 2 && to.getTime() === from.getTime() + this.sliceMs)
+        this.sliceMs = Math.min(MAX_SLICE_MS, this.sliceMs * 2);
       from = new Date(instant ? from.getTime() + 1 : page.cut === null ? to.getTime() + 1 : page.cut);
-      await this.repository.saveCheckpoint(this.holder, from);
-      this.checkpoint = from;
+      if (await this.repository.saveCheckpoint(this.holder, from)) this.checkpoint = from;
     }
     if (read > 0) this.logger.debug({ events: read, through: upTo }, 'funnels built');
     return read;

@@ -64,7 +64,10 @@ export interface FunnelsRepository {
   eventsReceived(from: Date, to: Date, limit: number): Promise<{ events: JourneyEvent[]; cut: number | null }>;
   /** Applies `$min` updates (creating journeys); returns the journeys as they are now. */
   updateJourneys(updates: readonly JourneyUpdate[]): Promise<JourneyRecord[]>;
-  /** Sets the day each journey is counted under. */
+  /**
+   * Sets the day each journey is counted under, never later than one already set: a day only moves
+   * earlier (steps are `$min`s), so a builder whose lease lapsed cannot undo the holder's move.
+   */
   setJourneyDays(days: ReadonlyArray<{ id: string; itemId: Types.ObjectId; day: Date }>): Promise<void>;
   /**
    * The journeys of these lots that began on these days (every lot × day pair: the caller keeps
@@ -81,8 +84,10 @@ export interface FunnelsRepository {
   itemRowsOf(categories: readonly string[], days: readonly Date[]): Promise<FunnelDayRecord[]>;
   /** Takes or renews the builder's lease; returns the state when taken, null when another holder has it. */
   takeLease(holder: string, now: Date, until: Date): Promise<BuilderState | null>;
-  /** Moves the checkpoint (as the lease's holder). */
-  saveCheckpoint(holder: string, checkpoint: Date): Promise<void>;
+  /** Moves the checkpoint (as the lease's holder); false when `holder` no longer holds the lease. */
+  saveCheckpoint(holder: string, checkpoint: Date): Promise<boolean>;
+  /** The checkpoint, whoever holds the lease (null before a first round). */
+  readCheckpoint(): Promise<Date | null>;
   /** Gives the lease back. */
   releaseLease(holder: string): Promise<void>;
   /** Moves the checkpoint back (a rebuild from `from`), whoever holds the lease. */
@@ -209,7 +214,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
       await bulkWriteRetryingConflicts(
         journeyDocs,
         changes.map(({ id, itemId, day }) => ({
-          updateOne: { filter: { _id: id, itemId }, update: { $set: { day } } },
+          updateOne: { filter: { _id: id, itemId }, update: { $min: { day } } },
         })) as mongo.AnyBulkWriteOperation<JourneyRecord>[],
         { unknownOutcome: 'repeat' },
       );
@@ -258,9 +263,9 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
         return null;
       }
     },
-    saveCheckpoint: async (holder, checkpoint) => {
-      await builder.updateOne({ _id: 'builder', holder }, { $set: { checkpoint } });
-    },
+    saveCheckpoint: async (holder, checkpoint) =>
+      (await builder.updateOne({ _id: 'builder', holder }, { $set: { checkpoint } })).matchedCount === 1,
+    readCheckpoint: async () => (await builder.findOne({ _id: 'builder' }))?.checkpoint ?? null,
     releaseLease: async (holder) => {
       await builder.updateOne({ _id: 'builder', holder }, { $set: { holder: null, until: null } });
     },
