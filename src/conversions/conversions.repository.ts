@@ -4,12 +4,6 @@ import { ensureSchemaIndexes } from '../db/indexes';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
 import { conversionEventModel, type ConversionEventRecord, type ConversionTouch } from './conversionEvent.model';
 
-/** A counted impression or click, as attribution reads it. */
-export interface StoredTouch extends ConversionTouch {
-  readonly sessionId: string;
-  readonly itemId: Types.ObjectId;
-}
-
 /** Storage of conversions, and the read of tracked touches that attributes them. */
 export interface ConversionsRepository {
   /**
@@ -25,7 +19,7 @@ export interface ConversionsRepository {
    * (its shard only when the events are sharded). A session's touches of one lot are few: one
    * impression per cooldown window at most.
    */
-  touches(sessionId: string, itemId: Types.ObjectId, from: Date, to: Date): Promise<StoredTouch[]>;
+  touches(sessionId: string, itemId: Types.ObjectId, from: Date, to: Date): Promise<ConversionTouch[]>;
   /** Builds the collection's indexes (idempotent). */
   ensureIndexes(): Promise<void>;
 }
@@ -57,8 +51,6 @@ export function createConversionsRepository(connection: Connection): Conversions
           {
             projection: {
               _id: 1,
-              sessionId: 1,
-              itemId: 1,
               type: 1,
               source: 1,
               position: 1,
@@ -69,8 +61,6 @@ export function createConversionsRepository(connection: Connection): Conversions
         )
         .toArray();
       return found.map((touch) => ({
-        sessionId: touch.sessionId as string,
-        itemId: touch.itemId as Types.ObjectId,
         eventId: touch._id as Types.ObjectId,
         type: touch.type as string,
         source: touch.source as string,

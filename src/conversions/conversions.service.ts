@@ -12,7 +12,7 @@ import {
   type ConversionEventRecord,
   type ConversionTouch,
 } from './conversionEvent.model';
-import type { ConversionsRepository, StoredTouch } from './conversions.repository';
+import type { ConversionsRepository } from './conversions.repository';
 import type { AttributedTouch, ConversionInput, ConversionResult, TrackedConversion } from './conversions.types';
 import type { TrafficSource } from '../analytics/analytics.types';
 import type { EventType } from '../tracking/trackingEvent.model';
@@ -91,10 +91,7 @@ export class ConversionsService {
   /** The checks that need nothing but the input and the clock. */
   private checkShape(candidate: Candidate, now: Date): void {
     const { input } = candidate;
-    const refuse = (reason: string) => {
-      candidate.outcome = ConversionOutcome.INVALID;
-      candidate.reason = reason;
-    };
+    const refuse = (reason: string) => invalid(candidate, reason);
     if (!CLIENT_ID_PATTERN.test(input.eventId)) return refuse(`eventId must be ${ID_RULE}`);
     if (!Types.ObjectId.isValid(input.itemId) || !/^[0-9a-f]{24}$/i.test(input.itemId))
       return refuse('itemId is not an auction item id');
@@ -130,10 +127,7 @@ export class ConversionsService {
    */
   private checkLot(candidate: Candidate, lots: ReadonlyMap<string, AuctionItemRecord>, now: Date): void {
     const { input } = candidate;
-    const refuse = (reason: string) => {
-      candidate.outcome = ConversionOutcome.INVALID;
-      candidate.reason = reason;
-    };
+    const refuse = (reason: string) => invalid(candidate, reason);
     const lot = lots.get(input.itemId.toLowerCase());
     if (!lot) return refuse('no auction item has this itemId');
     const at = input.occurredAt ?? now;
@@ -177,7 +171,7 @@ export class ConversionsService {
    * The counted touches of the candidates' (session, lot) pairs in the attribution window before
    * each (up to the conversion; the lot's end is applied once the lot is read).
    */
-  private async touchesOf(candidates: readonly Candidate[], now: Date): Promise<Map<string, StoredTouch[]>> {
+  private async touchesOf(candidates: readonly Candidate[], now: Date): Promise<Map<string, ConversionTouch[]>> {
     const windows = candidates.map(({ input }) => {
       const at = (input.occurredAt ?? now).getTime();
       return {
@@ -198,7 +192,7 @@ export class ConversionsService {
         pair.to = Math.max(pair.to, window.to);
       }
     }
-    const byPair = new Map<string, StoredTouch[]>();
+    const byPair = new Map<string, ConversionTouch[]>();
     for (const group of chunks([...pairs], TOUCH_READS_AT_ONCE)) {
       const found = await Promise.all(
         group.map(([, { sessionId, itemId, from, to }]) =>
@@ -217,7 +211,7 @@ export class ConversionsService {
   private attribute(
     candidates: readonly Candidate[],
     lots: ReadonlyMap<string, AuctionItemRecord>,
-    touches: ReadonlyMap<string, readonly StoredTouch[]>,
+    touches: ReadonlyMap<string, readonly ConversionTouch[]>,
   ): void {
     for (const { record } of candidates) {
       const lot = lots.get(record!.itemId.toHexString())!;
@@ -230,8 +224,8 @@ export class ConversionsService {
           (a, b) => a.at.getTime() - b.at.getTime() || a.eventId.toHexString().localeCompare(b.eventId.toHexString()),
         );
       if (inWindow.length === 0) continue;
-      record!.firstTouch = stored(inWindow[0]!);
-      record!.lastTouch = stored(inWindow.at(-1)!);
+      record!.firstTouch = inWindow[0]!;
+      record!.lastTouch = inWindow.at(-1)!;
     }
   }
 
@@ -249,24 +243,19 @@ export class ConversionsService {
       if (original && sameConversion(original, record)) {
         candidate.outcome = ConversionOutcome.DUPLICATE;
         candidate.reason = 'already stored (a retry of this eventId)';
-      } else {
-        candidate.outcome = ConversionOutcome.INVALID;
-        candidate.reason = `eventId ${record.eventId} was already used for another conversion of this item; give each conversion its own eventId`;
-      }
+      } else
+        invalid(
+          candidate,
+          `eventId ${record.eventId} was already used for another conversion of this item; give each conversion its own eventId`,
+        );
     }
   }
 }
 
-/** A touch as the conversion keeps it (without the session and item it shares). */
-function stored({ eventId, type, source, position, searchId, at }: StoredTouch): ConversionTouch {
-  return {
-    eventId,
-    type,
-    source,
-    ...(position !== undefined ? { position } : {}),
-    ...(searchId ? { searchId } : {}),
-    at,
-  };
+/** Marks a candidate INVALID with the reason that says what to fix. */
+function invalid(candidate: Candidate, reason: string): void {
+  candidate.outcome = ConversionOutcome.INVALID;
+  candidate.reason = reason;
 }
 
 /** Whether a retry carries what was stored (kind, session, user and amount): the client's time may differ. */

@@ -169,16 +169,12 @@ export class FunnelBuilder {
     await this.repository.setJourneyDays(moved);
     // Every touched lot-day recounted whole from its journeys, read in a few commands.
     const dayKey = (itemId: Types.ObjectId, day: Date) => `${itemId.toHexString()}|${day.getTime()}`;
-    const byLotDay = new Map<string, JourneyRecord[]>();
     const touched = [...itemDays.values()];
     const found = await this.repository.journeysOf(
       [...new Map(touched.map(({ itemId }) => [itemId.toHexString(), itemId])).values()],
       [...new Map(touched.map(({ day }) => [day.getTime(), day])).values()],
     );
-    for (const journey of found) {
-      const key = dayKey(journey.itemId, journey.day!);
-      if (itemDays.has(key)) byLotDay.set(key, [...(byLotDay.get(key) ?? []), journey]);
-    }
+    const byLotDay = Map.groupBy(found, (journey) => dayKey(journey.itemId, journey.day!));
     const itemRows: FunnelDayRecord[] = touched.map(({ itemId, day }) => {
       const lot = lots.get(itemId.toHexString())!;
       return {
@@ -225,11 +221,7 @@ export class FunnelBuilder {
       [...new Set(wanted.map(({ category }) => category))],
       [...new Map(wanted.map(({ day }) => [day.getTime(), day])).values()],
     );
-    const rowsOfCategoryDay = new Map<string, FunnelDayRecord[]>();
-    for (const row of lotRows) {
-      const key = `${row.category}|${row.day.getTime()}`;
-      rowsOfCategoryDay.set(key, [...(rowsOfCategoryDay.get(key) ?? []), row]);
-    }
+    const rowsOfCategoryDay = Map.groupBy(lotRows, (row) => `${row.category}|${row.day.getTime()}`);
     const groupRows: FunnelDayRecord[] = [...groups].map(([id, { scope, day, category, sellerId }]) => {
       const rows = (rowsOfCategoryDay.get(`${category}|${day.getTime()}`) ?? []).filter(
         (row) => sellerId === null || row.sellerId === sellerId,

@@ -94,7 +94,7 @@ export class FunnelsService {
             group.itemIds.add(key.itemId);
             byRange.set(id, group);
           }
-          const rows = new Map<string, FunnelDayRecord[]>();
+          const read: Array<{ key: string; row: FunnelDayRecord }> = [];
           for (const [id, { days, itemIds }] of byRange)
             for (const row of await this.repository.rows({
               scope: FunnelScope.ITEM,
@@ -102,13 +102,12 @@ export class FunnelsService {
               itemIds: [...itemIds]
                 .filter((itemId) => Types.ObjectId.isValid(itemId))
                 .map((itemId) => new Types.ObjectId(itemId)),
-            })) {
-              const key = `${row.itemId!.toHexString()}|${id}`;
-              rows.set(key, [...(rows.get(key) ?? []), row]);
-            }
+            }))
+              read.push({ key: `${row.itemId!.toHexString()}|${id}`, row });
+          const rows = Map.groupBy(read, ({ key }) => key);
           return keys.map((key) => {
             const days = wholeDays(key.range);
-            return rows.get(`${key.itemId}|${days.from.getTime()}|${days.to.getTime()}`) ?? [];
+            return (rows.get(`${key.itemId}|${days.from.getTime()}|${days.to.getTime()}`) ?? []).map(({ row }) => row);
           });
         },
         { cacheKeyFn: (key) => `${key.itemId}|${key.range.from.getTime()}|${key.range.to.getTime()}` },
