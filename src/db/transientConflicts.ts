@@ -7,6 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const WRITE_CONFLICT = 112;
 /** MongoDB's `LockTimeout`. */
 const LOCK_TIMEOUT = 24;
+/**
+ * MongoDB's `MaxTimeMSExpired`. The sharded DocumentDB engine cancels one transaction of a
+ * deadlock spanning workers ("canceling the transaction since it was involved in a distributed
+ * deadlock"), which its gateway reports with this code. Gavel sets no `maxTimeMS` on writes, so
+ * on a write it means that cancellation: the write was rolled back and may be sent again.
+ */
+const DISTRIBUTED_DEADLOCK = 50;
 
 /**
  * Whether a write failed only because it collided with a concurrent write (a lock conflict or
@@ -18,7 +25,7 @@ export function isTransientConflict(error: unknown): boolean {
   if (error instanceof TransientConflictError) return true;
   // Also a bulk write's per-operation `WriteError`, which is not an `Error`.
   const { code, errorLabelSet } = error as { code?: unknown; errorLabelSet?: Set<string> };
-  if (code === WRITE_CONFLICT || code === LOCK_TIMEOUT) return true;
+  if (code === WRITE_CONFLICT || code === LOCK_TIMEOUT || code === DISTRIBUTED_DEADLOCK) return true;
   return errorLabelSet?.has('TransientTransactionError') === true;
 }
 

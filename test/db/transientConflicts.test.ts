@@ -11,6 +11,7 @@ describe('isTransientConflict', () => {
   it.each([
     ['WriteConflict / DocumentDB deadlock (112)', serverError(112)],
     ['LockTimeout (24)', serverError(24)],
+    ['the sharded engine cancelling a distributed deadlock (50)', { index: 0, code: 50, errmsg: 'canceling' }],
     ['a transaction labelled TransientTransactionError', serverError(251, ['TransientTransactionError'])],
     ['a per-operation write error of a bulk write', { index: 3, code: 112, errmsg: 'deadlock' }],
     ['a partly conflicted bulk write', new TransientConflictError('2 writes conflicted')],
