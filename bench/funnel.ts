@@ -8,12 +8,15 @@
  * 2. a 5-step marketplace funnel with a source breakdown through the API (median of BENCH_RUNS,
  *    database commands per funnel) against the same funnel aggregated from the raw events in the
  *    same run (the design without journeys: group every event of the range by session and lot);
- * 3. conversions through `trackConversions` against impressions through `trackImpressions`, in turn,
+ * 3. `bidderCohorts` over the month's weeks through the API against the same matrix from the raw
+ *    bids (every BID conversion read, grouped by bidder and week);
+ * 4. conversions through `trackConversions` against impressions through `trackImpressions`, in turn,
  *    batches of 100 from 4 clients: events per second of each and their ratio.
  */
 import { Types } from 'mongoose';
 import { startApp } from '../src/app';
 import { auctionItemModel } from '../src/catalog/auctionItem.model';
+import { startOfWeek } from '../src/cohorts/cohorts';
 import { conversionEventModel } from '../src/conversions/conversionEvent.model';
 import { EventType, TrackingOutcome, trackingEventModel } from '../src/tracking/trackingEvent.model';
 import {
@@ -106,6 +109,43 @@ async function main(): Promise<void> {
       `\nratio: the API funnel is ${(baselineMs / apiTiming.median).toFixed(0)}× faster than aggregating the raw events; counts ${JSON.stringify(figures) === JSON.stringify(raw) ? 'equal' : 'DIFFER'}`,
     );
     if (JSON.stringify(figures) !== JSON.stringify(raw)) process.exitCode = 1;
+
+    const weeks = Math.ceil(DAYS / 7) + 1;
+    const cohortQuery = `{ bidderCohorts(weeks: ${weeks}) { cohorts { week bidders retention { bidders } } lifecycle { active dormant } } }`;
+    type CohortAnswer = {
+      bidderCohorts: { cohorts: Array<{ bidders: number; retention: Array<{ bidders: number }> }> };
+    };
+    const cohortApi = () => graphqlRequest<CohortAnswer>(app.url, cohortQuery);
+    const cohortCounted = await commandCounter(app).measure(cohortApi);
+    const cohortTiming = await time(cohortApi, RUNS);
+    const rawCohortStart = Date.now();
+    const rawCohorts = await rawBidderCohorts(connection, weeks);
+    const rawCohortMs = Date.now() - rawCohortStart;
+    const cohortFigures = cohortCounted.result.bidderCohorts.cohorts.map((row) =>
+      row.retention.map((cell) => cell.bidders),
+    );
+    const cohortsEqual = JSON.stringify(cohortFigures) === JSON.stringify(rawCohorts);
+    console.log('');
+    printTable([
+      {
+        design: 'bidder-weeks (API)',
+        median: ms(cohortTiming.median),
+        p95: ms(cohortTiming.p95),
+        'round trips': cohortCounted.commands.length,
+        bidders: cohortFigures.reduce((sum, row) => sum + (row[0] ?? 0), 0),
+      },
+      {
+        design: 'raw bids, grouped by bidder and week',
+        median: ms(rawCohortMs),
+        p95: '(1 run)',
+        'round trips': 1,
+        bidders: rawCohorts.reduce((sum, row) => sum + (row[0] ?? 0), 0),
+      },
+    ]);
+    console.log(
+      `\nratio: bidderCohorts is ${(rawCohortMs / cohortTiming.median).toFixed(1)}× faster than grouping the raw bids; matrices ${cohortsEqual ? 'equal' : 'DIFFER'}`,
+    );
+    if (!cohortsEqual) process.exitCode = 1;
 
     const ingest = await ingestInTurn(app.url, lots);
     console.log('');
@@ -205,6 +245,32 @@ async function load(
   }
   await flush(true);
   return { events, conversions, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * The retention matrix of the `weeks` weeks up to now from the raw bids: every BID conversion read
+ * (bidder: the session, as the bench sends no user), grouped by bidder and week here.
+ */
+async function rawBidderCohorts(connection: typeof import('mongoose').connection, weeks: number): Promise<number[][]> {
+  const bids = await conversionEventModel(connection)
+    .collection.find({ kind: 'BID' }, { projection: { _id: 0, sessionId: 1, occurredAt: 1 } })
+    .toArray();
+  const weeksOf = new Map<string, Set<number>>();
+  for (const bid of bids) {
+    const week = startOfWeek(bid.occurredAt as Date).getTime();
+    weeksOf.set(bid.sessionId as string, (weeksOf.get(bid.sessionId as string) ?? new Set()).add(week));
+  }
+  const last = startOfWeek(new Date()).getTime();
+  const matrix: number[][] = [];
+  for (let index = 0; index < weeks; index++) {
+    const week = last - (weeks - 1 - index) * 7 * DAY_MS;
+    const members = [...weeksOf.values()].filter((set) => Math.min(...set) === week);
+    const row: number[] = [];
+    for (let later = 0; index + later < weeks; later++)
+      row.push(members.filter((set) => set.has(week + later * 7 * DAY_MS)).length);
+    matrix.push(row);
+  }
+  return matrix;
 }
 
 /**

@@ -15,6 +15,8 @@ import { TrackingOutcomesService } from './tracking/outcomes';
 import { TrackingWriter } from './tracking/trackingWriter';
 import { createConversionsRepository } from './conversions/conversions.repository';
 import { ConversionsService } from './conversions/conversions.service';
+import { createCohortsRepository } from './cohorts/cohorts.repository';
+import { CohortsService } from './cohorts/cohorts.service';
 import { FunnelBuilder } from './funnels/funnelBuilder';
 import { createFunnelsRepository } from './funnels/funnels.repository';
 import { FunnelsService } from './funnels/funnels.service';
@@ -195,7 +197,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const searchesRepository = createSearchesRepository(database.connection);
     const conversionsRepository = createConversionsRepository(database.connection);
     const funnelsRepository = createFunnelsRepository(database.connection);
+    const cohortsRepository = createCohortsRepository(database.connection);
     await Promise.all([
+      cohortsRepository.ensureIndexes(),
       conversionsRepository.ensureIndexes(),
       funnelsRepository.ensureIndexes(),
       auctionItems.ensureIndexes(),
@@ -437,6 +441,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const funnelBuilder = new FunnelBuilder(
       funnelsRepository,
       auctionItems,
+      cohortsRepository,
       clock,
       {
         windowMs: config.conversions.attributionWindowDays * DAY_MS,
@@ -508,6 +513,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         { tracked: (kind, outcomes) => metrics.recordTracked(kind, outcomes) },
       ),
       funnels: new FunnelsService(funnelsRepository, funnelBuilder),
+      cohorts: new CohortsService(cohortsRepository, clock),
       live,
       auth: createAuthService(config, database.connection, clock),
       outcomes: new TrackingOutcomesService(trackingRepository),

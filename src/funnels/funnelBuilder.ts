@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
+import type { CohortsRepository } from '../cohorts/cohorts.repository';
 import { startOfDay, type Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { FunnelScope, type FunnelDayRecord, type FunnelEntry, type JourneyRecord } from './funnel.model';
-import { countedSteps, pairDurations, signatureOf, type StepTimes } from './journeys';
+import { countedSteps, FunnelStep, pairDurations, signatureOf, type StepTimes } from './journeys';
 import {
   mergeEntries,
   rowId,
@@ -55,6 +56,8 @@ export class FunnelBuilder {
   constructor(
     private readonly repository: FunnelsRepository,
     private readonly catalog: Pick<AuctionItemRepository, 'findByIds'>,
+    /** Where the bids read go for the bidder cohorts (the builder reads every conversion anyway). */
+    private readonly cohorts: Pick<CohortsRepository, 'recordBids'>,
     private readonly clock: Clock,
     private readonly policy: FunnelBuilderPolicy,
     private readonly logger: Logger,
@@ -150,7 +153,14 @@ export class FunnelBuilder {
       update.steps[event.step] = Math.min(update.steps[event.step] ?? Infinity, event.at);
       if (event.source) update.touches[event.source] = Math.min(update.touches[event.source] ?? Infinity, event.at);
     }
-    const journeys = await this.repository.updateJourneys([...updates.values()]);
+    const [journeys] = await Promise.all([
+      this.repository.updateJourneys([...updates.values()]),
+      this.cohorts.recordBids(
+        events
+          .filter((event) => event.step === FunnelStep.BID && lots.has(event.itemId.toHexString()))
+          .map(({ sessionId, userId, at }) => ({ sessionId, at, ...(userId !== undefined ? { userId } : {}) })),
+      ),
+    ]);
     // Each journey counts under the day of its first step; a late event may move it earlier.
     const itemDays = new Map<string, { itemId: Types.ObjectId; day: Date }>();
     const moved: Array<{ id: string; itemId: Types.ObjectId; day: Date }> = [];

@@ -23,6 +23,8 @@ export interface JourneyEvent {
   readonly at: number;
   /** The traffic source of a tracked event. */
   readonly source?: string;
+  /** The user a conversion names (stored form). */
+  readonly userId?: string;
   /** When it was received (the builder's checkpoint moves by it). */
   readonly receivedAt: number;
 }
@@ -138,7 +140,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
             {
               sort: { receivedAt: 1 },
               limit,
-              projection: { itemId: 1, sessionId: 1, kind: 1, occurredAt: 1, receivedAt: 1 },
+              projection: { itemId: 1, sessionId: 1, userId: 1, kind: 1, occurredAt: 1, receivedAt: 1 },
             },
           )
           .toArray(),
@@ -156,6 +158,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
           itemId: event.itemId as Types.ObjectId,
           sessionId: event.sessionId as string,
           step: STEP_OF_KIND[event.kind as string]!,
+          ...(typeof event.userId === 'string' ? { userId: event.userId } : {}),
           at: (event.occurredAt as Date).getTime(),
           receivedAt: (event.receivedAt as Date).getTime(),
         })),

@@ -1,4 +1,5 @@
 import type { ConversionsService } from '../conversions/conversions.service';
+import type { CohortsService } from '../cohorts/cohorts.service';
 import type { FunnelLoaders, FunnelsService } from '../funnels/funnels.service';
 import type { CatalogImportService } from '../catalog/catalogImport.service';
 import type { CatalogService } from '../catalog/auctionItem.service';
@@ -26,6 +27,7 @@ export interface GavelServices {
   readonly tracking: TrackingService;
   readonly conversions: ConversionsService;
   readonly funnels: FunnelsService;
+  readonly cohorts: CohortsService;
   readonly live: LiveService;
   readonly auth: AuthService;
   readonly outcomes: TrackingOutcomesService;

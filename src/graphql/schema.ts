@@ -14,6 +14,7 @@ import { SuggestionResolver } from '../catalog/suggestion.resolver';
 import { SearchAnalyticsResolver } from '../searches/searchAnalytics.resolver';
 import { LiveResolver } from '../live/live.resolver';
 import { ConversionsResolver } from '../conversions/conversions.resolver';
+import { CohortsResolver } from '../cohorts/cohorts.resolver';
 import { FunnelResolver, ItemFunnelResolver } from '../funnels/funnels.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
 import { TrackingOutcomesResolver } from '../tracking/outcomes.resolver';
@@ -32,6 +33,7 @@ const resolvers = [
   TrackingOutcomesResolver,
   ConversionsResolver,
   FunnelResolver,
+  CohortsResolver,
   ItemFunnelResolver,
   RetentionResolver,
   LiveResolver,

@@ -1,6 +1,7 @@
 import { registerEnumType } from 'type-graphql';
 import type { Connection, Types } from 'mongoose';
 import { ITEM_DAY_SKETCHES } from '../analytics/rollups.model';
+import { BIDDER_WEEKS } from '../cohorts/bidderWeek.model';
 import { CONVERSION_EVENTS } from '../conversions/conversionEvent.model';
 import { ensureTtlIndex } from '../db/indexes';
 import { DUPLICATE_KEY } from '../db/bulkWrites';
@@ -20,6 +21,8 @@ export enum RetentionDataType {
   FUNNEL_JOURNEYS = 'FUNNEL_JOURNEYS',
   /** The funnels' day rows (counts of journeys, no session): `funnel_days`. */
   FUNNEL_ROLLUPS = 'FUNNEL_ROLLUPS',
+  /** Which weeks each bidder bid in, the bidder cohorts' source (user or session ids): `cohort_bidder_weeks`. */
+  BIDDER_WEEKS = 'BIDDER_WEEKS',
   /** Aggregated counts of refused events per address and minute: `tracking_audit_aggregates`. */
   AUDIT_AGGREGATES = 'AUDIT_AGGREGATES',
   /** Item-day rollups and their unique-visitor sketches: `item_days`, `item_day_sketches`. */
@@ -69,6 +72,7 @@ const SPECS: Record<RetentionDataType, TypeSpec> = {
   [RetentionDataType.CONVERSIONS]: { collection: CONVERSION_EVENTS, field: 'occurredAt', filter: {} },
   [RetentionDataType.FUNNEL_JOURNEYS]: { collection: 'funnel_journeys', field: 'day', filter: {} },
   [RetentionDataType.FUNNEL_ROLLUPS]: { collection: 'funnel_days', field: 'day', filter: {} },
+  [RetentionDataType.BIDDER_WEEKS]: { collection: BIDDER_WEEKS, field: 'week', filter: {} },
   [RetentionDataType.AUDIT_AGGREGATES]: { collection: 'tracking_audit_aggregates', field: 'minute', filter: {} },
   [RetentionDataType.ROLLUPS]: {
     collection: 'item_days',
@@ -142,7 +146,11 @@ export interface RetentionRepository {
   sessionsOfUser(userIds: readonly string[]): Promise<string[]>;
   /** Deletes the subject's raw events of one raw type, at most 1,000 per command; returns the number deleted. */
   eraseEvents(
-    type: (typeof RAW_EVENT_TYPES)[number] | RetentionDataType.SEARCH_EVENTS | RetentionDataType.FUNNEL_JOURNEYS,
+    type:
+      | (typeof RAW_EVENT_TYPES)[number]
+      | RetentionDataType.SEARCH_EVENTS
+      | RetentionDataType.FUNNEL_JOURNEYS
+      | RetentionDataType.BIDDER_WEEKS,
     subject: ErasureSubject,
   ): Promise<number>;
   /**
@@ -196,6 +204,7 @@ export interface ErasureRecord {
   readonly searchEvents: number;
   readonly conversions: number;
   readonly funnelJourneys: number;
+  readonly bidderWeeks: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }

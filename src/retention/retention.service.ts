@@ -55,6 +55,7 @@ export interface ErasureReport {
   readonly searchEvents: number;
   readonly conversions: number;
   readonly funnelJourneys: number;
+  readonly bidderWeeks: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }
@@ -122,6 +123,8 @@ export class RetentionService {
       // Journeys name their session, as the raw events do; the funnels' day rows are counts, kept as the rollups.
       [RetentionDataType.FUNNEL_JOURNEYS]: before(this.policy.countedEventsDays + 1),
       [RetentionDataType.FUNNEL_ROLLUPS]: before(this.policy.rollupDays + 1),
+      // A week of a bidder's bids (its user or session ids) goes once the whole week is older than the raw events.
+      [RetentionDataType.BIDDER_WEEKS]: before(this.policy.countedEventsDays + 7),
       [RetentionDataType.AUDIT_AGGREGATES]: before(this.policy.auditDays),
       // A day's rollup goes once the whole day is older than the retention.
       [RetentionDataType.ROLLUPS]: before(this.policy.rollupDays + 1),
@@ -180,6 +183,7 @@ export class RetentionService {
     let searchEvents = 0;
     let conversions = 0;
     let funnelJourneys = 0;
+    let bidderWeeks = 0;
     let target: ErasureSubject = { userIds: new Set(), sessionIds: new Set(forms) };
     try {
       if (kind === 'userId') {
@@ -190,8 +194,13 @@ export class RetentionService {
           for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, forms)) sessions.add(session);
         target = { userIds: new Set(forms), sessionIds: sessions };
       }
-      [countedEvents, auditEvents, conversions, searchEvents, funnelJourneys] = (await Promise.all(
-        [...RAW_EVENT_TYPES, RetentionDataType.SEARCH_EVENTS as const, RetentionDataType.FUNNEL_JOURNEYS as const].map(
+      [countedEvents, auditEvents, conversions, searchEvents, funnelJourneys, bidderWeeks] = (await Promise.all(
+        [
+          ...RAW_EVENT_TYPES,
+          RetentionDataType.SEARCH_EVENTS as const,
+          RetentionDataType.FUNNEL_JOURNEYS as const,
+          RetentionDataType.BIDDER_WEEKS as const,
+        ].map(
           // Journeys carry no user id: the user's sessions find them.
           (type) =>
             this.repository.eraseEvents(
@@ -201,7 +210,7 @@ export class RetentionService {
                 : target,
             ),
         ),
-      )) as [number, number, number, number, number];
+      )) as [number, number, number, number, number, number];
       if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
     } finally {
       // A purge of this process may hold the same lease; it keeps it.
@@ -214,6 +223,7 @@ export class RetentionService {
       searchEvents,
       conversions,
       funnelJourneys,
+      bidderWeeks,
       archivedEvents: archived.documents,
       archiveFiles: archived.files,
     };

@@ -63,6 +63,12 @@ export class ErasureReport {
   })
   funnelJourneys!: number;
 
+  @Field(() => Int, {
+    description:
+      'Bidder-weeks of the subject (a user, or its sessions when bidding without one) deleted from the bidder cohorts.',
+  })
+  bidderWeeks!: number;
+
   @Field(() => Int, { description: 'Events removed from archives (rewritten without them).' })
   archivedEvents!: number;
 

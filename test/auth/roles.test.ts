@@ -93,6 +93,12 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
     expected: RANKINGS,
   },
   {
+    // Marketplace-wide bidders: a seller would see its competitors' buyers return.
+    name: 'query bidderCohorts',
+    doc: () => '{ bidderCohorts(weeks: 4) { cohorts { week bidders } lifecycle { week dormant } } }',
+    expected: ANALYTICS_ALL,
+  },
+  {
     name: 'query userAnalytics',
     doc: () => `{ userAnalytics(userId: "u-1") { impressions clicks } }`,
     expected: ANALYTICS_ALL,

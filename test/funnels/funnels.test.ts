@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
+import { createCohortsRepository } from '../../src/cohorts/cohorts.repository';
 import { FunnelBuilder } from '../../src/funnels/funnelBuilder';
 import { createFunnelsRepository } from '../../src/funnels/funnels.repository';
 import { ManualClock } from '../../src/shared/clock';
@@ -318,6 +319,7 @@ describe('funnel', () => {
       new FunnelBuilder(
         createFunnelsRepository(db),
         createAuctionItemRepository(db),
+        createCohortsRepository(db),
         clock,
         { windowMs: WINDOW, settleMs: 1_000, firstBuildMs: 90 * DAY, pageSize: 7, instanceId },
         createLogger('silent'),
@@ -347,6 +349,7 @@ describe('funnel', () => {
     const builder = new FunnelBuilder(
       createFunnelsRepository(db),
       createAuctionItemRepository(db),
+      createCohortsRepository(db),
       clock,
       { windowMs: WINDOW, settleMs: 1_000, firstBuildMs: 90 * DAY, pageSize: 7, instanceId: 'instant' },
       createLogger('silent'),

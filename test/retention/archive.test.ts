@@ -205,6 +205,7 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
       searchEvents: 0,
       conversions: 0,
       funnelJourneys: 0,
+      bidderWeeks: 0,
       archivedEvents: aliceArchived,
       archiveFiles: 3,
     });

@@ -195,6 +195,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       searchEvents: 0,
       conversions: 0,
       funnelJourneys: 0,
+      bidderWeeks: 0,
       archivedEvents: 2,
       archiveFiles: 2,
     });
@@ -205,6 +206,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       searchEvents: 0,
       conversions: 0,
       funnelJourneys: 0,
+      bidderWeeks: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });
@@ -216,6 +218,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       searchEvents: 0,
       conversions: 0,
       funnelJourneys: 0,
+      bidderWeeks: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });

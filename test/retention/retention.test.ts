@@ -195,12 +195,23 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
         entries: [],
       })),
     );
+    // Bidder-weeks name their user or sessions: a week goes once it is whole older than the raw events.
+    await collection('cohort_bidder_weeks').insertMany(
+      [at(97, -1), at(97)].map((week, index) => ({
+        _id: `u:retention|${index}` as never,
+        bidder: 'u:retention',
+        userId: 'retention',
+        sessionId: ['s-retention'],
+        week,
+      })),
+    );
     const expected = {
       COUNTED_EVENTS: 1,
       AUDIT_EVENTS: 2,
       CONVERSIONS: 1,
       FUNNEL_JOURNEYS: 1,
       FUNNEL_ROLLUPS: 1,
+      BIDDER_WEEKS: 1,
       AUDIT_AGGREGATES: 1,
       ROLLUPS: 1,
       ROLLUP_JOURNAL: 1,
@@ -234,6 +245,7 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     expect(await collection('conversion_events').distinct('eventId')).toEqual(['retention-1']);
     expect(await collection('funnel_journeys').distinct('_id')).toEqual(['journey-1']);
     expect(await collection('funnel_days').countDocuments()).toBe(1);
+    expect(await collection('cohort_bidder_weeks').distinct('_id')).toEqual(['u:retention|1']);
 
     const again = await purge();
     expect(Object.values(again).map((entry) => entry.count)).toEqual(Object.values(expected).map(() => 0));
@@ -451,6 +463,7 @@ describe('privacy', () => {
       searchEvents: 0,
       conversions: 0,
       funnelJourneys: 0,
+      bidderWeeks: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });
@@ -466,6 +479,7 @@ describe('privacy', () => {
       searchEvents: 0,
       conversions: 0,
       funnelJourneys: 0,
+      bidderWeeks: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });
