@@ -17,6 +17,9 @@ import { createConversionsRepository } from './conversions/conversions.repositor
 import { ConversionsService } from './conversions/conversions.service';
 import { createCohortsRepository } from './cohorts/cohorts.repository';
 import { CohortsService } from './cohorts/cohorts.service';
+import { createExperimentsRepository } from './experiments/experiments.repository';
+import { ExperimentsService } from './experiments/experiments.service';
+import { ExposureRecorder } from './experiments/exposureRecorder';
 import { FunnelBuilder } from './funnels/funnelBuilder';
 import { createFunnelsRepository } from './funnels/funnels.repository';
 import { FunnelsService } from './funnels/funnels.service';
@@ -198,7 +201,9 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const conversionsRepository = createConversionsRepository(database.connection);
     const funnelsRepository = createFunnelsRepository(database.connection);
     const cohortsRepository = createCohortsRepository(database.connection);
+    const experimentsRepository = createExperimentsRepository(database.connection);
     await Promise.all([
+      experimentsRepository.ensureIndexes(),
       cohortsRepository.ensureIndexes(),
       conversionsRepository.ensureIndexes(),
       funnelsRepository.ensureIndexes(),
@@ -441,7 +446,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
     const funnelBuilder = new FunnelBuilder(
       funnelsRepository,
       auctionItems,
-      cohortsRepository,
+      { cohorts: cohortsRepository, exposures: new ExposureRecorder(experimentsRepository, clock) },
       clock,
       {
         windowMs: config.conversions.attributionWindowDays * DAY_MS,
@@ -514,6 +519,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       ),
       funnels: new FunnelsService(funnelsRepository, funnelBuilder),
       cohorts: new CohortsService(cohortsRepository, clock),
+      experiments: new ExperimentsService(experimentsRepository),
       live,
       auth: createAuthService(config, database.connection, clock),
       outcomes: new TrackingOutcomesService(trackingRepository),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import type { CohortsRepository } from '../cohorts/cohorts.repository';
+import type { ExposureRecorder } from '../experiments/exposureRecorder';
 import { startOfDay, type Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { FunnelScope, type FunnelDayRecord, type FunnelEntry, type JourneyRecord } from './funnel.model';
@@ -33,6 +34,20 @@ export interface FunnelBuilderPolicy {
   readonly instanceId: string;
 }
 
+/** The builder's followers: the bidder cohorts and the experiments' exposures. */
+export interface BuildFollowers {
+  readonly cohorts: Pick<CohortsRepository, 'recordBids'>;
+  readonly exposures: Pick<ExposureRecorder, 'refresh'>;
+}
+
+/** Steps that come from conversions (the others from tracking). */
+const CONVERSION_STEPS: ReadonlySet<FunnelStep> = new Set([
+  FunnelStep.ITEM_VIEW,
+  FunnelStep.WATCH,
+  FunnelStep.BID,
+  FunnelStep.PURCHASE,
+]);
+
 /** How long the lease lasts without a renewal (every page renews it). */
 const LEASE_MS = 60_000;
 /** Bounds of the span of receive times one page asks for. */
@@ -56,8 +71,8 @@ export class FunnelBuilder {
   constructor(
     private readonly repository: FunnelsRepository,
     private readonly catalog: Pick<AuctionItemRepository, 'findByIds'>,
-    /** Where the bids read go for the bidder cohorts (the builder reads every conversion anyway). */
-    private readonly cohorts: Pick<CohortsRepository, 'recordBids'>,
+    /** What else is kept from the events the builder reads (it reads every one anyway). */
+    private readonly followers: BuildFollowers,
     private readonly clock: Clock,
     private readonly policy: FunnelBuilderPolicy,
     private readonly logger: Logger,
@@ -155,10 +170,14 @@ export class FunnelBuilder {
     }
     const [journeys] = await Promise.all([
       this.repository.updateJourneys([...updates.values()]),
-      this.cohorts.recordBids(
+      this.followers.cohorts.recordBids(
         events
           .filter((event) => event.step === FunnelStep.BID && lots.has(event.itemId.toHexString()))
           .map(({ sessionId, userId, at }) => ({ sessionId, at, ...(userId !== undefined ? { userId } : {}) })),
+      ),
+      this.followers.exposures.refresh(
+        new Set(events.filter((event) => event.experiment !== undefined).map((event) => event.sessionId)),
+        new Set(events.filter((event) => CONVERSION_STEPS.has(event.step)).map((event) => event.sessionId)),
       ),
     ]);
     // Each journey counts under the day of its first step; a late event may move it earlier.

@@ -25,6 +25,8 @@ export interface JourneyEvent {
   readonly source?: string;
   /** The user a conversion names (stored form). */
   readonly userId?: string;
+  /** The experiment a tracked event was tagged with. */
+  readonly experiment?: string;
   /** When it was received (the builder's checkpoint moves by it). */
   readonly receivedAt: number;
 }
@@ -130,7 +132,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
             {
               sort: { receivedAt: 1 },
               limit,
-              projection: { itemId: 1, sessionId: 1, type: 1, source: 1, receivedAt: 1 },
+              projection: { itemId: 1, sessionId: 1, type: 1, source: 1, receivedAt: 1, experiment: 1 },
             },
           )
           .toArray(),
@@ -152,6 +154,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
           step: event.type === EventType.CLICK ? FunnelStep.CLICK : FunnelStep.IMPRESSION,
           at: (event.receivedAt as Date).getTime(),
           source: event.source as string,
+          ...(typeof event.experiment === 'string' ? { experiment: event.experiment } : {}),
           receivedAt: (event.receivedAt as Date).getTime(),
         })),
         ...converted.map((event) => ({

@@ -1,5 +1,6 @@
 import type { ConversionsService } from '../conversions/conversions.service';
 import type { CohortsService } from '../cohorts/cohorts.service';
+import type { ExperimentsService } from '../experiments/experiments.service';
 import type { FunnelLoaders, FunnelsService } from '../funnels/funnels.service';
 import type { CatalogImportService } from '../catalog/catalogImport.service';
 import type { CatalogService } from '../catalog/auctionItem.service';
@@ -28,6 +29,7 @@ export interface GavelServices {
   readonly conversions: ConversionsService;
   readonly funnels: FunnelsService;
   readonly cohorts: CohortsService;
+  readonly experiments: ExperimentsService;
   readonly live: LiveService;
   readonly auth: AuthService;
   readonly outcomes: TrackingOutcomesService;

@@ -15,6 +15,7 @@ import { SearchAnalyticsResolver } from '../searches/searchAnalytics.resolver';
 import { LiveResolver } from '../live/live.resolver';
 import { ConversionsResolver } from '../conversions/conversions.resolver';
 import { CohortsResolver } from '../cohorts/cohorts.resolver';
+import { ExperimentsResolver } from '../experiments/experiments.resolver';
 import { FunnelResolver, ItemFunnelResolver } from '../funnels/funnels.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
 import { TrackingOutcomesResolver } from '../tracking/outcomes.resolver';
@@ -34,6 +35,7 @@ const resolvers = [
   ConversionsResolver,
   FunnelResolver,
   CohortsResolver,
+  ExperimentsResolver,
   ItemFunnelResolver,
   RetentionResolver,
   LiveResolver,

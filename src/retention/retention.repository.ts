@@ -2,6 +2,7 @@ import { registerEnumType } from 'type-graphql';
 import type { Connection, Types } from 'mongoose';
 import { ITEM_DAY_SKETCHES } from '../analytics/rollups.model';
 import { BIDDER_WEEKS } from '../cohorts/bidderWeek.model';
+import { EXPOSURES } from '../experiments/exposure.model';
 import { CONVERSION_EVENTS } from '../conversions/conversionEvent.model';
 import { ensureTtlIndex } from '../db/indexes';
 import { DUPLICATE_KEY } from '../db/bulkWrites';
@@ -23,6 +24,8 @@ export enum RetentionDataType {
   FUNNEL_ROLLUPS = 'FUNNEL_ROLLUPS',
   /** Which weeks each bidder bid in, the bidder cohorts' source (user or session ids): `cohort_bidder_weeks`. */
   BIDDER_WEEKS = 'BIDDER_WEEKS',
+  /** Each session's exposure to each experiment, the experiments' source (session and user ids): `experiment_exposures`. */
+  EXPERIMENT_EXPOSURES = 'EXPERIMENT_EXPOSURES',
   /** Aggregated counts of refused events per address and minute: `tracking_audit_aggregates`. */
   AUDIT_AGGREGATES = 'AUDIT_AGGREGATES',
   /** Item-day rollups and their unique-visitor sketches: `item_days`, `item_day_sketches`. */
@@ -73,6 +76,7 @@ const SPECS: Record<RetentionDataType, TypeSpec> = {
   [RetentionDataType.FUNNEL_JOURNEYS]: { collection: 'funnel_journeys', field: 'day', filter: {} },
   [RetentionDataType.FUNNEL_ROLLUPS]: { collection: 'funnel_days', field: 'day', filter: {} },
   [RetentionDataType.BIDDER_WEEKS]: { collection: BIDDER_WEEKS, field: 'week', filter: {} },
+  [RetentionDataType.EXPERIMENT_EXPOSURES]: { collection: EXPOSURES, field: 'exposedAt', filter: {} },
   [RetentionDataType.AUDIT_AGGREGATES]: { collection: 'tracking_audit_aggregates', field: 'minute', filter: {} },
   [RetentionDataType.ROLLUPS]: {
     collection: 'item_days',
@@ -150,7 +154,8 @@ export interface RetentionRepository {
       | (typeof RAW_EVENT_TYPES)[number]
       | RetentionDataType.SEARCH_EVENTS
       | RetentionDataType.FUNNEL_JOURNEYS
-      | RetentionDataType.BIDDER_WEEKS,
+      | RetentionDataType.BIDDER_WEEKS
+      | RetentionDataType.EXPERIMENT_EXPOSURES,
     subject: ErasureSubject,
   ): Promise<number>;
   /**
@@ -205,6 +210,7 @@ export interface ErasureRecord {
   readonly conversions: number;
   readonly funnelJourneys: number;
   readonly bidderWeeks: number;
+  readonly experimentExposures: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }

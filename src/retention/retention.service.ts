@@ -56,6 +56,7 @@ export interface ErasureReport {
   readonly conversions: number;
   readonly funnelJourneys: number;
   readonly bidderWeeks: number;
+  readonly experimentExposures: number;
   readonly archivedEvents: number;
   readonly archiveFiles: number;
 }
@@ -125,6 +126,8 @@ export class RetentionService {
       [RetentionDataType.FUNNEL_ROLLUPS]: before(this.policy.rollupDays + 1),
       // A week of a bidder's bids (its user or session ids) goes once the whole week is older than the raw events.
       [RetentionDataType.BIDDER_WEEKS]: before(this.policy.countedEventsDays + 7),
+      // An exposure names its session and user, as the raw events it is computed from.
+      [RetentionDataType.EXPERIMENT_EXPOSURES]: before(this.policy.countedEventsDays + 1),
       [RetentionDataType.AUDIT_AGGREGATES]: before(this.policy.auditDays),
       // A day's rollup goes once the whole day is older than the retention.
       [RetentionDataType.ROLLUPS]: before(this.policy.rollupDays + 1),
@@ -184,6 +187,7 @@ export class RetentionService {
     let conversions = 0;
     let funnelJourneys = 0;
     let bidderWeeks = 0;
+    let experimentExposures = 0;
     let target: ErasureSubject = { userIds: new Set(), sessionIds: new Set(forms) };
     try {
       if (kind === 'userId') {
@@ -194,23 +198,25 @@ export class RetentionService {
           for (const session of await this.archive.sessionsOfUser(RAW_EVENT_TYPES, forms)) sessions.add(session);
         target = { userIds: new Set(forms), sessionIds: sessions };
       }
-      [countedEvents, auditEvents, conversions, searchEvents, funnelJourneys, bidderWeeks] = (await Promise.all(
-        [
-          ...RAW_EVENT_TYPES,
-          RetentionDataType.SEARCH_EVENTS as const,
-          RetentionDataType.FUNNEL_JOURNEYS as const,
-          RetentionDataType.BIDDER_WEEKS as const,
-        ].map(
-          // Journeys carry no user id: the user's sessions find them.
-          (type) =>
-            this.repository.eraseEvents(
-              type,
-              type === RetentionDataType.FUNNEL_JOURNEYS
-                ? { userIds: new Set(), sessionIds: target.sessionIds }
-                : target,
-            ),
-        ),
-      )) as [number, number, number, number, number, number];
+      [countedEvents, auditEvents, conversions, searchEvents, funnelJourneys, bidderWeeks, experimentExposures] =
+        (await Promise.all(
+          [
+            ...RAW_EVENT_TYPES,
+            RetentionDataType.SEARCH_EVENTS as const,
+            RetentionDataType.FUNNEL_JOURNEYS as const,
+            RetentionDataType.BIDDER_WEEKS as const,
+            RetentionDataType.EXPERIMENT_EXPOSURES as const,
+          ].map(
+            // Journeys carry no user id: the user's sessions find them.
+            (type) =>
+              this.repository.eraseEvents(
+                type,
+                type === RetentionDataType.FUNNEL_JOURNEYS
+                  ? { userIds: new Set(), sessionIds: target.sessionIds }
+                  : target,
+              ),
+          ),
+        )) as [number, number, number, number, number, number, number];
       if (this.archive) archived = await this.archive.erase(RAW_EVENT_TYPES, target);
     } finally {
       // A purge of this process may hold the same lease; it keeps it.
@@ -224,6 +230,7 @@ export class RetentionService {
       conversions,
       funnelJourneys,
       bidderWeeks,
+      experimentExposures,
       archivedEvents: archived.documents,
       archiveFiles: archived.files,
     };

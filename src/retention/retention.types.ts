@@ -69,6 +69,12 @@ export class ErasureReport {
   })
   bidderWeeks!: number;
 
+  @Field(() => Int, {
+    description:
+      "Experiment exposures of the subject's sessions deleted (the variants' sums are recounted without them when the experiment next gets events).",
+  })
+  experimentExposures!: number;
+
   @Field(() => Int, { description: 'Events removed from archives (rewritten without them).' })
   archivedEvents!: number;
 

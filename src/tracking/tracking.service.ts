@@ -16,6 +16,7 @@ import type { ImpressionInput, TrackedEvent, TrackingResult } from './tracking.t
 import { EventType, TrackingOutcome, uncountedEventKey } from './trackingEvent.model';
 import type { TrackingWriter, WriteRequest } from './trackingWriter';
 import type { SearchClick, SearchRecorder } from '../searches/searchRecorder';
+import { EXPERIMENT_KEY_PATTERN } from '../experiments/exposure.model';
 
 /** The tracking rules' knobs; each is an environment variable (see config.ts). */
 export interface TrackingPolicy {
@@ -539,6 +540,13 @@ export class TrackingService {
     }
     if (input.searchId != null && !/^[0-9a-fA-F]{24}$/.test(input.searchId))
       return invalid('searchId is not a searchId from auctionItems');
+    if ((input.experiment == null) !== (input.variant == null))
+      return invalid('experiment and variant go together: send both or neither');
+    if (
+      input.experiment != null &&
+      !(EXPERIMENT_KEY_PATTERN.test(input.experiment) && EXPERIMENT_KEY_PATTERN.test(input.variant!))
+    )
+      return invalid('experiment and variant must be 1 to 64 letters, digits or _ . : -');
     if (input.timestamp != null) {
       const at = input.timestamp.getTime();
       if (Number.isNaN(at)) return invalid('timestamp is not a valid date-time');
@@ -695,6 +703,12 @@ export class TrackingService {
       ...(input.position != null && Number.isInteger(input.position) ? { position: input.position } : {}),
       ...(input.searchId != null && /^[0-9a-fA-F]{24}$/.test(input.searchId)
         ? { searchId: new Types.ObjectId(input.searchId) }
+        : {}),
+      // Only from a valid event: a refused one's values (any length) are not kept.
+      ...(input.experiment != null &&
+      EXPERIMENT_KEY_PATTERN.test(input.experiment) &&
+      EXPERIMENT_KEY_PATTERN.test(input.variant ?? '')
+        ? { experiment: input.experiment, variant: input.variant }
         : {}),
       ...(input.timestamp != null && !Number.isNaN(input.timestamp.getTime())
         ? { clientTimestamp: input.timestamp }

@@ -39,6 +39,19 @@ export class ImpressionInput {
   })
   searchId?: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The experiment the session is in where the item was shown (1 to 64 letters, digits or _ . : -), sent with `variant`: experimentResults compares its variants.',
+  })
+  experiment?: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The variant of `experiment` this session sees (1 to 64 letters, digits or _ . : -).',
+  })
+  variant?: string;
+
   @Field({
     nullable: true,
     description:

@@ -41,6 +41,9 @@ export interface TrackingEventRecord {
   position?: number;
   /** The search whose results showed the item (`auctionItems.searchId`), as the client said. */
   searchId?: Types.ObjectId;
+  /** The experiment and variant the session saw the item under (both or neither). */
+  experiment?: string;
+  variant?: string;
   /** The client's claim; validated, stored, never used for counting. */
   clientTimestamp?: Date;
   /** Server receive time: what dedup windows and hour buckets use. */
@@ -75,6 +78,8 @@ const trackingEventSchema = new Schema<TrackingEventRecord>(
     source: { type: String, required: true },
     position: Number,
     searchId: Schema.Types.ObjectId,
+    experiment: String,
+    variant: String,
     clientTimestamp: Date,
     receivedAt: { type: Date, required: true },
     ip: { type: String, required: true },

@@ -99,6 +99,12 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
     expected: ANALYTICS_ALL,
   },
   {
+    // Marketplace-wide experiments: a seller would read the marketplace's tests.
+    name: 'query experimentResults',
+    doc: () => '{ experimentResults(experiment: "roles-exp") { control variants { variant sessions } } }',
+    expected: ANALYTICS_ALL,
+  },
+  {
     name: 'query userAnalytics',
     doc: () => `{ userAnalytics(userId: "u-1") { impressions clicks } }`,
     expected: ANALYTICS_ALL,
@@ -206,7 +212,14 @@ const callerItem = (caller: Caller) => (caller === 'SELLER other' ? ids.other : 
 
 beforeAll(async () => {
   app = await startTestApp({
-    env: { GAVEL_SEED_DEMO: 'false', AUTH_MODE: 'keys', WS_ALLOW_QUERIES: 'true', LIVE_INTERVAL_MS: '50' },
+    env: {
+      GAVEL_SEED_DEMO: 'false',
+      AUTH_MODE: 'keys',
+      WS_ALLOW_QUERIES: 'true',
+      LIVE_INTERVAL_MS: '50',
+      // The experiment below counts as soon as the funnel builder runs.
+      FUNNEL_SETTLE_MS: '0',
+    },
     periodicJobs: false,
   });
   const item = (sellerId: string, category: string) =>
@@ -220,6 +233,16 @@ beforeAll(async () => {
     } as never);
   ids.own = (await item('seller-own', 'own-cat')).id;
   ids.other = (await item('seller-other', 'other-cat')).id;
+  // An experiment with an exposure, so that experimentResults has something to answer.
+  const tagged = await postRaw<{ trackImpressions: { accepted: number } }>(
+    app,
+    {
+      query: `mutation { trackImpressions(events: [{ itemId: "${ids.own}", sessionId: "roles-exp", source: HOME, experiment: "roles-exp", variant: "control" }]) { accepted } }`,
+    },
+    BROWSER,
+  );
+  expect(tagged.data?.trackImpressions.accepted).toBe(1);
+  await app.services.funnels.catchUp();
   keys.ADMIN = (await app.services.auth.createKey({ role: 'ADMIN', label: 'matrix' })).key;
   keys.ANALYST = (await app.services.auth.createKey({ role: 'ANALYST' })).key;
   keys.SELLER = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-own' })).key;

@@ -1,6 +1,8 @@
 import { Types } from 'mongoose';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { createCohortsRepository } from '../../src/cohorts/cohorts.repository';
+import { createExperimentsRepository } from '../../src/experiments/experiments.repository';
+import { ExposureRecorder } from '../../src/experiments/exposureRecorder';
 import { FunnelBuilder } from '../../src/funnels/funnelBuilder';
 import { createFunnelsRepository } from '../../src/funnels/funnels.repository';
 import { ManualClock } from '../../src/shared/clock';
@@ -319,7 +321,10 @@ describe('funnel', () => {
       new FunnelBuilder(
         createFunnelsRepository(db),
         createAuctionItemRepository(db),
-        createCohortsRepository(db),
+        {
+          cohorts: createCohortsRepository(db),
+          exposures: new ExposureRecorder(createExperimentsRepository(db), clock),
+        },
         clock,
         { windowMs: WINDOW, settleMs: 1_000, firstBuildMs: 90 * DAY, pageSize: 7, instanceId },
         createLogger('silent'),
@@ -349,7 +354,7 @@ describe('funnel', () => {
     const builder = new FunnelBuilder(
       createFunnelsRepository(db),
       createAuctionItemRepository(db),
-      createCohortsRepository(db),
+      { cohorts: createCohortsRepository(db), exposures: new ExposureRecorder(createExperimentsRepository(db), clock) },
       clock,
       { windowMs: WINDOW, settleMs: 1_000, firstBuildMs: 90 * DAY, pageSize: 7, instanceId: 'instant' },
       createLogger('silent'),

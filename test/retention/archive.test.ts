@@ -206,6 +206,7 @@ describe('archives before deletion (ARCHIVE_DIR)', () => {
       conversions: 0,
       funnelJourneys: 0,
       bidderWeeks: 0,
+      experimentExposures: 0,
       archivedEvents: aliceArchived,
       archiveFiles: 3,
     });

@@ -196,6 +196,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       conversions: 0,
       funnelJourneys: 0,
       bidderWeeks: 0,
+      experimentExposures: 0,
       archivedEvents: 2,
       archiveFiles: 2,
     });
@@ -207,6 +208,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       conversions: 0,
       funnelJourneys: 0,
       bidderWeeks: 0,
+      experimentExposures: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });
@@ -219,6 +221,7 @@ describe('refused user and session ids (issue 19, finding 3)', () => {
       conversions: 0,
       funnelJourneys: 0,
       bidderWeeks: 0,
+      experimentExposures: 0,
       archivedEvents: 1,
       archiveFiles: 1,
     });

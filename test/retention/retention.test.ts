@@ -205,6 +205,18 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
         week,
       })),
     );
+    // Exposures name their session: kept a day longer than the raw events.
+    await collection('experiment_exposures').insertMany(
+      [at(91, -1), at(91)].map((exposedAt, index) => ({
+        _id: `hero|s-retention-${index}` as never,
+        experiment: 'hero',
+        sessionId: `s-retention-${index}`,
+        variant: 'control',
+        variants: 1,
+        exposedAt,
+        figures: {},
+      })),
+    );
     const expected = {
       COUNTED_EVENTS: 1,
       AUDIT_EVENTS: 2,
@@ -212,6 +224,7 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
       FUNNEL_JOURNEYS: 1,
       FUNNEL_ROLLUPS: 1,
       BIDDER_WEEKS: 1,
+      EXPERIMENT_EXPOSURES: 1,
       AUDIT_AGGREGATES: 1,
       ROLLUPS: 1,
       ROLLUP_JOURNAL: 1,
@@ -246,6 +259,7 @@ describe('retention per data type (defaults: counted 90 d, audit 30 d, rollups 7
     expect(await collection('funnel_journeys').distinct('_id')).toEqual(['journey-1']);
     expect(await collection('funnel_days').countDocuments()).toBe(1);
     expect(await collection('cohort_bidder_weeks').distinct('_id')).toEqual(['u:retention|1']);
+    expect(await collection('experiment_exposures').distinct('_id')).toEqual(['hero|s-retention-1']);
 
     const again = await purge();
     expect(Object.values(again).map((entry) => entry.count)).toEqual(Object.values(expected).map(() => 0));
@@ -464,6 +478,7 @@ describe('privacy', () => {
       conversions: 0,
       funnelJourneys: 0,
       bidderWeeks: 0,
+      experimentExposures: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });
@@ -480,6 +495,7 @@ describe('privacy', () => {
       conversions: 0,
       funnelJourneys: 0,
       bidderWeeks: 0,
+      experimentExposures: 0,
       archivedEvents: 0,
       archiveFiles: 0,
     });

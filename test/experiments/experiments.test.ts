@@ -1,0 +1,334 @@
+import { ManualClock } from '../../src/shared/clock';
+import {
+  chanceToBeatControl,
+  conversionDifference,
+  cupedConversionDifference,
+  type VariantSums,
+} from '../../src/experiments/statistics';
+import {
+  EraseSubjectDocument,
+  ExperimentResultsDocument,
+  TrackClicksDocument,
+  TrackConversionsDocument,
+  TrackImpressionsDocument,
+  type ConversionInput,
+  type ImpressionInput,
+} from '../generated/graphql';
+import { BROWSER } from '../support/catalogFixtures';
+import { errorCodes, execute, startTestApp, type TestApp } from '../support/testApp';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const clock = new ManualClock('2026-05-04T09:00:00.000Z');
+let app: TestApp;
+const keys = { ADMIN: '', ANALYST: '', INGEST: '' };
+const lots: string[] = [];
+let counter = 0;
+
+/** What the test did with one session in the experiment "hero": recounted by hand below. */
+interface SessionPlan {
+  readonly sessionId: string;
+  readonly variants: string[];
+  pre: number;
+  impressions: number;
+  clicks: number;
+  /** A BID after the exposure. */
+  bidAfter: boolean;
+}
+const plans: SessionPlan[] = [];
+
+function random(seed: number): () => number {
+  let state = seed;
+  return () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+}
+
+async function impressions(events: ImpressionInput[]) {
+  const answer = await execute(app, TrackImpressionsDocument, { events }, BROWSER);
+  expect(answer.errors).toBeUndefined();
+  return answer.data!.trackImpressions;
+}
+
+async function conversions(events: ConversionInput[]) {
+  const answer = await execute(app, TrackConversionsDocument, { events }, { authorization: `Bearer ${keys.INGEST}` });
+  expect(answer.errors).toBeUndefined();
+  expect(answer.data!.trackConversions.events.map((event) => event.outcome)).toEqual(events.map(() => 'ACCEPTED'));
+}
+
+const bid = (sessionId: string, occurredAt: Date): ConversionInput =>
+  ({
+    itemId: lots[0]!,
+    eventId: `exp-bid-${++counter}`,
+    kind: 'BID',
+    sessionId,
+    amount: { amount: 2_000, currency: 'EUR' },
+    occurredAt: occurredAt.toISOString(),
+  }) as ConversionInput;
+
+/** Takes in what was tracked (the funnel builder keeps the exposures), past its settle delay. */
+async function build() {
+  clock.advance(10 * MINUTE);
+  await app.services.funnels.catchUp();
+}
+
+function results(experiment: string, control?: string, conversion?: 'BID' | 'WATCH') {
+  return execute(
+    app,
+    ExperimentResultsDocument,
+    { experiment, ...(control ? { control } : {}), ...(conversion ? { conversion } : {}) } as never,
+    { authorization: `Bearer ${keys.ANALYST}` },
+  );
+}
+
+/** The sums of one variant, recounted from the plans (sessions seen in one variant only). */
+function recount(variant: string): VariantSums {
+  const sessions = plans.filter((plan) => plan.variants.length === 1 && plan.variants[0] === variant);
+  const sum = (value: (plan: SessionPlan) => number) => sessions.reduce((total, plan) => total + value(plan), 0);
+  return {
+    sessions: sessions.length,
+    impressions: sum((plan) => plan.impressions),
+    impressionsSquares: sum((plan) => plan.impressions ** 2),
+    clicks: sum((plan) => plan.clicks),
+    clicksSquares: sum((plan) => plan.clicks ** 2),
+    impressionsClicks: sum((plan) => plan.impressions * plan.clicks),
+    conversions: sum((plan) => (plan.bidAfter ? 1 : 0)),
+    pre: sum((plan) => plan.pre),
+    preSquares: sum((plan) => plan.pre ** 2),
+    preConversions: sum((plan) => (plan.bidAfter ? plan.pre : 0)),
+  };
+}
+
+beforeAll(async () => {
+  app = await startTestApp({
+    clock,
+    env: { GAVEL_SEED_DEMO: 'false', AUTH_MODE: 'keys', TRACKING_MAX_BATCH: '200' },
+    periodicJobs: false,
+  });
+  for (const role of ['ADMIN', 'ANALYST', 'INGEST'] as const)
+    keys[role] = (await app.services.auth.createKey({ role })).key;
+  for (let index = 0; index < 5; index++)
+    lots.push(
+      (
+        await app.services.catalog.createItem({
+          title: `Experiment lot ${index}`,
+          category: 'lamps',
+          sellerId: 'seller-x',
+          startingPrice: { amount: 1_000, currency: 'EUR' },
+          startsAt: new Date(clock.now().getTime() - HOUR),
+          endsAt: new Date(clock.now().getTime() + 30 * DAY),
+        } as never)
+      ).id,
+    );
+
+  // 80 sessions: untagged impressions first (their engagement before the exposure), then tagged
+  // impressions and clicks on other lots; some bid before the exposure (not a conversion of the
+  // experiment), some after; four are seen in both variants (left out).
+  const next = random(7);
+  for (let index = 0; index < 80; index++) {
+    const variant = next() < 0.5 ? 'control' : 'wide-cards';
+    plans.push({
+      sessionId: `exp-${index}`,
+      variants: index % 20 === 3 ? [variant, variant === 'control' ? 'wide-cards' : 'control'] : [variant],
+      pre: 0,
+      impressions: 0,
+      clicks: 0,
+      bidAfter: false,
+    });
+  }
+  const untagged: ImpressionInput[] = [];
+  const bidsBefore: ConversionInput[] = [];
+  for (const plan of plans) {
+    plan.pre = Math.floor(next() * 3);
+    for (let shown = 0; shown < plan.pre; shown++)
+      untagged.push({ itemId: lots[shown]!, sessionId: plan.sessionId, source: 'HOME' } as ImpressionInput);
+    if (next() < 0.2) bidsBefore.push(bid(plan.sessionId, clock.now()));
+  }
+  await impressions(untagged);
+  await conversions(bidsBefore);
+  clock.advance(MINUTE);
+  const tagged: ImpressionInput[] = [];
+  const clicks: ImpressionInput[] = [];
+  for (const plan of plans) {
+    // Tagged lots come after the untagged ones (lots 3 and 4): another impression of a lot within
+    // the dedup window would be a DUPLICATE.
+    plan.impressions = 1 + Math.floor(next() * 2);
+    for (let shown = 0; shown < plan.impressions; shown++) {
+      const event = {
+        itemId: lots[3 + shown]!,
+        sessionId: plan.sessionId,
+        source: 'SEARCH',
+        experiment: 'hero',
+        variant: plan.variants[shown % plan.variants.length]!,
+      } as ImpressionInput;
+      tagged.push(event);
+      if (next() < 0.4 + (plan.variants[0] === 'wide-cards' ? 0.2 : 0)) {
+        clicks.push(event);
+        plan.clicks++;
+      }
+    }
+  }
+  // Seen in both variants: its second tagged impression is of the other variant.
+  for (const plan of plans.filter((each) => each.variants.length === 2 && each.impressions === 1)) {
+    tagged.push({
+      itemId: lots[4]!,
+      sessionId: plan.sessionId,
+      source: 'SEARCH',
+      experiment: 'hero',
+      variant: plan.variants[1]!,
+    } as ImpressionInput);
+    plan.impressions++;
+  }
+  expect((await impressions(tagged)).accepted).toBe(tagged.length);
+  clock.advance(MINUTE);
+  const clicked = await execute(app, TrackClicksDocument, { events: clicks }, BROWSER);
+  expect(clicked.data!.trackClicks.accepted).toBe(clicks.length);
+  clock.advance(HOUR);
+  const bidsAfter: ConversionInput[] = [];
+  for (const plan of plans)
+    if (next() < 0.25 + (plan.variants[0] === 'wide-cards' ? 0.25 : 0)) {
+      plan.bidAfter = true;
+      bidsAfter.push(bid(plan.sessionId, clock.now()));
+    }
+  await conversions(bidsAfter);
+  await build();
+});
+afterAll(() => app.stop());
+
+describe('experimentResults', () => {
+  it('counts each variant’s sessions, tagged impressions and clicks, and conversions after exposure, as a recount', async () => {
+    const answer = await results('hero');
+    expect(answer.errors).toBeUndefined();
+    const hero = answer.data!.experimentResults;
+    expect(hero.control).toBe('control');
+    expect(hero.conflictedSessions).toBe(plans.filter((plan) => plan.variants.length === 2).length);
+    expect(hero.conflictedSessions).toBeGreaterThan(0);
+    for (const variant of hero.variants) {
+      const sums = recount(variant.variant);
+      expect(sums.sessions).toBeGreaterThan(10);
+      expect(variant).toMatchObject({
+        sessions: sums.sessions,
+        impressions: sums.impressions,
+        clicks: sums.clicks,
+        conversions: sums.conversions,
+        clickThroughRate: sums.clicks / sums.impressions,
+        conversionRate: sums.conversions / sums.sessions,
+      });
+    }
+    expect(hero.variants.map((variant) => variant.variant)).toEqual(['control', 'wide-cards']);
+  });
+
+  it('compares with control from the recounted sums: interval, CUPED with engagement before exposure, chance to beat', async () => {
+    const hero = (await results('hero')).data!.experimentResults;
+    const [control, treatment] = [recount('control'), recount('wide-cards')];
+    expect(hero.variants[0]!.versusControl).toBeNull();
+    const versus = hero.variants[1]!.versusControl!;
+    expect(versus.conversion).toEqual(conversionDifference(control, treatment));
+    expect(versus.cupedConversion).toEqual(cupedConversionDifference(control, treatment));
+    expect(versus.chanceToBeatControl).toBe(chanceToBeatControl(control, treatment));
+    // The always-valid interval contains the fixed-horizon one.
+    expect(versus.sequentialConversion!.low).toBeLessThan(versus.conversion!.low);
+    expect(versus.sequentialConversion!.high).toBeGreaterThan(versus.conversion!.high);
+    // Bids before the exposure did not count: the engagement before it did go into CUPED's theta.
+    expect(versus.cupedConversion!.value).not.toBe(versus.conversion!.value);
+  });
+
+  it('compares the other way round with another control, and for another conversion kind', async () => {
+    const flipped = (await results('hero', 'wide-cards')).data!.experimentResults;
+    expect(flipped.variants.map((variant) => variant.variant)).toEqual(['wide-cards', 'control']);
+    expect(flipped.variants[1]!.versusControl!.conversion!.value).toBeCloseTo(
+      -(await results('hero')).data!.experimentResults.variants[1]!.versusControl!.conversion!.value,
+      12,
+    );
+    const watches = (await results('hero', undefined, 'WATCH')).data!.experimentResults;
+    expect(watches.conversion).toBe('WATCH');
+    expect(watches.variants.map((variant) => variant.conversions)).toEqual([0, 0]);
+    expect(watches.variants[1]!.versusControl!.conversion).toBeNull();
+  });
+
+  it('flags a split far from even (sample ratio mismatch), not an even one', async () => {
+    const hero = (await results('hero')).data!.experimentResults;
+    expect(hero.sampleRatio.mismatch).toBe(false);
+    // 90 sessions in one arm, 10 in the other.
+    await impressions(
+      Array.from({ length: 100 }, (_, index) => ({
+        itemId: lots[1]!,
+        sessionId: `srm-${index}`,
+        source: 'HOME',
+        experiment: 'skewed',
+        variant: index < 90 ? 'control' : 'new-checkout',
+      })) as ImpressionInput[],
+    );
+    await build();
+    const skewed = (await results('skewed')).data!.experimentResults;
+    expect(skewed.variants.map((variant) => variant.sessions)).toEqual([90, 10]);
+    expect(skewed.sampleRatio.mismatch).toBe(true);
+    expect(skewed.sampleRatio.pValue).toBeLessThan(0.001);
+  });
+
+  it('refuses a malformed key, an unknown experiment and a control that is no variant, saying what to fix', async () => {
+    const malformed = await results('hero banner');
+    expect(errorCodes(malformed)).toEqual(['BAD_USER_INPUT']);
+    expect(malformed.errors![0]!.message).toMatch(/1 to 64 letters/);
+    expect(errorCodes(await results('x'.repeat(65)))).toEqual(['BAD_USER_INPUT']);
+    const unknown = await results('never-tagged');
+    expect(errorCodes(unknown)).toEqual(['NOT_FOUND']);
+    expect(unknown.errors![0]!.message).toMatch(/tag tracking events/);
+    const control = await results('hero', 'nobody');
+    expect(errorCodes(control)).toEqual(['BAD_USER_INPUT']);
+    expect(control.errors![0]!.message).toMatch(/control must be one of the variants: control, wide-cards/);
+  });
+
+  it('refuses tracking events with half a tag or a hostile one, and keeps nothing of it', async () => {
+    const sent = [
+      { experiment: 'hero' },
+      { variant: 'control' },
+      { experiment: 'hero', variant: 'x'.repeat(65) },
+      { experiment: 'hero banner', variant: 'control' },
+      { experiment: '$where', variant: 'control' },
+    ];
+    const answer = await impressions(
+      sent.map(
+        (tag, index) =>
+          ({ itemId: lots[2]!, sessionId: `hostile-${index}`, source: 'HOME', ...tag }) as ImpressionInput,
+      ),
+    );
+    expect(answer.events.map((event) => event.outcome)).toEqual(sent.map(() => 'INVALID'));
+    expect(answer.events[0]!.reason).toMatch(/experiment and variant go together/);
+    expect(answer.events[2]!.reason).toMatch(/1 to 64 letters/);
+    const stored = await app.database.connection
+      .collection('tracking_events')
+      .find({ sessionId: /^hostile-/ })
+      .toArray();
+    expect(stored).toHaveLength(sent.length);
+    expect(stored.filter((event) => 'experiment' in event || 'variant' in event)).toEqual([]);
+  });
+
+  it('erases a session’s exposures; the variant sums drop it when the experiment next gets events', async () => {
+    const erased = plans.find((plan) => plan.variants.length === 1 && plan.variants[0] === 'control')!;
+    const answer = await execute(
+      app,
+      EraseSubjectDocument,
+      { sessionId: erased.sessionId },
+      { authorization: `Bearer ${keys.ADMIN}` },
+    );
+    expect(answer.data!.eraseSubject.experimentExposures).toBe(1);
+    plans.splice(plans.indexOf(erased), 1);
+    const newcomer: SessionPlan = {
+      sessionId: 'exp-late',
+      variants: ['wide-cards'],
+      pre: 0,
+      impressions: 1,
+      clicks: 0,
+      bidAfter: false,
+    };
+    plans.push(newcomer);
+    await impressions([
+      { itemId: lots[0]!, sessionId: newcomer.sessionId, source: 'HOME', experiment: 'hero', variant: 'wide-cards' },
+    ] as ImpressionInput[]);
+    await build();
+    const hero = (await results('hero')).data!.experimentResults;
+    expect(hero.variants.map((variant) => [variant.variant, variant.sessions, variant.conversions])).toEqual(
+      ['control', 'wide-cards'].map((variant) => [variant, recount(variant).sessions, recount(variant).conversions]),
+    );
+  });
+});
