@@ -1,4 +1,4 @@
-import { ConversionKind } from '../conversions/conversionEvent.model';
+import { type ConversionKind } from '../conversions/conversionEvent.model';
 import { badUserInput, notFound } from '../shared/errors';
 import { EXPERIMENT_KEY_PATTERN, type MeasuredKind } from './exposure.model';
 import type { ExperimentsRepository } from './experiments.repository';
