@@ -39,6 +39,9 @@ export interface ConversionTouch {
   source: string;
   position?: number;
   searchId?: Types.ObjectId;
+  /** The experiment and variant the touch was tagged with (both or neither). */
+  experiment?: string;
+  variant?: string;
   /** When the touch was received. */
   at: Date;
 }
@@ -76,6 +79,8 @@ const touchSchema = new Schema<ConversionTouch>(
     source: { type: String, required: true },
     position: Number,
     searchId: Schema.Types.ObjectId,
+    experiment: String,
+    variant: String,
     at: { type: Date, required: true },
   },
   { _id: false },

@@ -55,6 +55,8 @@ export function createConversionsRepository(connection: Connection): Conversions
               source: 1,
               position: 1,
               searchId: 1,
+              experiment: 1,
+              variant: 1,
               receivedAt: 1,
             },
           },
@@ -66,6 +68,9 @@ export function createConversionsRepository(connection: Connection): Conversions
         source: touch.source as string,
         ...(typeof touch.position === 'number' ? { position: touch.position } : {}),
         ...(touch.searchId ? { searchId: touch.searchId as Types.ObjectId } : {}),
+        ...(typeof touch.experiment === 'string' && typeof touch.variant === 'string'
+          ? { experiment: touch.experiment, variant: touch.variant }
+          : {}),
         at: touch.receivedAt as Date,
       }));
     },

@@ -276,6 +276,7 @@ function answered(candidate: Candidate, touch: ConversionTouch | undefined): Att
     source: touch.source as TrafficSource,
     ...(touch.position !== undefined ? { position: touch.position } : {}),
     ...(touch.searchId ? { searchId: touch.searchId.toHexString() } : {}),
+    ...(touch.experiment !== undefined ? { experiment: touch.experiment, variant: touch.variant } : {}),
     at: touch.at,
   };
 }

@@ -72,6 +72,12 @@ export class AttributedTouch {
   })
   searchId?: string;
 
+  @Field(() => String, { nullable: true, description: 'The experiment the touch was tagged with, if any.' })
+  experiment?: string;
+
+  @Field(() => String, { nullable: true, description: 'Its variant.' })
+  variant?: string;
+
   @Field({ description: 'When the touch was received.' })
   at!: Date;
 }

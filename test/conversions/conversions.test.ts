@@ -355,6 +355,22 @@ describe('attribution', () => {
     expect(stored!.lastTouch).toMatchObject({ type: 'CLICK', source: 'RECOMMENDATION' });
   });
 
+  it('carries the experiment and variant of the touch it is attributed to', async () => {
+    const sessionId = unique('s');
+    const lot = await createLot({ endsInMs: 10 * DAY });
+    const events = [{ itemId: lot, sessionId, source: 'SEARCH' as const, experiment: 'hero', variant: 'wide' }];
+    expect((await execute(app, TrackImpressionsDocument, { events }, BROWSER)).data?.trackImpressions.accepted).toBe(1);
+    clock.advance(60_000);
+    await click(sessionId, lot);
+    clock.advance(60_000);
+    const answer = await trackOne(bid({ itemId: lot, sessionId }));
+    expect(answer.firstTouch).toMatchObject({ type: 'IMPRESSION', experiment: 'hero', variant: 'wide' });
+    expect(answer.lastTouch).toMatchObject({ type: 'CLICK', experiment: null, variant: null });
+    const stored = await conversions().findOne({ sessionId });
+    expect(stored!.firstTouch).toMatchObject({ experiment: 'hero', variant: 'wide' });
+    expect(stored!.lastTouch).not.toHaveProperty('experiment');
+  });
+
   it('leaves a conversion without touches unattributed, and ignores touches older than the 14-day window', async () => {
     const lot = await createLot({ endsInMs: 30 * DAY });
     const sessionId = unique('s');

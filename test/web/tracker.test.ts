@@ -255,6 +255,50 @@ describe('search results', () => {
   });
 });
 
+describe('experiments', () => {
+  it('tags the events of cards inside an element marked with an experiment and variant', async () => {
+    await page.goto(`${origin()}/demo?experiment=hero-cards&variant=wide`);
+    await page.waitForSelector('#items li:nth-child(10)');
+    await page.waitForFunction(() => !!window.sessionStorage.getItem('gavel.session'));
+    sessionId = await page.evaluate(
+      () => (JSON.parse(window.sessionStorage.getItem('gavel.session')!) as { sessionId: string }).sessionId,
+    );
+    const itemId = await showCard(5);
+    await page.locator('#items li >> nth=5').click();
+    await flush();
+    expect(await storedOnceAccepted(itemId, 'CLICK')).toEqual({ ACCEPTED: 1 });
+    const events = await app.database.connection
+      .collection('tracking_events')
+      .find({ itemId: new Types.ObjectId(itemId), sessionId }, { projection: { type: 1, experiment: 1, variant: 1 } })
+      .toArray();
+    expect(
+      events
+        .map(({ type, experiment, variant }) => ({ type, experiment, variant }))
+        .sort((a, b) => a.type.localeCompare(b.type)),
+    ).toEqual([
+      { type: 'CLICK', experiment: 'hero-cards', variant: 'wide' },
+      { type: 'IMPRESSION', experiment: 'hero-cards', variant: 'wide' },
+    ]);
+  });
+
+  it('leaves out a malformed tag instead of sending events the API would refuse', async () => {
+    await page.goto(`${origin()}/demo?experiment=${encodeURIComponent('hero cards')}&variant=wide`);
+    await page.waitForSelector('#items li:nth-child(10)');
+    await page.waitForFunction(() => !!window.sessionStorage.getItem('gavel.session'));
+    sessionId = await page.evaluate(
+      () => (JSON.parse(window.sessionStorage.getItem('gavel.session')!) as { sessionId: string }).sessionId,
+    );
+    const itemId = await showCard(6);
+    await pause(1_300);
+    await flush();
+    expect(await storedOnceAccepted(itemId, 'IMPRESSION')).toEqual({ ACCEPTED: 1 });
+    const event = await app.database.connection
+      .collection('tracking_events')
+      .findOne({ itemId: new Types.ObjectId(itemId), sessionId });
+    expect(event).not.toHaveProperty('experiment');
+  });
+});
+
 describe('signed-in users', () => {
   /** Stored events of one item carrying a user id, as tracking stored them. */
   const userEvents = (itemId: string) =>

@@ -104,6 +104,12 @@ function loadTracker(): Promise<void> {
   return loaded;
 }
 
+// An experiment for the page, as a site running one would mark it (`?experiment=hero&variant=B`).
+const experiment = new URLSearchParams(location.search);
+if (experiment.get('experiment') && experiment.get('variant')) {
+  list.dataset.gavelExperiment = experiment.get('experiment')!;
+  list.dataset.gavelVariant = experiment.get('variant')!;
+}
 const tracker = loadTracker();
 (document.getElementById('q') as HTMLInputElement).value = searched ?? '';
 more.addEventListener('click', () => void loadPage(tracker));

@@ -5,7 +5,9 @@
  *
  * An element's events say where it was shown with `data-gavel-source` and `data-gavel-position`
  * (0 = first), and which search listed it with `data-gavel-search` (the `searchId` of
- * `auctionItems`), on the element or on its list.
+ * `auctionItems`), on the element or on its list. An experiment the page runs is named with
+ * `data-gavel-experiment` and `data-gavel-variant` on one element (the card, its list or `<body>`):
+ * the events of every card inside carry both.
  */
 
 /** Where an impression or click happened (the API's `TrafficSource`). */
@@ -66,6 +68,9 @@ interface TrackEvent {
   position?: number;
   /** The search that listed the element (`data-gavel-search`). */
   searchId?: string;
+  /** The experiment and variant the element is shown under (`data-gavel-experiment`, `data-gavel-variant`). */
+  experiment?: string;
+  variant?: string;
   /** When it happened: stable across retries. */
   timestamp: string;
 }
@@ -87,6 +92,8 @@ const SOURCES = ['SEARCH', 'ITEM_PAGE', 'RECOMMENDATION', 'HOME', 'EXTERNAL', 'O
 const SELECTOR = '[data-gavel-item]';
 /** A searchId as `auctionItems` returns it; anything else is left out (the API would refuse the event). */
 const SEARCH_ID = /^[0-9a-f]{24}$/;
+/** An experiment or variant key the API accepts; anything else is left out (the API would refuse the event). */
+const EXPERIMENT_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
  * A failure worth retrying: the network, a 5xx, `SERVICE_UNAVAILABLE` or `RATE_LIMITED`; the
@@ -237,12 +244,16 @@ export function startTracker(options: TrackerOptions = {}): Tracker {
     const source = (data.gavelSource ?? '').toUpperCase();
     const position = Number.parseInt(data.gavelPosition ?? '', 10);
     const searchId = (element.closest('[data-gavel-search]') as HTMLElement | null)?.dataset.gavelSearch ?? '';
+    const tagged = (element.closest('[data-gavel-experiment]') as HTMLElement | null)?.dataset;
+    const experiment = tagged?.gavelExperiment ?? '';
+    const variant = tagged?.gavelVariant ?? '';
     queue.push({
       kind,
       itemId: data.gavelItem!,
       source: (SOURCES.includes(source) ? source : (options.defaultSource ?? 'OTHER')) as TrafficSource,
       ...(Number.isInteger(position) && position >= 0 ? { position } : {}),
       ...(SEARCH_ID.test(searchId) ? { searchId } : {}),
+      ...(EXPERIMENT_KEY.test(experiment) && EXPERIMENT_KEY.test(variant) ? { experiment, variant } : {}),
       ...(userId ? { userId } : {}),
       // Stamped once: retries resend it, which is what makes them DUPLICATE on the server.
       timestamp: new Date().toISOString(),
