@@ -10,7 +10,9 @@
  *    same run (the design without journeys: group every event of the range by session and lot);
  * 3. `bidderCohorts` over the month's weeks through the API against the same matrix from the raw
  *    bids (every BID conversion read, grouped by bidder and week);
- * 4. conversions through `trackConversions` against impressions through `trackImpressions`, in turn,
+ * 4. `experimentResults` for 2 variants through the API against the same exposures and conversions
+ *    grouped from the raw events (tagged events by session, then the sessions' bids);
+ * 5. conversions through `trackConversions` against impressions through `trackImpressions`, in turn,
  *    batches of 100 from 4 clients: events per second of each and their ratio.
  */
 import { Types } from 'mongoose';
@@ -41,6 +43,8 @@ const DAYS = 30;
 const DAY_MS = 86_400_000;
 const SOURCES = ['SEARCH', 'HOME', 'RECOMMENDATION', 'ITEM_PAGE', 'EXTERNAL', 'OTHER'] as const;
 const FUNNEL = ['IMPRESSION', 'CLICK', 'ITEM_VIEW', 'BID', 'PURCHASE'] as const;
+/** The experiment the bench's sessions are tagged with. */
+const EXPERIMENT = 'bench-exp';
 const INGEST_BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? 40);
 
 /** A pseudo-random generator with a seed: every engine gets the same events. */
@@ -147,6 +151,46 @@ async function main(): Promise<void> {
     );
     if (!cohortsEqual) process.exitCode = 1;
 
+    const experimentQuery = `{ experimentResults(experiment: "${EXPERIMENT}") { sampleRatio { pValue } variants { variant sessions conversions versusControl { conversion { value low high } cupedConversion { value } sequentialConversion { low high } chanceToBeatControl } } } }`;
+    type ExperimentAnswer = {
+      experimentResults: { variants: Array<{ variant: string; sessions: number; conversions: number }> };
+    };
+    const experimentApi = () => graphqlRequest<ExperimentAnswer>(app.url, experimentQuery);
+    const experimentCounted = await commandCounter(app).measure(experimentApi);
+    const experimentTiming = await time(experimentApi, RUNS);
+    const rawExperimentStart = Date.now();
+    const rawVariants = await rawExperiment(connection);
+    const rawExperimentMs = Date.now() - rawExperimentStart;
+    const apiVariants = experimentCounted.result.experimentResults.variants.map(
+      ({ variant, sessions, conversions }) => ({
+        variant,
+        sessions,
+        conversions,
+      }),
+    );
+    const variantsEqual = JSON.stringify(apiVariants) === JSON.stringify(rawVariants);
+    console.log('');
+    printTable([
+      {
+        design: 'variant rows (API)',
+        median: ms(experimentTiming.median),
+        p95: ms(experimentTiming.p95),
+        'round trips': experimentCounted.commands.length,
+        variants: apiVariants.map((entry) => `${entry.variant} ${entry.conversions}/${entry.sessions}`).join(', '),
+      },
+      {
+        design: 'raw tagged events and bids, grouped by session',
+        median: ms(rawExperimentMs),
+        p95: '(1 run)',
+        'round trips': 2,
+        variants: rawVariants.map((entry) => `${entry.variant} ${entry.conversions}/${entry.sessions}`).join(', '),
+      },
+    ]);
+    console.log(
+      `\nratio: experimentResults is ${(rawExperimentMs / experimentTiming.median).toFixed(0)}× faster than grouping the raw events; sessions and conversions ${variantsEqual ? 'equal' : 'DIFFER'}`,
+    );
+    if (!variantsEqual) process.exitCode = 1;
+
     const ingest = await ingestInTurn(app.url, lots);
     console.log('');
     printTable([
@@ -197,6 +241,8 @@ async function load(
   while (events < EVENTS) {
     const sessionId = `bench-session-${++sessions}`;
     let at = from + Math.floor(next() * (DAYS * DAY_MS - DAY_MS));
+    // Two sessions in five are in the experiment, half of them in each variant.
+    const tag = next() < 0.4 ? { experiment: EXPERIMENT, variant: next() < 0.5 ? 'control' : 'treatment' } : {};
     for (let visit = 1 + Math.floor(next() * 5); visit > 0 && events < EVENTS; visit--) {
       const lot = lots[Math.floor(Math.pow(next(), 2) * lots.length)]!;
       const source = SOURCES[Math.floor(next() * SOURCES.length)]!;
@@ -209,6 +255,7 @@ async function load(
           sessionId,
           source,
           position: 0,
+          ...tag,
           receivedAt: new Date(at),
           ip: 'bench',
           outcome: TrackingOutcome.ACCEPTED,
@@ -245,6 +292,40 @@ async function load(
   }
   await flush(true);
   return { events, conversions, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * The experiment's sessions and conversions per variant from the raw events: every tagged counted
+ * event grouped by session (variant, first time), then every bid of those sessions after it.
+ */
+async function rawExperiment(
+  connection: typeof import('mongoose').connection,
+): Promise<Array<{ variant: string; sessions: number; conversions: number }>> {
+  const exposed = await trackingEventModel(connection)
+    .collection.aggregate<{ _id: string; variant: string; variants: string[]; at: Date }>([
+      { $match: { experiment: EXPERIMENT, outcome: TrackingOutcome.ACCEPTED } },
+      {
+        $group: {
+          _id: '$sessionId',
+          variants: { $addToSet: '$variant' },
+          variant: { $first: '$variant' },
+          at: { $min: '$receivedAt' },
+        },
+      },
+    ])
+    .toArray();
+  const bids = await conversionEventModel(connection)
+    .collection.find({ kind: 'BID' }, { projection: { _id: 0, sessionId: 1, occurredAt: 1 } })
+    .toArray();
+  const bidTimes = Map.groupBy(bids, (bid) => bid.sessionId as string);
+  const totals = new Map<string, { variant: string; sessions: number; conversions: number }>();
+  for (const session of exposed.filter((entry) => entry.variants.length === 1)) {
+    const entry = totals.get(session.variant) ?? { variant: session.variant, sessions: 0, conversions: 0 };
+    entry.sessions++;
+    if ((bidTimes.get(session._id) ?? []).some((bid) => (bid.occurredAt as Date) >= session.at)) entry.conversions++;
+    totals.set(session.variant, entry);
+  }
+  return [...totals.values()].sort((a, b) => a.variant.localeCompare(b.variant));
 }
 
 /**
