@@ -15,6 +15,12 @@ import {
 import type { SessionConversion, SessionTouch } from './exposures';
 import type { VariantSums } from './statistics';
 
+/**
+ * Variants kept per experiment: the largest by sessions. Tracking is public, so a client could tag
+ * events with any number of variants; an experiment has a handful.
+ */
+export const MAX_VARIANTS = 20;
+
 /** Sessions per read of their events. */
 const SESSION_CHUNK = 500;
 
@@ -28,7 +34,10 @@ export interface ExperimentsRepository {
   ): Promise<{ touches: Map<string, SessionTouch[]>; conversions: Map<string, SessionConversion[]> }>;
   /** Replaces these exposures whole (creating them). */
   writeExposures(exposures: readonly ExposureRecord[]): Promise<void>;
-  /** Recounts the variant rows of one experiment whole from its exposures (two aggregations, one write). */
+  /**
+   * Recounts the variant rows of one experiment whole from its exposures (two aggregations, then
+   * the writes), keeping the {@link MAX_VARIANTS} largest variants.
+   */
   recountVariants(experiment: string, now: Date): Promise<void>;
   /** The variant rows of one experiment; one read. */
   variantRows(experiment: string): Promise<VariantRowRecord[]>;
@@ -135,7 +144,10 @@ export function createExperimentsRepository(connection: Connection): Experiments
       const conflictedOf = new Map(conflicted.map((entry) => [entry._id, entry.count]));
       const variants = new Set([...counted.map((entry) => entry._id), ...conflictedOf.keys()]);
       const countedOf = new Map(counted.map((entry) => [entry._id, entry]));
-      const replacements = [...variants].sort().map((variant): VariantRowRecord => {
+      const largest = [...variants]
+        .sort((a, b) => (countedOf.get(b)?.sessions ?? 0) - (countedOf.get(a)?.sessions ?? 0) || (a < b ? -1 : 1))
+        .slice(0, MAX_VARIANTS);
+      const replacements = largest.sort().map((variant): VariantRowRecord => {
         const entry = countedOf.get(variant);
         const base = Object.fromEntries(sumFields.map((field) => [field, entry?.[field] ?? 0]));
         return {
@@ -158,6 +170,8 @@ export function createExperimentsRepository(connection: Connection): Experiments
         };
       });
       if (replacements.length === 0) return;
+      // Variants that fell out of the largest (or whose sessions were erased) go.
+      await rowDocs.deleteMany({ experiment, _id: { $nin: replacements.map((row) => row._id) } });
       await bulkWriteRetryingConflicts(
         rowDocs,
         replacements.map((row) => ({ replaceOne: { filter: { _id: row._id }, replacement: row, upsert: true } })),

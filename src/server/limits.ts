@@ -193,6 +193,10 @@ function pricedFields(
     'Query.funnel': ({ childComplexity }) => COST.aggregation + childComplexity,
     // Batched per page by the request's loader, like the other item figures.
     'ItemAnalytics.funnel': ({ childComplexity }) => COST.object + childComplexity,
+    // One read of the bidder-weeks up to the last week asked for.
+    'Query.bidderCohorts': ({ childComplexity }) => COST.aggregation + childComplexity,
+    // One read of the experiment's variant rows (at most MAX_VARIANTS).
+    'Query.experimentResults': ({ childComplexity }) => COST.query + childComplexity,
     // Each conversion reads its touches (two indexed reads) besides its insert.
     'Mutation.trackConversions': ({ args }) =>
       (Array.isArray(args.events) ? args.events.length : 1) * 3 * COST.trackedEvent,
@@ -235,6 +239,10 @@ export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze
   'Funnel.steps': 'one entry per step asked for (2 to 6)',
   'Funnel.breakdown': 'one entry per source (7) or category (a few dozen), from the rows already read',
   'FunnelGroup.steps': 'one entry per step asked for (2 to 6)',
+  'BidderCohorts.cohorts': 'one entry per week asked for (at most 26), from the one read',
+  'BidderCohorts.lifecycle': 'one entry per week asked for (at most 26), from the one read',
+  'BidderCohort.retention': 'one entry per later week asked for (at most 26), from the one read',
+  'ExperimentResults.variants': 'one entry per variant kept (at most MAX_VARIANTS, 20), from the one read',
   'Mutation.purgeExpiredData':
     'ADMIN only; one purge at a time across instances (the retention lease), in bounded batches',
   'Mutation.eraseSubject': "ADMIN only; deletes one subject's raw events, under the retention lease",

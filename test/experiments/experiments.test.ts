@@ -265,6 +265,28 @@ describe('experimentResults', () => {
     expect(skewed.sampleRatio.pValue).toBeLessThan(0.001);
   });
 
+  it('keeps the 20 largest variants of an experiment a client tagged with 25', async () => {
+    // Tracking is public: any client may send any variant names.
+    const events = Array.from({ length: 25 }, (_, variant) =>
+      Array.from({ length: variant + 1 }, (_, session) => ({
+        itemId: lots[2]!,
+        sessionId: `sprawl-${variant}-${session}`,
+        source: 'HOME',
+        experiment: 'sprawl',
+        variant: `v${variant}`,
+      })),
+    ).flat() as ImpressionInput[];
+    for (let from = 0; from < events.length; from += 200)
+      expect((await impressions(events.slice(from, from + 200))).accepted).toBe(events.slice(from, from + 200).length);
+    await build();
+    const sprawl = (await results('sprawl')).data!.experimentResults;
+    expect(sprawl.variants).toHaveLength(20);
+    expect(new Set(sprawl.variants.map((variant) => variant.variant))).toEqual(
+      new Set(Array.from({ length: 20 }, (_, index) => `v${index + 5}`)),
+    );
+    expect(sprawl.variants.find((variant) => variant.variant === 'v24')!.sessions).toBe(25);
+  });
+
   it('refuses a malformed key, an unknown experiment and a control that is no variant, saying what to fix', async () => {
     const malformed = await results('hero banner');
     expect(errorCodes(malformed)).toEqual(['BAD_USER_INPUT']);
