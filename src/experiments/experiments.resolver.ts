@@ -1,4 +1,7 @@
-import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { requireRole } from '../auth/viewer';
+import { openOnIterate } from '../live/multiplexer';
 import { Role } from '../auth/apiKey';
 import { ConversionKind } from '../conversions/conversionEvent.model';
 import type { GavelContext } from '../graphql/context';
@@ -28,4 +31,35 @@ export class ExperimentsResolver {
   ): Promise<ExperimentResults> {
     return services.experiments.results(experiment, control, conversion);
   }
+
+  @Authorized(Role.ANALYST)
+  @Subscription(() => ExperimentResults, {
+    nullable: true,
+    description:
+      'experimentResults, live: at once, then whenever they change, read at most once per FUNNEL_REFRESH_MS (how often they are built); null until the experiment has its first exposure. Needs an ADMIN or ANALYST key.',
+    // Checked at subscribe, so that no stream is opened (or read) for a caller or arguments refused.
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, ExperimentArgs, GavelContext>) => {
+      requireRole(context.viewer, [Role.ANALYST], 'Live experiment results');
+      const { experiments } = context.services;
+      experiments.checkKey(args.experiment);
+      return openOnIterate(() =>
+        experiments.watch(args.experiment, args.control, args.conversion ?? ConversionKind.BID),
+      );
+    },
+  })
+  experimentResultsUpdated(
+    @Root() results: ExperimentResults | null,
+    @Arg('experiment', { description: 'The key tracking events were tagged with.' }) _experiment: string,
+    @Arg('control', () => String, { nullable: true }) _control?: string | null,
+    @Arg('conversion', () => ConversionKind, { defaultValue: ConversionKind.BID }) _conversion?: ConversionKind,
+  ): ExperimentResults | null {
+    return results;
+  }
+}
+
+/** The arguments of `experimentResults` and `experimentResultsUpdated`. */
+interface ExperimentArgs {
+  experiment: string;
+  control?: string | null;
+  conversion?: ConversionKind;
 }

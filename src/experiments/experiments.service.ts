@@ -1,5 +1,8 @@
 import { type ConversionKind } from '../conversions/conversionEvent.model';
-import { badUserInput, notFound } from '../shared/errors';
+import type { GraphQLError } from 'graphql';
+import type { LiveReads } from '../funnels/funnels.service';
+import { pollChanges } from '../live/polling';
+import { badUserInput, ErrorCode, notFound } from '../shared/errors';
 import { EXPERIMENT_KEY_PATTERN, type MeasuredKind } from './exposure.model';
 import type { ExperimentsRepository } from './experiments.repository';
 import type { ExperimentResults, ExperimentVariant } from './experiments.types';
@@ -19,7 +22,44 @@ const DEFAULT_CONTROL = 'control';
 
 /** Experiment results, from the variant rows the funnel builder keeps (one read per experiment). */
 export class ExperimentsService {
-  constructor(private readonly repository: ExperimentsRepository) {}
+  constructor(
+    private readonly repository: ExperimentsRepository,
+    private readonly live: LiveReads,
+  ) {}
+
+  /**
+   * {@link results}, live: at once, then whenever they change, read once per
+   * `LiveReads.intervalMs`; null while the experiment has no exposure yet. Check the key first
+   * ({@link checkKey}).
+   */
+  watch(
+    experiment: string,
+    control: string | null | undefined,
+    conversion: ConversionKind,
+  ): AsyncIterableIterator<ExperimentResults | null> {
+    return pollChanges(
+      async () => {
+        try {
+          return await this.results(experiment, control, conversion);
+        } catch (error) {
+          // Not started yet: the dashboard waits for the first exposures.
+          if ((error as GraphQLError).extensions?.code === ErrorCode.NOT_FOUND) return null;
+          throw error;
+        }
+      },
+      this.live.intervalMs,
+      this.live.onError,
+    );
+  }
+
+  /** @throws BAD_USER_INPUT for a malformed experiment key */
+  checkKey(experiment: string): void {
+    if (!EXPERIMENT_KEY_PATTERN.test(experiment))
+      throw badUserInput(
+        'experiment',
+        'experiment must be 1 to 64 letters, digits or _ . : - (the key tracking was sent).',
+      );
+  }
 
   /**
    * Every variant of `experiment` against control (`control`, else the variant named "control",
@@ -32,11 +72,7 @@ export class ExperimentsService {
     control: string | null | undefined,
     conversion: ConversionKind,
   ): Promise<ExperimentResults> {
-    if (!EXPERIMENT_KEY_PATTERN.test(experiment))
-      throw badUserInput(
-        'experiment',
-        'experiment must be 1 to 64 letters, digits or _ . : - (the key tracking was sent).',
-      );
+    this.checkKey(experiment);
     const rows = await this.repository.variantRows(experiment);
     if (rows.length === 0)
       throw notFound(

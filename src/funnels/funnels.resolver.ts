@@ -1,4 +1,7 @@
-import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+import { requireRole } from '../auth/viewer';
+import { openOnIterate } from '../live/multiplexer';
 import { Role } from '../auth/apiKey';
 import type { ItemRangeKey } from '../analytics/analytics.service';
 import { ItemAnalytics } from '../analytics/analytics.types';
@@ -27,6 +30,49 @@ export class FunnelResolver {
   ): Promise<Funnel> {
     return services.funnels.funnel(viewer, services.analytics.resolveRange(range), steps, breakdown, filter);
   }
+}
+
+/** `Subscription.funnelUpdated`: the same funnel, pushed when it changes. */
+@Resolver()
+export class FunnelLiveResolver {
+  @Authorized(Role.ANALYST, Role.SELLER)
+  @Subscription(() => Funnel, {
+    description:
+      'funnel, live: the funnel at once, then again whenever it changes, read at most once per FUNNEL_REFRESH_MS (how often it is built; a relative range moves with the clock). ANALYST, or SELLER for its own lots.',
+    // Checked at subscribe, so that no stream is opened (or read) for a caller or arguments refused.
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, FunnelArgs, GavelContext>) => {
+      const { services, viewer } = context;
+      requireRole(viewer, [Role.ANALYST, Role.SELLER], 'A live funnel');
+      services.funnels.checkArguments(viewer, args.steps, args.filter);
+      services.analytics.resolveRange(args.range);
+      return openOnIterate(() =>
+        services.funnels.watch(
+          viewer,
+          () => services.analytics.resolveRange(args.range),
+          args.steps,
+          args.breakdown,
+          args.filter,
+        ),
+      );
+    },
+  })
+  funnelUpdated(
+    @Root() funnel: Funnel,
+    @Arg('range', () => TimeRangeInput, { nullable: true }) _range?: TimeRangeInput | null,
+    @Arg('steps', () => [FunnelStep], { nullable: true, description: STEPS_DESCRIPTION }) _steps?: FunnelStep[] | null,
+    @Arg('breakdown', () => FunnelBreakdown, { nullable: true }) _breakdown?: FunnelBreakdown | null,
+    @Arg('filter', () => FunnelFilter, { nullable: true }) _filter?: FunnelFilter | null,
+  ): Funnel {
+    return funnel;
+  }
+}
+
+/** The arguments of `funnel` and `funnelUpdated`. */
+interface FunnelArgs {
+  range?: TimeRangeInput | null;
+  steps?: FunnelStep[] | null;
+  breakdown?: FunnelBreakdown | null;
+  filter?: FunnelFilter | null;
 }
 
 /** `AuctionItem.analytics.funnel`: one lot's funnel, every lot of a page read at once. */

@@ -4,6 +4,7 @@ import { Role } from '../auth/apiKey';
 import { forbidden, type Viewer } from '../auth/viewer';
 import type { ItemRangeKey } from '../analytics/analytics.service';
 import type { EffectiveTimeRange } from '../analytics/timeRange';
+import { pollChanges } from '../live/polling';
 import { DAY_MS, startOfDay } from '../shared/clock';
 import { badUserInput } from '../shared/errors';
 import type { FunnelBuilder } from './funnelBuilder';
@@ -11,6 +12,14 @@ import { FunnelScope, type FunnelDayRecord } from './funnel.model';
 import type { FunnelsRepository } from './funnels.repository';
 import { depthReached, FunnelStep, histogramMedianMs, pairKey, addHistogram, type Histogram } from './journeys';
 import { FunnelBreakdown, type Funnel, type FunnelFilter, type FunnelStepFigures } from './funnels.types';
+
+/** How live reads (subscriptions) run. */
+export interface LiveReads {
+  /** How often an open subscription reads again: no more often than the rows change (`FUNNEL_REFRESH_MS`). */
+  readonly intervalMs: number;
+  /** Logs a read that failed (tried again next interval). */
+  readonly onError: (error: unknown) => void;
+}
 
 /** The steps of a funnel when none are given: all of them. */
 export const ALL_STEPS: readonly FunnelStep[] = Object.freeze(Object.values(FunnelStep));
@@ -28,6 +37,7 @@ export class FunnelsService {
   constructor(
     private readonly repository: FunnelsRepository,
     private readonly builder: FunnelBuilder,
+    private readonly live: LiveReads,
   ) {}
 
   /** Builds what was received up to `FUNNEL_SETTLE_MS` ago now (the periodic job calls it too). */
@@ -47,14 +57,7 @@ export class FunnelsService {
     breakdown: FunnelBreakdown | null | undefined,
     filter: FunnelFilter | null | undefined,
   ): Promise<Funnel> {
-    const ordered = validSteps(steps);
-    let sellerId = filter?.sellerId ?? undefined;
-    if (viewer.role === Role.SELLER) {
-      // A SELLER key without a seller (none is made so) must not fall through to the marketplace.
-      if (!viewer.sellerId || (sellerId !== undefined && sellerId !== viewer.sellerId))
-        throw forbidden("A SELLER key reads the funnels of its own seller's lots only.");
-      sellerId = viewer.sellerId;
-    }
+    const { ordered, sellerId } = this.checkArguments(viewer, steps, filter);
     const days = wholeDays(range);
     const rows = await this.repository.rows({
       scope: sellerId !== undefined ? FunnelScope.SELLER : FunnelScope.CATEGORY,
@@ -63,6 +66,47 @@ export class FunnelsService {
       ...(sellerId !== undefined ? { sellerId } : {}),
     });
     return evaluate(rows, ordered, breakdown ?? null, days);
+  }
+
+  /**
+   * The steps in order and the seller whose lots count (none: the marketplace's), without a read:
+   * what a subscription checks before it opens.
+   *
+   * @throws BAD_USER_INPUT for steps out of order or repeated; FORBIDDEN for a SELLER naming another seller
+   */
+  checkArguments(
+    viewer: Viewer,
+    steps: readonly FunnelStep[] | null | undefined,
+    filter: FunnelFilter | null | undefined,
+  ): { ordered: readonly FunnelStep[]; sellerId: string | undefined } {
+    const ordered = validSteps(steps);
+    let sellerId = filter?.sellerId ?? undefined;
+    if (viewer.role === Role.SELLER) {
+      // A SELLER key without a seller (none is made so) must not fall through to the marketplace.
+      if (!viewer.sellerId || (sellerId !== undefined && sellerId !== viewer.sellerId))
+        throw forbidden("A SELLER key reads the funnels of its own seller's lots only.");
+      sellerId = viewer.sellerId;
+    }
+    return { ordered, sellerId };
+  }
+
+  /**
+   * {@link funnel}, live: at once, then whenever it changes, read once per `LiveReads.intervalMs`
+   * (the range resolved again each time, so a relative one moves with the clock). Check the
+   * arguments first ({@link checkArguments}).
+   */
+  watch(
+    viewer: Viewer,
+    range: () => EffectiveTimeRange,
+    steps: readonly FunnelStep[] | null | undefined,
+    breakdown: FunnelBreakdown | null | undefined,
+    filter: FunnelFilter | null | undefined,
+  ): AsyncIterableIterator<Funnel> {
+    return pollChanges(
+      () => this.funnel(viewer, range(), steps, breakdown, filter),
+      this.live.intervalMs,
+      this.live.onError,
+    );
   }
 
   /** One lot's funnel, from the rows the request's loader read for every lot of the page at once. */

@@ -16,7 +16,7 @@ import { LiveResolver } from '../live/live.resolver';
 import { ConversionsResolver } from '../conversions/conversions.resolver';
 import { CohortsResolver } from '../cohorts/cohorts.resolver';
 import { ExperimentsResolver } from '../experiments/experiments.resolver';
-import { FunnelResolver, ItemFunnelResolver } from '../funnels/funnels.resolver';
+import { FunnelLiveResolver, FunnelResolver, ItemFunnelResolver } from '../funnels/funnels.resolver';
 import { TrackingResolver } from '../tracking/tracking.resolver';
 import { TrackingOutcomesResolver } from '../tracking/outcomes.resolver';
 import { RetentionResolver } from '../retention/retention.resolver';
@@ -34,6 +34,7 @@ const resolvers = [
   TrackingOutcomesResolver,
   ConversionsResolver,
   FunnelResolver,
+  FunnelLiveResolver,
   CohortsResolver,
   ExperimentsResolver,
   ItemFunnelResolver,

@@ -197,6 +197,9 @@ function pricedFields(
     'Query.bidderCohorts': ({ childComplexity }) => COST.aggregation + childComplexity,
     // One read of the experiment's variant rows (at most MAX_VARIANTS).
     'Query.experimentResults': ({ childComplexity }) => COST.query + childComplexity,
+    // The same reads, again at most once per FUNNEL_REFRESH_MS while open.
+    'Subscription.experimentResultsUpdated': ({ childComplexity }) => COST.query + childComplexity,
+    'Subscription.funnelUpdated': ({ childComplexity }) => COST.aggregation + childComplexity,
     // Each conversion reads its touches (two indexed reads) besides its insert.
     'Mutation.trackConversions': ({ args }) =>
       (Array.isArray(args.events) ? args.events.length : 1) * 3 * COST.trackedEvent,

@@ -193,6 +193,17 @@ const SUBSCRIPTIONS: ReadonlyArray<{
     doc: () => 'subscription { searchAnalyticsUpdated { searches topQueries { query clicks } } }',
     expected: ANALYTICS_ALL,
   },
+  {
+    // A SELLER's live funnel counts its own lots only, as the query.
+    name: 'subscription funnelUpdated',
+    doc: () => 'subscription { funnelUpdated(breakdown: SOURCE) { steps { step journeys } } }',
+    expected: RANKINGS,
+  },
+  {
+    name: 'subscription experimentResultsUpdated',
+    doc: () => 'subscription { experimentResultsUpdated(experiment: "roles-exp") { control variants { variant } } }',
+    expected: ANALYTICS_ALL,
+  },
 ];
 
 let app: TestApp;

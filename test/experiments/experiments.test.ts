@@ -15,7 +15,11 @@ import {
   type ImpressionInput,
 } from '../generated/graphql';
 import { BROWSER } from '../support/catalogFixtures';
+import { parse } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { errorCodes, execute, startTestApp, type TestApp } from '../support/testApp';
+import { executeOverWebsocket } from '../support/websocket';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -101,7 +105,13 @@ function recount(variant: string): VariantSums {
 beforeAll(async () => {
   app = await startTestApp({
     clock,
-    env: { GAVEL_SEED_DEMO: 'false', AUTH_MODE: 'keys', TRACKING_MAX_BATCH: '200' },
+    env: {
+      GAVEL_SEED_DEMO: 'false',
+      AUTH_MODE: 'keys',
+      TRACKING_MAX_BATCH: '200',
+      // Live results read again once per build round: a second here.
+      FUNNEL_REFRESH_MS: '1000',
+    },
     periodicJobs: false,
   });
   for (const role of ['ADMIN', 'ANALYST', 'INGEST'] as const)
@@ -285,6 +295,69 @@ describe('experimentResults', () => {
       new Set(Array.from({ length: 20 }, (_, index) => `v${index + 5}`)),
     );
     expect(sprawl.variants.find((variant) => variant.variant === 'v24')!.sessions).toBe(25);
+  });
+
+  it('pushes results live over graphql-ws: null before the first exposure, then the figures once built', async () => {
+    const client = createClient({
+      url: app.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${keys.ANALYST}` },
+    });
+    const received: Array<{ variants: Array<{ variant: string; sessions: number }> } | null> = [];
+    const unsubscribe = client.subscribe<{
+      experimentResultsUpdated: { variants: Array<{ variant: string; sessions: number }> } | null;
+    }>(
+      { query: 'subscription { experimentResultsUpdated(experiment: "live-exp") { variants { variant sessions } } }' },
+      {
+        next: (result) =>
+          received.push(result.errors ? (result.errors as never) : result.data!.experimentResultsUpdated),
+        error: (error) => received.push(error as never),
+        complete: () => undefined,
+      },
+    );
+    /** Waits for the `count`th message (the test's timeout bounds it). */
+    const nextMessage = async (count: number) => {
+      while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    try {
+      await nextMessage(1);
+      expect(received[0]).toBeNull();
+      await impressions(
+        ['control', 'treatment', 'treatment'].map((variant, index) => ({
+          itemId: lots[1]!,
+          sessionId: `live-exp-${index}`,
+          source: 'HOME',
+          experiment: 'live-exp',
+          variant,
+        })) as ImpressionInput[],
+      );
+      await build();
+      await nextMessage(2);
+      expect(received[1]!.variants).toEqual([
+        { variant: 'control', sessions: 1 },
+        { variant: 'treatment', sessions: 2 },
+      ]);
+    } finally {
+      unsubscribe();
+      await client.dispose();
+    }
+  });
+
+  it('refuses a live subscription to a malformed key before it opens, and to a SELLER key', async () => {
+    const sellerKey = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-x' })).key;
+    for (const [key, experiment, code] of [
+      [keys.ANALYST, 'hero banner', 'BAD_USER_INPUT'],
+      [sellerKey, 'hero', 'FORBIDDEN'],
+    ] as const) {
+      const answer = await executeOverWebsocket(
+        app,
+        parse(`subscription { experimentResultsUpdated(experiment: "${experiment}") { control } }`),
+        {},
+        { connectionParams: { authorization: `Bearer ${key}` } },
+      );
+      expect(answer.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+    }
   });
 
   it('refuses a malformed key, an unknown experiment and a control that is no variant, saying what to fix', async () => {

@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { Types } from 'mongoose';
+import WebSocket from 'ws';
 import { createAuctionItemRepository } from '../../src/catalog/auctionItem.repository';
 import { createCohortsRepository } from '../../src/cohorts/cohorts.repository';
 import { createExperimentsRepository } from '../../src/experiments/experiments.repository';
@@ -80,6 +82,8 @@ beforeAll(async () => {
       GAVEL_SEED_DEMO: 'false',
       AUTH_MODE: 'keys',
       FUNNEL_SETTLE_MS: '1000',
+      // funnelUpdated reads again once per build round: a second here.
+      FUNNEL_REFRESH_MS: '1000',
       TRACKING_SESSION_EVENTS_PER_MINUTE: '100000',
       TRACKING_IP_EVENTS_PER_MINUTE: '1000000',
     },
@@ -271,6 +275,45 @@ describe('funnel', () => {
       (await recount(STEPS, { lots: (lot) => lot.sellerId === 'seller-2' })).get('all'),
       STEPS,
     );
+  });
+
+  it('pushes the funnel live over graphql-ws, with the same scoping: a SELLER’s own lots, another seller refused', async () => {
+    const live = (role: keyof typeof keys, args = '') =>
+      new Promise<{ data?: unknown; errors?: Array<{ extensions?: { code?: unknown } }> }>((resolve, reject) => {
+        const client = createClient({
+          url: app.wsUrl,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          connectionParams: { authorization: `Bearer ${keys[role]}` },
+        });
+        const done = (value: { data?: unknown; errors?: Array<{ extensions?: { code?: unknown } }> }) => {
+          resolve(value);
+          void client.dispose();
+        };
+        client.subscribe(
+          {
+            query: `subscription { funnelUpdated(range: ${range()}${args}) { steps { ${STEP_FIELDS} } breakdown { key steps { ${STEP_FIELDS} } } } }`,
+          },
+          {
+            next: (result) => done(result as never),
+            error: (error) => (Array.isArray(error) ? done({ errors: error }) : reject(error)),
+            complete: () => undefined,
+          },
+        );
+      });
+    expect(await live('ANALYST', ', breakdown: SOURCE')).toEqual({
+      data: { funnelUpdated: (await funnelQuery(', breakdown: SOURCE')).data!.funnel },
+    });
+    const own = (await live('SELLER')) as { data: { funnelUpdated: { steps: StepFigures[] } } };
+    expectMatches(
+      own.data.funnelUpdated.steps,
+      (await recount(STEPS, { lots: (lot) => lot.sellerId === 'seller-1' })).get('all'),
+      STEPS,
+    );
+    const other = await live('SELLER', ', filter: { sellerId: "seller-2" }');
+    expect(other.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+    const badSteps = await live('ANALYST', ', steps: [BID, CLICK]');
+    expect(badSteps.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
   });
 
   it("is nested on each lot's analytics, every lot of a page read at once", async () => {
