@@ -1,7 +1,12 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
-import { RecordedSearchDocument, TrackClicksDocument, TrackImpressionsDocument } from '../generated/graphql';
+import {
+  RecordedSearchDocument,
+  TrackClicksDocument,
+  TrackConversionsDocument,
+  TrackImpressionsDocument,
+} from '../generated/graphql';
 import { buildWebAssets, launchBrowser, newContext } from '../support/browser';
 import { BROWSER, insertDemoItems } from '../support/catalogFixtures';
 import { execute, startTestApp, type TestApp } from '../support/testApp';
@@ -21,18 +26,26 @@ let assets: Awaited<ReturnType<typeof buildWebAssets>>;
 let context: BrowserContext;
 let page: Page;
 let itemIds: string[];
-const keys = { ANALYST: '', SELLER: '' };
+const keys = { ANALYST: '', SELLER: '', INGEST: '' };
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 beforeAll(async () => {
   assets = await buildWebAssets();
   app = await startTestApp({
-    env: { WEB_ASSETS_DIR: assets.dir, AUTH_MODE: 'keys', LIVE_INTERVAL_MS: String(LIVE_INTERVAL_MS) },
+    env: {
+      WEB_ASSETS_DIR: assets.dir,
+      AUTH_MODE: 'keys',
+      LIVE_INTERVAL_MS: String(LIVE_INTERVAL_MS),
+      // Funnels and experiments count events at once here (the test runs the builder), read live each second.
+      FUNNEL_SETTLE_MS: '0',
+      FUNNEL_REFRESH_MS: '1000',
+    },
   });
   itemIds = await insertDemoItems(app, 200);
   keys.ANALYST = (await app.services.auth.createKey({ role: 'ANALYST', label: 'dashboard test' })).key;
   // A seller with no items here: every result's figures are someone else's.
   keys.SELLER = (await app.services.auth.createKey({ role: 'SELLER', sellerId: 'seller-without-items' })).key;
+  keys.INGEST = (await app.services.auth.createKey({ role: 'INGEST' })).key;
   browser = await launchBrowser();
 });
 
@@ -377,6 +390,135 @@ describe('search insights', () => {
   });
 });
 
+describe('funnel and experiments', () => {
+  const lots: string[] = [];
+  /** Sessions of the experiment "dash-cards": tagged impressions, a click for some, a bid for more of "wide". */
+  async function runExperiment(experiment: string, split: (index: number) => string, sessions: number) {
+    if (lots.length === 0)
+      for (let index = 0; index < 3; index++)
+        lots.push(
+          (
+            await app.services.catalog.createItem({
+              title: `Funnel lot ${index}`,
+              category: 'posters',
+              sellerId: 'seller-funnel',
+              startingPrice: { amount: 1_000, currency: 'EUR' },
+              startsAt: new Date(Date.now() - 3_600_000),
+              endsAt: new Date(Date.now() + 10 * 86_400_000),
+            } as never)
+          ).id,
+        );
+    const impressions = Array.from({ length: sessions }, (_, index) => ({
+      itemId: lots[index % 3]!,
+      sessionId: `${experiment}-${index}`,
+      source: (index % 2 === 0 ? 'SEARCH' : 'HOME') as 'SEARCH' | 'HOME',
+      experiment,
+      variant: split(index),
+    }));
+    for (let from = 0; from < impressions.length; from += 100)
+      expect(
+        (await execute(app, TrackImpressionsDocument, { events: impressions.slice(from, from + 100) }, BROWSER)).data
+          ?.trackImpressions.accepted,
+      ).toBe(impressions.slice(from, from + 100).length);
+    const clicked = impressions.filter((_, index) => index % 3 === 0);
+    await execute(app, TrackClicksDocument, { events: clicked }, BROWSER);
+    const bids = clicked
+      // Clicked sessions alternate between the variants: every "wide" one bids, half the others.
+      .filter((event, index) => event.variant === 'wide' || index % 4 === 0)
+      .map((event, index) => ({
+        itemId: event.itemId,
+        eventId: `${experiment}-bid-${index}`,
+        kind: 'BID' as const,
+        sessionId: event.sessionId,
+        amount: { amount: 5_000, currency: 'EUR' },
+      }));
+    const answer = await execute(
+      app,
+      TrackConversionsDocument,
+      { events: bids },
+      { authorization: `Bearer ${keys.INGEST}` },
+    );
+    expect(answer.data?.trackConversions.accepted).toBe(bids.length);
+    await app.services.funnels.catchUp();
+  }
+
+  it('shows the funnel with its breakdown, and moves live when new journeys are built', async () => {
+    await runExperiment('dash-cards', (index) => (index % 2 === 0 ? 'control' : 'wide'), 120);
+    const expected = await app.services.funnels.funnel(
+      { role: 'ANALYST', keyId: 'test' } as never,
+      app.services.analytics.resolveRange({ last: 'P7D' }),
+      ['IMPRESSION', 'CLICK', 'BID', 'PURCHASE'] as never,
+      null,
+      null,
+    );
+    await openDashboard(keys.ANALYST, 'laptop', '#funnels');
+    await page.waitForSelector('main table');
+    const rows = () =>
+      page.$$eval('main table', (tables) =>
+        tables.map((table) => ({
+          caption: table.querySelector('caption')?.textContent,
+          rows: [...table.querySelectorAll('tbody tr')].map((row) =>
+            [...row.querySelectorAll('td')].map((cell) => cell.textContent),
+          ),
+        })),
+      );
+    const steps = (await rows()).find((table) => table.caption === 'Steps')!.rows;
+    expect(steps.map((row) => [row[0], row[1]])).toEqual(
+      expected.steps.map((step) => [expect.any(String), step.journeys.toLocaleString('en')]),
+    );
+    expect(steps[0]![1]).not.toBe('0');
+    expect(steps[2]![1]).not.toBe('0');
+    const bySource = (await rows()).find((table) => table.caption?.startsWith('By first-touch source'))!.rows;
+    expect(bySource.map((row) => row[0]).sort()).toEqual(['HOME', 'SEARCH']);
+    await shoot('dashboard-funnel');
+
+    // New journeys show on the open page once built.
+    const before = steps[0]![1]!;
+    await execute(
+      app,
+      TrackImpressionsDocument,
+      { events: [{ itemId: lots[0]!, sessionId: 'funnel-late', source: 'SEARCH' as const }] },
+      BROWSER,
+    );
+    await app.services.funnels.catchUp();
+    const after = (Number(before.replace(/,/g, '')) + 1).toLocaleString('en');
+    expect(await textOf('main table tbody tr:first-child td:nth-child(2)', after)).toBe(after);
+  });
+
+  it('shows an experiment’s variants with their intervals, and warns of a sample ratio mismatch', async () => {
+    const expected = await app.services.experiments.results('dash-cards', null, 'BID' as never);
+    await openDashboard(keys.ANALYST, 'laptop', '#experiments/dash-cards');
+    await page.waitForSelector('main table tbody tr:nth-child(2)');
+    const rows = await page.$$eval('main table tbody tr', (found) =>
+      found.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent)),
+    );
+    expect(rows.map((row) => [row[0], row[1], row[3]])).toEqual(
+      expected.variants.map((variant) => [variant.variant, String(variant.sessions), String(variant.conversions)]),
+    );
+    expect(rows[0]![5]).toBe('control');
+    expect(rows[1]![5]).toMatch(/^[+−]\d+\.\d{2} pp \[[+−]\d+\.\d{2} pp, [+−]\d+\.\d{2} pp\]$/);
+    expect(await page.locator('.interval-row').count()).toBe(1);
+    expect(await page.locator('#srm-warning').count()).toBe(0);
+    await shoot('dashboard-experiment');
+
+    // 90 sessions in one arm, 30 in the other: the page says the split is broken.
+    await runExperiment('dash-skewed', (index) => (index % 4 === 0 ? 'wide' : 'control'), 120);
+    await page.fill('#experiment-key', 'dash-skewed');
+    await page.click('form.controls button');
+    await page.waitForSelector('#srm-warning');
+    expect(await page.textContent('#srm-warning')).toMatch(/Sample ratio mismatch/);
+  });
+
+  it('says what to do for an experiment with no exposure yet, and refuses a SELLER key', async () => {
+    await openDashboard(keys.ANALYST, 'laptop', '#experiments/not-started');
+    await page.waitForSelector('main .notice.empty');
+    expect(await page.textContent('main .notice.empty')).toMatch(/No exposures of “not-started” yet/);
+    await context.close();
+    await openDashboard(keys.SELLER, 'laptop', '#experiments/dash-cards');
+    expect(await page.textContent('main .notice')).toMatch(/need an ANALYST key/);
+  });
+});
+
 describe('accessibility and phone width', () => {
   for (const size of ['laptop', 'phone'] as const)
     it(`has no serious axe-core violations on any view (${size})`, async () => {
@@ -410,7 +552,22 @@ describe('accessibility and phone width', () => {
       await page.goto(`${origin()}/dashboard#item/${itemIds[0]!}`);
       await page.waitForSelector('#item-chart canvas');
       found.item = await axeViolations();
-      expect(found).toEqual({ overview: [], search: [], insights: [], outcomes: [], item: [] });
+      await page.goto(`${origin()}/dashboard#funnels`);
+      await page.waitForSelector('main table, main .notice.empty');
+      found.funnels = await axeViolations();
+      await page.goto(`${origin()}/dashboard#experiments/dash-cards`);
+      await page.waitForSelector('main table, main .notice');
+      found.experiments = await axeViolations();
+      if (size === 'phone') await shoot('dashboard-experiment-phone');
+      expect(found).toEqual({
+        overview: [],
+        search: [],
+        insights: [],
+        outcomes: [],
+        item: [],
+        funnels: [],
+        experiments: [],
+      });
       // Nothing wider than the screen: no sideways scrolling at phone width.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);

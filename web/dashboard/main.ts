@@ -1,13 +1,15 @@
 /**
  * The `/dashboard` page: asks once for an API key (kept in this browser's localStorage), finds
  * out what it may see, then shows the views over the public GraphQL API. Hash routes:
- * `#overview`, `#search`, `#insights`, `#item/<id>`, `#outcomes`.
+ * `#overview`, `#search`, `#insights`, `#item/<id>`, `#outcomes`, `#funnels`, `#experiments/<key>`.
  */
 import './style.css';
 import { type ApiError, createApi, type Api, type LiveStatus } from './api';
 import { h, notice, replace } from './dom';
 import { OutcomesDocument } from './generated/graphql';
 import type { View, ViewContext } from './views/context';
+import { experimentsView } from './views/experiments';
+import { funnelsView } from './views/funnels';
 import { insightsView } from './views/insights';
 import { itemView } from './views/item';
 import { outcomesView } from './views/outcomes';
@@ -21,6 +23,8 @@ const ROUTES: Record<string, View> = {
   insights: insightsView,
   item: itemView,
   outcomes: outcomesView,
+  funnels: funnelsView,
+  experiments: experimentsView,
 };
 
 const main = document.getElementById('main') as HTMLElement;

@@ -28,11 +28,31 @@ export type AuctionStatus =
   | 'ENDED'
   | 'SCHEDULED';
 
+/** What a buyer did on a lot: ITEM_VIEW → WATCH → BID → PURCHASE. */
+export type ConversionKind =
+  | 'BID'
+  | 'ITEM_VIEW'
+  | 'PURCHASE'
+  | 'WATCH';
+
 /** A range of instants: from (inclusive) to (exclusive). */
 export type DateTimeRangeInput = {
   from?: string | null | undefined;
   to?: string | null | undefined;
 };
+
+export type FunnelBreakdown =
+  | 'CATEGORY'
+  | 'SOURCE';
+
+/** A step of the marketplace funnel, in its order: IMPRESSION → CLICK → ITEM_VIEW → WATCH → BID → PURCHASE (impressions and clicks from tracking, the rest from trackConversions). */
+export type FunnelStep =
+  | 'BID'
+  | 'CLICK'
+  | 'IMPRESSION'
+  | 'ITEM_VIEW'
+  | 'PURCHASE'
+  | 'WATCH';
 
 export type Granularity =
   | 'DAY'
@@ -66,6 +86,27 @@ export type TrafficSource =
   | 'OTHER'
   | 'RECOMMENDATION'
   | 'SEARCH';
+
+export type FunnelLiveSubscriptionVariables = Exact<{
+  range: TimeRangeInput;
+  steps?: Array<FunnelStep> | FunnelStep | null | undefined;
+  breakdown?: FunnelBreakdown | null | undefined;
+}>;
+
+
+export type FunnelLiveSubscription = { funnelUpdated: { range: { from: string, to: string }, steps: Array<{ step: FunnelStep, journeys: number, conversionFromPrevious: number | null, conversionFromFirst: number | null, medianSecondsFromPrevious: number | null }>, breakdown: Array<{ key: string, steps: Array<{ step: FunnelStep, journeys: number, conversionFromPrevious: number | null, conversionFromFirst: number | null, medianSecondsFromPrevious: number | null }> }> } };
+
+export type FunnelStepRowFragment = { step: FunnelStep, journeys: number, conversionFromPrevious: number | null, conversionFromFirst: number | null, medianSecondsFromPrevious: number | null };
+
+export type ExperimentLiveSubscriptionVariables = Exact<{
+  experiment: string;
+  conversion: ConversionKind;
+}>;
+
+
+export type ExperimentLiveSubscription = { experimentResultsUpdated: { control: string, conflictedSessions: number, sampleRatio: { pValue: number, mismatch: boolean }, variants: Array<{ variant: string, sessions: number, clickThroughRate: number | null, conversions: number, conversionRate: number | null, versusControl: { chanceToBeatControl: number | null, conversion: { value: number, low: number, high: number, pValue: number } | null, sequentialConversion: { value: number, low: number, high: number, pValue: number } | null, cupedConversion: { value: number, low: number, high: number, pValue: number } | null } | null }> } | null };
+
+export type DifferenceFragment = { value: number, low: number, high: number, pValue: number };
 
 export type SearchInsightsLiveSubscriptionVariables = Exact<{
   range: TimeRangeInput;
@@ -142,6 +183,23 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const FunnelStepRowFragmentDoc = new TypedDocumentString(`
+    fragment FunnelStepRow on FunnelStepFigures {
+  step
+  journeys
+  conversionFromPrevious
+  conversionFromFirst
+  medianSecondsFromPrevious
+}
+    `, {"fragmentName":"FunnelStepRow"}) as unknown as TypedDocumentString<FunnelStepRowFragment, unknown>;
+export const DifferenceFragmentDoc = new TypedDocumentString(`
+    fragment Difference on EstimatedDifference {
+  value
+  low
+  high
+  pValue
+}
+    `, {"fragmentName":"Difference"}) as unknown as TypedDocumentString<DifferenceFragment, unknown>;
 export const InsightQueryFragmentDoc = new TypedDocumentString(`
     fragment InsightQuery on SearchQueryStats {
   query
@@ -157,6 +215,67 @@ export const InsightQueryFragmentDoc = new TypedDocumentString(`
   meanClickPosition
 }
     `, {"fragmentName":"InsightQuery"}) as unknown as TypedDocumentString<InsightQueryFragment, unknown>;
+export const FunnelLiveDocument = new TypedDocumentString(`
+    subscription FunnelLive($range: TimeRangeInput!, $steps: [FunnelStep!], $breakdown: FunnelBreakdown) {
+  funnelUpdated(range: $range, steps: $steps, breakdown: $breakdown) {
+    range {
+      from
+      to
+    }
+    steps {
+      ...FunnelStepRow
+    }
+    breakdown {
+      key
+      steps {
+        ...FunnelStepRow
+      }
+    }
+  }
+}
+    fragment FunnelStepRow on FunnelStepFigures {
+  step
+  journeys
+  conversionFromPrevious
+  conversionFromFirst
+  medianSecondsFromPrevious
+}`) as unknown as TypedDocumentString<FunnelLiveSubscription, FunnelLiveSubscriptionVariables>;
+export const ExperimentLiveDocument = new TypedDocumentString(`
+    subscription ExperimentLive($experiment: String!, $conversion: ConversionKind!) {
+  experimentResultsUpdated(experiment: $experiment, conversion: $conversion) {
+    control
+    conflictedSessions
+    sampleRatio {
+      pValue
+      mismatch
+    }
+    variants {
+      variant
+      sessions
+      clickThroughRate
+      conversions
+      conversionRate
+      versusControl {
+        conversion {
+          ...Difference
+        }
+        sequentialConversion {
+          ...Difference
+        }
+        cupedConversion {
+          ...Difference
+        }
+        chanceToBeatControl
+      }
+    }
+  }
+}
+    fragment Difference on EstimatedDifference {
+  value
+  low
+  high
+  pValue
+}`) as unknown as TypedDocumentString<ExperimentLiveSubscription, ExperimentLiveSubscriptionVariables>;
 export const SearchInsightsLiveDocument = new TypedDocumentString(`
     subscription SearchInsightsLive($range: TimeRangeInput!) {
   searchAnalyticsUpdated(range: $range, first: 10) {
