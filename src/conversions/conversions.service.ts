@@ -2,7 +2,6 @@ import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import { AuctionStatus, type AuctionItemRecord } from '../catalog/auctionItem.model';
 import type { Clock } from '../shared/clock';
-import { chunks } from '../shared/chunks';
 import { badUserInput } from '../shared/errors';
 import { CLIENT_ID_PATTERN, type Pseudonymizer } from '../shared/privacy';
 import {
@@ -33,9 +32,6 @@ export interface ConversionPolicy {
 export interface ConversionObserver {
   tracked?(kind: ConversionKind, outcomes: readonly ConversionOutcome[]): void;
 }
-
-/** Touch reads in flight at once for one batch. */
-const TOUCH_READS_AT_ONCE = 16;
 
 /** One reported conversion on its way through the checks. */
 interface Candidate {
@@ -181,25 +177,22 @@ export class ConversionsService {
         to: at,
       };
     });
-    // One read per (session, lot) pair in the widest of its windows, 16 at a time.
-    const pairs = new Map<string, { sessionId: string; itemId: Types.ObjectId; from: number; to: number }>();
-    for (const window of windows) {
-      const key = `${window.sessionId}|${window.itemId.toHexString()}`;
-      const pair = pairs.get(key);
-      if (!pair) pairs.set(key, { ...window });
-      else {
-        pair.from = Math.min(pair.from, window.from);
-        pair.to = Math.max(pair.to, window.to);
-      }
-    }
+    // One read of every touch of the batch's sessions in the widest window; each conversion keeps
+    // its own lot's within its own window (see attribute).
     const byPair = new Map<string, ConversionTouch[]>();
-    for (const group of chunks([...pairs], TOUCH_READS_AT_ONCE)) {
-      const found = await Promise.all(
-        group.map(([, { sessionId, itemId, from, to }]) =>
-          this.repository.touches(sessionId, itemId, new Date(from), new Date(to)),
-        ),
-      );
-      group.forEach(([key], index) => byPair.set(key, found[index]!));
+    if (windows.length === 0) return byPair;
+    const wanted = new Set(windows.map((window) => `${window.sessionId}|${window.itemId.toHexString()}`));
+    const found = await this.repository.touchesOfSessions(
+      windows.map((window) => window.sessionId),
+      new Date(Math.min(...windows.map((window) => window.from))),
+      new Date(Math.max(...windows.map((window) => window.to))),
+    );
+    for (const { sessionId, itemId, ...touch } of found) {
+      const key = `${sessionId}|${itemId.toHexString()}`;
+      if (!wanted.has(key)) continue;
+      const list = byPair.get(key) ?? [];
+      list.push(touch);
+      byPair.set(key, list);
     }
     return byPair;
   }
