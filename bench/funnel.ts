@@ -71,6 +71,10 @@ async function main(): Promise<void> {
     const lots = await auctionItemModel(connection)
       .find({}, { _id: 1, category: 1, sellerId: 1, endsAt: 1, currency: 1 })
       .lean();
+    await app.services.experiments.define({ role: 'ADMIN', keyId: 'bench' } as never, {
+      key: EXPERIMENT,
+      variants: [{ name: 'control' }, { name: 'treatment' }],
+    });
     const loaded = await load(connection, lots);
     console.log(
       `loaded ${loaded.events} tracked events and ${loaded.conversions} conversions in ${loaded.seconds.toFixed(1)} s`,

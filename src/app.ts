@@ -524,7 +524,7 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         onError: (err) => logger.warn({ err }, 'live funnel: read failed; retrying next interval'),
       }),
       cohorts: new CohortsService(cohortsRepository, clock),
-      experiments: new ExperimentsService(experimentsRepository, {
+      experiments: new ExperimentsService(experimentsRepository, clock, {
         intervalMs: liveBuiltIntervalMs,
         onError: (err) => logger.warn({ err }, 'live experiment results: read failed; retrying next interval'),
       }),

@@ -1,13 +1,15 @@
-import type { Connection } from 'mongoose';
+import type { Connection, mongo } from 'mongoose';
 import { CONVERSION_EVENTS } from '../conversions/conversionEvent.model';
-import { bulkWriteRetryingConflicts } from '../db/bulkWrites';
+import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from '../db/bulkWrites';
 import { ensureSchemaIndexes } from '../db/indexes';
 import { chunks } from '../shared/chunks';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
 import {
+  experimentDefinitionModel,
   exposureModel,
   MEASURED_KINDS,
   variantRowModel,
+  type ExperimentDefinitionRecord,
   type ExposureRecord,
   type MeasuredKind,
   type VariantRowRecord,
@@ -15,30 +17,44 @@ import {
 import type { SessionConversion, SessionTouch } from './exposures';
 import type { VariantSums } from './statistics';
 
-/**
- * Variants kept per experiment: the largest by sessions. Tracking is public, so a client could tag
- * events with any number of variants; an experiment has a handful.
- */
+/** Most variants one experiment may declare. */
 export const MAX_VARIANTS = 20;
 
 /** Sessions per read of their events. */
-const SESSION_CHUNK = 500;
+const SESSION_CHUNK = 100;
+/**
+ * Counted events of one session an exposure is computed from, its earliest: a session with more
+ * is a bot that slipped past the tracking rules, and must not make one page of the build read
+ * without bound.
+ */
+export const MAX_EVENTS_PER_SESSION = 2_000;
+/** Events one read of a chunk of sessions returns at most before it is read session by session. */
+const CHUNK_EVENTS = 20_000;
 
-/** Storage of exposures and variant rows, and the reads of a session's events they come from. */
+/** Storage of experiment definitions, exposures and variant rows, and the reads of a session's events they come from. */
 export interface ExperimentsRepository {
+  /** Creates or replaces a definition. */
+  define(definition: ExperimentDefinitionRecord): Promise<void>;
+  /** The definition of one experiment (null: not defined). */
+  definition(key: string): Promise<ExperimentDefinitionRecord | null>;
+  /** Every definition, by key (a handful: read whole). */
+  definitions(): Promise<ExperimentDefinitionRecord[]>;
   /** The sessions among these that have an exposure. */
   exposedSessions(sessionIds: readonly string[]): Promise<Set<string>>;
-  /** Every counted impression and click, and every conversion, of these sessions. */
+  /**
+   * Every counted impression and click (the earliest {@link MAX_EVENTS_PER_SESSION} of a session),
+   * and every conversion, of these sessions.
+   */
   sessionActivity(
     sessionIds: readonly string[],
   ): Promise<{ touches: Map<string, SessionTouch[]>; conversions: Map<string, SessionConversion[]> }>;
   /** Replaces these exposures whole (creating them). */
   writeExposures(exposures: readonly ExposureRecord[]): Promise<void>;
   /**
-   * Recounts the variant rows of one experiment whole from its exposures (two aggregations, then
-   * the writes), keeping the {@link MAX_VARIANTS} largest variants.
+   * Recounts the rows of the experiment's declared variants whole from its exposures (two
+   * aggregations, then the writes; a variant without sessions gets a row of zeros).
    */
-  recountVariants(experiment: string, now: Date): Promise<void>;
+  recountVariants(definition: ExperimentDefinitionRecord, now: Date): Promise<void>;
   /** The variant rows of one experiment; one read. */
   variantRows(experiment: string): Promise<VariantRowRecord[]>;
   ensureIndexes(): Promise<void>;
@@ -46,6 +62,8 @@ export interface ExperimentsRepository {
 
 /** Binds experiment storage to a connection. */
 export function createExperimentsRepository(connection: Connection): ExperimentsRepository {
+  const definitionsModel = experimentDefinitionModel(connection);
+  const definitionDocs = connection.collection<ExperimentDefinitionRecord>(definitionsModel.collection.collectionName);
   const exposures = exposureModel(connection);
   const rows = variantRowModel(connection);
   const exposureDocs = connection.collection<ExposureRecord>(exposures.collection.collectionName);
@@ -61,7 +79,30 @@ export function createExperimentsRepository(connection: Connection): Experiments
     'pre',
     'preSquares',
   ] as const;
+  /** Replaces documents whole; an upsert that raced another one's insert is sent again (it then replaces). */
+  const replaceAll = async <T extends { _id: string }>(collection: mongo.Collection<T>, records: readonly T[]) => {
+    // In id order, so that two builders (one whose lease lapsed) lock documents in one order.
+    let pending = [...records].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const operations = pending.map((record) => ({
+        replaceOne: { filter: { _id: record._id } as mongo.Filter<T>, replacement: record, upsert: true },
+      }));
+      // A whole replacement sent twice is the same document: repeating is exact.
+      const failed = await bulkWriteRetryingConflicts(collection, operations, { unknownOutcome: 'repeat' });
+      const raced = failed.filter((write) => write.code === DUPLICATE_KEY);
+      if (raced.length < failed.length || (raced.length > 0 && attempt === 2))
+        throw new Error(
+          `${failed.length} ${collection.collectionName} documents could not be written (codes ${failed.map((w) => w.code).join(', ')})`,
+        );
+      pending = raced.map((write) => pending[write.index]!);
+    }
+  };
   return {
+    define: async (definition) => {
+      await definitionDocs.replaceOne({ _id: definition._id }, definition, { upsert: true });
+    },
+    definition: (key) => definitionDocs.findOne({ _id: key }),
+    definitions: () => definitionDocs.find({}).sort({ _id: 1 }).toArray(),
     exposedSessions: async (sessionIds) => {
       const found = new Set<string>();
       for (const chunk of chunks([...sessionIds], SESSION_CHUNK))
@@ -73,21 +114,32 @@ export function createExperimentsRepository(connection: Connection): Experiments
       const touches = new Map<string, SessionTouch[]>();
       const converted = new Map<string, SessionConversion[]>();
       for (const chunk of chunks([...sessionIds], SESSION_CHUNK)) {
-        const [events, conversionsOf] = await Promise.all([
+        const touchesOf = (sessions: readonly string[], limit: number) =>
           tracked
             .find(
               {
-                sessionId: { $in: chunk },
+                sessionId: { $in: sessions },
                 outcome: TrackingOutcome.ACCEPTED,
                 type: { $in: [EventType.IMPRESSION, EventType.CLICK] },
               },
-              { projection: { _id: 0, sessionId: 1, type: 1, receivedAt: 1, experiment: 1, variant: 1, userId: 1 } },
+              {
+                projection: { _id: 0, sessionId: 1, type: 1, receivedAt: 1, experiment: 1, variant: 1, userId: 1 },
+                ...(sessions.length === 1 ? { sort: { receivedAt: 1 } } : {}),
+                limit,
+              },
             )
-            .toArray(),
+            .toArray();
+        const [firstRead, conversionsOf] = await Promise.all([
+          touchesOf(chunk, CHUNK_EVENTS + 1),
           conversions
             .find({ sessionId: { $in: chunk } }, { projection: { _id: 0, sessionId: 1, kind: 1, occurredAt: 1 } })
             .toArray(),
         ]);
+        // A heavy session in the chunk: each session's earliest events instead, one read each.
+        const events =
+          firstRead.length > CHUNK_EVENTS
+            ? (await Promise.all(chunk.map((session) => touchesOf([session], MAX_EVENTS_PER_SESSION)))).flat()
+            : firstRead;
         for (const event of events) {
           const list = touches.get(event.sessionId as string) ?? [];
           list.push({
@@ -108,20 +160,10 @@ export function createExperimentsRepository(connection: Connection): Experiments
       }
       return { touches, conversions: converted };
     },
-    writeExposures: async (records) => {
-      if (records.length === 0) return;
-      // In id order, so that two builders (one whose lease lapsed) lock documents in one order.
-      const ordered = [...records].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
-      const failed = await bulkWriteRetryingConflicts(
-        exposureDocs,
-        ordered.map((record) => ({ replaceOne: { filter: { _id: record._id }, replacement: record, upsert: true } })),
-        // A whole replacement sent twice is the same document: repeating is exact.
-        { unknownOutcome: 'repeat' },
-      );
-      if (failed.length > 0) throw new Error(`${failed.length} exposures could not be written`);
-    },
-    recountVariants: async (experiment, now) => {
-      const sums: Record<string, unknown> = { sessions: { $sum: 1 } };
+    writeExposures: (records) => replaceAll(exposureDocs, records),
+    recountVariants: async (definition, now) => {
+      const experiment = definition._id;
+      const sums: Record<string, unknown> = { sessions: { $sum: 1 }, clickedSessions: { $sum: '$figures.clicked' } };
       for (const field of sumFields) sums[field] = { $sum: `$figures.${field}` };
       for (const kind of MEASURED_KINDS) {
         sums[`conversions_${kind}`] = { $sum: `$figures.conversions.${kind}` };
@@ -142,12 +184,8 @@ export function createExperimentsRepository(connection: Connection): Experiments
           .toArray(),
       ]);
       const conflictedOf = new Map(conflicted.map((entry) => [entry._id, entry.count]));
-      const variants = new Set([...counted.map((entry) => entry._id), ...conflictedOf.keys()]);
       const countedOf = new Map(counted.map((entry) => [entry._id, entry]));
-      const largest = [...variants]
-        .sort((a, b) => (countedOf.get(b)?.sessions ?? 0) - (countedOf.get(a)?.sessions ?? 0) || (a < b ? -1 : 1))
-        .slice(0, MAX_VARIANTS);
-      const replacements = largest.sort().map((variant): VariantRowRecord => {
+      const replacements = definition.variants.map(({ name: variant }): VariantRowRecord => {
         const entry = countedOf.get(variant);
         const base = Object.fromEntries(sumFields.map((field) => [field, entry?.[field] ?? 0]));
         return {
@@ -155,6 +193,7 @@ export function createExperimentsRepository(connection: Connection): Experiments
           experiment,
           variant,
           conflicted: conflictedOf.get(variant) ?? 0,
+          clickedSessions: entry?.clickedSessions ?? 0,
           sums: Object.fromEntries(
             MEASURED_KINDS.map((kind) => [
               kind,
@@ -169,17 +208,13 @@ export function createExperimentsRepository(connection: Connection): Experiments
           updatedAt: now,
         };
       });
-      if (replacements.length === 0) return;
-      // Variants that fell out of the largest (or whose sessions were erased) go.
+      await replaceAll(rowDocs, replacements);
+      // Rows of variants the definition no longer declares go, after the new ones are written.
       await rowDocs.deleteMany({ experiment, _id: { $nin: replacements.map((row) => row._id) } });
-      await bulkWriteRetryingConflicts(
-        rowDocs,
-        replacements.map((row) => ({ replaceOne: { filter: { _id: row._id }, replacement: row, upsert: true } })),
-        { unknownOutcome: 'repeat' },
-      );
     },
     variantRows: (experiment) => rowDocs.find({ experiment }).sort({ variant: 1 }).toArray(),
     ensureIndexes: async () => {
+      await ensureSchemaIndexes(definitionsModel);
       await ensureSchemaIndexes(exposures);
       await ensureSchemaIndexes(rows);
     },

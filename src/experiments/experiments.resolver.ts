@@ -1,11 +1,11 @@
-import { Arg, Authorized, Ctx, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 import { requireRole } from '../auth/viewer';
 import { openOnIterate } from '../live/multiplexer';
 import { Role } from '../auth/apiKey';
 import { ConversionKind } from '../conversions/conversionEvent.model';
 import type { GavelContext } from '../graphql/context';
-import { ExperimentResults } from './experiments.types';
+import { ExperimentDefinition, ExperimentInput, ExperimentResults } from './experiments.types';
 
 /** The marketplace's experiments (ANALYST). */
 @Resolver()
@@ -33,33 +33,49 @@ export class ExperimentsResolver {
   }
 
   @Authorized(Role.ANALYST)
+  @Mutation(() => ExperimentDefinition, {
+    description:
+      'Defines (or redefines) an experiment: the variants its pages tag events with, their planned weights, and its control. Only defined experiments and declared variants count in experimentResults: tracking is public, and a tag alone must not create results. Define it before the pages tag events (events tagged before are not counted). Needs an ADMIN or ANALYST key.',
+  })
+  defineExperiment(
+    @Ctx() { services, viewer }: GavelContext,
+    @Arg('input', () => ExperimentInput) input: ExperimentInput,
+  ): Promise<ExperimentDefinition> {
+    return services.experiments.define(viewer, input);
+  }
+
+  @Authorized(Role.ANALYST)
+  @Query(() => [ExperimentDefinition], {
+    description: 'The defined experiments, by key. Needs an ADMIN or ANALYST key.',
+  })
+  experiments(@Ctx() { services }: GavelContext): Promise<ExperimentDefinition[]> {
+    return services.experiments.list();
+  }
+
+  @Authorized(Role.ANALYST)
   @Subscription(() => ExperimentResults, {
     nullable: true,
     description:
-      'experimentResults, live: at once, then whenever they change, read at most once per FUNNEL_REFRESH_MS (how often they are built); null until the experiment has its first exposure. Needs an ADMIN or ANALYST key.',
+      'experimentResults, live: at once, then whenever they change, read at most once per FUNNEL_REFRESH_MS (how often they are built); null while the experiment is not defined. Needs an ADMIN or ANALYST key.',
     // Checked at subscribe, so that no stream is opened (or read) for a caller or arguments refused.
     subscribe: ({ args, context }: SubscribeResolverData<unknown, ExperimentArgs, GavelContext>) => {
       requireRole(context.viewer, [Role.ANALYST], 'Live experiment results');
       const { experiments } = context.services;
       experiments.checkKey(args.experiment);
-      return openOnIterate(() =>
-        experiments.watch(args.experiment, args.control, args.conversion ?? ConversionKind.BID),
-      );
+      return openOnIterate(() => experiments.watch(args.experiment, null, args.conversion ?? ConversionKind.BID));
     },
   })
   experimentResultsUpdated(
     @Root() results: ExperimentResults | null,
     @Arg('experiment', { description: 'The key tracking events were tagged with.' }) _experiment: string,
-    @Arg('control', () => String, { nullable: true }) _control?: string | null,
     @Arg('conversion', () => ConversionKind, { defaultValue: ConversionKind.BID }) _conversion?: ConversionKind,
   ): ExperimentResults | null {
     return results;
   }
 }
 
-/** The arguments of `experimentResults` and `experimentResultsUpdated`. */
+/** The arguments of `experimentResultsUpdated` (against the defined control). */
 interface ExperimentArgs {
   experiment: string;
-  control?: string | null;
   conversion?: ConversionKind;
 }

@@ -1,5 +1,58 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
 import { ConversionKind } from '../conversions/conversionEvent.model';
+import { FunnelStep } from '../funnels/journeys';
+
+@InputType({ description: 'A variant of an experiment, as the pages tag it.' })
+export class VariantInput {
+  @Field({ description: 'The variant name the pages tag events with (1 to 64 letters, digits or _ . : -).' })
+  name!: string;
+
+  @Field(() => Float, {
+    nullable: true,
+    defaultValue: 1,
+    description: 'Its planned share of sessions, relative to the others (1 and 1: an even split; 90 and 10).',
+  })
+  weight?: number;
+}
+
+@InputType({ description: 'An experiment: its key, its variants and its control.' })
+export class ExperimentInput {
+  @Field({ description: 'The key the pages tag events with (1 to 64 letters, digits or _ . : -).' })
+  key!: string;
+
+  @Field(() => [VariantInput], { description: '2 to 20 variants.' })
+  variants!: VariantInput[];
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The variant the others are compared with (default: the first).',
+  })
+  control?: string | null;
+}
+
+@ObjectType({ description: 'A declared variant.' })
+export class ExperimentVariantDefinition {
+  @Field()
+  name!: string;
+
+  @Field(() => Float)
+  weight!: number;
+}
+
+@ObjectType({ description: 'An experiment as defined: only its declared variants count.' })
+export class ExperimentDefinition {
+  @Field()
+  key!: string;
+
+  @Field(() => [ExperimentVariantDefinition])
+  variants!: ExperimentVariantDefinition[];
+
+  @Field()
+  control!: string;
+
+  @Field()
+  updatedAt!: Date;
+}
 
 @ObjectType({ description: 'A difference between a variant and control, with its interval.' })
 export class EstimatedDifference {
@@ -54,6 +107,18 @@ export class VariantComparison {
   clickThroughRate!: EstimatedDifference | null;
 }
 
+@ObjectType({ description: 'How many of a variant’s sessions reached one step after their exposure.' })
+export class ExperimentStep {
+  @Field(() => FunnelStep)
+  step!: FunnelStep;
+
+  @Field(() => Int)
+  sessions!: number;
+
+  @Field(() => Float, { nullable: true, description: 'sessions / the variant’s exposed sessions (null without any).' })
+  share!: number | null;
+}
+
 @ObjectType({ description: 'One variant of an experiment.' })
 export class ExperimentVariant {
   @Field()
@@ -77,18 +142,24 @@ export class ExperimentVariant {
   @Field(() => Float, { nullable: true, description: 'conversions / sessions (null without sessions).' })
   conversionRate!: number | null;
 
+  @Field(() => [ExperimentStep], {
+    description:
+      'The variant’s funnel by session: exposed sessions that then clicked a tagged item, and that reported each conversion kind (each step counted on its own, in any order).',
+  })
+  funnel!: ExperimentStep[];
+
   @Field(() => VariantComparison, { nullable: true, description: 'Null on control.' })
   versusControl!: VariantComparison | null;
 }
 
 @ObjectType({ description: 'Whether the sessions split between the variants as an even assignment would.' })
 export class SampleRatioCheck {
-  @Field(() => Float, { description: 'Chi-square goodness-of-fit p-value against an even split.' })
+  @Field(() => Float, { description: 'Chi-square goodness-of-fit p-value against the planned weights.' })
   pValue!: number;
 
   @Field({
     description:
-      'True below p = 0.001: the assignment or the tracking is broken (a variant that crashes, a bot in one arm); do not trust the other figures.',
+      'True below p = 0.001 against the planned weights: the assignment or the tracking is broken (a variant that crashes, a bot in one arm); do not trust the other figures.',
   })
   mismatch!: boolean;
 }
@@ -116,6 +187,6 @@ export class ExperimentResults {
   @Field(() => SampleRatioCheck)
   sampleRatio!: SampleRatioCheck;
 
-  @Field(() => [ExperimentVariant], { description: 'Control first, then the others by name.' })
+  @Field(() => [ExperimentVariant], { description: 'Control first, then the others as declared.' })
   variants!: ExperimentVariant[];
 }

@@ -4,6 +4,21 @@ import type { VariantSums } from './statistics';
 /** An experiment's or a variant's key, as the web app tags tracking events with it. */
 export const EXPERIMENT_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/**
+ * An experiment as the growth team defined it (`experiments`): its variants with their planned
+ * weights and its control. Only defined experiments and their declared variants count: tracking
+ * is public, so a tag alone must not create work or results.
+ */
+export interface ExperimentDefinitionRecord {
+  /** The key the pages tag events with. */
+  _id: string;
+  variants: Array<{ name: string; weight: number }>;
+  control: string;
+  updatedAt: Date;
+  /** The API key that defined it last. */
+  updatedBy: string;
+}
+
 /** The conversion kinds an experiment measures (see `ConversionKind`). */
 export const MEASURED_KINDS = ['ITEM_VIEW', 'WATCH', 'BID', 'PURCHASE'] as const;
 export type MeasuredKind = (typeof MEASURED_KINDS)[number];
@@ -25,6 +40,8 @@ export interface SessionFigures {
   conversions: Record<MeasuredKind, number>;
   /** `pre` × the conversion. */
   preConversions: Record<MeasuredKind, number>;
+  /** 1 when the session clicked a tagged item, else 0 (the variant's funnel). */
+  clicked: number;
 }
 
 /**
@@ -57,6 +74,8 @@ export interface VariantRowRecord {
   variant: string;
   /** Sessions seen in more than one variant of the experiment (left out of `sums`). */
   conflicted: number;
+  /** Sessions (of `sums`) with a tagged click. */
+  clickedSessions: number;
   /** Per conversion kind, the sums the statistics read. */
   sums: Record<MeasuredKind, VariantSums>;
   updatedAt: Date;
@@ -89,12 +108,32 @@ const variantRowSchema = new Schema<VariantRowRecord>(
     experiment: { type: String, required: true },
     variant: { type: String, required: true },
     conflicted: { type: Number, required: true },
+    clickedSessions: { type: Number, default: 0 },
     sums: { type: Schema.Types.Mixed, required: true },
     updatedAt: { type: Date, required: true },
   },
   { collection: 'experiment_variants', versionKey: false, minimize: false },
 );
 variantRowSchema.index({ experiment: 1 }, { name: 'variant_experiment' });
+
+const definitionSchema = new Schema<ExperimentDefinitionRecord>(
+  {
+    _id: { type: String, required: true },
+    variants: { type: [{ name: String, weight: Number, _id: false }], required: true },
+    control: { type: String, required: true },
+    updatedAt: { type: Date, required: true },
+    updatedBy: { type: String, required: true },
+  },
+  { collection: 'experiments', versionKey: false },
+);
+
+/** The experiment definition model bound to a connection. */
+export function experimentDefinitionModel(connection: Connection): Model<ExperimentDefinitionRecord> {
+  return (
+    (connection.models.ExperimentDefinition as Model<ExperimentDefinitionRecord> | undefined) ??
+    connection.model<ExperimentDefinitionRecord>('ExperimentDefinition', definitionSchema)
+  );
+}
 
 /** The collection of exposures. */
 export const EXPOSURES = 'experiment_exposures';

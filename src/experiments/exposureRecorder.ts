@@ -5,7 +5,8 @@ import type { ExperimentsRepository } from './experiments.repository';
 /**
  * Keeps the exposures and variant rows current as the funnel builder reads new events: every
  * session with a newly read tagged event, or a new conversion while exposed, gets its exposures
- * recomputed whole from all its events, and every experiment they are in its rows recounted.
+ * recomputed whole from all its events, and every defined experiment they are in its rows
+ * recounted. Tags of experiments nobody defined, or of variants not declared, are left out.
  */
 export class ExposureRecorder {
   constructor(
@@ -14,20 +15,36 @@ export class ExposureRecorder {
   ) {}
 
   /**
+   * Recomputes the exposures of these sessions and recounts their experiments' rows.
+   *
    * @param taggedSessions - sessions with a newly read event tagged with an experiment
    * @param convertingSessions - sessions with a newly read conversion (those exposed are recomputed)
+   * @param stillHeld - whether the builder still holds its lease (checked before writing: a builder
+   *   whose lease lapsed must not replace what the new holder wrote from newer events)
    */
-  async refresh(taggedSessions: ReadonlySet<string>, convertingSessions: ReadonlySet<string>): Promise<void> {
+  async refresh(
+    taggedSessions: ReadonlySet<string>,
+    convertingSessions: ReadonlySet<string>,
+    stillHeld: () => Promise<boolean>,
+  ): Promise<void> {
     const sessions = new Set(taggedSessions);
     const others = [...convertingSessions].filter((session) => !sessions.has(session));
     if (others.length > 0) for (const session of await this.repository.exposedSessions(others)) sessions.add(session);
     if (sessions.size === 0) return;
+    const definitions = new Map(
+      (await this.repository.definitions()).map((definition) => [definition._id, definition]),
+    );
+    if (definitions.size === 0) return;
+    const declared = new Map(
+      [...definitions].map(([key, definition]) => [key, new Set(definition.variants.map((variant) => variant.name))]),
+    );
     const { touches, conversions } = await this.repository.sessionActivity([...sessions]);
     const exposures = [...sessions].flatMap((session) =>
-      exposuresOf(session, touches.get(session) ?? [], conversions.get(session) ?? []),
+      exposuresOf(session, touches.get(session) ?? [], conversions.get(session) ?? [], declared),
     );
+    if (exposures.length === 0 || !(await stillHeld())) return;
     await this.repository.writeExposures(exposures);
     for (const experiment of new Set(exposures.map((exposure) => exposure.experiment)))
-      await this.repository.recountVariants(experiment, this.clock.now());
+      await this.repository.recountVariants(definitions.get(experiment)!, this.clock.now());
   }
 }

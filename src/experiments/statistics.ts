@@ -179,13 +179,20 @@ export function chanceToBeatControl(control: VariantSums, treatment: VariantSums
 export const SAMPLE_RATIO_THRESHOLD = 0.001;
 
 /**
- * The p-value of a chi-square goodness-of-fit test of the sessions per variant against an even
- * split (sample ratio mismatch): a low one says the assignment or the tracking is broken.
+ * The p-value of a chi-square goodness-of-fit test of the sessions per variant against the
+ * planned weights (default: an even split) — a sample ratio mismatch: a low one says the
+ * assignment or the tracking is broken.
  */
-export function sampleRatioPValue(sessions: readonly number[]): number {
+export function sampleRatioPValue(
+  sessions: readonly number[],
+  weights: readonly number[] = sessions.map(() => 1),
+): number {
   const total = sessions.reduce((sum, count) => sum + count, 0);
+  const totalWeight = weights.reduce((sum, weight) => sum + weight, 0);
   if (total === 0 || sessions.length < 2) return 1;
-  const expected = total / sessions.length;
-  const statistic = sessions.reduce((sum, count) => sum + (count - expected) ** 2 / expected, 0);
+  const statistic = sessions.reduce((sum, count, index) => {
+    const expected = (weights[index]! / totalWeight) * total;
+    return sum + (count - expected) ** 2 / expected;
+  }, 0);
   return 1 - chisquareCdf(statistic, sessions.length - 1);
 }

@@ -178,6 +178,7 @@ export class FunnelBuilder {
       this.followers.exposures.refresh(
         new Set(events.filter((event) => event.experiment !== undefined).map((event) => event.sessionId)),
         new Set(events.filter((event) => CONVERSION_STEPS.has(event.step)).map((event) => event.sessionId)),
+        () => this.stillHeld(),
       ),
     ]);
     // Each journey counts under the day of its first step; a late event may move it earlier.

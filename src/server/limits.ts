@@ -246,6 +246,10 @@ export const BOUNDED_BY_DESIGN: Readonly<Record<string, string>> = Object.freeze
   'BidderCohorts.lifecycle': 'one entry per week asked for (at most 26), from the one read',
   'BidderCohort.retention': 'one entry per later week asked for (at most 26), from the one read',
   'ExperimentResults.variants': 'one entry per variant kept (at most MAX_VARIANTS, 20), from the one read',
+  'Query.experiments': 'the defined experiments: a handful, defined by ANALYST keys',
+  'ExperimentDefinition.variants': 'the declared variants (at most 20)',
+  'Mutation.defineExperiment': 'ANALYST only; one write and one recount of one experiment',
+  'ExperimentVariant.funnel': 'one entry per step (5), from the variant row already read',
   'Mutation.purgeExpiredData':
     'ADMIN only; one purge at a time across instances (the retention lease), in bounded batches',
   'Mutation.eraseSubject': "ADMIN only; deletes one subject's raw events, under the retention lease",

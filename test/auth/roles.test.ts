@@ -99,6 +99,18 @@ const OPERATIONS: ReadonlyArray<{ name: string; doc: (item: string) => string; e
     expected: ANALYTICS_ALL,
   },
   {
+    name: 'query experiments',
+    doc: () => '{ experiments { key control } }',
+    expected: ANALYTICS_ALL,
+  },
+  {
+    // Defining what counts is the growth team's: an ANALYST key, not a seller's or the backend's.
+    name: 'mutation defineExperiment',
+    doc: () =>
+      'mutation { defineExperiment(input: { key: "roles-defined", variants: [{ name: "a" }, { name: "b" }] }) { key } }',
+    expected: ANALYTICS_ALL,
+  },
+  {
     // Marketplace-wide experiments: a seller would read the marketplace's tests.
     name: 'query experimentResults',
     doc: () => '{ experimentResults(experiment: "roles-exp") { control variants { variant sessions } } }',
@@ -245,6 +257,10 @@ beforeAll(async () => {
   ids.own = (await item('seller-own', 'own-cat')).id;
   ids.other = (await item('seller-other', 'other-cat')).id;
   // An experiment with an exposure, so that experimentResults has something to answer.
+  await app.services.experiments.define({ role: 'ANALYST', keyId: 'roles' } as never, {
+    key: 'roles-exp',
+    variants: [{ name: 'control' }, { name: 'treatment' }],
+  });
   const tagged = await postRaw<{ trackImpressions: { accepted: number } }>(
     app,
     {

@@ -6,7 +6,9 @@ import {
   type VariantSums,
 } from '../../src/experiments/statistics';
 import {
+  DefineExperimentDocument,
   EraseSubjectDocument,
+  ExperimentsDocument,
   ExperimentResultsDocument,
   TrackClicksDocument,
   TrackConversionsDocument,
@@ -75,6 +77,24 @@ async function build() {
   await app.services.funnels.catchUp();
 }
 
+/** Defines an experiment as an ANALYST does; fails the test on any error. */
+async function define(key: string, variants: Array<string | { name: string; weight: number }>, control?: string) {
+  const answer = await execute(
+    app,
+    DefineExperimentDocument,
+    {
+      input: {
+        key,
+        variants: variants.map((variant) => (typeof variant === 'string' ? { name: variant } : variant)),
+        ...(control ? { control } : {}),
+      },
+    },
+    { authorization: `Bearer ${keys.ANALYST}` },
+  );
+  expect(answer.errors).toBeUndefined();
+  return answer.data!.defineExperiment;
+}
+
 function results(experiment: string, control?: string, conversion?: 'BID' | 'WATCH') {
   return execute(
     app,
@@ -130,6 +150,7 @@ beforeAll(async () => {
       ).id,
     );
 
+  await define('hero', ['control', 'wide-cards']);
   // 80 sessions: untagged impressions first (their engagement before the exposure), then tagged
   // impressions and clicks on other lots; some bid before the exposure (not a conversion of the
   // experiment), some after; four are seen in both variants (left out).
@@ -155,7 +176,8 @@ beforeAll(async () => {
   }
   await impressions(untagged);
   await conversions(bidsBefore);
-  clock.advance(MINUTE);
+  // Well before the exposure: beyond the minute a conversion may precede it (see the timing test).
+  clock.advance(5 * MINUTE);
   const tagged: ImpressionInput[] = [];
   const clicks: ImpressionInput[] = [];
   for (const plan of plans) {
@@ -223,6 +245,16 @@ describe('experimentResults', () => {
         clickThroughRate: sums.clicks / sums.impressions,
         conversionRate: sums.conversions / sums.sessions,
       });
+      // The variant's funnel by session: clicked, then each conversion kind after the exposure.
+      const mine = plans.filter((plan) => plan.variants.length === 1 && plan.variants[0] === variant.variant);
+      const clicked = mine.filter((plan) => plan.clicks > 0).length;
+      expect(variant.funnel).toEqual([
+        { step: 'CLICK', sessions: clicked, share: clicked / mine.length },
+        { step: 'ITEM_VIEW', sessions: 0, share: 0 },
+        { step: 'WATCH', sessions: 0, share: 0 },
+        { step: 'BID', sessions: sums.conversions, share: sums.conversions / mine.length },
+        { step: 'PURCHASE', sessions: 0, share: 0 },
+      ]);
     }
     expect(hero.variants.map((variant) => variant.variant)).toEqual(['control', 'wide-cards']);
   });
@@ -255,49 +287,125 @@ describe('experimentResults', () => {
     expect(watches.variants[1]!.versusControl!.conversion).toBeNull();
   });
 
-  it('flags a split far from even (sample ratio mismatch), not an even one', async () => {
+  it('flags a split far from the planned weights (sample ratio mismatch), not one that follows them', async () => {
     const hero = (await results('hero')).data!.experimentResults;
     expect(hero.sampleRatio.mismatch).toBe(false);
-    // 90 sessions in one arm, 10 in the other.
-    await impressions(
-      Array.from({ length: 100 }, (_, index) => ({
-        itemId: lots[1]!,
-        sessionId: `srm-${index}`,
-        source: 'HOME',
-        experiment: 'skewed',
-        variant: index < 90 ? 'control' : 'new-checkout',
-      })) as ImpressionInput[],
-    );
+    // 90 sessions in one arm, 10 in the other: broken for an even split, as planned for 90/10.
+    await define('skewed', ['control', 'new-checkout']);
+    await define('planned', [
+      { name: 'control', weight: 90 },
+      { name: 'new-checkout', weight: 10 },
+    ]);
+    for (const experiment of ['skewed', 'planned'])
+      await impressions(
+        Array.from({ length: 100 }, (_, index) => ({
+          itemId: lots[1]!,
+          sessionId: `${experiment}-${index}`,
+          source: 'HOME',
+          experiment,
+          variant: index < 90 ? 'control' : 'new-checkout',
+        })) as ImpressionInput[],
+      );
     await build();
     const skewed = (await results('skewed')).data!.experimentResults;
     expect(skewed.variants.map((variant) => variant.sessions)).toEqual([90, 10]);
     expect(skewed.sampleRatio.mismatch).toBe(true);
     expect(skewed.sampleRatio.pValue).toBeLessThan(0.001);
+    const planned = (await results('planned')).data!.experimentResults;
+    expect(planned.variants.map((variant) => variant.sessions)).toEqual([90, 10]);
+    expect(planned.sampleRatio).toEqual({ pValue: 1, mismatch: false });
   });
 
-  it('keeps the 20 largest variants of an experiment a client tagged with 25', async () => {
-    // Tracking is public: any client may send any variant names.
-    const events = Array.from({ length: 25 }, (_, variant) =>
-      Array.from({ length: variant + 1 }, (_, session) => ({
-        itemId: lots[2]!,
-        sessionId: `sprawl-${variant}-${session}`,
-        source: 'HOME',
-        experiment: 'sprawl',
-        variant: `v${variant}`,
-      })),
-    ).flat() as ImpressionInput[];
-    for (let from = 0; from < events.length; from += 200)
-      expect((await impressions(events.slice(from, from + 200))).accepted).toBe(events.slice(from, from + 200).length);
+  it('counts declared variants of defined experiments only: a client’s own tags change nothing', async () => {
+    // Tracking is public: any client may send any experiment and variant names.
+    await define('sprawl', ['a', 'b'], 'b');
+    const events = [
+      ...['a', 'a', 'b'].map((variant) => ({ variant, experiment: 'sprawl' })),
+      // A rogue variant (which would sort first, and skew the split), and experiments nobody defined.
+      ...Array.from({ length: 30 }, () => ({ variant: '0', experiment: 'sprawl' })),
+      ...Array.from({ length: 30 }, (_, index) => ({ variant: 'x', experiment: `undefined-${index}` })),
+    ].map((tag, index) => ({
+      itemId: lots[2]!,
+      sessionId: `sprawl-${index}`,
+      source: 'HOME',
+      ...tag,
+    })) as ImpressionInput[];
+    expect((await impressions(events)).accepted).toBe(events.length);
     await build();
     const sprawl = (await results('sprawl')).data!.experimentResults;
-    expect(sprawl.variants).toHaveLength(20);
-    expect(new Set(sprawl.variants.map((variant) => variant.variant))).toEqual(
-      new Set(Array.from({ length: 20 }, (_, index) => `v${index + 5}`)),
-    );
-    expect(sprawl.variants.find((variant) => variant.variant === 'v24')!.sessions).toBe(25);
+    expect(sprawl.control).toBe('b');
+    expect(sprawl.variants.map((variant) => [variant.variant, variant.sessions])).toEqual([
+      ['b', 1],
+      ['a', 2],
+    ]);
+    expect(sprawl.sampleRatio.mismatch).toBe(false);
+    const exposures = app.database.connection.collection('experiment_exposures');
+    expect(await exposures.countDocuments({ experiment: /^undefined-/ })).toBe(0);
+    expect(await exposures.countDocuments({ experiment: 'sprawl', variant: '0' })).toBe(0);
+    expect(errorCodes(await results('undefined-3'))).toEqual(['NOT_FOUND']);
   });
 
-  it('pushes results live over graphql-ws: null before the first exposure, then the figures once built', async () => {
+  it('counts a conversion the backend dated up to a minute before the tracked exposure, not earlier', async () => {
+    // The exposure is stamped when the tracker's batch arrives; the backend dates a view at once.
+    await define('timing', ['control', 'fast']);
+    await impressions(
+      ['timing-a', 'timing-b'].map((sessionId) => ({
+        itemId: lots[0]!,
+        sessionId,
+        source: 'HOME',
+        experiment: 'timing',
+        variant: 'fast',
+      })) as ImpressionInput[],
+    );
+    await conversions([
+      bid('timing-a', new Date(clock.now().getTime() - 30_000)),
+      bid('timing-b', new Date(clock.now().getTime() - 2 * MINUTE)),
+    ]);
+    await build();
+    const timing = (await results('timing')).data!.experimentResults;
+    expect(timing.variants.find((variant) => variant.variant === 'fast')).toMatchObject({
+      sessions: 2,
+      conversions: 1,
+    });
+  });
+
+  it('refuses a definition that cannot be one, saying what to fix', async () => {
+    const attempt = (input: Record<string, unknown>) =>
+      execute(app, DefineExperimentDocument, { input } as never, { authorization: `Bearer ${keys.ANALYST}` });
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ key: 'hero banner', variants: [{ name: 'a' }, { name: 'b' }] }, 'key', /key must be 1 to 64/],
+      [{ key: 'one', variants: [{ name: 'a' }] }, 'variants', /2 to 20 variants/],
+      [{ key: 'many', variants: Array.from({ length: 21 }, (_, i) => ({ name: `v${i}` })) }, 'variants', /2 to 20/],
+      [{ key: 'twice', variants: [{ name: 'a' }, { name: 'a' }] }, 'variants', /named once/],
+      [{ key: 'spaces', variants: [{ name: 'a b' }, { name: 'c' }] }, 'variants', /variant name must be/],
+      [{ key: 'zero', variants: [{ name: 'a', weight: 0 }, { name: 'b' }] }, 'variants', /weight must be above 0/],
+      [{ key: 'negative', variants: [{ name: 'a', weight: -1 }, { name: 'b' }] }, 'variants', /weight/],
+      [{ key: 'huge', variants: [{ name: 'a', weight: 1e12 }, { name: 'b' }] }, 'variants', /at most/],
+      [
+        { key: 'nobody', variants: [{ name: 'a' }, { name: 'b' }], control: 'c' },
+        'control',
+        /one of the variants: a, b/,
+      ],
+    ];
+    for (const [input, field, message] of cases) {
+      const answer = await attempt(input);
+      expect(errorCodes(answer)).toEqual(['BAD_USER_INPUT']);
+      expect(answer.errors![0]!.extensions?.field).toBe(field);
+      expect(answer.errors![0]!.message).toMatch(message);
+    }
+    const listed = await execute(app, ExperimentsDocument, {}, { authorization: `Bearer ${keys.ANALYST}` });
+    expect(listed.data!.experiments.map((experiment) => experiment.key)).not.toContain('twice');
+    expect(listed.data!.experiments.find((experiment) => experiment.key === 'hero')).toEqual({
+      key: 'hero',
+      variants: [
+        { name: 'control', weight: 1 },
+        { name: 'wide-cards', weight: 1 },
+      ],
+      control: 'control',
+    });
+  });
+
+  it('pushes results live over graphql-ws: null before it is defined, then the figures once built', async () => {
     const client = createClient({
       url: app.wsUrl,
       webSocketImpl: WebSocket,
@@ -323,6 +431,7 @@ describe('experimentResults', () => {
     try {
       await nextMessage(1);
       expect(received[0]).toBeNull();
+      await define('live-exp', ['control', 'treatment']);
       await impressions(
         ['control', 'treatment', 'treatment'].map((variant, index) => ({
           itemId: lots[1]!,
@@ -367,7 +476,7 @@ describe('experimentResults', () => {
     expect(errorCodes(await results('x'.repeat(65)))).toEqual(['BAD_USER_INPUT']);
     const unknown = await results('never-tagged');
     expect(errorCodes(unknown)).toEqual(['NOT_FOUND']);
-    expect(unknown.errors![0]!.message).toMatch(/tag tracking events/);
+    expect(unknown.errors![0]!.message).toMatch(/define it with defineExperiment/);
     const control = await results('hero', 'nobody');
     expect(errorCodes(control)).toEqual(['BAD_USER_INPUT']);
     expect(control.errors![0]!.message).toMatch(/control must be one of the variants: control, wide-cards/);

@@ -57,9 +57,9 @@ describe.each(fixtures.comparisons.map((entry) => [entry.control.sessions, entry
 
 describe('sample ratio mismatch', () => {
   it.each(fixtures.sampleRatio.map((entry) => [entry.sessions.join(' / '), entry] as const))(
-    'tests the split %s against an even one',
-    (_name, { sessions, pValue }) => {
-      close(sampleRatioPValue(sessions), pValue);
+    'tests the split %s against the planned weights',
+    (_name, { sessions, weights, pValue }) => {
+      close(sampleRatioPValue(sessions, weights), pValue);
     },
   );
 });

@@ -394,6 +394,10 @@ describe('funnel and experiments', () => {
   const lots: string[] = [];
   /** Sessions of the experiment "dash-cards": tagged impressions, a click for some, a bid for more of "wide". */
   async function runExperiment(experiment: string, split: (index: number) => string, sessions: number) {
+    await app.services.experiments.define({ role: 'ANALYST', keyId: 'dashboard' } as never, {
+      key: experiment,
+      variants: [{ name: 'control' }, { name: 'wide' }],
+    });
     if (lots.length === 0)
       for (let index = 0; index < 3; index++)
         lots.push(
@@ -489,8 +493,19 @@ describe('funnel and experiments', () => {
     const expected = await app.services.experiments.results('dash-cards', null, 'BID' as never);
     await openDashboard(keys.ANALYST, 'laptop', '#experiments/dash-cards');
     await page.waitForSelector('main table tbody tr:nth-child(2)');
-    const rows = await page.$$eval('main table tbody tr', (found) =>
-      found.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent)),
+    const tables = await page.$$eval('main table', (found) =>
+      found.map((table) => ({
+        caption: table.querySelector('caption')?.textContent ?? '',
+        rows: [...table.querySelectorAll('tbody tr')].map((row) =>
+          [...row.querySelectorAll('td')].map((cell) => cell.textContent),
+        ),
+      })),
+    );
+    const rows = tables.find((table) => table.caption === 'Variants against control')!.rows;
+    const funnel = tables.find((table) => table.caption.startsWith('Funnel by variant'))!.rows;
+    // Variant, then Clicked, Viewed, Watched, Bid, Bought: the bids after exposure.
+    expect(funnel.map((row) => [row[0], row[4]!.split(' ')[0]])).toEqual(
+      expected.variants.map((variant) => [variant.variant, String(variant.conversions)]),
     );
     expect(rows.map((row) => [row[0], row[1], row[3]])).toEqual(
       expected.variants.map((variant) => [variant.variant, String(variant.sessions), String(variant.conversions)]),
@@ -512,7 +527,7 @@ describe('funnel and experiments', () => {
   it('says what to do for an experiment with no exposure yet, and refuses a SELLER key', async () => {
     await openDashboard(keys.ANALYST, 'laptop', '#experiments/not-started');
     await page.waitForSelector('main .notice.empty');
-    expect(await page.textContent('main .notice.empty')).toMatch(/No exposures of “not-started” yet/);
+    expect(await page.textContent('main .notice.empty')).toMatch(/“not-started” is not defined yet/);
     await context.close();
     await openDashboard(keys.SELLER, 'laptop', '#experiments/dash-cards');
     expect(await page.textContent('main .notice')).toMatch(/need an ANALYST key/);

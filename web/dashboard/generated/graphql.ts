@@ -104,7 +104,7 @@ export type ExperimentLiveSubscriptionVariables = Exact<{
 }>;
 
 
-export type ExperimentLiveSubscription = { experimentResultsUpdated: { control: string, conflictedSessions: number, sampleRatio: { pValue: number, mismatch: boolean }, variants: Array<{ variant: string, sessions: number, clickThroughRate: number | null, conversions: number, conversionRate: number | null, versusControl: { chanceToBeatControl: number | null, conversion: { value: number, low: number, high: number, pValue: number } | null, sequentialConversion: { value: number, low: number, high: number, pValue: number } | null, cupedConversion: { value: number, low: number, high: number, pValue: number } | null } | null }> } | null };
+export type ExperimentLiveSubscription = { experimentResultsUpdated: { control: string, conflictedSessions: number, sampleRatio: { pValue: number, mismatch: boolean }, variants: Array<{ variant: string, sessions: number, clickThroughRate: number | null, conversions: number, conversionRate: number | null, funnel: Array<{ step: FunnelStep, sessions: number, share: number | null }>, versusControl: { chanceToBeatControl: number | null, conversion: { value: number, low: number, high: number, pValue: number } | null, sequentialConversion: { value: number, low: number, high: number, pValue: number } | null, cupedConversion: { value: number, low: number, high: number, pValue: number } | null } | null }> } | null };
 
 export type DifferenceFragment = { value: number, low: number, high: number, pValue: number };
 
@@ -255,6 +255,11 @@ export const ExperimentLiveDocument = new TypedDocumentString(`
       clickThroughRate
       conversions
       conversionRate
+      funnel {
+        step
+        sessions
+        share
+      }
       versusControl {
         conversion {
           ...Difference

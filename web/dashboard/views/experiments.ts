@@ -16,6 +16,14 @@ const CONVERSIONS = [
   ['WATCH', 'Watch'],
   ['ITEM_VIEW', 'Item view'],
 ] as const;
+/** The steps of a variant's funnel, as the table shows them. */
+const STEPS = [
+  ['CLICK', 'Clicked'],
+  ['ITEM_VIEW', 'Viewed'],
+  ['WATCH', 'Watched'],
+  ['BID', 'Bid'],
+  ['PURCHASE', 'Bought'],
+] as const;
 /** Experiment keys as tracking accepts them. */
 const KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -131,7 +139,10 @@ export const experimentsView: View = (container, { api, role }, argument) => {
         if (!results) {
           replace(
             body,
-            notice('empty', `No exposures of “${argument}” yet (results count events at least 5 minutes old).`),
+            notice(
+              'empty',
+              `“${argument}” is not defined yet: define it with defineExperiment (its variants and control).`,
+            ),
           );
           return;
         }
@@ -178,6 +189,21 @@ export const experimentsView: View = (container, { api, role }, argument) => {
                   : '–',
                 variant.versusControl ? interval(variant.versusControl.cupedConversion) : '–',
                 optionalRate(variant.versusControl?.chanceToBeatControl),
+              ]),
+            ),
+          ),
+          h(
+            'div',
+            { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Funnel by variant' },
+            table(
+              'Funnel by variant (sessions after their exposure)',
+              ['Variant', ...STEPS.map(([, label]) => label)],
+              results.variants.map((variant) => [
+                variant.variant,
+                ...STEPS.map(([step]) => {
+                  const reached = variant.funnel.find((entry) => entry.step === step);
+                  return reached ? `${count(reached.sessions)} (${optionalRate(reached.share)})` : '–';
+                }),
               ]),
             ),
           ),
