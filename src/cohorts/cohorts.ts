@@ -6,8 +6,8 @@ export const WEEK_MS = 7 * DAY_MS;
 /** Monday 00:00 UTC of the ISO week of `date`. */
 export function startOfWeek(date: Date): Date {
   const day = Math.floor(date.getTime() / DAY_MS);
-  // 1970-01-01 was a Thursday: day 0 is 3 days after a Monday.
-  return new Date((day - ((day + 3) % 7)) * DAY_MS);
+  // 1970-01-01 was a Thursday: day 0 is 3 days after a Monday (and days before it count down).
+  return new Date((day - ((((day + 3) % 7) + 7) % 7)) * DAY_MS);
 }
 
 /** One cohort: the bidders whose first bid fell in `week`, and how many of them bid in each week since. */

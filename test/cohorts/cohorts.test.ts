@@ -230,6 +230,11 @@ describe('bidderCohorts', () => {
       expect(answer.errors![0]!.message).toMatch(/weeks must be a whole number from 1 to 26/);
     }
     expect(errorCodes(await cohortsQuery('weeks: 2.5'))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    for (const through of ['1960-01-04T00:00:00Z', '2300-01-01T00:00:00Z']) {
+      const answer = await cohortsQuery(`through: "${through}"`);
+      expect(errorCodes(answer)).toEqual(['BAD_USER_INPUT']);
+      expect(answer.errors![0]!.message).toMatch(/through must be a time between 1970/);
+    }
     expect(errorCodes(await cohortsQuery('through: "last tuesday"'))).toEqual(['GRAPHQL_VALIDATION_FAILED']);
   });
 
@@ -244,5 +249,23 @@ describe('bidderCohorts', () => {
     bidWeeks.delete('b1');
     bidWeeks.delete('b0');
     expect((await cohortsQuery()).data!.bidderCohorts).toEqual(recount());
+  });
+});
+
+describe('startOfWeek', () => {
+  it('gives the Monday 00:00 UTC on or before any time, before 1970 too', () => {
+    for (const iso of [
+      '1969-12-31T23:59:59.999Z',
+      '1965-03-10T12:00:00Z',
+      '1970-01-01T00:00:00Z',
+      '2026-12-06T23:59:59.999Z',
+    ]) {
+      const at = new Date(iso);
+      const monday = startOfWeek(at);
+      expect(monday.getUTCDay()).toBe(1);
+      expect(Math.abs(monday.getTime() % DAY)).toBe(0);
+      expect(at.getTime() - monday.getTime()).toBeGreaterThanOrEqual(0);
+      expect(at.getTime() - monday.getTime()).toBeLessThan(WEEK);
+    }
   });
 });
