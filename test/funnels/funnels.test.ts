@@ -316,6 +316,43 @@ describe('funnel', () => {
     expect(badSteps.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('pushes the funnel again when a build round changes it', async () => {
+    const client = createClient({
+      url: app.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${keys.ANALYST}` },
+    });
+    const received: number[] = [];
+    const unsubscribe = client.subscribe<{ funnelUpdated: { steps: StepFigures[] } }>(
+      {
+        query: `subscription { funnelUpdated(range: ${range()}, steps: [IMPRESSION, CLICK]) { steps { ${STEP_FIELDS} } } }`,
+      },
+      {
+        next: (result) => received.push(result.data?.funnelUpdated.steps[0]?.journeys ?? -1),
+        error: () => received.push(-1),
+        complete: () => undefined,
+      },
+    );
+    const nextMessage = async (count: number) => {
+      while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    try {
+      await nextMessage(1);
+      const events = [{ itemId: lotIds[2]!, sessionId: 'live-push', source: 'HOME' as const }];
+      expect((await execute(app, TrackImpressionsDocument, { events }, BROWSER)).data?.trackImpressions.accepted).toBe(
+        1,
+      );
+      clock.advance(2_000);
+      await app.services.funnels.catchUp();
+      await nextMessage(2);
+      expect(received[1]).toBe(received[0]! + 1);
+    } finally {
+      unsubscribe();
+      await client.dispose();
+    }
+  });
+
   it("is nested on each lot's analytics, every lot of a page read at once", async () => {
     const funnel = ['IMPRESSION', 'CLICK', 'BID'] as const;
     const response = await postRaw<{
