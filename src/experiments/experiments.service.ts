@@ -1,7 +1,6 @@
 import { type ConversionKind } from '../conversions/conversionEvent.model';
 import type { GraphQLError } from 'graphql';
-import type { LiveReads } from '../funnels/funnels.service';
-import { pollChanges } from '../live/polling';
+import { pollChanges, type LiveReads } from '../live/polling';
 import { badUserInput, ErrorCode, notFound } from '../shared/errors';
 import { FunnelStep } from '../funnels/journeys';
 import type { Viewer } from '../auth/viewer';

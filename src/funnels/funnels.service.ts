@@ -4,7 +4,7 @@ import { Role } from '../auth/apiKey';
 import { forbidden, type Viewer } from '../auth/viewer';
 import type { ItemRangeKey } from '../analytics/analytics.service';
 import type { EffectiveTimeRange } from '../analytics/timeRange';
-import { pollChanges } from '../live/polling';
+import { pollChanges, type LiveReads } from '../live/polling';
 import { DAY_MS, startOfDay } from '../shared/clock';
 import { badUserInput } from '../shared/errors';
 import type { FunnelBuilder } from './funnelBuilder';
@@ -12,14 +12,6 @@ import { FunnelScope, type FunnelDayRecord } from './funnel.model';
 import type { FunnelsRepository } from './funnels.repository';
 import { depthReached, FunnelStep, histogramMedianMs, pairKey, addHistogram, type Histogram } from './journeys';
 import { FunnelBreakdown, type Funnel, type FunnelFilter, type FunnelStepFigures } from './funnels.types';
-
-/** How live reads (subscriptions) run. */
-export interface LiveReads {
-  /** How often an open subscription reads again: no more often than the rows change (`FUNNEL_REFRESH_MS`). */
-  readonly intervalMs: number;
-  /** Logs a read that failed (tried again next interval). */
-  readonly onError: (error: unknown) => void;
-}
 
 /** The steps of a funnel when none are given: all of them. */
 export const ALL_STEPS: readonly FunnelStep[] = Object.freeze(Object.values(FunnelStep));

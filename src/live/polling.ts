@@ -1,5 +1,13 @@
 import { LatestValues } from './latestValues';
 
+/** How a service's live reads (its subscriptions, through {@link pollChanges}) run. */
+export interface LiveReads {
+  /** How often an open subscription reads again: no more often than what it reads changes. */
+  readonly intervalMs: number;
+  /** Logs a read that failed (tried again next interval). */
+  readonly onError: (error: unknown) => void;
+}
+
 /**
  * A stream of `read()`'s answers: the first at once, then one each `intervalMs` whose answer
  * differs from the last one sent (compared as JSON). For figures nothing announces on the event

@@ -38,6 +38,8 @@ const percent = new Intl.NumberFormat('en', { style: 'percent', maximumFractionD
 export const count = (value: number): string => integer.format(value);
 /** 1.23 % */
 export const rate = (value: number): string => percent.format(value);
+/** 1.23 %, or – without a value. */
+export const optionalRate = (value: number | null | undefined): string => (value == null ? '–' : rate(value));
 /** €1,234.50 from minor units. */
 export const money = (amount: number, currency: string): string =>
   new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount / 100);

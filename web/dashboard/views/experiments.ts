@@ -1,5 +1,5 @@
 import { type ApiError } from '../api';
-import { count, h, notice, rate, replace, table } from '../dom';
+import { count, h, notice, optionalRate, replace, table } from '../dom';
 import {
   ExperimentLiveDocument,
   type ConversionKind,
@@ -27,7 +27,6 @@ const STEPS = [
 /** Experiment keys as tracking accepts them. */
 const KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-const optionalRate = (value: number | null | undefined): string => (value == null ? '–' : rate(value));
 /** +1.23 pp */
 const points = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs(value * 100).toFixed(2)} pp`;
 const interval = (difference: DifferenceFragment | null | undefined): string =>

@@ -1,5 +1,5 @@
 import { type ApiError } from '../api';
-import { count, h, notice, rate, replace, table } from '../dom';
+import { count, h, notice, optionalRate, replace, table } from '../dom';
 import {
   FunnelLiveDocument,
   type FunnelBreakdown,
@@ -39,7 +39,6 @@ const state: { range: string; steps: string; breakdown: string } = {
   breakdown: 'SOURCE',
 };
 
-const optionalRate = (value: number | null | undefined): string => (value == null ? '–' : rate(value));
 /** 42 s, 7 min, 3.2 h, 2.1 d. */
 function duration(seconds: number | null | undefined): string {
   if (seconds == null) return '–';

@@ -1,5 +1,5 @@
 import { type ApiError } from '../api';
-import { count, figure, h, notice, rate, replace, table } from '../dom';
+import { count, figure, h, notice, optionalRate, replace, table } from '../dom';
 import { SearchInsightsLiveDocument, type InsightQueryFragment } from '../generated/graphql';
 import type { View } from './context';
 
@@ -13,7 +13,6 @@ const RANGES = [
 /** The range kept across visits to the view. */
 const state: { range: string } = { range: 'P7D' };
 
-const optionalRate = (value: number | null | undefined): string => (value == null ? '–' : rate(value));
 const position = (value: number | null | undefined): string => (value == null ? '–' : (value + 1).toFixed(1));
 /** The query as searched: its words, and the categories it was searched within. */
 const searched = (row: InsightQueryFragment): string =>
