@@ -401,13 +401,17 @@ async function ingestInTurn(url: string, lots: readonly Lot[]): Promise<{ impres
   const seconds = { impressions: 0, conversions: 0 };
   const sent = { impressions: 0, conversions: 0 };
   let counter = 0;
-  const batch = (kind: 'impressions' | 'conversions') =>
-    Array.from({ length: 100 }, () => {
+  // Each conversion is a watch of a lot its session was just shown (the impressions of the round
+  // before), so attribution finds a touch, as in a marketplace.
+  let shown: Array<{ itemId: string; sessionId: string }> = [];
+  const batch = (kind: 'impressions' | 'conversions', index: number) =>
+    Array.from({ length: 100 }, (_, position) => {
+      if (kind === 'conversions') {
+        const touched = shown[index * 100 + position]!;
+        return { eventId: `ingest-${++counter}`, kind: 'WATCH', ...touched };
+      }
       const lot = lots[++counter % lots.length]!;
-      const sessionId = `ingest-${counter}`;
-      return kind === 'impressions'
-        ? { itemId: lot._id.toHexString(), sessionId, source: 'SEARCH', position: 0 }
-        : { eventId: `ingest-${counter}`, kind: 'WATCH', itemId: lot._id.toHexString(), sessionId };
+      return { itemId: lot._id.toHexString(), sessionId: `ingest-${counter}`, source: 'SEARCH', position: 0 };
     });
   const mutations = {
     impressions: 'mutation ($events: [ImpressionInput!]!) { trackImpressions(events: $events) { accepted } }',
@@ -415,7 +419,11 @@ async function ingestInTurn(url: string, lots: readonly Lot[]): Promise<{ impres
   };
   for (let round = 0; round < INGEST_BATCHES; round++)
     for (const kind of ['impressions', 'conversions'] as const) {
-      const batches = Array.from({ length: 4 }, () => batch(kind));
+      const batches = Array.from({ length: 4 }, (_, index) => batch(kind, index));
+      if (kind === 'impressions')
+        shown = batches
+          .flat()
+          .map((event) => ({ itemId: event.itemId as string, sessionId: event.sessionId as string }));
       const start = process.hrtime.bigint();
       const answers = await Promise.all(
         batches.map((events) =>
