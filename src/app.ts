@@ -443,6 +443,12 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       );
       cleanup.push({ name: 'past query suggestions', release: stopPastQueries });
     }
+    // Funnels and experiments change once per build round: a live read more often finds nothing new.
+    const liveBuiltIntervalMs = Math.max(config.live.intervalMs, config.funnels.refreshMs);
+    const experiments = new ExperimentsService(experimentsRepository, clock, {
+      intervalMs: liveBuiltIntervalMs,
+      onError: (err) => logger.warn({ err }, 'live experiment results: read failed; retrying next interval'),
+    });
     const funnelBuilder = new FunnelBuilder(
       funnelsRepository,
       auctionItems,
@@ -458,8 +464,6 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
       logger.child({ component: 'funnels' }),
     );
     metrics.observe({ funnelLagSeconds: () => funnelBuilder.lagSeconds() });
-    // Funnels and experiments change once per build round: a live read more often finds nothing new.
-    const liveBuiltIntervalMs = Math.max(config.live.intervalMs, config.funnels.refreshMs);
     if (periodicJobs) {
       const stopFunnels = runPeriodically(
         'funnel build',
@@ -519,15 +523,12 @@ export async function startApp(config: GavelConfig, overrides: AppOverrides = {}
         pseudonyms,
         { tracked: (kind, outcomes) => metrics.recordTracked(kind, outcomes) },
       ),
-      funnels: new FunnelsService(funnelsRepository, funnelBuilder, {
+      funnels: new FunnelsService(funnelsRepository, funnelBuilder, experiments, {
         intervalMs: liveBuiltIntervalMs,
         onError: (err) => logger.warn({ err }, 'live funnel: read failed; retrying next interval'),
       }),
       cohorts: new CohortsService(cohortsRepository, clock),
-      experiments: new ExperimentsService(experimentsRepository, clock, {
-        intervalMs: liveBuiltIntervalMs,
-        onError: (err) => logger.warn({ err }, 'live experiment results: read failed; retrying next interval'),
-      }),
+      experiments,
       live,
       auth: createAuthService(config, database.connection, clock),
       outcomes: new TrackingOutcomesService(trackingRepository),

@@ -65,6 +65,18 @@ export class ExperimentsService {
   }
 
   /**
+   * The variants `experiment` declares, in their order (a funnel broken down by variant shows each).
+   *
+   * @throws BAD_USER_INPUT for a malformed key; NOT_FOUND for an experiment not defined
+   */
+  async declaredVariants(experiment: string, field = 'experiment'): Promise<string[]> {
+    this.checkKey(experiment, field);
+    const definition = await this.repository.definition(experiment);
+    if (!definition) throw notDefined(experiment, field);
+    return definition.variants.map((variant) => variant.name);
+  }
+
+  /**
    * Every declared variant of `experiment` against control (`control`, else the defined one), for
    * conversions of `conversion` kind; the split is tested against the planned weights.
    *
@@ -80,11 +92,7 @@ export class ExperimentsService {
       this.repository.definition(experiment),
       this.repository.variantRows(experiment),
     ]);
-    if (!definition)
-      throw notFound(
-        `No experiment "${experiment}" is defined: define it with defineExperiment (its variants and control), then tag tracking events with it.`,
-        'experiment',
-      );
+    if (!definition) throw notDefined(experiment);
     const names = definition.variants.map((variant) => variant.name);
     const controlName = control ?? definition.control;
     if (!names.includes(controlName))
@@ -156,6 +164,13 @@ export class ExperimentsService {
   async list(): Promise<ExperimentDefinition[]> {
     return (await this.repository.definitions()).map(toDefinition);
   }
+}
+
+function notDefined(experiment: string, field = 'experiment'): GraphQLError {
+  return notFound(
+    `No experiment "${experiment}" is defined: define it with defineExperiment (its variants and control), then tag tracking events with it.`,
+    field,
+  );
 }
 
 /** The largest planned weight of a variant (weights are relative: 1 and 1, or 90 and 10). */

@@ -14,19 +14,34 @@ export interface JourneyRecord {
   steps: StepTimes;
   /** Source → first time a counted impression or click from it reached the journey. */
   touches: Record<string, number>;
+  /**
+   * Experiment tag (see `tagField`) → first time a counted impression or click carrying it reached
+   * the journey; declared variants of defined experiments only.
+   */
+  tags?: Record<string, number>;
   /** The UTC day of the journey's first step (what its day's rows count it under). */
   day?: Date;
 }
 
-/** Journeys of one signature from one source, counted in a day's row. */
-export interface FunnelEntry {
-  /** Source of the journey's first touch; `NONE` for a journey without a tracked touch. */
-  source: string;
+/** Journeys of one signature, counted in a day's row. */
+export interface CountedJourneys {
   /** See `signatureOf`. */
   signature: string;
   count: number;
   /** Pair of steps (`IB`) → bucketed times between them. */
   durations: Record<string, Histogram>;
+}
+
+/** Journeys of one signature from one source. */
+export interface FunnelEntry extends CountedJourneys {
+  /** Source of the journey's first touch; `NONE` for a journey without a tracked touch. */
+  source: string;
+}
+
+/** Journeys of one signature in one variant of an experiment (the variant of their first tagged touch). */
+export interface VariantEntry extends CountedJourneys {
+  experiment: string;
+  variant: string;
 }
 
 /** What a funnel row counts: one lot, one category or one seller (by category). */
@@ -53,6 +68,8 @@ export interface FunnelDayRecord {
   /** The seller (item and seller scopes); null at category scope. */
   sellerId: string | null;
   entries: FunnelEntry[];
+  /** The same journeys again, those tagged in a defined experiment, by experiment and variant. */
+  variants?: VariantEntry[];
 }
 
 const journeySchema = new Schema<JourneyRecord>(
@@ -62,6 +79,7 @@ const journeySchema = new Schema<JourneyRecord>(
     sessionId: { type: String, required: true },
     steps: { type: Schema.Types.Mixed, default: {} },
     touches: { type: Schema.Types.Mixed, default: {} },
+    tags: { type: Schema.Types.Mixed, default: {} },
     day: Date,
   },
   { collection: 'funnel_journeys', versionKey: false, minimize: false },
@@ -82,6 +100,7 @@ const funnelDaySchema = new Schema<FunnelDayRecord>(
     category: { type: String, required: true },
     sellerId: { type: String, default: null },
     entries: { type: Schema.Types.Mixed, default: [] },
+    variants: { type: Schema.Types.Mixed, default: [] },
   },
   { collection: 'funnel_days', versionKey: false, minimize: false },
 );

@@ -2,11 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { AuctionItemRepository } from '../catalog/auctionItem.repository';
 import type { CohortsRepository } from '../cohorts/cohorts.repository';
+import type { DeclaredVariants } from '../experiments/exposures';
 import type { ExposureRecorder } from '../experiments/exposureRecorder';
 import { startOfDay, type Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
-import { FunnelScope, type FunnelDayRecord, type FunnelEntry, type JourneyRecord } from './funnel.model';
-import { countedSteps, FunnelStep, pairDurations, signatureOf, type StepTimes } from './journeys';
+import {
+  FunnelScope,
+  type CountedJourneys,
+  type FunnelDayRecord,
+  type FunnelEntry,
+  type JourneyRecord,
+  type VariantEntry,
+} from './funnel.model';
+import { countedSteps, FunnelStep, pairDurations, signatureOf, tagField, variantsOf, type StepTimes } from './journeys';
 import {
   mergeEntries,
   rowId,
@@ -37,7 +45,7 @@ export interface FunnelBuilderPolicy {
 /** The builder's followers: the bidder cohorts and the experiments' exposures. */
 export interface BuildFollowers {
   readonly cohorts: Pick<CohortsRepository, 'recordBids'>;
-  readonly exposures: Pick<ExposureRecorder, 'refresh'>;
+  readonly exposures: Pick<ExposureRecorder, 'definitions' | 'refresh'>;
 }
 
 /** Steps that come from conversions (the others from tracking). */
@@ -64,6 +72,8 @@ const MAX_SLICE_MS = 7 * 86_400_000;
 export class FunnelBuilder {
   private readonly holder: string;
   private running?: Promise<number>;
+  /** The round after the one running, for the calls made during it. */
+  private queued?: Promise<number>;
   private checkpoint?: Date;
   /** The span of receive times one page asks for; adapts to the traffic (see `round`). */
   private sliceMs = 10 * 60_000;
@@ -82,11 +92,19 @@ export class FunnelBuilder {
 
   /**
    * One round: every event received up to `FUNNEL_SETTLE_MS` ago goes into the journeys and rows.
-   * Returns how many events it read (0 when another instance holds the lease). Concurrent calls
-   * share one round.
+   * Returns how many events it read (0 when another instance holds the lease). A call during a
+   * round waits for it and then for one more, which calls made meanwhile share: the round in
+   * progress may have started before what the caller just stored.
    */
   catchUp(): Promise<number> {
-    this.running ??= this.round().finally(() => (this.running = undefined));
+    if (this.running)
+      return (this.queued ??= this.running
+        .catch(() => 0)
+        .then(() => {
+          this.queued = undefined;
+          return this.catchUp();
+        }));
+    this.running = this.round().finally(() => (this.running = undefined));
     return this.running;
   }
 
@@ -98,6 +116,7 @@ export class FunnelBuilder {
   /** Gives the lease back (at shutdown), after a round in progress. */
   async stop(): Promise<void> {
     await this.running?.catch(() => undefined);
+    await this.queued?.catch(() => undefined);
     await this.repository.releaseLease(this.holder);
   }
 
@@ -157,16 +176,29 @@ export class FunnelBuilder {
         lot,
       ]),
     );
-    const updates = new Map<string, JourneyUpdate & { steps: StepTimes; touches: Record<string, number> }>();
+    // Tags of experiments nobody defined, or of undeclared variants, are left out: tracking is
+    // public, and a tag alone must not grow the rows.
+    const definitions = await this.followers.exposures.definitions();
+    const updates = new Map<
+      string,
+      JourneyUpdate & { steps: StepTimes; touches: Record<string, number>; tags: Record<string, number> }
+    >();
     for (const event of events) {
       const lot = lots.get(event.itemId.toHexString());
       if (!lot) continue;
       const id = `${event.itemId.toHexString()}:${event.sessionId}`;
       let update = updates.get(id);
       if (!update)
-        updates.set(id, (update = { id, itemId: lot._id, sessionId: event.sessionId, steps: {}, touches: {} }));
+        updates.set(
+          id,
+          (update = { id, itemId: lot._id, sessionId: event.sessionId, steps: {}, touches: {}, tags: {} }),
+        );
       update.steps[event.step] = Math.min(update.steps[event.step] ?? Infinity, event.at);
       if (event.source) update.touches[event.source] = Math.min(update.touches[event.source] ?? Infinity, event.at);
+      if (event.experiment !== undefined && definitions.declared.get(event.experiment)?.has(event.variant ?? '')) {
+        const tag = tagField(event.experiment, event.variant!);
+        update.tags[tag] = Math.min(update.tags[tag] ?? Infinity, event.at);
+      }
     }
     const [journeys] = await Promise.all([
       this.repository.updateJourneys([...updates.values()]),
@@ -178,6 +210,7 @@ export class FunnelBuilder {
       this.followers.exposures.refresh(
         new Set(events.filter((event) => event.experiment !== undefined).map((event) => event.sessionId)),
         new Set(events.filter((event) => CONVERSION_STEPS.has(event.step)).map((event) => event.sessionId)),
+        definitions,
         () => this.stillHeld(),
       ),
     ]);
@@ -214,7 +247,7 @@ export class FunnelBuilder {
         itemId,
         category: lot.category,
         sellerId: lot.sellerId,
-        entries: this.entriesOf(byLotDay.get(dayKey(itemId, day)) ?? [], lot.endsAt.getTime()),
+        ...this.entriesOf(byLotDay.get(dayKey(itemId, day)) ?? [], lot.endsAt.getTime(), definitions.declared),
       };
     });
     // A lot moved to another category or seller since its rows were written: the rows it counted
@@ -263,7 +296,14 @@ export class FunnelBuilder {
         itemId: null,
         category,
         sellerId,
-        entries: mergeEntries(rows.map((row) => row.entries)),
+        entries: mergeEntries(
+          rows.map((row) => row.entries),
+          (entry) => `${entry.source}|${entry.signature}`,
+        ),
+        variants: mergeEntries(
+          rows.map((row) => row.variants ?? []),
+          (entry) => `${entry.experiment}|${entry.variant}|${entry.signature}`,
+        ),
       };
     });
     if (!(await this.stillHeld())) return false;
@@ -271,25 +311,50 @@ export class FunnelBuilder {
     return true;
   }
 
-  /** The entries of one lot-day's journeys: counted per first-touch source and signature. */
-  private entriesOf(journeys: readonly JourneyRecord[], endsAt: number): FunnelEntry[] {
+  /**
+   * The entries of one lot-day's journeys: counted per first-touch source and signature, and those
+   * tagged in a defined experiment again per experiment, variant (declared ones) and signature.
+   */
+  private entriesOf(
+    journeys: readonly JourneyRecord[],
+    endsAt: number,
+    declared: DeclaredVariants,
+  ): { entries: FunnelEntry[]; variants: VariantEntry[] } {
     const entries = new Map<string, FunnelEntry>();
+    const variants = new Map<string, VariantEntry>();
     for (const journey of journeys) {
       // The lot's end as it is now: an auction extended takes the steps of its extra time.
       const steps = countedSteps(journey.steps, { endsAt }, this.policy.windowMs);
       if (steps.length === 0) continue;
-      const source = firstTouchSource(journey.touches);
       const signature = signatureOf(steps);
-      const key = `${source}|${signature}`;
-      let entry = entries.get(key);
-      if (!entry) entries.set(key, (entry = { source, signature, count: 0, durations: {} }));
-      entry.count++;
-      for (const [pair, bucket] of pairDurations(steps)) {
-        const histogram = (entry.durations[pair] ??= {});
-        histogram[bucket] = (histogram[bucket] ?? 0) + 1;
-      }
+      const source = firstTouchSource(journey.touches);
+      count(entries, `${source}|${signature}`, () => ({ source, signature, count: 0, durations: {} }), steps);
+      for (const [experiment, variant] of variantsOf(journey.tags))
+        if (declared.get(experiment)?.has(variant))
+          count(
+            variants,
+            `${experiment}|${variant}|${signature}`,
+            () => ({ experiment, variant, signature, count: 0, durations: {} }),
+            steps,
+          );
     }
-    return [...entries.values()];
+    return { entries: [...entries.values()], variants: [...variants.values()] };
+  }
+}
+
+/** Counts one journey (its counted steps) in the entry of `key`, created by `blank` when new. */
+function count<Entry extends CountedJourneys>(
+  into: Map<string, Entry>,
+  key: string,
+  blank: () => Entry,
+  steps: ReadonlyArray<[FunnelStep, number]>,
+): void {
+  let entry = into.get(key);
+  if (!entry) into.set(key, (entry = blank()));
+  entry.count++;
+  for (const [pair, bucket] of pairDurations(steps)) {
+    const histogram = (entry.durations[pair] ??= {});
+    histogram[bucket] = (histogram[bucket] ?? 0) + 1;
   }
 }
 

@@ -9,7 +9,7 @@ import {
   funnelDayModel,
   journeyModel,
   type FunnelDayRecord,
-  type FunnelEntry,
+  type CountedJourneys,
   type JourneyRecord,
 } from './funnel.model';
 import { addHistogram, FunnelStep } from './journeys';
@@ -25,19 +25,22 @@ export interface JourneyEvent {
   readonly source?: string;
   /** The user a conversion names (stored form). */
   readonly userId?: string;
-  /** The experiment a tracked event was tagged with. */
+  /** The experiment a tracked event was tagged with, and its variant. */
   readonly experiment?: string;
+  readonly variant?: string;
   /** When it was received (the builder's checkpoint moves by it). */
   readonly receivedAt: number;
 }
 
-/** One journey's `$min` update: step times and touch times. */
+/** One journey's `$min` update: step times, touch times and experiment tag times. */
 export interface JourneyUpdate {
   readonly id: string;
   readonly itemId: Types.ObjectId;
   readonly sessionId: string;
   readonly steps: Partial<Record<FunnelStep, number>>;
   readonly touches: Record<string, number>;
+  /** `tagField(experiment, variant)` → first time. */
+  readonly tags: Record<string, number>;
 }
 
 /** The builder's lease and checkpoint (`funnel_builder`, one document). */
@@ -132,7 +135,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
             {
               sort: { receivedAt: 1 },
               limit,
-              projection: { itemId: 1, sessionId: 1, type: 1, source: 1, receivedAt: 1, experiment: 1 },
+              projection: { itemId: 1, sessionId: 1, type: 1, source: 1, receivedAt: 1, experiment: 1, variant: 1 },
             },
           )
           .toArray(),
@@ -155,6 +158,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
           at: (event.receivedAt as Date).getTime(),
           source: event.source as string,
           ...(typeof event.experiment === 'string' ? { experiment: event.experiment } : {}),
+          ...(typeof event.variant === 'string' ? { variant: event.variant } : {}),
           receivedAt: (event.receivedAt as Date).getTime(),
         })),
         ...converted.map((event) => ({
@@ -182,6 +186,7 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
             $min: {
               ...Object.fromEntries(Object.entries(update.steps).map(([step, at]) => [`steps.${step}`, at])),
               ...Object.fromEntries(Object.entries(update.touches).map(([source, at]) => [`touches.${source}`, at])),
+              ...Object.fromEntries(Object.entries(update.tags).map(([tag, at]) => [`tags.${tag}`, at])),
             },
             $setOnInsert: { sessionId: update.sessionId },
           },
@@ -289,15 +294,20 @@ export function rowId(scope: FunnelScope, key: string, day: Date): string {
   return `${scope}:${key}:${day.toISOString().slice(0, 10)}`;
 }
 
-/** Entries merged by (source, signature): counts and histograms added. */
-export function mergeEntries(lists: ReadonlyArray<readonly FunnelEntry[]>): FunnelEntry[] {
-  const merged = new Map<string, FunnelEntry>();
+/**
+ * Entries merged by `keyOf` (e.g. source and signature): counts and histograms added, the rest of
+ * each entry kept from the first of its key.
+ */
+export function mergeEntries<Entry extends CountedJourneys>(
+  lists: ReadonlyArray<readonly Entry[]>,
+  keyOf: (entry: Entry) => string,
+): Entry[] {
+  const merged = new Map<string, Entry>();
   for (const list of lists)
     for (const entry of list) {
-      const key = `${entry.source}|${entry.signature}`;
+      const key = keyOf(entry);
       let into = merged.get(key);
-      if (!into)
-        merged.set(key, (into = { source: entry.source, signature: entry.signature, count: 0, durations: {} }));
+      if (!into) merged.set(key, (into = { ...entry, count: 0, durations: {} }));
       into.count += entry.count;
       for (const [pair, histogram] of Object.entries(entry.durations))
         addHistogram((into.durations[pair] ??= {}), histogram);

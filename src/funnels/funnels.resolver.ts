@@ -43,7 +43,7 @@ export class FunnelLiveResolver {
     subscribe: ({ args, context }: SubscribeResolverData<unknown, FunnelArgs, GavelContext>) => {
       const { services, viewer } = context;
       requireRole(viewer, [Role.ANALYST, Role.SELLER], 'A live funnel');
-      services.funnels.checkArguments(viewer, args.steps, args.filter);
+      services.funnels.checkArguments(viewer, args.steps, args.breakdown, args.filter);
       services.analytics.resolveRange(args.range);
       return openOnIterate(() =>
         services.funnels.watch(
@@ -81,14 +81,20 @@ export class ItemFunnelResolver {
   @FieldResolver(() => Funnel, { description: "This lot's funnel over the analytics range's whole UTC days." })
   funnel(
     @Root() key: ItemRangeKey,
-    @Ctx() { services, loaders }: GavelContext,
+    @Ctx() { services, loaders, viewer }: GavelContext,
     @Arg('steps', () => [FunnelStep], { nullable: true, description: STEPS_DESCRIPTION }) steps?: FunnelStep[] | null,
     @Arg('breakdown', () => FunnelBreakdown, {
       nullable: true,
-      description: 'SOURCE only: a lot has one category.',
+      description: 'SOURCE, or VARIANT with experiment: a lot has one category.',
     })
     breakdown?: FunnelBreakdown | null,
+    @Arg('experiment', () => String, {
+      nullable: true,
+      description:
+        'Journeys tagged in this defined experiment only (see FunnelFilter.experiment). Needs an ADMIN or ANALYST key.',
+    })
+    experiment?: string | null,
   ): Promise<Funnel> {
-    return services.funnels.itemFunnel(loaders.funnels, key, steps, breakdown);
+    return services.funnels.itemFunnel(viewer, loaders.funnels, key, steps, breakdown, experiment);
   }
 }

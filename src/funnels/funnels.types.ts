@@ -14,8 +14,20 @@ export enum FunnelBreakdown {
   SOURCE = 'SOURCE',
   /** The lot's category. */
   CATEGORY = 'CATEGORY',
+  /** The variant of the experiment in `filter.experiment` (of each journey's first tagged touch). */
+  VARIANT = 'VARIANT',
 }
-registerEnumType(FunnelBreakdown, { name: 'FunnelBreakdown' });
+registerEnumType(FunnelBreakdown, {
+  name: 'FunnelBreakdown',
+  valuesConfig: {
+    SOURCE: { description: "The traffic source of each journey's first touch (NONE: no tracked touch)." },
+    CATEGORY: { description: "The lot's category." },
+    VARIANT: {
+      description:
+        "The variant of filter.experiment that showed the lot: that of the journey's first impression or click tagged in it. Every declared variant is listed.",
+    },
+  },
+});
 
 @InputType({ description: 'Which lots a funnel counts.' })
 export class FunnelFilter {
@@ -27,6 +39,13 @@ export class FunnelFilter {
     description: 'Lots of this seller only (a SELLER key: its own seller, which it may leave out).',
   })
   sellerId?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Journeys tagged in this defined experiment only (a declared variant, on an impression or click of the journey); break them down by VARIANT or CATEGORY. Needs an ADMIN or ANALYST key.',
+  })
+  experiment?: string | null;
 }
 
 @ObjectType({ description: 'How many journeys reached one step of a funnel, and how fast.' })
@@ -56,7 +75,7 @@ export class FunnelStepFigures {
 
 @ObjectType({ description: 'A funnel of one breakdown value.' })
 export class FunnelGroup {
-  @Field({ description: 'The source (or NONE), or the category.' })
+  @Field({ description: 'The source (or NONE), the category, or the variant.' })
   key!: string;
 
   @Field(() => [FunnelStepFigures])

@@ -143,3 +143,26 @@ export function histogramMedianMs(histogram: Histogram | undefined): number | nu
 export function addHistogram(into: Histogram, from: Histogram): void {
   for (const [bucket, count] of Object.entries(from)) into[bucket] = (into[bucket] ?? 0) + count;
 }
+
+/**
+ * The field name of an experiment tag in a journey's `tags`: the key and the variant, a space
+ * between them (neither may hold one) and their dots escaped, so that it is one path segment.
+ */
+export function tagField(experiment: string, variant: string): string {
+  return `${experiment} ${variant}`.replaceAll('.', '%2E');
+}
+
+/**
+ * The variant of each experiment a journey was tagged in: that of its first tagged touch (ties:
+ * the first in name order), read back from `tags` (see {@link tagField}).
+ */
+export function variantsOf(tags: Record<string, number> | undefined): Map<string, string> {
+  const first = new Map<string, { variant: string; at: number }>();
+  for (const [field, at] of Object.entries(tags ?? {})) {
+    const [experiment, variant] = field.replaceAll('%2E', '.').split(' ') as [string, string];
+    const seen = first.get(experiment);
+    if (!seen || at < seen.at || (at === seen.at && variant.localeCompare(seen.variant) < 0))
+      first.set(experiment, { variant, at });
+  }
+  return new Map([...first].map(([experiment, { variant }]) => [experiment, variant]));
+}

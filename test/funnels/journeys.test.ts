@@ -6,6 +6,8 @@ import {
   FunnelStep,
   histogramMedianMs,
   signatureOf,
+  tagField,
+  variantsOf,
   type StepTimes,
 } from '../../src/funnels/journeys';
 
@@ -92,5 +94,28 @@ describe('funnel arithmetic', () => {
     }
     expect(histogramMedianMs({})).toBeNull();
     expect(bucketMiddleMs(durationBucket(60_000))).toBeGreaterThan(54_000);
+  });
+});
+
+describe('experiment tags of a journey', () => {
+  it('stores each tag as one field name, dots and all, and reads back the variant of the first tagged touch per experiment', () => {
+    const field = tagField('lot-page.v2', 'wide.photos');
+    // One path segment: a dot would make the $min update write a nested field instead.
+    expect(field).not.toContain('.');
+    const tags = {
+      [field]: 2_000,
+      [tagField('lot-page.v2', 'control')]: 1_000,
+      [tagField('search:ranking', 'b')]: 5_000,
+      [tagField('search:ranking', 'a')]: 5_000,
+    };
+    expect(variantsOf(tags)).toEqual(
+      new Map([
+        ['lot-page.v2', 'control'],
+        // The same instant: the first in name order.
+        ['search:ranking', 'a'],
+      ]),
+    );
+    expect(variantsOf({ [field]: 1 })).toEqual(new Map([['lot-page.v2', 'wide.photos']]));
+    expect(variantsOf(undefined)).toEqual(new Map());
   });
 });

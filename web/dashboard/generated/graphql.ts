@@ -42,8 +42,12 @@ export type DateTimeRangeInput = {
 };
 
 export type FunnelBreakdown =
+  /** The lot's category. */
   | 'CATEGORY'
-  | 'SOURCE';
+  /** The traffic source of each journey's first touch (NONE: no tracked touch). */
+  | 'SOURCE'
+  /** The variant of filter.experiment that showed the lot: that of the journey's first impression or click tagged in it. Every declared variant is listed. */
+  | 'VARIANT';
 
 /** A step of the marketplace funnel, in its order: IMPRESSION → CLICK → ITEM_VIEW → WATCH → BID → PURCHASE (impressions and clicks from tracking, the rest from trackConversions). */
 export type FunnelStep =
