@@ -11,7 +11,9 @@
  * 3. `bidderCohorts` over the month's weeks through the API against the same matrix from the raw
  *    bids (every BID conversion read, grouped by bidder and week);
  * 4. `experimentResults` for 2 variants through the API against the same exposures and conversions
- *    grouped from the raw events (tagged events by session, then the sessions' bids);
+ *    grouped from the raw events (tagged events by session, then the sessions' bids); then the same
+ *    5-step funnel of the experiment's journeys by variant against the raw grouping with the
+ *    variant of each journey's first tagged touch;
  * 5. conversions through `trackConversions` against impressions through `trackImpressions`, in turn,
  *    batches of 100 from 4 clients: events per second of each and their ratio.
  */
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
     const counted = await commandCounter(app).measure(api);
     const apiTiming = await time(api, RUNS);
     const baselineStart = Date.now();
-    const raw = await rawFunnel(connection);
+    const raw = (await rawFunnel(connection)).get('all')!;
     const baselineMs = Date.now() - baselineStart;
     const figures = counted.result.funnel.steps.map((step) => step.journeys);
     console.log('');
@@ -194,6 +196,45 @@ async function main(): Promise<void> {
       `\nratio: experimentResults is ${(rawExperimentMs / experimentTiming.median).toFixed(0)}× faster than grouping the raw events; sessions and conversions ${variantsEqual ? 'equal' : 'DIFFER'}`,
     );
     if (!variantsEqual) process.exitCode = 1;
+
+    const variantQuery = `{ funnel(range: { last: "P${DAYS}D" }, steps: [${FUNNEL.join(', ')}], breakdown: VARIANT, filter: { experiment: "${EXPERIMENT}" }) { breakdown { key steps { step journeys } } } }`;
+    type VariantAnswer = { funnel: { breakdown: Array<{ key: string; steps: Array<{ journeys: number }> }> } };
+    const variantApi = () => graphqlRequest<VariantAnswer>(app.url, variantQuery);
+    const variantCounted = await commandCounter(app).measure(variantApi);
+    const variantTiming = await time(variantApi, RUNS);
+    const rawVariantStart = Date.now();
+    const rawByVariant = await rawFunnel(connection, true);
+    const rawVariantMs = Date.now() - rawVariantStart;
+    const byVariant = (groups: Iterable<[string, number[]]>) =>
+      [...groups]
+        .sort((a, b) => a[0].localeCompare(b[0]))
+        .map(([variant, counts]) => `${variant} ${counts.join(' → ')}`)
+        .join('; ');
+    const apiByVariant = byVariant(
+      variantCounted.result.funnel.breakdown.map((group) => [group.key, group.steps.map((step) => step.journeys)]),
+    );
+    const variantFunnelsEqual = apiByVariant === byVariant(rawByVariant);
+    console.log('');
+    printTable([
+      {
+        design: 'variant entries of the day rows (API)',
+        median: ms(variantTiming.median),
+        p95: ms(variantTiming.p95),
+        'round trips': variantCounted.commands.length,
+        journeys: apiByVariant,
+      },
+      {
+        design: 'raw events, grouped by session and lot',
+        median: ms(rawVariantMs),
+        p95: '(1 run)',
+        'round trips': 3,
+        journeys: byVariant(rawByVariant),
+      },
+    ]);
+    console.log(
+      `\nratio: the funnel by variant is ${(rawVariantMs / variantTiming.median).toFixed(0)}× faster than aggregating the raw events; counts ${variantFunnelsEqual ? 'equal' : 'DIFFER'}`,
+    );
+    if (!variantFunnelsEqual) process.exitCode = 1;
 
     const ingest = await ingestInTurn(app.url, lots);
     console.log('');
@@ -360,21 +401,28 @@ async function rawBidderCohorts(connection: typeof import('mongoose').connection
 
 /**
  * The same funnel from the raw events: every counted touch and conversion of the range grouped by
- * (lot, session) into first times per step (two aggregations), the journeys counted here.
+ * (lot, session) into first times per step (two aggregations), the journeys counted here; by
+ * variant, a third groups the tagged touches by (lot, session, variant) into first times, and each
+ * journey counts under the variant tagged first (ties: name order), journeys without one left out.
  */
-async function rawFunnel(connection: typeof import('mongoose').connection): Promise<number[]> {
+async function rawFunnel(
+  connection: typeof import('mongoose').connection,
+  byVariant = false,
+): Promise<Map<string, number[]>> {
   const since = new Date(Math.floor((Date.now() - DAYS * DAY_MS) / DAY_MS) * DAY_MS);
-  const firstTimes = (collection: string, match: object, step: string, at: string) =>
+  const firstTimes = (collection: string, match: object, key: string, at: string) =>
     connection
       .collection(collection)
       .aggregate<{ _id: { i: unknown; s: string; k: string }; at: Date }>(
-        [{ $match: match }, { $group: { _id: { i: '$itemId', s: '$sessionId', k: step }, at: { $min: at } } }],
+        [{ $match: match }, { $group: { _id: { i: '$itemId', s: '$sessionId', k: key }, at: { $min: at } } }],
         { allowDiskUse: true },
       )
       .toArray();
-  const [touches, conversions] = await Promise.all([
-    firstTimes('tracking_events', { outcome: 'ACCEPTED', receivedAt: { $gte: since } }, '$type', '$receivedAt'),
+  const counted = { outcome: 'ACCEPTED', receivedAt: { $gte: since } };
+  const [touches, conversions, tagged] = await Promise.all([
+    firstTimes('tracking_events', counted, '$type', '$receivedAt'),
     firstTimes('conversion_events', { occurredAt: { $gte: since } }, '$kind', '$occurredAt'),
+    byVariant ? firstTimes('tracking_events', { ...counted, experiment: EXPERIMENT }, '$variant', '$receivedAt') : [],
   ]);
   const journeys = new Map<string, Map<string, number>>();
   for (const row of [...touches, ...conversions]) {
@@ -383,8 +431,20 @@ async function rawFunnel(connection: typeof import('mongoose').connection): Prom
     if (!steps) journeys.set(key, (steps = new Map()));
     steps.set(row._id.k, row.at.getTime());
   }
-  const counts = FUNNEL.map(() => 0);
-  for (const steps of journeys.values()) {
+  const variants = new Map<string, { variant: string; at: number }>();
+  for (const row of tagged) {
+    const key = `${String(row._id.i)}|${row._id.s}`;
+    const seen = variants.get(key);
+    const at = row.at.getTime();
+    if (!seen || at < seen.at || (at === seen.at && row._id.k.localeCompare(seen.variant) < 0))
+      variants.set(key, { variant: row._id.k, at });
+  }
+  const groups = new Map<string, number[]>();
+  for (const [key, steps] of journeys) {
+    const group = byVariant ? variants.get(key)?.variant : 'all';
+    if (group === undefined) continue;
+    const counts = groups.get(group) ?? FUNNEL.map(() => 0);
+    groups.set(group, counts);
     let previous = -Infinity;
     for (let index = 0; index < FUNNEL.length; index++) {
       const at = steps.get(FUNNEL[index]!);
@@ -393,7 +453,7 @@ async function rawFunnel(connection: typeof import('mongoose').connection): Prom
       previous = at;
     }
   }
-  return counts;
+  return groups;
 }
 
 /** Impressions and conversions in batches of 100 from 4 clients, taking turns; events per second of each. */
