@@ -115,8 +115,8 @@ export class FunnelBuilder {
 
   /** Gives the lease back (at shutdown), after a round in progress. */
   async stop(): Promise<void> {
-    await this.running?.catch(() => undefined);
-    await this.queued?.catch(() => undefined);
+    // A queued round starts as the running one ends: wait until neither is left.
+    while (this.running || this.queued) await (this.queued ?? this.running)!.catch(() => undefined);
     await this.repository.releaseLease(this.holder);
   }
 
@@ -329,14 +329,13 @@ export class FunnelBuilder {
       const signature = signatureOf(steps);
       const source = firstTouchSource(journey.touches);
       count(entries, `${source}|${signature}`, () => ({ source, signature, count: 0, durations: {} }), steps);
-      for (const [experiment, variant] of variantsOf(journey.tags))
-        if (declared.get(experiment)?.has(variant))
-          count(
-            variants,
-            `${experiment}|${variant}|${signature}`,
-            () => ({ experiment, variant, signature, count: 0, durations: {} }),
-            steps,
-          );
+      for (const [experiment, variant] of variantsOf(journey.tags, declared))
+        count(
+          variants,
+          `${experiment}|${variant}|${signature}`,
+          () => ({ experiment, variant, signature, count: 0, durations: {} }),
+          steps,
+        );
     }
     return { entries: [...entries.values()], variants: [...variants.values()] };
   }

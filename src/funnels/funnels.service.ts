@@ -193,7 +193,8 @@ export class FunnelsService {
     if (breakdown === FunnelBreakdown.SOURCE)
       throw badUserInput(
         'breakdown',
-        'A funnel of an experiment breaks down by VARIANT or CATEGORY (its journeys are counted by variant, not source).',
+        // One lot has one category.
+        `A funnel of an experiment breaks down by ${field === 'experiment' ? 'VARIANT, or not at all' : 'VARIANT or CATEGORY'} (its journeys are counted by variant, not source).`,
       );
     return experiment;
   }

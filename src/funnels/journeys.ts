@@ -153,13 +153,18 @@ export function tagField(experiment: string, variant: string): string {
 }
 
 /**
- * The variant of each experiment a journey was tagged in: that of its first tagged touch (ties:
- * the first in name order), read back from `tags` (see {@link tagField}).
+ * The variant of each defined experiment a journey was tagged in: that of its first touch tagged
+ * with a variant the experiment declares now (ties: the first in name order), read back from `tags`
+ * (see {@link tagField}).
  */
-export function variantsOf(tags: Record<string, number> | undefined): Map<string, string> {
+export function variantsOf(
+  tags: Record<string, number> | undefined,
+  declared: ReadonlyMap<string, ReadonlySet<string>>,
+): Map<string, string> {
   const first = new Map<string, { variant: string; at: number }>();
   for (const [field, at] of Object.entries(tags ?? {})) {
     const [experiment, variant] = field.replaceAll('%2E', '.').split(' ') as [string, string];
+    if (!declared.get(experiment)?.has(variant)) continue;
     const seen = first.get(experiment);
     if (!seen || at < seen.at || (at === seen.at && variant.localeCompare(seen.variant) < 0))
       first.set(experiment, { variant, at });

@@ -98,7 +98,7 @@ describe('funnel arithmetic', () => {
 });
 
 describe('experiment tags of a journey', () => {
-  it('stores each tag as one field name, dots and all, and reads back the variant of the first tagged touch per experiment', () => {
+  it('stores each tag as one field name, dots and all, and reads back the variant of the first touch tagged with a declared variant, per experiment', () => {
     const field = tagField('lot-page.v2', 'wide.photos');
     // One path segment: a dot would make the $min update write a nested field instead.
     expect(field).not.toContain('.');
@@ -108,14 +108,22 @@ describe('experiment tags of a journey', () => {
       [tagField('search:ranking', 'b')]: 5_000,
       [tagField('search:ranking', 'a')]: 5_000,
     };
-    expect(variantsOf(tags)).toEqual(
+    const declared = new Map([
+      ['lot-page.v2', new Set(['control', 'wide.photos'])],
+      ['search:ranking', new Set(['a', 'b'])],
+    ]);
+    expect(variantsOf(tags, declared)).toEqual(
       new Map([
         ['lot-page.v2', 'control'],
         // The same instant: the first in name order.
         ['search:ranking', 'a'],
       ]),
     );
-    expect(variantsOf({ [field]: 1 })).toEqual(new Map([['lot-page.v2', 'wide.photos']]));
-    expect(variantsOf(undefined)).toEqual(new Map());
+    // A variant no longer declared is passed over for the journey's next tagged one; an
+    // experiment no longer defined is left out.
+    expect(variantsOf(tags, new Map([['lot-page.v2', new Set(['wide.photos'])]]))).toEqual(
+      new Map([['lot-page.v2', 'wide.photos']]),
+    );
+    expect(variantsOf(undefined, declared)).toEqual(new Map());
   });
 });
