@@ -181,10 +181,13 @@ function subscribe(itemId: string): {
 describe('three Gavel instances behind nginx, one database, one Redis', () => {
   it('counts each event exactly once when its copies land concurrently on different instances', async () => {
     // 30 distinct impressions, each sent 4 times at once: 120 requests, round-robined by nginx.
+    // Stamped once, as the tracker stamps: copies answered seconds apart stay in one dedup window.
+    const timestamp = new Date().toISOString();
     const events = itemIds.slice(0, 30).map((itemId, index) => ({
       itemId,
       sessionId: `dedup-${index}`,
       source: 'HOME' as const,
+      timestamp,
     }));
     const copies = events.flatMap((event) => [event, event, event, event]);
     const answers = await Promise.all(copies.map((event) => postAsTracker(TRACK, { e: [event] })));

@@ -110,7 +110,13 @@ it('sends one of many concurrent identical events to the database; the others wa
         inserted.push(...(event.command.documents as unknown[]));
     };
     client.on('commandStarted', listener);
-    const event = { itemId: itemId!, sessionId: 'one-session', source: 'HOME' as TrafficSource };
+    // Stamped once, as the tracker stamps: the 40 copies cannot straddle a dedup window boundary.
+    const event = {
+      itemId: itemId!,
+      sessionId: 'one-session',
+      source: 'HOME' as TrafficSource,
+      timestamp: new Date().toISOString(),
+    };
     const responses = await Promise.all(
       Array.from({ length: 40 }, () => execute(app, TrackImpressionsDocument, { events: [event] }, BROWSER)),
     );

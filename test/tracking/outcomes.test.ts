@@ -19,7 +19,15 @@ afterAll(() => app.stop());
 const analyst = () => ({ authorization: `Bearer ${keys.ANALYST}` });
 
 it('counts each outcome in the hour it arrived, sampled and aggregated refusals alike', async () => {
-  const impression = (itemId: string, sessionId = 's-1') => ({ itemId, sessionId, source: 'SEARCH' as const });
+  // Stamped once, as the tracker stamps an event and resends the stamp: a retry then falls in the
+  // first attempt's dedup window even when a window boundary passes between the two requests.
+  const timestamp = new Date().toISOString();
+  const impression = (itemId: string, sessionId = 's-1') => ({
+    itemId,
+    sessionId,
+    source: 'SEARCH' as const,
+    timestamp,
+  });
   const accepted = await execute(
     app,
     TrackImpressionsDocument,
