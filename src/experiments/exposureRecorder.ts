@@ -35,7 +35,7 @@ export class ExposureRecorder {
   /**
    * Recomputes the exposures of these sessions and recounts their experiments' rows.
    *
-   * @param taggedSessions - sessions with a newly read event tagged with an experiment
+   * @param taggedSessions - sessions with a newly read event tagged with a defined experiment
    * @param convertingSessions - sessions with a newly read conversion (those exposed are recomputed)
    * @param definitions - the defined experiments ({@link definitions}, read by the caller)
    * @param stillHeld - whether the builder still holds its lease (checked before writing: a builder

@@ -16,6 +16,7 @@ import {
 } from './funnel.model';
 import { countedSteps, FunnelStep, pairDurations, signatureOf, tagField, variantsOf, type StepTimes } from './journeys';
 import {
+  CONVERSION_STEPS,
   mergeEntries,
   rowId,
   type FunnelsRepository,
@@ -47,14 +48,6 @@ export interface BuildFollowers {
   readonly cohorts: Pick<CohortsRepository, 'recordBids'>;
   readonly exposures: Pick<ExposureRecorder, 'definitions' | 'refresh'>;
 }
-
-/** Steps that come from conversions (the others from tracking). */
-const CONVERSION_STEPS: ReadonlySet<FunnelStep> = new Set([
-  FunnelStep.ITEM_VIEW,
-  FunnelStep.WATCH,
-  FunnelStep.BID,
-  FunnelStep.PURCHASE,
-]);
 
 /** How long the lease lasts without a renewal (every page renews it). */
 const LEASE_MS = 60_000;
@@ -179,6 +172,8 @@ export class FunnelBuilder {
     // Tags of experiments nobody defined, or of undeclared variants, are left out: tracking is
     // public, and a tag alone must not grow the rows.
     const definitions = await this.followers.exposures.definitions();
+    const declaredTag = (event: JourneyEvent) =>
+      event.experiment !== undefined && definitions.declared.get(event.experiment)?.has(event.variant ?? '') === true;
     const updates = new Map<
       string,
       JourneyUpdate & { steps: StepTimes; touches: Record<string, number>; tags: Record<string, number> }
@@ -195,8 +190,8 @@ export class FunnelBuilder {
         );
       update.steps[event.step] = Math.min(update.steps[event.step] ?? Infinity, event.at);
       if (event.source) update.touches[event.source] = Math.min(update.touches[event.source] ?? Infinity, event.at);
-      if (event.experiment !== undefined && definitions.declared.get(event.experiment)?.has(event.variant ?? '')) {
-        const tag = tagField(event.experiment, event.variant!);
+      if (declaredTag(event)) {
+        const tag = tagField(event.experiment!, event.variant!);
         update.tags[tag] = Math.min(update.tags[tag] ?? Infinity, event.at);
       }
     }
@@ -208,7 +203,13 @@ export class FunnelBuilder {
           .map(({ sessionId, userId, at }) => ({ sessionId, at, ...(userId !== undefined ? { userId } : {}) })),
       ),
       this.followers.exposures.refresh(
-        new Set(events.filter((event) => event.experiment !== undefined).map((event) => event.sessionId)),
+        // A tag of an experiment nobody defined cannot change a session's exposures (and none
+        // is ever deleted): public tags alone must not make the builder read sessions.
+        new Set(
+          events
+            .filter((event) => event.experiment !== undefined && definitions.byKey.has(event.experiment))
+            .map((event) => event.sessionId),
+        ),
         new Set(events.filter((event) => CONVERSION_STEPS.has(event.step)).map((event) => event.sessionId)),
         definitions,
         () => this.stillHeld(),

@@ -109,6 +109,9 @@ const STEP_OF_KIND: Record<string, FunnelStep> = {
   PURCHASE: FunnelStep.PURCHASE,
 };
 
+/** Steps that come from conversions (the others from tracking). */
+export const CONVERSION_STEPS: ReadonlySet<FunnelStep> = new Set(Object.values(STEP_OF_KIND));
+
 /** Ids per read of journeys by id. */
 const READ_CHUNK = 1_000;
 

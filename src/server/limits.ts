@@ -200,7 +200,7 @@ function pricedFields(
     // The same reads, again at most once per FUNNEL_REFRESH_MS while open.
     'Subscription.experimentResultsUpdated': ({ childComplexity }) => COST.query + childComplexity,
     'Subscription.funnelUpdated': ({ childComplexity }) => COST.aggregation + childComplexity,
-    // Each conversion reads its touches (two indexed reads) besides its insert.
+    // Each conversion has its session's touches read (one indexed read per 100 sessions of the batch) besides its insert.
     'Mutation.trackConversions': ({ args }) =>
       (Array.isArray(args.events) ? args.events.length : 1) * 3 * COST.trackedEvent,
   };
