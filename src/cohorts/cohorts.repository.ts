@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from '../db/bulkWrites';
+import { upsertsRetryingRaces } from '../db/bulkWrites';
 import { ensureSchemaIndexes } from '../db/indexes';
 import { bidderWeekModel, type BidderWeekRecord } from './bidderWeek.model';
 import { startOfWeek } from './cohorts';
@@ -59,28 +59,21 @@ export function createCohortsRepository(connection: Connection): CohortsReposito
       }
       // In id order, so that two builders (one whose lease lapsed) lock documents in one order.
       const ordered = [...sessionsOf].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      let operations = ordered.map(([_id, { bidder, week, userId, sessions }]) => ({
-        updateOne: {
-          filter: { _id },
-          update: {
-            $setOnInsert: { bidder, week, ...(userId !== undefined ? { userId } : {}) },
-            $addToSet: { sessionId: { $each: [...sessions] } },
+      // Two upserts of one new bidder-week at once: one inserts, the other is sent again.
+      await upsertsRetryingRaces(
+        weeks,
+        ordered.map(([_id, { bidder, week, userId, sessions }]) => ({
+          updateOne: {
+            filter: { _id },
+            update: {
+              $setOnInsert: { bidder, week, ...(userId !== undefined ? { userId } : {}) },
+              $addToSet: { sessionId: { $each: [...sessions] } },
+            },
+            upsert: true,
           },
-          upsert: true,
-        },
-      }));
-      for (let attempt = 1; operations.length > 0; attempt++) {
-        // An upsert sent twice changes nothing: repeating a command of unknown outcome is exact.
-        const failed = await bulkWriteRetryingConflicts(weeks, operations, { unknownOutcome: 'repeat' });
-        // Two upserts of one new document at once: one inserts, the other meets its key and, sent
-        // again, updates it.
-        const raced = failed.filter((write) => write.code === DUPLICATE_KEY);
-        if (raced.length < failed.length || (raced.length > 0 && attempt === 2))
-          throw new Error(
-            `${failed.length} bidder-weeks could not be written (codes ${failed.map((w) => w.code).join(', ')})`,
-          );
-        operations = raced.map((write) => operations[write.index]!);
-      }
+        })),
+        'bidder-weeks',
+      );
     },
     activityBefore: async (before) =>
       (await weeks

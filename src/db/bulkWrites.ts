@@ -140,3 +140,31 @@ export async function bulkWriteRetryingConflicts<TSchema extends mongo.Document>
   }, options.policy);
   return failed;
 }
+
+/**
+ * Idempotent upserts (updates or whole replacements) through {@link bulkWriteRetryingConflicts},
+ * then once more those that met a duplicate key: of two upserts of one new document at once, one
+ * inserts it and the other, sent again, finds it. Send them in `_id` order, so that two writers
+ * lock documents in one order.
+ *
+ * @param what - what the documents are, for the error
+ * @throws when a write failed for another reason, or raced a second time
+ */
+export async function upsertsRetryingRaces<TSchema extends mongo.Document>(
+  collection: mongo.Collection<TSchema>,
+  operations: ReadonlyArray<mongo.AnyBulkWriteOperation<TSchema>>,
+  what: string,
+): Promise<void> {
+  let pending = operations;
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    // An upsert sent twice changes nothing: repeating a command of unknown outcome is exact.
+    const failed = await bulkWriteRetryingConflicts(collection, pending, { unknownOutcome: 'repeat' });
+    const raced = failed.filter((write) => write.code === DUPLICATE_KEY);
+    if (raced.length < failed.length || (raced.length > 0 && attempt === 2))
+      throw new Error(
+        `${failed.length} ${what} could not be written (codes ${failed.map((write) => write.code).join(', ')})`,
+      );
+    const sent = pending;
+    pending = raced.map((write) => sent[write.index]!);
+  }
+}

@@ -1,6 +1,6 @@
 import type { Connection, mongo } from 'mongoose';
 import { CONVERSION_EVENTS } from '../conversions/conversionEvent.model';
-import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from '../db/bulkWrites';
+import { upsertsRetryingRaces } from '../db/bulkWrites';
 import { ensureSchemaIndexes } from '../db/indexes';
 import { chunks } from '../shared/chunks';
 import { EventType, TrackingOutcome, trackingEventModel } from '../tracking/trackingEvent.model';
@@ -79,24 +79,17 @@ export function createExperimentsRepository(connection: Connection): Experiments
     'pre',
     'preSquares',
   ] as const;
-  /** Replaces documents whole; an upsert that raced another one's insert is sent again (it then replaces). */
-  const replaceAll = async <T extends { _id: string }>(collection: mongo.Collection<T>, records: readonly T[]) => {
-    // In id order, so that two builders (one whose lease lapsed) lock documents in one order.
-    let pending = [...records].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      const operations = pending.map((record) => ({
-        replaceOne: { filter: { _id: record._id } as mongo.Filter<T>, replacement: record, upsert: true },
-      }));
-      // A whole replacement sent twice is the same document: repeating is exact.
-      const failed = await bulkWriteRetryingConflicts(collection, operations, { unknownOutcome: 'repeat' });
-      const raced = failed.filter((write) => write.code === DUPLICATE_KEY);
-      if (raced.length < failed.length || (raced.length > 0 && attempt === 2))
-        throw new Error(
-          `${failed.length} ${collection.collectionName} documents could not be written (codes ${failed.map((w) => w.code).join(', ')})`,
-        );
-      pending = raced.map((write) => pending[write.index]!);
-    }
-  };
+  /** Replaces documents whole (creating them), in id order. */
+  const replaceAll = <T extends { _id: string }>(collection: mongo.Collection<T>, records: readonly T[]) =>
+    upsertsRetryingRaces(
+      collection,
+      [...records]
+        .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+        .map((record) => ({
+          replaceOne: { filter: { _id: record._id } as mongo.Filter<T>, replacement: record, upsert: true },
+        })),
+      `${collection.collectionName} documents`,
+    );
   return {
     define: async (definition) => {
       await definitionDocs.replaceOne({ _id: definition._id }, definition, { upsert: true });

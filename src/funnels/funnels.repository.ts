@@ -1,5 +1,5 @@
 import { Types, type Connection, type mongo } from 'mongoose';
-import { bulkWriteRetryingConflicts, DUPLICATE_KEY } from '../db/bulkWrites';
+import { bulkWriteRetryingConflicts, DUPLICATE_KEY, upsertsRetryingRaces } from '../db/bulkWrites';
 import { ensureSchemaIndexes } from '../db/indexes';
 import { chunks } from '../shared/chunks';
 import { conversionEventModel } from '../conversions/conversionEvent.model';
@@ -196,16 +196,9 @@ export function createFunnelsRepository(connection: Connection): FunnelsReposito
           upsert: true,
         },
       })) as mongo.AnyBulkWriteOperation<JourneyRecord>[];
-      // `$min` and `$setOnInsert` are idempotent: a command whose outcome is unknown is sent again.
-      const failed = await bulkWriteRetryingConflicts(journeyDocs, operations, { unknownOutcome: 'repeat' });
-      if (failed.some((failure) => failure.code !== DUPLICATE_KEY)) throw new Error('journey updates failed');
-      // Two builders (a lease that lapsed) created one journey at once: the loser's update now finds it.
-      if (failed.length > 0)
-        await bulkWriteRetryingConflicts(
-          journeyDocs,
-          failed.map((failure) => operations[failure.index]!),
-          { unknownOutcome: 'repeat' },
-        );
+      // `$min` and `$setOnInsert` are idempotent; two builders (a lease that lapsed) may create one
+      // journey at once.
+      await upsertsRetryingRaces(journeyDocs, operations, 'journey updates');
       const found: JourneyRecord[] = [];
       for (const chunk of chunks(updates, READ_CHUNK))
         found.push(

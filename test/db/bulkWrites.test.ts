@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mongo } from 'mongoose';
-import { BulkWriteOutcomeUnknownError, bulkWriteRetryingConflicts } from '../../src/db/bulkWrites';
+import {
+  BulkWriteOutcomeUnknownError,
+  bulkWriteRetryingConflicts,
+  upsertsRetryingRaces,
+} from '../../src/db/bulkWrites';
 import { testEngineSharding } from '../support/testApp';
 
 // Two clients, so that their commands run on two connections and can deadlock each other (on an
@@ -63,4 +67,38 @@ describe('bulkWriteRetryingConflicts on writes that conflict with each other', (
     // over 120 s in another on the same machine.
     300_000,
   );
+});
+
+describe('upsertsRetryingRaces', () => {
+  type Doc = { _id: string; writers?: string[]; email?: string };
+  const collection = (client: mongo.MongoClient, name: string) => client.db(databaseName).collection<Doc>(name);
+
+  it('creates each new document once when two writers upsert the same ones at once, each write kept', async () => {
+    const ids = Array.from({ length: 50 }, (_, n) => `u${String(n).padStart(3, '0')}`);
+    const upserts = (writer: string) =>
+      ids.map((_id) => ({
+        updateOne: { filter: { _id }, update: { $addToSet: { writers: writer } }, upsert: true },
+      }));
+    await Promise.all([
+      upsertsRetryingRaces(collection(first, 'raced'), upserts('first'), 'raced documents'),
+      upsertsRetryingRaces(collection(second, 'raced'), upserts('second'), 'raced documents'),
+    ]);
+    const stored = await collection(first, 'raced').find().sort({ _id: 1 }).toArray();
+    expect(stored.map((doc) => doc._id)).toEqual(ids);
+    for (const doc of stored) expect([...doc.writers!].sort()).toEqual(['first', 'second']);
+  });
+
+  it('throws, naming the documents and the code, when a write keeps meeting a duplicate key', async () => {
+    const people = collection(first, 'people');
+    await people.createIndex({ email: 1 }, { unique: true });
+    await people.insertOne({ _id: 'a', email: 'taken@example.com' });
+    await expect(
+      upsertsRetryingRaces(
+        people,
+        [{ updateOne: { filter: { _id: 'b' }, update: { $set: { email: 'taken@example.com' } }, upsert: true } }],
+        'people',
+      ),
+    ).rejects.toThrow('1 people could not be written (codes 11000)');
+    expect(await people.countDocuments({ _id: 'b' })).toBe(0);
+  });
 });
